@@ -1,0 +1,434 @@
+"""The ACD core's input language: typed, immutable domain events.
+
+The AMI bridge (callcenter.ami) translates raw Asterisk events into these;
+the live service adds the few that do not come from Asterisk (a disposition,
+a routing decision, a callback request, a clock tick).  The core
+(callcenter.acd.core) consumes nothing else, which is what lets a live feed
+and a replayed capture produce identical numbers.
+
+Conventions
+- ``ts`` is epoch seconds taken from the event (AMI ``Timestamp`` header),
+  never read from a clock inside the core.
+- Durations are seconds (float).  The bridge converts AMI's units, e.g.
+  AgentRingNoAnswer's RingTime, which Asterisk sends in milliseconds.
+- ``uniqueid`` on queue and agent events is the *caller's* channel (the
+  queue entry, queue_log's callid); ``dest_*`` is the member's leg.
+- ``linkedid`` is the caller's Linkedid at the time of the event; it can
+  change during a channel's life (attended transfer), see ami.md §2.2.
+- Strings that Asterisk sends as ``<unknown>`` arrive as "".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    ts: float
+
+
+# --- the caller in a queue -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallerJoined(Event):
+    """QueueCallerJoin."""
+
+    queue: str
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_number: str
+    caller_name: str
+    position: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerLeft(Event):
+    """QueueCallerLeave: sent on answer (before AgentConnected) and on every exit."""
+
+    queue: str
+    uniqueid: str
+    linkedid: str
+    position: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAbandoned(Event):
+    """QueueCallerAbandon, as Asterisk sends it.
+
+    Asterisk also sends this on a queue timeout, leavewhenempty, withdraw and
+    the 'n' option; the core decides which it was (ami.md §3.3): a real
+    abandon is followed by the caller's Hangup with no QUEUESTATUS VarSet.
+    """
+
+    queue: str
+    uniqueid: str
+    linkedid: str
+    position: int
+    original_position: int
+    hold_time_s: float
+
+
+# --- a member being offered / handling the call --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCalled(Event):
+    queue: str
+    uniqueid: str
+    linkedid: str
+    interface: str
+    member_name: str
+    dest_uniqueid: str
+    dest_channel: str
+    caller_number: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRingNoAnswer(Event):
+    queue: str
+    uniqueid: str
+    linkedid: str
+    interface: str
+    member_name: str
+    ring_time_s: float  # converted from AMI milliseconds
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConnected(Event):
+    queue: str
+    uniqueid: str
+    linkedid: str
+    interface: str
+    member_name: str
+    dest_uniqueid: str
+    dest_channel: str
+    hold_time_s: float  # queue entry -> answer
+    ring_time_s: float  # how long this member rang (AMI sends seconds here)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCompleted(Event):
+    queue: str
+    uniqueid: str
+    linkedid: str
+    interface: str
+    member_name: str
+    hold_time_s: float
+    talk_time_s: float
+    reason: str  # caller | agent | transfer
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDumped(Event):
+    """The member's leg hung up before being bridged; the caller stays queued."""
+
+    queue: str
+    uniqueid: str
+    linkedid: str
+    interface: str
+    member_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialEnded(Event):
+    """DialEnd for a member leg: ends a ring (CANCEL under ringall, BUSY...)."""
+
+    uniqueid: str
+    dest_uniqueid: str
+    dest_channel: str
+    status: str  # ANSWER | BUSY | CANCEL | CHANUNAVAIL | CONGESTION | NOANSWER | ...
+
+
+# --- queue membership -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAdded(Event):
+    queue: str
+    interface: str
+    member_name: str
+    penalty: int
+    paused: bool
+    paused_reason: str
+    status: int  # device state, see ami.md §3.1 member block
+    membership: str = "dynamic"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved(Event):
+    queue: str
+    interface: str
+    member_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPaused(Event):
+    """QueueMemberPause; ``paused`` False is an unpause."""
+
+    queue: str
+    interface: str
+    member_name: str
+    paused: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStatus(Event):
+    queue: str
+    interface: str
+    member_name: str
+    status: int  # 1 NOT_INUSE, 2 INUSE, 3 BUSY, 5 UNAVAILABLE, 6 RINGING, 7 RINGINUSE, 8 ONHOLD
+    paused: bool
+    paused_reason: str
+    in_call: bool
+
+
+# --- channels -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup(Event):
+    uniqueid: str
+    linkedid: str
+    channel: str
+    cause: int
+    cause_txt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold(Event):
+    uniqueid: str
+    linkedid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unhold(Event):
+    uniqueid: str
+    linkedid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeEntered(Event):
+    bridge_id: str
+    uniqueid: str
+    linkedid: str
+    channel: str
+    swap_uniqueid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeLeft(Event):
+    bridge_id: str
+    uniqueid: str
+    linkedid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlindTransfer(Event):
+    transferer_uniqueid: str
+    transferer_channel: str
+    transferee_uniqueid: str
+    transferee_linkedid: str
+    context: str
+    extension: str
+    result: str  # Success | Fail | Invalid | Not Permitted
+
+
+@dataclass(frozen=True, slots=True)
+class AttendedTransfer(Event):
+    orig_transferer_uniqueid: str
+    orig_transferer_channel: str
+    second_transferer_uniqueid: str
+    transferee_uniqueid: str
+    transferee_linkedid: str
+    target_uniqueid: str
+    target_channel: str
+    target_number: str
+    dest_type: str  # Bridge | App | Link | Threeway | Fail
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted(Event):
+    """MixMonitorStart; the file name comes from VarSet MIXMONITOR_FILENAME."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStopped(Event):
+    uniqueid: str
+    linkedid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class VarSet(Event):
+    """Only the variables we act on pass the bridge's filter
+    (QUEUESTATUS, QUEUE_PRIO, MIXMONITOR_FILENAME, CC_*)."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    variable: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserEvent(Event):
+    uniqueid: str
+    linkedid: str
+    name: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def get(self, key: str, default: str = "") -> str:
+        k = key.lower()
+        for name, value in self.fields:
+            if name.lower() == k:
+                return value
+        return default
+
+
+# --- resync: the current truth after every (re)connect ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSnapshot:
+    queue: str
+    interface: str
+    member_name: str
+    penalty: int
+    paused: bool
+    paused_reason: str
+    status: int
+    in_call: bool
+    calls_taken: int
+    last_call: float  # epoch s, 0 if never
+    login_time: float  # epoch s, 0 if unknown
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySnapshot:
+    queue: str
+    uniqueid: str
+    channel: str
+    caller_number: str
+    caller_name: str
+    position: int
+    wait_s: float
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSnapshot:
+    uniqueid: str
+    linkedid: str
+    channel: str
+    state: int  # ChannelState: 4 Ring, 5 Ringing, 6 Up ...
+    caller_number: str
+    caller_name: str
+    connected_number: str
+    application: str
+    bridge_id: str
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Resync(Event):
+    """QueueStatus + CoreShowChannels, gathered by the bridge after it
+    (re)authenticates.  The core reconciles its state to this."""
+
+    members: tuple[MemberSnapshot, ...] = ()
+    entries: tuple[EntrySnapshot, ...] = ()
+    channels: tuple[ChannelSnapshot, ...] = ()
+    queues: tuple[str, ...] = ()
+
+
+# --- events that do not come from Asterisk --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tick(Event):
+    """Advances the core's clock so timers (wrap-up limits, windows) run
+    even when Asterisk is quiet.  The live runner sends one every second."""
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionSubmitted(Event):
+    """The agent finished wrap-up with a disposition code and note."""
+
+    interface: str
+    call_id: str
+    code: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecided(Event):
+    """What /hooks/route decided for a caller, correlated by Uniqueid."""
+
+    uniqueid: str
+    queue: str
+    priority: int
+    reason: str
+    customer_id: int | None = None
+    customer_name: str = ""
+    choices: tuple[str, ...] = ()
+    details: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested(Event):
+    """The caller chose a callback instead of waiting (/hooks/callback):
+    the call ends as callback_requested, not abandoned."""
+
+    uniqueid: str
+    queue: str
+    number: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        CallerJoined,
+        CallerLeft,
+        CallerAbandoned,
+        AgentCalled,
+        AgentRingNoAnswer,
+        AgentConnected,
+        AgentCompleted,
+        AgentDumped,
+        DialEnded,
+        MemberAdded,
+        MemberRemoved,
+        MemberPaused,
+        MemberStatus,
+        Hangup,
+        Hold,
+        Unhold,
+        BridgeEntered,
+        BridgeLeft,
+        BlindTransfer,
+        AttendedTransfer,
+        RecordingStarted,
+        RecordingStopped,
+        VarSet,
+        UserEvent,
+        Resync,
+        Tick,
+        DispositionSubmitted,
+        RouteDecided,
+        CallbackRequested,
+    )
+}

@@ -1,0 +1,129 @@
+"""The app factory.  The lifespan starts the long-lived services in order
+(database, then the rest) and stops them in reverse."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from callcenter import __version__
+from callcenter.auth import api as auth_api
+from callcenter.auth.service import LoginThrottle
+from callcenter.acd import api as acd_api
+from callcenter.config import Settings, get_settings
+from callcenter.db import Database
+from callcenter.logs import request_id
+from callcenter.web import api as web_api
+
+log = logging.getLogger("callcenter.http")
+
+HTTP_REQUESTS = Counter("callcenter_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "callcenter_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    async with AsyncExitStack() as stack:
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        app.state.db = db
+        log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
+        for name in settings.insecure_secrets():
+            log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
+        yield
+        log.info("callcenter stopping")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="callcenter",
+        version=__version__,
+        description="Contact-centre backend for Asterisk.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_s)
+    # name -> callable returning {"ok": bool, ...}; services add theirs (e.g. "ami").
+    app.state.readiness = {}
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):  # noqa: ANN001, ANN202
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        token = request_id.set(rid)
+        start = time.perf_counter()
+        status = 500
+        try:
+            response: Response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-ID"] = rid
+            return response
+        finally:
+            elapsed = time.perf_counter() - start
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(request.method, path, str(status)).inc()
+            HTTP_LATENCY.labels(path).observe(elapsed)
+            if not path.startswith(("/static", "/healthz", "/metrics")):
+                log.info(
+                    "%s %s %s",
+                    request.method,
+                    request.url.path,
+                    status,
+                    extra={"status": status, "ms": round(elapsed * 1000, 2)},
+                )
+            request_id.reset(token)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A 422 that names each bad parameter in plain words."""
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready: every dependency we need to serve is reachable."""
+        checks: dict[str, dict[str, object]] = {}
+        try:
+            await request.app.state.db.ping()
+            checks["database"] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        for name, probe in request.app.state.readiness.items():
+            checks[name] = probe()
+        ok = all(c.get("ok") for c in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(auth_api.router)
+    app.include_router(acd_api.router)
+    app.include_router(web_api.router)
+    app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,2 @@
+"""Users, roles, log-in, tokens and the audit log."""
+

@@ -1,0 +1,114 @@
+"""Wire shapes for users and log-in."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from callcenter.auth.models import Role
+
+INTERFACE_RE = re.compile(r"^(PJSIP|SIP|IAX2|Local|DAHDI)/[A-Za-z0-9_.@;+-]{1,100}$")
+QUEUE_RE = re.compile(r"^[\w.-]{1,64}$")
+
+
+def check_interface(v: str | None) -> str | None:
+    if v is None or v == "":
+        return None
+    if not INTERFACE_RE.match(v):
+        raise ValueError("must look like PJSIP/8001 (technology/resource)")
+    return v
+
+
+class SkillIn(BaseModel):
+    queue: str = Field(min_length=1, max_length=64)
+    penalty: int = Field(0, ge=0, le=100)
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, v: str) -> str:
+        if not QUEUE_RE.match(v):
+            raise ValueError("queue names use letters, digits, '_', '-' and '.'")
+        return v
+
+
+class SkillOut(SkillIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class UserBase(BaseModel):
+    display_name: str = Field(min_length=1, max_length=128)
+    role: Role
+    interface: str | None = None
+    language: str = Field("zh-CN", pattern=r"^(zh-CN|en)$")
+    skills: list[SkillIn] = Field(default_factory=list)
+
+    @field_validator("interface")
+    @classmethod
+    def _iface(cls, v: str | None) -> str | None:
+        return check_interface(v)
+
+
+class UserCreate(UserBase):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=256)
+
+
+class UserUpdate(BaseModel):
+    display_name: str | None = Field(None, min_length=1, max_length=128)
+    role: Role | None = None
+    interface: str | None = None
+    language: str | None = Field(None, pattern=r"^(zh-CN|en)$")
+    skills: list[SkillIn] | None = None
+    active: bool | None = None
+
+    @field_validator("interface")
+    @classmethod
+    def _iface(cls, v: str | None) -> str | None:
+        return check_interface(v)
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=8, max_length=256)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    interface: str | None
+    language: str
+    active: bool
+    skills: list[SkillOut]
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+    ip: str
+
+
+TokenOut.model_rebuild()

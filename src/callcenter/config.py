@@ -1,0 +1,155 @@
+"""Settings, read once at start-up from the environment (``CALLCENTER_*``)
+and an optional env file.
+
+Every knob an operator may need to turn lives here, so that the README's
+configuration table can be generated from one place and a wrong value is
+reported before anything starts, naming the setting and the reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET_PREFIX = "dev-only-"
+
+
+class Settings(BaseSettings):
+    """All configuration.  Field descriptions feed `callcenter config`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CALLCENTER_",
+        env_file=os.environ.get("CALLCENTER_ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- database -------------------------------------------------------
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./callcenter.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+
+    # --- HTTP server ----------------------------------------------------
+    bind_host: str = Field("127.0.0.1", description="Address the HTTP server listens on")
+    bind_port: int = Field(8080, ge=1, le=65535, description="Port the HTTP server listens on")
+    public_url: str = Field("", description="Base URL browsers use, if behind a proxy (printed by demo)")
+
+    # --- AMI ------------------------------------------------------------
+    ami_enabled: bool = Field(True, description="Connect to Asterisk's AMI at start-up")
+    ami_host: str = Field("127.0.0.1", description="Asterisk Manager Interface host")
+    ami_port: int = Field(5038, ge=1, le=65535, description="AMI TCP port")
+    ami_user: str = Field("callcenter", description="AMI user (manager.conf section)")
+    ami_secret: str = Field("callcenter", description="AMI secret")
+    ami_ping_interval_s: float = Field(5.0, gt=0, description="Seconds between keep-alive Pings")
+    ami_dead_after_s: float = Field(15.0, gt=0, description="A link that has not answered a Ping for this long is declared dead and reconnected")
+    ami_action_timeout_s: float = Field(5.0, gt=0, description="Seconds an AMI action may take before it fails")
+    ami_backoff_max_s: float = Field(30.0, gt=0, description="Upper bound of the reconnect backoff")
+
+    # --- secrets --------------------------------------------------------
+    jwt_secret: str = Field(DEV_SECRET_PREFIX + "jwt-secret-change-me-in-production", min_length=32, description="Key that signs user tokens (HS256)")
+    jwt_ttl_s: int = Field(12 * 3600, gt=60, description="Lifetime of a user token, seconds (one shift)")
+    hook_secret: str = Field(DEV_SECRET_PREFIX + "hook-secret-change-me-in-production", min_length=16, description="Shared secret the dialplan sends to /hooks/* (header X-Hook-Secret or ?secret=)")
+    hook_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated IPs/CIDRs allowed to call /hooks/*; empty = any",
+    )
+
+    # --- recordings -----------------------------------------------------
+    recordings_dir: Path = Field(Path("./recordings"), description="Directory MixMonitor writes recordings into")
+    recording_retention_days: int = Field(0, ge=0, description="Delete recordings older than N days; 0 keeps them forever")
+    agents_can_play_own: bool = Field(False, description="Allow an agent to play back their own calls")
+
+    # --- time -----------------------------------------------------------
+    timezone: str = Field("Asia/Shanghai", description="IANA zone for business hours, 'today' and reports")
+    day_reset: time = Field(time(0, 0), description="Local time at which 'today' KPIs reset (HH:MM)")
+
+    # --- log-in protection ----------------------------------------------
+    login_max_failures: int = Field(5, ge=1, description="Failed log-ins allowed per user+address before a lock-out")
+    login_lockout_s: int = Field(300, ge=1, description="How long a lock-out lasts, seconds")
+
+    # --- demo / simulator -----------------------------------------------
+    simulator: bool = Field(False, description="Run the built-in Asterisk simulator in-process (make demo)")
+    simulator_port: int = Field(0, ge=0, le=65535, description="Port of the in-process simulator (0 = any free port)")
+    simulator_agents: int = Field(20, ge=0, description="Simulated agents in the demo")
+    simulator_seed: int = Field(7, description="Random seed of the demo traffic")
+
+    log_format: Literal["auto", "json", "console"] = Field("auto", description="auto = JSON unless stderr is a TTY")
+    log_level: str = Field("INFO", description="Python logging level")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        if not (v.startswith("sqlite+aiosqlite://") or v.startswith("postgresql+asyncpg://")):
+            raise ValueError(
+                "must use an async driver: 'sqlite+aiosqlite:///file.db' or 'postgresql+asyncpg://user@host/db'"
+            )
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai") from None
+        return v
+
+    @field_validator("hook_allowlist", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("hook_allowlist")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def insecure_secrets(self) -> list[str]:
+        """Names of secrets still at their development defaults."""
+        return [n for n in ("jwt_secret", "hook_secret") if getattr(self, n).startswith(DEV_SECRET_PREFIX)]
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names it and says why, for humans."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "?"
+            env = "CALLCENTER_" + name.upper()
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  {env}: {msg} (got {err.get('input')!r})")
+        raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

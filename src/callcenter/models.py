@@ -1,0 +1,7 @@
+"""Every table, imported in one place so Alembic and the tests see them all.
+
+Add one import line per capability that owns tables.
+"""
+
+from callcenter.auth.models import AuditEntry, Skill, User  # noqa: F401
+from callcenter.acd.models import AgentInterval, CallRecord, Queue, RingAttempt  # noqa: F401

@@ -1,0 +1,38 @@
+"""Serves the browser pages: static HTML, CSS and ES modules, no build step.
+
+Pages are empty shells; every figure they show comes from the role-checked
+API or websocket, so serving the shells themselves needs no sign-in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+router = APIRouter(include_in_schema=False)
+
+# path -> file under static/; later pages (desktop, wallboard, qa) add a line.
+PAGES = {
+    "/login": "login.html",
+    "/home": "home.html",
+}
+
+
+@router.get("/")
+async def index() -> RedirectResponse:
+    return RedirectResponse("/home")
+
+
+def _page(file: str):  # noqa: ANN202
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / file, headers={"Cache-Control": "no-cache"})
+
+    return page
+
+
+for _path, _file in PAGES.items():
+    router.add_api_route(_path, _page(_file), methods=["GET"])

@@ -1,0 +1,82 @@
+// Talking to the server: JSON over fetch with the HttpOnly cookie the
+// log-in sets, and a header bar shared by every signed-in page.
+import { applyI18n, lang, setLang, setTheme, t, theme } from "./i18n.js";
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail || `HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+export async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  if (res.status === 401 && !path.startsWith("/api/auth/login")) {
+    location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    throw new ApiError(401, "not signed in");
+  }
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!res.ok) throw new ApiError(res.status, (data && data.detail) || text || res.statusText);
+  return data;
+}
+
+let toastTimer;
+export function toast(message, { error = false, ms = 4000 } = {}) {
+  let el = document.querySelector(".toast");
+  if (!el) {
+    el = document.createElement("div");
+    el.className = "toast";
+    el.setAttribute("role", "status");
+    document.body.appendChild(el);
+  }
+  el.textContent = message;
+  el.classList.toggle("error", error);
+  el.classList.remove("hidden");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => el.classList.add("hidden"), ms);
+}
+
+// Pages each role may open; the server enforces the same on the data.
+export const PAGES = [
+  { href: "/desktop", key: "nav.desktop", roles: ["agent", "team_lead", "admin"] },
+  { href: "/wallboard", key: "nav.wallboard", roles: ["team_lead", "admin"] },
+  { href: "/qa", key: "nav.qa", roles: ["qa", "team_lead", "admin", "agent"] },
+];
+
+// Renders the shared header and returns the signed-in user.
+export async function signedIn() {
+  const me = await api("/api/auth/me");
+  const bar = document.querySelector("header.bar") || document.body.insertBefore(document.createElement("header"), document.body.firstChild);
+  bar.className = "bar";
+  bar.innerHTML = `
+    <a class="brand" href="/home" data-i18n="app.name"></a>
+    <nav class="row" id="nav"></nav>
+    <span class="spacer"></span>
+    <span class="who"></span>
+    <button id="lang-btn" data-i18n="nav.lang"></button>
+    <button id="theme-btn" data-i18n="nav.theme"></button>
+    <button id="logout-btn" data-i18n="nav.logout"></button>`;
+  bar.querySelector(".who").textContent = `${me.display_name} · ${t("role." + me.role)}`;
+  const nav = bar.querySelector("#nav");
+  for (const p of PAGES.filter((p) => p.roles.includes(me.role))) {
+    const a = document.createElement("a");
+    a.href = p.href;
+    a.dataset.i18n = p.key;
+    nav.appendChild(a);
+  }
+  bar.querySelector("#lang-btn").onclick = () => setLang(lang() === "en" ? "zh-CN" : "en");
+  bar.querySelector("#theme-btn").onclick = () => setTheme(theme() === "dark" ? "light" : "dark");
+  bar.querySelector("#logout-btn").onclick = async () => {
+    await api("/api/auth/logout", { method: "POST" });
+    location.href = "/login";
+  };
+  applyI18n();
+  return me;
+}

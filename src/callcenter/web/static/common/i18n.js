@@ -1,0 +1,105 @@
+// Bilingual UI (zh-CN, en).  Each page registers its own strings with
+// `addStrings`; elements with data-i18n="key" are filled by `applyI18n`.
+
+const STRINGS = {
+  "zh-CN": {
+    "app.name": "呼叫中心",
+    "login.title": "登录",
+    "login.username": "用户名",
+    "login.password": "密码",
+    "login.submit": "登录",
+    "login.failed": "登录失败",
+    "nav.home": "首页",
+    "nav.desktop": "坐席工作台",
+    "nav.wallboard": "大屏监控",
+    "nav.qa": "质检",
+    "nav.logout": "退出",
+    "nav.lang": "English",
+    "nav.theme": "深色/浅色",
+    "home.title": "欢迎",
+    "home.pages": "可用页面",
+    "role.agent": "坐席",
+    "role.team_lead": "班长",
+    "role.qa": "质检员",
+    "role.admin": "管理员",
+    "common.reconnecting": "正在重新连接…",
+    "common.error": "出错了",
+  },
+  en: {
+    "app.name": "Call Center",
+    "login.title": "Sign in",
+    "login.username": "Username",
+    "login.password": "Password",
+    "login.submit": "Sign in",
+    "login.failed": "Sign-in failed",
+    "nav.home": "Home",
+    "nav.desktop": "Agent desktop",
+    "nav.wallboard": "Wallboard",
+    "nav.qa": "Quality",
+    "nav.logout": "Sign out",
+    "nav.lang": "中文",
+    "nav.theme": "Dark/light",
+    "home.title": "Welcome",
+    "home.pages": "Your pages",
+    "role.agent": "Agent",
+    "role.team_lead": "Team lead",
+    "role.qa": "QA",
+    "role.admin": "Admin",
+    "common.reconnecting": "Reconnecting…",
+    "common.error": "Something went wrong",
+  },
+};
+
+export function lang() {
+  const saved = localStorage.getItem("cc.lang");
+  if (saved === "en" || saved === "zh-CN") return saved;
+  return navigator.language && navigator.language.toLowerCase().startsWith("zh") ? "zh-CN" : "zh-CN";
+}
+
+export function setLang(l) {
+  localStorage.setItem("cc.lang", l);
+  document.documentElement.lang = l;
+  applyI18n();
+}
+
+export function addStrings(table) {
+  for (const [l, entries] of Object.entries(table)) Object.assign(STRINGS[l] ||= {}, entries);
+}
+
+export function t(key, vars = {}) {
+  const s = (STRINGS[lang()] && STRINGS[lang()][key]) ?? STRINGS.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? vars[k] : `{${k}}`));
+}
+
+export function applyI18n(root = document) {
+  document.documentElement.lang = lang();
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+}
+
+// Durations the way people read them: mm:ss, or h:mm:ss past an hour.
+export function mmss(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(r)}` : `${pad(m)}:${pad(r)}`;
+}
+
+// A fraction 0..1 as a percentage with one decimal; null shows a dash.
+export function pct(fraction) {
+  if (fraction == null || !isFinite(fraction)) return "–";
+  return `${(fraction * 100).toFixed(1)}%`;
+}
+
+export function theme() {
+  return localStorage.getItem("cc.theme") || "light";
+}
+
+export function setTheme(name) {
+  localStorage.setItem("cc.theme", name);
+  document.documentElement.dataset.theme = name;
+}
+
+document.documentElement.dataset.theme = theme();

@@ -1,0 +1,56 @@
+"""Real headless Chromium (Debian's package) driven by Playwright.
+
+Never `playwright install`: it downloads a browser, which fails here.
+Screenshots go to test-artifacts/screenshots/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ..conftest import IN_CI
+
+CHROMIUM = os.environ.get("CALLCENTER_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        msg = f"Chromium not found at {CHROMIUM}; install Debian's chromium package"
+        if IN_CI:
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shot(request):  # noqa: ANN001, ANN201
+    """`shot(page, "name")` saves a screenshot as a test artefact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:  # noqa: ANN001
+        path = ARTIFACTS / f"{request.node.name}-{name}.png".replace("[", "-").replace("]", "")
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+    return take
