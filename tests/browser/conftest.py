@@ -28,29 +28,31 @@ LAUNCH_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
+@pytest.fixture
+async def browser():  # noqa: ANN201
+    """Playwright's async API, so browser tests share pytest-asyncio's loop
+    (the sync API would leave its own loop running for later tests)."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         msg = f"Chromium not found at {CHROMIUM}; install Debian's chromium package"
         if IN_CI:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
+    from playwright.async_api import async_playwright
 
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
         yield b
-        b.close()
+        await b.close()
 
 
 @pytest.fixture
 def shot(request):  # noqa: ANN001, ANN201
-    """`shot(page, "name")` saves a screenshot as a test artefact."""
+    """`await shot(page, "name")` saves a screenshot as a test artefact."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str) -> Path:  # noqa: ANN001
+    async def take(page, name: str) -> Path:  # noqa: ANN001
         path = ARTIFACTS / f"{request.node.name}-{name}.png".replace("[", "-").replace("]", "")
-        page.screenshot(path=str(path), full_page=False)
+        await page.screenshot(path=str(path), full_page=False)
         return path
 
     return take
