@@ -1323,18 +1323,28 @@ class Core:
             "sl_formula": kpi.sl_formula(cfg),
         }
 
-    def totals_view(self) -> dict[str, Any]:
-        callers = [c for q in self.queues.values() for c in q.waiting.values()]
-        callers.sort(key=lambda c: c.entered_at)
-        members = {i for q in self.queues.values() for i in q.members}
-        known = {i for q in self.queues.values() for i in q.known}
+    def totals_view(self, queues: list[str] | None = None) -> dict[str, Any]:
+        """All queues together, or just `queues` (a team lead's)."""
+        chosen = [self.queues[n] for n in (self.queues if queues is None else queues) if n in self.queues]
+        callers = sorted((c for q in chosen for c in q.waiting.values()), key=lambda c: c.entered_at)
+        members = {i for q in chosen for i in q.members}
+        known = {i for q in chosen for i in q.known}
+        if queues is None:
+            kpis = self._kpi_views(self.totals)
+        else:
+            kpis = {}
+            for w in ("15m", "60m", "interval", "today"):
+                merged = [0.0] * kpi.NSLOTS
+                for q in chosen:
+                    kpi.merge(merged, q.kpi.window(w, self.now))
+                kpis[w] = kpi.figures(merged)
         return {
             "queue": "*",
             "waiting": len(callers),
             "longest_wait_s": _r(max((self.now - c.entered_at for c in callers), default=0.0)),
             "callers": [self._caller(c) for c in callers],
             "agents": self._agent_counts(None, members, known),
-            "kpi": self._kpi_views(self.totals),
+            "kpi": kpis,
             "sl_threshold_s": None,
             "short_abandon_s": None,
             "abandon_mode": None,

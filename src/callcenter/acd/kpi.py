@@ -32,7 +32,7 @@ def _zero() -> list[float]:
     return [0.0] * NSLOTS
 
 
-def _merge(into: list[float], src: list[float]) -> None:
+def merge(into: list[float], src: list[float]) -> None:
     for i in range(MAX_WAIT):
         into[i] += src[i]
     if src[MAX_WAIT] > into[MAX_WAIT]:
@@ -113,7 +113,7 @@ class KpiSet:
         for idx in range(60):
             m = self._minutes[idx]
             if now_min - span < m <= now_min:
-                _merge(out, self._buckets[idx])
+                merge(out, self._buckets[idx])
         return out
 
 

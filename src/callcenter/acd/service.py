@@ -37,7 +37,7 @@ from sqlalchemy import select
 
 from callcenter.acd import events as ev
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
-from callcenter.acd.models import AgentInterval, CallRecord, Outcome, Queue, RingAttempt
+from callcenter.acd.models import AbandonMode, AgentInterval, CallRecord, Outcome, Queue, RingAttempt
 from callcenter.db import Database
 
 log = logging.getLogger("callcenter.acd")
@@ -66,7 +66,7 @@ def queue_config(q: Queue) -> QueueConfig:
         name=q.name,
         sl_threshold_s=float(q.sl_threshold_s),
         short_abandon_s=float(q.short_abandon_s),
-        abandon_mode=q.abandon_mode.value,  # type: ignore[arg-type]
+        abandon_mode=AbandonMode(q.abandon_mode).value,  # type: ignore[arg-type]
         wrap_up_s=float(q.wrap_up_s),
     )
 
