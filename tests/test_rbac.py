@@ -47,11 +47,32 @@ class Case:
     url: Callable[[Ctx], str] | None = None  # concrete URL; defaults to `route`
     body: Callable[[Ctx], Any] | None = None
     params: dict[str, str] | None = None
+    # Puts the app in the state the request needs: prepare(app, actors, ids).
+    prepare: Callable[[Any, dict[Role, Any], dict[str, Any]], None] | None = None
 
 
 def _new_user(_: Ctx) -> dict[str, Any]:
     n = next(_seq)
     return {"username": f"new{n}", "password": "password-123", "display_name": f"N{n}", "role": "agent"}
+
+
+def _acd_wrap_up(app: Any, actors: dict[Role, Any], ids: dict[str, Any]) -> None:
+    """The agent actor has just finished a call in queue 'rbac' and is in wrap-up."""
+    from callcenter.acd import events as ev
+
+    acd = app.state.acd
+    iface = actors[Role.agent].user.interface
+    t = acd.stamp()
+    call = f"rbac.{next(_seq)}"
+    for e in (
+        ev.MemberAdded(t, "rbac", iface, "agent", 0, False, "", 1),
+        ev.CallerJoined(t, "rbac", call, call, "PJSIP/trunk-1", "13800000000", "", 1, 1),
+        ev.CallerLeft(t, "rbac", call, call, 1, 0),
+        ev.AgentConnected(t, "rbac", call, call, iface, "agent", call + "m", "m", 0, 0),
+        ev.Hangup(t, call, call, "PJSIP/trunk-1", 16, ""),
+    ):
+        acd.submit(e)
+    ids["call_id"] = call
 
 
 MATRIX: list[Case] = [
@@ -93,6 +114,19 @@ MATRIX: list[Case] = [
         url=lambda c: "/api/queues/repairs",
         body=lambda c: {"display_name": "报修", "sl_threshold_s": 20},
     ),
+    # live ACD, history and workforce maths
+    Case("GET", "/api/acd/wallboard", LEADS),
+    Case("GET", "/api/acd/queues/{name}", LEADS, url=lambda c: "/api/acd/queues/rbac", prepare=_acd_wrap_up),
+    Case("GET", "/api/acd/agents/{interface:path}", LEADS, url=lambda c: "/api/acd/agents/PJSIP/8999"),
+    Case(
+        "POST",
+        "/api/acd/disposition",
+        frozenset({Role.agent}),
+        body=lambda c: {"call_id": c.ids["call_id"], "code": "resolved"},
+        prepare=_acd_wrap_up,
+    ),
+    Case("GET", "/api/acd/calls", LEADS, params={"limit": "10"}),
+    Case("GET", "/api/erlang", LEADS, params={"calls": "100", "aht_s": "180", "target_sl": "0.8"}),
 ]
 
 # Routes that are not role-checked by design, with the reason.
@@ -127,10 +161,12 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method} {c.route}")
-async def test_role_matrix(case: Case, client, make_user):
+async def test_role_matrix(case: Case, app, client, make_user):
     actors = {role: await make_user(role) for role in Role}
     target = await make_user(Role.agent)
     ids = {"agent": target.user.id}
+    if case.prepare is not None:
+        case.prepare(app, actors, ids)
 
     def request(actor):  # noqa: ANN001, ANN202
         ctx = Ctx(me_id=actor.user.id if actor else 0, ids=ids)

@@ -19,6 +19,7 @@ from callcenter import __version__
 from callcenter.auth import api as auth_api
 from callcenter.auth.service import LoginThrottle
 from callcenter.acd import api as acd_api
+from callcenter.acd.service import AcdService, core_config_from
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database
 from callcenter.logs import request_id
@@ -45,6 +46,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
         for name in settings.insecure_secrets():
             log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
+        # The ACD core and its persister; the AMI bridge feeds acd.submit.
+        acd = AcdService(db, core_config_from(settings), getattr(app.state, "ami_gateway", None))
+        await acd.start()
+        stack.push_async_callback(acd.stop)
+        app.state.acd = acd
+        app.state.readiness["acd"] = acd.readiness
         yield
         log.info("callcenter stopping")
 

@@ -211,6 +211,22 @@ def user_list() -> None:
     asyncio.run(run())
 
 
+@app.command()
+def replay(
+    file: Annotated[str, typer.Argument(help="Capture: raw AMI, or domain events as JSON lines")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (calls, queues, agents)")] = False,
+    config: Annotated[Optional[str], typer.Option(help="Per-queue SL settings, JSON or YAML")] = None,
+) -> None:
+    """Run a capture through the ACD core and report calls and KPIs."""
+    from callcenter.acd.replay import replay_command
+
+    try:
+        typer.echo(replay_command(file, json_out, config))
+    except (OSError, ValueError) as exc:
+        typer.secho(f"callcenter: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("config")
 def show_config() -> None:
     """Print every setting, its environment variable and current value."""

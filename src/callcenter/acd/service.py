@@ -1,0 +1,412 @@
+"""The live ACD runner: owns the pure core and does everything the core may
+not — read the clock, talk to Asterisk (through the gateway), write to the
+database, tell the realtime hub.
+
+- `submit(event)` applies an event at once and never waits: the bridge's
+  on_event callback, the desktop's disposition and the hooks' routing
+  decisions all come in here, in order.
+- Events the service makes itself (Tick, DispositionSubmitted, RouteDecided,
+  CallbackRequested) are stamped by `stamp()`: the wall clock, but never
+  earlier than the last event the core saw, so the core's clock never runs
+  backwards when Asterisk's clock is a little ahead of ours.
+- A 1 s Tick keeps wrap-up limits and KPI windows moving when Asterisk is quiet.
+- Call records and agent intervals go into a bounded buffer that a flusher
+  writes in batches at least once a second.  A database outage only delays
+  them: the batch stays in the buffer and is retried.  If the buffer is full,
+  the item is logged at ERROR level in full (so it can be recovered from
+  the log) and counted in `callcenter_acd_records_dropped_total`.
+- PauseMember actions go to `gateway.queue_pause(interface, paused, reason)`,
+  retried with back-off; a newer action for the same agent supersedes an
+  older one still retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+from sqlalchemy import select
+
+from callcenter.acd import events as ev
+from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
+from callcenter.acd.models import AbandonMode, AgentInterval, CallRecord, Outcome, Queue, RingAttempt
+from callcenter.db import Database
+
+log = logging.getLogger("callcenter.acd")
+
+EVENTS = Counter("callcenter_acd_events_total", "Domain events applied to the ACD core")
+CORE_SKIPS = Counter("callcenter_acd_core_errors_total", "Events the core could not apply (counted, skipped)")
+BUFFERED = Gauge("callcenter_acd_persist_buffer_items", "Call records and intervals waiting to be written")
+WRITTEN = Counter("callcenter_acd_persisted_total", "Rows written by the ACD persister", ["kind"])
+DROPPED = Counter("callcenter_acd_records_dropped_total", "Items refused because the persist buffer was full", ["kind"])
+FLUSH_FAILURES = Counter("callcenter_acd_flush_failures_total", "Failed batch writes (retried)")
+ACTION_FAILURES = Counter("callcenter_acd_action_failures_total", "Failed gateway actions", ["final"])
+
+Listener = Callable[[Output, Core], Any]
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _ts(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def queue_config(q: Queue) -> QueueConfig:
+    return QueueConfig(
+        name=q.name,
+        sl_threshold_s=float(q.sl_threshold_s),
+        short_abandon_s=float(q.short_abandon_s),
+        abandon_mode=AbandonMode(q.abandon_mode).value,  # type: ignore[arg-type]
+        wrap_up_s=float(q.wrap_up_s),
+    )
+
+
+def record_row(r: dict[str, Any]) -> CallRecord:
+    transfer = r.get("transfer") or {}
+    return CallRecord(
+        call_id=r["call_id"],
+        uniqueid=r["uniqueid"],
+        queue=r["queue"],
+        caller_number=r["caller_number"],
+        caller_name=r["caller_name"],
+        entered_at=_dt(r["entered_at"]),
+        answered_at=_dt(r["answered_at"]),
+        ended_at=_dt(r["ended_at"]),
+        wait_s=r["wait_s"],
+        talk_s=r["talk_s"],
+        hold_s=r["hold_s"],
+        wrap_up_s=r["wrap_up_s"],
+        agent=r["agent"],
+        agent_name=r["agent_name"],
+        outcome=Outcome(r["outcome"]),
+        short_abandon=r["short_abandon"],
+        abandon_position=r["abandon_position"],
+        priority=r["priority"],
+        transfer_kind=transfer.get("kind"),
+        transfer_target=transfer.get("target"),
+        disposition=r["disposition"],
+        disposition_note=r["disposition_note"] or "",
+        recording_file=r["recording_file"],
+        legs=r["legs"],
+        timeline=r["timeline"] + ([{"t": r["ended_at"], "kind": "inferred"}] if r.get("inferred") else []),
+        ring_attempts=[
+            RingAttempt(agent=a["agent"], started_at=_dt(a["started_at"]), ring_s=a["ring_s"], result=a["result"])
+            for a in r["ring_attempts"]
+        ],
+    )
+
+
+def record_dict(row: CallRecord) -> dict[str, Any]:
+    """A stored call in the core's record shape (for the restart reload and the history API)."""
+    return {
+        "call_id": row.call_id,
+        "uniqueid": row.uniqueid,
+        "queue": row.queue,
+        "caller_number": row.caller_number,
+        "caller_name": row.caller_name,
+        "entered_at": _ts(row.entered_at),
+        "answered_at": _ts(row.answered_at),
+        "ended_at": _ts(row.ended_at),
+        "wait_s": row.wait_s,
+        "talk_s": row.talk_s,
+        "hold_s": row.hold_s,
+        "wrap_up_s": row.wrap_up_s,
+        "agent": row.agent,
+        "agent_name": row.agent_name,
+        "outcome": row.outcome.value,
+        "short_abandon": row.short_abandon,
+        "abandon_position": row.abandon_position,
+        "priority": row.priority,
+        "disposition": row.disposition,
+        "disposition_note": row.disposition_note,
+        "recording_file": row.recording_file,
+        "ring_attempts": [{"agent": a.agent, "ring_s": a.ring_s, "result": a.result, "started_at": _ts(a.started_at)} for a in row.ring_attempts],
+        "transfer": {"kind": row.transfer_kind, "target": row.transfer_target or ""} if row.transfer_kind else None,
+        "inferred": any(t.get("kind") == "inferred" for t in row.timeline or []),
+    }
+
+
+class AcdService:
+    def __init__(
+        self,
+        db: Database | None,
+        config: CoreConfig | None = None,
+        gateway: Any = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        tick_s: float | None = 1.0,
+        flush_s: float = 1.0,
+        batch_max: int = 500,
+        buffer_max: int = 100_000,
+        action_retries: int = 5,
+        action_backoff_s: float = 0.5,
+    ) -> None:
+        self.core = Core(config)
+        self.db = db
+        self.gateway = gateway
+        self.clock = clock
+        self.tick_s = tick_s
+        self.flush_s = flush_s
+        self.batch_max = batch_max
+        self.buffer_max = buffer_max
+        self.action_retries = action_retries
+        self.action_backoff_s = action_backoff_s
+        self._buffer: deque[tuple[str, dict[str, Any]]] = deque()
+        self._listeners: list[Listener] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._actions: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._db_down_since: float | None = None
+        self._core_errors = 0
+        self.dropped = 0
+
+    # --- feeding the core -------------------------------------------------------
+
+    def stamp(self) -> float:
+        """Time for an event the service makes: the wall clock, never before the core's."""
+        return max(self.core.now, self.clock())
+
+    def submit(self, event: ev.Event) -> Output:
+        """Apply one event now.  Never waits; safe as the bridge's on_event callback."""
+        out = self.core.apply(event)
+        EVENTS.inc()
+        if self.core.stats["errors"] != self._core_errors:
+            self._core_errors = self.core.stats["errors"]
+            CORE_SKIPS.inc()
+            log.error("ACD core skipped an event it could not apply: %s", self.core.last_error)
+        for r in out.records:
+            self._persist("record", r)
+        for i in out.intervals:
+            self._persist("interval", i)
+        for action in out.actions:
+            self._act(action)
+        for listener in list(self._listeners):
+            try:
+                result = listener(out, self.core)
+                if inspect.isawaitable(result):
+                    asyncio.ensure_future(result)
+            except Exception:  # noqa: BLE001 - one bad listener must not stop the feed
+                log.exception("ACD listener failed")
+        return out
+
+    def disposition(self, interface: str, call_id: str, code: str, note: str = "") -> Output:
+        return self.submit(ev.DispositionSubmitted(self.stamp(), interface, call_id, code, note))
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """`listener(output, core)` after every event; returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def configure(self, queue: QueueConfig) -> None:
+        """A queue's settings changed (admin): new facts use them from now on."""
+        self.core.config.queues[queue.name] = queue
+        self.core._queue(queue.name)  # noqa: SLF001 - make it visible on the wallboard
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load queue settings and today's finished calls, then run."""
+        if self.db is not None:
+            try:
+                await self._load()
+            except Exception as exc:  # noqa: BLE001 - start anyway; KPIs start from zero
+                log.error("ACD could not reload today's calls: %s: %s", type(exc).__name__, exc)
+        if self.tick_s:
+            self._tasks.append(asyncio.create_task(self._ticker(), name="acd-tick"))
+        if self.db is not None:
+            self._tasks.append(asyncio.create_task(self._flusher(), name="acd-flush"))
+
+    async def stop(self) -> None:
+        for t in self._tasks + list(self._actions.values()):
+            t.cancel()
+        for t in self._tasks + list(self._actions.values()):
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        self._tasks.clear()
+        self._actions.clear()
+        if self.db is not None and self._buffer:
+            try:
+                await asyncio.wait_for(self.flush_all(), 10)
+            except Exception as exc:  # noqa: BLE001
+                log.error("ACD stopped with %d unwritten items: %s", len(self._buffer), exc)
+                for kind, item in self._buffer:
+                    log.error("unwritten %s: %s", kind, json.dumps(item, ensure_ascii=False, default=str))
+
+    async def _load(self) -> None:
+        assert self.db is not None
+        async with self.db.sessions() as s:
+            for q in (await s.execute(select(Queue))).scalars():
+                self.configure(queue_config(q))
+            now = self.clock()
+            day_start = _dt(self.core._day_start(self.core._day_of(now)))  # noqa: SLF001
+            rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start))).scalars().all()
+            ivs = (await s.execute(select(AgentInterval).where(AgentInterval.ended_at >= day_start))).scalars().all()
+            records = [record_dict(r) for r in rows]
+            intervals = [
+                {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": _ts(i.started_at), "ended_at": _ts(i.ended_at)}
+                for i in ivs
+            ]
+        self.core.restore(records, intervals, now)
+        log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
+
+    async def _ticker(self) -> None:
+        assert self.tick_s
+        while True:
+            await asyncio.sleep(self.tick_s)
+            self.submit(ev.Tick(self.stamp()))
+
+    # --- gateway actions ----------------------------------------------------------
+
+    def _act(self, action: PauseMember) -> None:
+        if self.gateway is None:
+            log.info("no AMI gateway: not sending %s", action)
+            return
+        old = self._actions.pop(action.interface, None)
+        if old is not None:
+            old.cancel()
+        try:
+            task = asyncio.get_running_loop().create_task(self._run_action(action))
+        except RuntimeError:
+            log.error("no event loop to send %s", action)
+            return
+        self._actions[action.interface] = task
+        task.add_done_callback(lambda t: self._actions.pop(action.interface, None) if self._actions.get(action.interface) is t else None)
+
+    async def _run_action(self, action: PauseMember) -> None:
+        delay = self.action_backoff_s
+        for attempt in range(1, self.action_retries + 1):
+            try:
+                await self.gateway.queue_pause(action.interface, action.paused, action.reason)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the gateway may fail in any way; retry
+                final = attempt == self.action_retries
+                ACTION_FAILURES.labels(str(final).lower()).inc()
+                (log.error if final else log.warning)(
+                    "gateway %s %s (%s) failed, attempt %d/%d: %s",
+                    "pause" if action.paused else "unpause",
+                    action.interface,
+                    action.reason,
+                    attempt,
+                    self.action_retries,
+                    exc,
+                )
+                if final:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    # --- persistence ----------------------------------------------------------------
+
+    def _persist(self, kind: str, item: dict[str, Any]) -> None:
+        if self.db is None:
+            return
+        if len(self._buffer) >= self.buffer_max:
+            self.dropped += 1
+            DROPPED.labels(kind).inc()
+            log.error(
+                "ACD persist buffer full (%d items, database %s): refusing %s %s",
+                len(self._buffer),
+                "down" if self._db_down_since else "slow",
+                kind,
+                json.dumps(item, ensure_ascii=False, default=str),
+            )
+            return
+        self._buffer.append((kind, item))
+        BUFFERED.set(len(self._buffer))
+        if len(self._buffer) >= self.batch_max:
+            self._wake.set()
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def readiness(self) -> dict[str, Any]:
+        ok = len(self._buffer) < self.buffer_max and self._db_down_since is None
+        return {"ok": ok, "buffered": len(self._buffer), "dropped": self.dropped, "core_errors": self._core_errors}
+
+    async def _flusher(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.flush_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.flush_all()
+            except Exception:  # noqa: BLE001 - logged in flush(); retried next round
+                pass
+
+    async def flush_all(self) -> int:
+        n = 0
+        while self._buffer:
+            n += await self.flush()
+        return n
+
+    async def flush(self) -> int:
+        """Write one batch; on failure put it back (in order) and raise."""
+        if not self._buffer or self.db is None:
+            return 0
+        batch = [self._buffer.popleft() for _ in range(min(self.batch_max, len(self._buffer)))]
+        try:
+            await self._write(batch)
+        except Exception as exc:
+            self._buffer.extendleft(reversed(batch))
+            FLUSH_FAILURES.inc()
+            if self._db_down_since is None:
+                self._db_down_since = self.clock()
+                log.error("ACD cannot write to the database (%s: %s); holding %d items and retrying", type(exc).__name__, exc, len(self._buffer))
+            raise
+        finally:
+            BUFFERED.set(len(self._buffer))
+        if self._db_down_since is not None:
+            log.warning("ACD database writes resumed after %.0f s", self.clock() - self._db_down_since)
+            self._db_down_since = None
+        return len(batch)
+
+    async def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        assert self.db is not None
+        records = [item for kind, item in batch if kind == "record"]
+        intervals = [item for kind, item in batch if kind == "interval"]
+        async with self.db.sessions() as s:
+            if records:
+                ids = [r["call_id"] for r in records]
+                # A retried batch whose commit did succeed must not write twice.
+                existing = set((await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids)))).scalars())
+                s.add_all(record_row(r) for r in records if r["call_id"] not in existing)
+            s.add_all(
+                AgentInterval(
+                    interface=i["interface"],
+                    state=i["state"],
+                    reason=i["reason"],
+                    started_at=_dt(i["started_at"]),
+                    ended_at=_dt(i["ended_at"]),
+                    duration_s=i["duration_s"],
+                    call_id=i["call_id"],
+                )
+                for i in intervals
+            )
+            await s.commit()
+        WRITTEN.labels("record").inc(len(records))
+        WRITTEN.labels("interval").inc(len(intervals))
+
+
+def core_config_from(settings: Any) -> CoreConfig:
+    """Day reset and zone offset from the settings (the core takes plain numbers)."""
+    tz = settings.tz
+    offset = datetime.now(tz).utcoffset() or timedelta(0)
+    reset = settings.day_reset
+    return CoreConfig(day_reset_s=reset.hour * 3600 + reset.minute * 60, tz_offset_s=int(offset.total_seconds()))
