@@ -19,6 +19,9 @@ from callcenter import __version__
 from callcenter.auth import api as auth_api
 from callcenter.auth.service import LoginThrottle
 from callcenter.acd import api as acd_api
+from callcenter.crm import api as crm_api
+from callcenter.hooks import api as hooks_api
+from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database
 from callcenter.logs import request_id
@@ -45,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
         for name in settings.insecure_secrets():
             log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
+        await hooks_service.start(app, stack)
         yield
         log.info("callcenter stopping")
 
@@ -124,6 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_api.router)
     app.include_router(acd_api.router)
+    app.include_router(crm_api.router)
+    app.include_router(hooks_api.router)
+    app.include_router(hooks_api.admin_router)
     app.include_router(web_api.router)
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app
