@@ -180,7 +180,9 @@ async def recent_interactions(
     if customer is not None:
         cond = or_(cond, Ticket.customer_id == customer.id)
     for t in (await session.execute(select(Ticket).where(cond).order_by(Ticket.created_at.desc()).limit(limit))).scalars():
-        out.append({"at": t.created_at.isoformat(), "kind": "ticket", "summary": f"{t.kind.value}: {t.subject}", **_ticket_dict(t)})
+        td = _ticket_dict(t)
+        td["ticket_kind"] = td.pop("kind")
+        out.append({**td, "at": t.created_at.isoformat(), "kind": "ticket", "summary": f"{t.kind.value}: {t.subject}"})
     callbacks = (
         await session.execute(
             select(CallbackTask).where(CallbackTask.number == n).order_by(CallbackTask.created_at.desc()).limit(limit)
@@ -280,7 +282,7 @@ def _search_condition(q: str, area: str):  # noqa: ANN202 - a SQL expression
         ids = select(CustomerPhone.customer_id).where(
             or_(CustomerPhone.number == n, CustomerPhone.number.contains(digits, autoescape=True))
         )
-        return Customer.id.in_(ids)
+        return or_(Customer.id.in_(ids), Customer.unit.contains(q, autoescape=True))
     return or_(Customer.name.contains(q, autoescape=True), Customer.unit.contains(q, autoescape=True))
 
 
