@@ -106,7 +106,7 @@ async def test_recent_abandon_open_complaint_and_priority_flag_raise_priority(cl
     r = await route(client, hook_headers, caller="010-6552 1234", dnis=HOTLINE, choice="1")
     f = fields(r.text)
     assert int(f["priority"]) == 2 + 1 + 5 + 5 + 5  # regular, C, flag, abandon, complaint
-    assert {"recent_abandon", "open_complaint", "priority_flag:未接通回访"} <= set(f["reason"].split(","))
+    assert {"recent_abandon", "open_complaint", "priority_flag:未接通回访"} <= set(f["reason"].split(" "))
     assert f["open_ticket"] == "1"
 
 

@@ -226,7 +226,7 @@ class Decision:
             "duty": self.duty,
             "voicemail": self.voicemail,
             "customer_id": str(self.customer_id or ""),
-            "reason": ",".join(self.reasons),
+            "reason": " ".join(self.reasons),
             "fallback": "1" if self.fallback else "0",
         }
 
@@ -354,7 +354,7 @@ def route_decided(d: Decision, ts: float) -> RouteDecided:
         uniqueid=d.uniqueid,
         queue=d.queue,
         priority=d.priority,
-        reason=",".join(d.reasons),
+        reason=" ".join(d.reasons),
         customer_id=d.customer_id,
         customer_name=d.name,
         choices=(d.choice,) if d.choice else (),
