@@ -49,6 +49,10 @@ class Case:
     params: dict[str, str] | None = None
     # Puts the app in the state the request needs: prepare(app, actors, ids).
     prepare: Callable[[Any, dict[Role, Any], dict[str, Any]], None] | None = None
+    files: Callable[[Ctx], Any] | None = None
+    # Runs before each request: async (client, admin headers) -> ids to add,
+    # for routes that consume what they act on (delete, claim, close).
+    setup: Callable[[Any, dict[str, str]], Any] | None = None
 
 
 def _new_user(_: Ctx) -> dict[str, Any]:
@@ -73,6 +77,32 @@ def _acd_wrap_up(app: Any, actors: dict[Role, Any], ids: dict[str, Any]) -> None
     ):
         acd.submit(e)
     ids["call_id"] = call
+def _phone() -> str:
+    return f"1390{next(_seq):07d}"
+
+
+async def _customer(client, admin: dict[str, str]) -> dict[str, Any]:  # noqa: ANN001
+    r = await client.post("/api/customers", json={"name": "陈海燕", "phones": [_phone()]}, headers=admin)
+    return {"customer": r.json()["id"]}
+
+
+async def _ticket(client, admin: dict[str, str]) -> dict[str, Any]:  # noqa: ANN001
+    r = await client.post("/api/tickets", json={"kind": "repair", "subject": "水管漏水"}, headers=admin)
+    return {"ticket": r.json()["id"]}
+
+
+def _hook_headers() -> dict[str, str]:
+    return {"X-Hook-Secret": make_settings().hook_secret}
+
+
+async def _callback(client, admin: dict[str, str]) -> dict[str, Any]:  # noqa: ANN001
+    r = await client.get("/hooks/callback", params={"uniqueid": "1.1", "caller": _phone(), "format": "json"}, headers=_hook_headers())
+    return {"callback": r.json()["task"]}
+
+
+async def _decision(client, admin: dict[str, str]) -> dict[str, Any]:  # noqa: ANN001
+    await client.get("/hooks/route", params={"uniqueid": "1700.1"}, headers=_hook_headers())
+    return {}
 
 
 MATRIX: list[Case] = [
@@ -127,11 +157,69 @@ MATRIX: list[Case] = [
     ),
     Case("GET", "/api/acd/calls", LEADS, params={"limit": "10"}),
     Case("GET", "/api/erlang", LEADS, params={"calls": "100", "aht_s": "180", "target_sl": "0.8"}),
+    # customers, tickets, callbacks
+    Case("GET", "/api/customers", ALL, params={"q": "陈"}),
+    Case("POST", "/api/customers", ALL, body=lambda c: {"name": "陈海燕", "phones": [_phone()], "unit": "3栋1201"}),
+    Case("GET", "/api/customers/{customer_id}", ALL, url=lambda c: f"/api/customers/{c.ids['customer']}", setup=_customer),
+    Case(
+        "PATCH",
+        "/api/customers/{customer_id}",
+        ALL,
+        url=lambda c: f"/api/customers/{c.ids['customer']}",
+        body=lambda c: {"grade": "B"},
+        setup=_customer,
+    ),
+    Case("DELETE", "/api/customers/{customer_id}", LEADS, url=lambda c: f"/api/customers/{c.ids['customer']}", setup=_customer),
+    Case(
+        "POST",
+        "/api/customers/{customer_id}/follow-up",
+        ALL,
+        url=lambda c: f"/api/customers/{c.ids['customer']}/follow-up",
+        body=lambda c: {"grade": "A", "note": "回访完成"},
+        setup=_customer,
+    ),
+    Case(
+        "POST",
+        "/api/customers/import",
+        ADMIN,
+        files=lambda c: {"file": ("c.csv", f"name,phones\n林芳,{_phone()}\n".encode(), "text/csv")},
+    ),
+    Case("GET", "/api/tickets", ALL),
+    Case("POST", "/api/tickets", ALL, body=lambda c: {"kind": "complaint", "subject": "噪音扰民"}),
+    Case("POST", "/api/tickets/{ticket_id}/close", ALL, url=lambda c: f"/api/tickets/{c.ids['ticket']}/close", body=lambda c: {}, setup=_ticket),
+    Case("GET", "/api/callbacks", ALL),
+    Case(
+        "POST",
+        "/api/callbacks/{task_id}/claim",
+        frozenset({Role.agent, Role.team_lead, Role.admin}),
+        url=lambda c: f"/api/callbacks/{c.ids['callback']}/claim",
+        setup=_callback,
+    ),
+    Case(
+        "POST",
+        "/api/callbacks/{task_id}/complete",
+        frozenset({Role.agent, Role.team_lead, Role.admin}),
+        url=lambda c: f"/api/callbacks/{c.ids['callback']}/complete",
+        body=lambda c: {"result": "reached"},
+        setup=_callback,
+    ),
+    # routing configuration
+    Case("GET", "/api/routing", LEADS),
+    Case("PUT", "/api/routing/rules", ADMIN, body=lambda c: {"rules": [{"dnis": "", "choice": "", "queue": "enquiries"}]}),
+    Case("PUT", "/api/routing/hours/{queue}", ADMIN, url=lambda c: "/api/routing/hours/vip", body=lambda c: {"always_open": True}),
+    Case("GET", "/api/routing/decisions/{uniqueid}", ALL, url=lambda c: "/api/routing/decisions/1700.1", setup=_decision),
 ]
 
 # Routes that are not role-checked by design, with the reason.
 UNCHECKED = {
     ("POST", "/api/auth/login"): "the way in; throttled instead",
+    # The dialplan's hooks authenticate with the hook secret and IP allowlist,
+    # never a user token (tests/hooks test both).
+    ("GET", "/hooks/route"): "dialplan hook: hook secret",
+    ("GET", "/hooks/survey"): "dialplan hook: hook secret",
+    ("POST", "/hooks/survey"): "dialplan hook: hook secret",
+    ("GET", "/hooks/callback"): "dialplan hook: hook secret",
+    ("POST", "/hooks/callback"): "dialplan hook: hook secret",
 }
 
 
@@ -168,15 +256,19 @@ async def test_role_matrix(case: Case, app, client, make_user):
     if case.prepare is not None:
         case.prepare(app, actors, ids)
 
-    def request(actor):  # noqa: ANN001, ANN202
+    async def request(actor):  # noqa: ANN001, ANN202
+        if case.setup is not None:
+            ids.update(await case.setup(client, actors[Role.admin].headers))
         ctx = Ctx(me_id=actor.user.id if actor else 0, ids=ids)
         url = case.url(ctx) if case.url else case.route
         kwargs: dict[str, Any] = {"params": case.params}
         if case.body is not None:
             kwargs["json"] = case.body(ctx)
+        if case.files is not None:
+            kwargs["files"] = case.files(ctx)
         if actor is not None:
             kwargs["headers"] = actor.headers
-        return client.request(case.method, url, **kwargs)
+        return await client.request(case.method, url, **kwargs)
 
     anon = await request(None)
     if case.roles is PUBLIC:

@@ -20,6 +20,9 @@ from callcenter.auth import api as auth_api
 from callcenter.auth.service import LoginThrottle
 from callcenter.acd import api as acd_api
 from callcenter.acd.service import AcdService, core_config_from
+from callcenter.crm import api as crm_api
+from callcenter.hooks import api as hooks_api
+from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database
 from callcenter.logs import request_id
@@ -52,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(acd.stop)
         app.state.acd = acd
         app.state.readiness["acd"] = acd.readiness
+        await hooks_service.start(app, stack)
         yield
         log.info("callcenter stopping")
 
@@ -131,6 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_api.router)
     app.include_router(acd_api.router)
+    app.include_router(crm_api.router)
+    app.include_router(hooks_api.router)
+    app.include_router(hooks_api.admin_router)
     app.include_router(web_api.router)
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app

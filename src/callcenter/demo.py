@@ -1,15 +1,22 @@
-"""Demo data: queues, users for every role (and, once the CRM exists,
-customers).  Idempotent: running `make demo` twice changes nothing."""
+"""Demo data: queues, users for every role, customers, the IVR routing and
+business hours.  Idempotent: running `make demo` twice changes nothing."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+import random
+from datetime import UTC, datetime, timedelta
+
 from callcenter.acd.models import Queue, default_dispositions
 from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
 from callcenter.config import Settings
+from callcenter.crm.models import Customer, CustomerPhone, Grade, Tier
+from callcenter.crm.service import next_follow_up, normalise_number
 from callcenter.db import Database
+from callcenter.hooks.models import QueueHours, RouteRule
+from callcenter.hooks.schemas import Calendar
 
 # name, display name (zh), display name (en), SL threshold s, wrap-up s
 DEMO_QUEUES = [
@@ -48,6 +55,131 @@ def demo_agents(n: int) -> list[tuple[str, str, str, list[tuple[str, int]]]]:
         name = SURNAMES[(i - 1) % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)]
         agents.append((f"agent{i:02d}", name, f"PJSIP/{8000 + i}", skills))
     return agents
+
+
+# --- IVR routing and business hours --------------------------------------------------
+
+HOTLINE = "4008001234"  # 400服务热线: IVR 1 报修, 2 投诉, 3 咨询, 4 缴费
+VIP_LINE = "4008009999"  # VIP专线
+COMPLAINT_LINE = "4008005555"  # 免费投诉热线 (seeds A §1)
+
+# dnis, IVR choice, queue, queue for 大客户 ("" = same), prompt label
+DEMO_ROUTE_RULES = [
+    (HOTLINE, "1", "repairs", "vip", "报修"),
+    (HOTLINE, "2", "complaints", "vip", "投诉"),
+    (HOTLINE, "3", "enquiries", "vip", "咨询"),
+    (HOTLINE, "4", "fees", "", "缴费催费"),
+    (HOTLINE, "", "enquiries", "vip", "人工服务"),
+    (VIP_LINE, "", "vip", "", "VIP专线"),
+    (COMPLAINT_LINE, "", "complaints", "vip", "投诉热线"),
+    ("", "", "enquiries", "", "其他号码"),
+]
+
+# The property centre's hours (seeds B §2.8): office hours with a noon break,
+# answered 24 h by the duty roster: the noon duty clerk 12:00-13:30 (summer
+# 12:00-14:00), the night maintenance technician 17:30 (summer 18:00) to
+# 08:30 next day.
+NOON_DUTY = "8020"  # 当班客服管理员 (rota extension)
+NIGHT_DUTY = "13900001111"  # 水电维修员值班手机
+_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PROPERTY_HOURS = {
+    "winter": {
+        "weekly": {d: ["08:30-12:00", "13:30-17:30"] for d in _WEEK},
+        "duty": [
+            {"window": "12:00-13:30", "number": NOON_DUTY, "label": "午间值班"},
+            {"window": "17:30-08:30", "number": NIGHT_DUTY, "label": "夜间值班"},
+        ],
+    },
+    "summer": {
+        "weekly": {d: ["08:30-12:00", "14:00-18:00"] for d in _WEEK},
+        "duty": [
+            {"window": "12:00-14:00", "number": NOON_DUTY, "label": "午间值班"},
+            {"window": "18:00-08:30", "number": NIGHT_DUTY, "label": "夜间值班"},
+        ],
+    },
+    "summer_from": "05-01",
+    "summer_to": "09-30",
+    "after_hours": "duty",
+}
+# Desk lines: weekdays plus Saturday morning (延长的周六值班), voicemail otherwise.
+# Holidays and 调休 days are an example (National Day week 2026).
+OFFICE_HOURS = {
+    "winter": {"weekly": {**{d: ["08:30-12:00", "13:30-17:30"] for d in _WEEK[:5]}, "sat": ["09:00-12:00"]}},
+    "summer": {"weekly": {**{d: ["08:30-12:00", "14:00-18:00"] for d in _WEEK[:5]}, "sat": ["09:00-12:00"]}},
+    "holidays": [f"2026-10-0{i}" for i in range(1, 8)],
+    "workdays": ["2026-10-10"],
+    "after_hours": "voicemail",
+    "voicemail": "800@callcenter",
+}
+DEMO_HOURS = {
+    "repairs": PROPERTY_HOURS,
+    "complaints": PROPERTY_HOURS,
+    "enquiries": OFFICE_HOURS,
+    "fees": OFFICE_HOURS,
+    "vip": {"always_open": True},
+}
+
+# --- customers ----------------------------------------------------------------------------
+
+GIVEN_CUSTOMERS = ["建国", "秀兰", "志强", "丽华", "海燕", "国庆", "桂英", "晓明", "春梅", "德华", "玉兰", "文博", "佳怡", "子轩", "雨桐", "浩然"]
+ACCOUNT_MANAGERS = ["钱经理", "孙经理", "郑经理"]
+TAGS = ["业主", "租户", "老人独居", "装修中", "欠费", "香港公司", "楼长"]
+
+
+def demo_customers(n: int = 300) -> list[dict[str, object]]:
+    """Deterministic residents and tenants of a property estate: units like
+    3栋1201, mobiles and a share of landlines, grades and tiers (about 20%
+    大客户 and 主要 with an account manager, as the seeds describe)."""
+    rng = random.Random(20261123)
+    out = []
+    for i in range(n):
+        building, floor, room = 1 + i % 12, 2 + (i * 7) % 30, 1 + i % 4
+        phones = [f"13{8 + i % 2}{(10_000_000 + i * 7919) % 100_000_000:08d}"]
+        if i % 5 == 0:
+            phones.append(f"0755-8{(2_000_000 + i * 131) % 10_000_000:07d}")
+        tier = rng.choices(list(Tier), weights=[8, 12, 50, 25, 5])[0]
+        grade = rng.choices(list(Grade), weights=[5, 15, 40, 30, 10])[0]
+        out.append(
+            {
+                "name": SURNAMES[i % len(SURNAMES)] + GIVEN_CUSTOMERS[(i * 5) % len(GIVEN_CUSTOMERS)],
+                "phones": phones,
+                "unit": f"{building}栋{floor}{room:02d}",
+                "address": f"华景花园{building}栋{floor}{room:02d}室",
+                "grade": grade,
+                "tier": tier,
+                "account_manager": ACCOUNT_MANAGERS[i % 3] if tier in (Tier.vip, Tier.key) else "",
+                "language": "en" if i % 23 == 0 else "zh",
+                "tags": rng.sample(TAGS, k=i % 3),
+            }
+        )
+    return out
+
+
+# The first number of every demo customer: what simulated traffic dials from
+# so screen-pops and priorities show real customers.
+DEMO_CUSTOMER_NUMBERS = [normalise_number(str(c["phones"][0])) for c in demo_customers()]  # type: ignore[index]
+
+
+async def _seed_crm_and_routing(s, settings: Settings) -> None:  # noqa: ANN001 - AsyncSession
+    if not (await s.execute(select(RouteRule.id).limit(1))).first():
+        for dnis, choice, queue, vip_queue, label in DEMO_ROUTE_RULES:
+            s.add(RouteRule(dnis=dnis, choice=choice, queue=queue, vip_queue=vip_queue, label=label))
+    for queue, cal in DEMO_HOURS.items():
+        if await s.get(QueueHours, queue) is None:
+            s.add(QueueHours(queue=queue, calendar=Calendar.model_validate(cal).model_dump(mode="json")))
+    if (await s.execute(select(CustomerPhone.id).where(CustomerPhone.number == DEMO_CUSTOMER_NUMBERS[0]))).first():
+        return
+    now = datetime.now(UTC)
+    for i, c in enumerate(demo_customers()):
+        created = now - timedelta(days=i % 90)
+        s.add(
+            Customer(
+                **{k: v for k, v in c.items() if k != "phones"},
+                phones=[CustomerPhone(number=normalise_number(str(p)), raw=str(p)) for p in c["phones"]],  # type: ignore[attr-defined]
+                created_at=created,
+                next_follow_up_on=next_follow_up(c["grade"], created, settings.tz),  # type: ignore[arg-type]
+            )
+        )
 
 
 async def seed(settings: Settings) -> None:
@@ -89,6 +221,7 @@ async def seed(settings: Settings) -> None:
                         skills=[Skill(queue=q, penalty=p) for q, p in skills],
                     )
                 )
+            await _seed_crm_and_routing(s, settings)
             await s.commit()
     finally:
         await db.dispose()

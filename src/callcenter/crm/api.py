@@ -1,0 +1,244 @@
+"""Customers (CRUD, search, follow-ups, CSV import), tickets and callback
+tasks.  Agents keep customer files up to date (seeds A §6.4), so they may
+create and edit; deleting and time-boxed priority are for team leads, bulk
+import for admins."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile, status
+from callcenter.auth import service as auth_service
+from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, SettingsDep, client_ip, require
+from callcenter.auth.models import Role
+from callcenter.auth.service import Principal
+from callcenter.crm import service
+from callcenter.crm.imports import import_customers
+from callcenter.crm.models import CallbackStatus, CallbackTask, Customer, Grade, Ticket, TicketKind, TicketStatus
+from callcenter.crm.schemas import (
+    CallbackComplete,
+    CallbackOut,
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    FollowUpIn,
+    ImportOut,
+    TicketClose,
+    TicketIn,
+    TicketOut,
+)
+
+router = APIRouter(prefix="/api", tags=["crm"])
+
+Worker = Annotated[Principal, Depends(require(Role.agent, Role.team_lead, Role.admin))]
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+
+
+async def _customer(session, customer_id: int) -> Customer:  # noqa: ANN001
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"customer {customer_id} not found")
+    return customer
+
+
+def _conflict(exc: service.NumberTaken) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, f"phones: {exc}")
+
+
+@router.get("/customers", response_model=CustomerPage)
+async def search_customers(
+    _: AnyUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=64, description="number, name or unit (房号)")] = "",
+    grade: Grade | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CustomerPage:
+    items, total = await service.search_customers(session, q, page, page_size, settings.default_area_code, grade)
+    return CustomerPage(items=[CustomerOut.model_validate(c) for c in items], total=total, page=page, page_size=page_size)
+
+
+@router.post("/customers", response_model=CustomerOut, status_code=201)
+async def create_customer(body: CustomerIn, _: AnyUser, session: SessionDep, settings: SettingsDep) -> Customer:
+    try:
+        customer = await service.create_customer(session, body.model_dump(), settings.tz, settings.default_area_code)
+    except service.NumberTaken as exc:
+        raise _conflict(exc) from None
+    await session.commit()
+    return customer
+
+
+@router.post("/customers/import", response_model=ImportOut)
+async def import_csv(
+    admin: Admin,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    file: Annotated[UploadFile, File(description="CSV, UTF-8 or GBK; header: name, phones, unit, grade, tier, ...")],
+    strict: Annotated[bool, Form(description="apply nothing if any row is bad")] = False,
+) -> ImportOut:
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"file: larger than {MAX_IMPORT_BYTES} bytes")
+    try:
+        report = await import_customers(session, data, settings.tz, settings.default_area_code, strict)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"file: {exc}") from None
+    if report.applied:
+        auth_service.audit(
+            session, admin, "customers.import", file.filename or "", client_ip(request),
+            imported=report.imported, errors=len(report.errors),
+        )  # fmt: skip
+        await session.commit()
+    return ImportOut(
+        encoding=report.encoding,
+        rows=report.rows,
+        imported=report.imported if report.applied else 0,
+        applied=report.applied,
+        strict=report.strict,
+        errors=[{"line": line, "reason": reason} for line, reason in report.errors],
+    )
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut)
+async def get_customer(customer_id: int, _: AnyUser, session: SessionDep) -> Customer:
+    return await _customer(session, customer_id)
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerOut)
+async def patch_customer(
+    customer_id: int, body: CustomerPatch, who: AnyUser, session: SessionDep, settings: SettingsDep, request: Request
+) -> Customer:
+    data = body.model_dump(exclude_unset=True)
+    if {"priority_until", "priority_reason"} & data.keys() and who.role not in (Role.admin, Role.team_lead):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "priority_until: only team leads may give a caller priority")
+    if data.get("priority_until") is not None and data["priority_until"].tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "priority_until: needs a time zone (e.g. +08:00)")
+    customer = await _customer(session, customer_id)
+    try:
+        await service.update_customer(session, customer, data, settings.tz, settings.default_area_code)
+    except service.NumberTaken as exc:
+        raise _conflict(exc) from None
+    if "priority_until" in data:
+        auth_service.audit(
+            session, who, "customer.priority", str(customer_id), client_ip(request),
+            until=str(data["priority_until"]), reason=data.get("priority_reason", ""),
+        )  # fmt: skip
+    await session.commit()
+    await session.refresh(customer)
+    return customer
+
+
+@router.delete("/customers/{customer_id}", status_code=204)
+async def delete_customer(customer_id: int, lead: Lead, session: SessionDep, request: Request) -> Response:
+    if not await service.delete_customer(session, customer_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"customer {customer_id} not found")
+    auth_service.audit(session, lead, "customer.delete", str(customer_id), client_ip(request))
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/customers/{customer_id}/follow-up", response_model=CustomerOut)
+async def follow_up(customer_id: int, body: FollowUpIn, _: AnyUser, session: SessionDep, settings: SettingsDep) -> Customer:
+    customer = await _customer(session, customer_id)
+    await service.record_follow_up(session, customer, body.grade, body.note, settings.tz)
+    await session.commit()
+    return customer
+
+
+# --- tickets ------------------------------------------------------------------------------
+
+
+@router.get("/tickets", response_model=list[TicketOut])
+async def list_tickets(
+    _: AnyUser,
+    session: SessionDep,
+    status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
+    customer_id: int | None = None,
+    kind: TicketKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[Ticket]:
+    return await service.list_tickets(session, status_, customer_id, kind, limit)
+
+
+@router.post("/tickets", response_model=TicketOut, status_code=201)
+async def create_ticket(body: TicketIn, who: AnyUser, session: SessionDep, settings: SettingsDep) -> Ticket:
+    if body.customer_id is not None:
+        await _customer(session, body.customer_id)
+    ticket = await service.create_ticket(
+        session, body.kind, body.subject, body.customer_id, body.number, body.uniqueid, who.id, settings.default_area_code
+    )
+    await session.commit()
+    return ticket
+
+
+@router.post("/tickets/{ticket_id}/close", response_model=TicketOut)
+async def close_ticket(ticket_id: int, body: TicketClose, _: AnyUser, session: SessionDep) -> Ticket:
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {ticket_id} not found")
+    if ticket.status != TicketStatus.closed:
+        ticket.status = TicketStatus.closed
+        ticket.closed_at = datetime.now(UTC)
+        ticket.resolution = body.resolution
+        await session.commit()
+    return ticket
+
+
+# --- callback tasks -----------------------------------------------------------------------
+
+
+@router.get("/callbacks", response_model=list[CallbackOut])
+async def list_callbacks(
+    who: AnyUser,
+    session: SessionDep,
+    status_: Annotated[CallbackStatus | None, Query(alias="status")] = None,
+    day: date | None = None,
+) -> list[CallbackTask]:
+    """Agents see the unclaimed tasks and their own; leads, QA and admins see all."""
+    mine = who.id if who.role == Role.agent else None
+    return await service.list_callbacks(session, mine, status_, day)
+
+
+async def _task(session, task_id: int) -> CallbackTask:  # noqa: ANN001
+    task = await session.get(CallbackTask, task_id, with_for_update=True)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"callback {task_id} not found")
+    return task
+
+
+@router.post("/callbacks/{task_id}/claim", response_model=CallbackOut)
+async def claim_callback(task_id: int, who: Worker, session: SessionDep) -> CallbackTask:
+    task = await _task(session, task_id)
+    if task.status == CallbackStatus.done:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"callback {task_id} is already done")
+    if task.status == CallbackStatus.claimed and task.assigned_to != who.id:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"callback {task_id} is claimed by user {task.assigned_to}")
+    task.status = CallbackStatus.claimed
+    task.assigned_to = who.id
+    task.claimed_at = task.claimed_at or datetime.now(UTC)
+    await session.commit()
+    return task
+
+
+@router.post("/callbacks/{task_id}/complete", response_model=CallbackOut)
+async def complete_callback(task_id: int, body: CallbackComplete, who: Worker, session: SessionDep) -> CallbackTask:
+    task = await _task(session, task_id)
+    if task.status == CallbackStatus.done:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"callback {task_id} is already done")
+    lead = who.role in (Role.admin, Role.team_lead)
+    if task.status == CallbackStatus.claimed and task.assigned_to != who.id and not lead:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"callback {task_id} is claimed by another agent")
+    now = datetime.now(UTC)
+    task.assigned_to = task.assigned_to or who.id
+    task.claimed_at = task.claimed_at or now
+    task.status = CallbackStatus.done
+    task.completed_at = now
+    task.result = body.result
+    task.note = body.note
+    await session.commit()
+    return task
+

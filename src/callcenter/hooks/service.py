@@ -1,0 +1,500 @@
+"""The routing decision and the other dialplan hooks.
+
+Every call waits on /hooks/route before it reaches a queue, so the decision
+is built for speed and for always answering:
+- the routing configuration (rules, calendars) is held in memory and
+  refreshed in the background, never read per call;
+- the caller lookup is two indexed queries on one pooled connection
+  (customer by normalised number; recent abandons, callbacks and open
+  tickets as EXISTS probes), run under a time budget: a slow or failing
+  database yields the safe default route, never an error;
+- the decision is written to route_decisions by a batching writer after the
+  answer has gone, so the hook never waits on a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from callcenter.acd.events import RouteDecided
+from callcenter.acd.models import CallRecord, Outcome
+from callcenter.config import Settings
+from callcenter.crm.models import CallbackStatus, CallbackTask, Customer, CustomerPhone, Grade, Ticket, TicketKind, TicketStatus, Tier
+from callcenter.crm.service import normalise_number, number_variants
+from callcenter.db import Database
+from callcenter.hooks.hours import status_at
+from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule, SurveyResponse
+from callcenter.hooks.schemas import Calendar, RuleIn
+
+log = logging.getLogger("callcenter.hooks")
+
+# QUEUE_PRIO points: higher is answered first within the queue.
+TIER_POINTS = {Tier.vip: 10, Tier.key: 6, Tier.regular: 2, Tier.general: 0, Tier.potential: 1}
+GRADE_POINTS = {Grade.A: 3, Grade.B: 2, Grade.C: 1, Grade.D: 0, Grade.E: 0}
+RECENT_ABANDON_POINTS = 5  # 未接通: called and gave up, or asked for a callback, lately
+OPEN_COMPLAINT_POINTS = 5
+PRIORITY_FLAG_POINTS = 5  # 階段性優先接入, set by a lead until a time
+
+_SAFE_ID = re.compile(r"[^0-9A-Za-z._-]")
+
+
+# --- the in-memory routing table -------------------------------------------------------
+
+
+class RoutingTable:
+    """Rules and calendars, in memory.  Reloaded after every change made
+    through the API, and in the background when older than `max_age_s`
+    (so several server processes converge without a per-call query)."""
+
+    def __init__(self, db: Database, max_age_s: float = 10.0) -> None:
+        self.db = db
+        self.max_age_s = max_age_s
+        self.rules: dict[tuple[str, str], RouteRule] = {}
+        self.hours: dict[str, Calendar] = {}
+        self.loaded_at = 0.0
+        self._reloading: asyncio.Task[None] | None = None
+
+    async def load(self) -> None:
+        async with self.db.sessions() as s:
+            rules = list((await s.execute(select(RouteRule))).scalars())
+            hours = list((await s.execute(select(QueueHours))).scalars())
+        self.rules = {(r.dnis, r.choice): r for r in rules}
+        self.hours = {h.queue: Calendar.model_validate(h.calendar) for h in hours}
+        self.loaded_at = time.monotonic()
+
+    def refresh_if_stale(self) -> None:
+        if time.monotonic() - self.loaded_at < self.max_age_s or (self._reloading and not self._reloading.done()):
+            return
+
+        async def reload() -> None:
+            try:
+                await self.load()
+            except Exception as exc:  # noqa: BLE001 - keep serving the old table
+                log.warning("routing table reload failed: %s: %s", type(exc).__name__, exc)
+                self.loaded_at = time.monotonic()  # retry after max_age_s, not on every call
+
+        self._reloading = asyncio.get_running_loop().create_task(reload())
+
+    def resolve(self, dnis: str, choice: str) -> RouteRule | None:
+        """Most specific rule first: this line and key, this line's default,
+        any line with this key, the catch-all."""
+        for key in ((dnis, choice), (dnis, ""), ("", choice), ("", "")):
+            rule = self.rules.get(key)
+            if rule is not None:
+                return rule
+        return None
+
+
+async def replace_rules(session: AsyncSession, rules: list[RuleIn]) -> None:
+    await session.execute(delete(RouteRule))
+    session.add_all(RouteRule(**r.model_dump()) for r in rules)
+
+
+async def put_hours(session: AsyncSession, queue: str, calendar: Calendar) -> None:
+    row = await session.get(QueueHours, queue)
+    data = calendar.model_dump(mode="json")
+    if row is None:
+        session.add(QueueHours(queue=queue, calendar=data))
+    else:
+        row.calendar = data
+
+
+# --- the caller lookup ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallerFacts:
+    customer_id: int | None = None
+    name: str = ""
+    grade: Grade | None = None
+    tier: Tier | None = None
+    language: str = ""
+    priority_until: datetime | None = None
+    priority_reason: str = ""
+    recent_abandon: bool = False
+    recent_callback: bool = False
+    open_complaint: bool = False
+    open_ticket: bool = False
+
+
+_C = Customer.__table__.c
+_CUSTOMER_BY_NUMBER = (
+    select(_C.id, _C.name, _C.grade, _C.tier, _C.language, _C.priority_until, _C.priority_reason)
+    .join(CustomerPhone.__table__, CustomerPhone.__table__.c.customer_id == _C.id)
+    .where(CustomerPhone.__table__.c.number == bindparam("n"))
+)
+
+
+def _flags_stmt(customer_id: int | None):  # noqa: ANN202 - a Select
+    by_caller = Ticket.number == bindparam("n")
+    if customer_id is not None:
+        by_caller = or_(by_caller, Ticket.customer_id == bindparam("cid"))
+    open_ticket = and_(Ticket.status == TicketStatus.open, by_caller)
+    return select(
+        exists().where(
+            CallRecord.caller_number.in_(bindparam("variants", expanding=True)),
+            CallRecord.outcome == Outcome.abandoned,
+            CallRecord.short_abandon.is_(False),
+            CallRecord.entered_at >= bindparam("since"),
+        ).label("abandon"),
+        exists().where(
+            CallbackTask.number == bindparam("n"),
+            CallbackTask.created_at >= bindparam("since"),
+            or_(CallbackTask.status != CallbackStatus.done, CallbackTask.result != "reached"),
+        ).label("callback"),
+        exists().where(open_ticket, Ticket.kind == TicketKind.complaint).label("complaint"),
+        exists().where(open_ticket).label("ticket"),
+    )
+
+
+_FLAGS = {False: _flags_stmt(None), True: _flags_stmt(0)}
+
+
+async def lookup(engine: AsyncEngine, number: str, variants: list[str], since: datetime) -> CallerFacts:
+    """Everything the decision needs to know about the caller."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(_CUSTOMER_BY_NUMBER, {"n": number})).first()
+        params: dict[str, Any] = {"n": number, "variants": variants, "since": since}
+        if row is not None:
+            params["cid"] = row.id
+        flags = (await conn.execute(_FLAGS[row is not None], params)).one()
+    facts = dict(
+        recent_abandon=bool(flags.abandon),
+        recent_callback=bool(flags.callback),
+        open_complaint=bool(flags.complaint),
+        open_ticket=bool(flags.ticket),
+    )
+    if row is None:
+        return CallerFacts(**facts)
+    return CallerFacts(
+        customer_id=row.id,
+        name=row.name,
+        grade=Grade(row.grade),
+        tier=Tier(row.tier),
+        language=row.language,
+        priority_until=row.priority_until,
+        priority_reason=row.priority_reason or "",
+        **facts,
+    )
+
+
+# --- the decision --------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    uniqueid: str
+    caller: str
+    number: str
+    dnis: str
+    choice: str
+    queue: str
+    action: str = "queue"  # queue | duty | voicemail
+    priority: int = 0
+    reasons: list[str] = field(default_factory=list)
+    customer_id: int | None = None
+    name: str = ""
+    language: str = ""
+    open_ticket: bool = False
+    recording: str = ""
+    duty: str = ""
+    voicemail: str = ""
+    fallback: bool = False
+    elapsed_ms: float = 0.0
+
+    def reply(self) -> dict[str, str]:
+        """What the dialplan reads: flat strings, one key per HASH() field."""
+        return {
+            "queue": self.queue,
+            "action": self.action,
+            "priority": str(self.priority),
+            "name": self.name,
+            "lang": self.language,
+            "open_ticket": "1" if self.open_ticket else "0",
+            "recording": self.recording,
+            "duty": self.duty,
+            "voicemail": self.voicemail,
+            "customer_id": str(self.customer_id or ""),
+            "reason": " ".join(self.reasons),
+            "fallback": "1" if self.fallback else "0",
+        }
+
+    def row(self, at: datetime) -> dict[str, Any]:
+        return {
+            "uniqueid": self.uniqueid,
+            "at": at,
+            "caller": self.caller[:64],
+            "number": self.number,
+            "dnis": self.dnis,
+            "choice": self.choice,
+            "action": self.action,
+            "queue": self.queue,
+            "priority": self.priority,
+            "reasons": self.reasons,
+            "customer_id": self.customer_id,
+            "customer_name": self.name,
+            "language": self.language,
+            "open_ticket": self.open_ticket,
+            "recording": self.recording,
+            "duty_number": self.duty,
+            "fallback": self.fallback,
+            "elapsed_ms": round(self.elapsed_ms, 2),
+        }
+
+
+def recording_name(uniqueid: str, number: str, local: datetime) -> str:
+    """MixMonitor file name, relative to the recordings directory:
+    one folder per day, the Uniqueid ties the file to the call."""
+    uid = _SAFE_ID.sub("_", uniqueid)
+    return f"{local:%Y%m%d}/{local:%Y%m%d-%H%M%S}-{uid}-{number or 'anonymous'}.wav"
+
+
+def apply_facts(d: Decision, facts: CallerFacts, rule: RouteRule | None, now: datetime) -> None:
+    """Priority, identity and the VIP line from what we know of the caller."""
+    points = 0
+    if facts.customer_id is None:
+        d.reasons.append("unknown_caller")
+    else:
+        d.customer_id = facts.customer_id
+        d.name = facts.name
+        d.language = facts.language
+        if facts.tier is not None and TIER_POINTS[facts.tier]:
+            points += TIER_POINTS[facts.tier]
+            d.reasons.append(f"tier:{facts.tier.value}")
+        if facts.grade is not None and GRADE_POINTS[facts.grade]:
+            points += GRADE_POINTS[facts.grade]
+            d.reasons.append(f"grade:{facts.grade.value}")
+        if facts.priority_until is not None and facts.priority_until > now:
+            points += PRIORITY_FLAG_POINTS
+            d.reasons.append("priority_flag" + (f":{facts.priority_reason}" if facts.priority_reason else ""))
+        if facts.tier == Tier.vip and rule is not None and rule.vip_queue:
+            d.queue = rule.vip_queue
+            d.reasons.append("vip_line")
+    if facts.recent_abandon or facts.recent_callback:
+        points += RECENT_ABANDON_POINTS
+        d.reasons.append("recent_abandon" if facts.recent_abandon else "recent_callback")
+    if facts.open_complaint:
+        points += OPEN_COMPLAINT_POINTS
+        d.reasons.append("open_complaint")
+    d.open_ticket = facts.open_ticket
+    d.priority = points
+
+
+class RouteService:
+    """Decides routes; owns the routing table and the decision writer."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.table = RoutingTable(db)
+        self.log = DecisionLog(db)
+        self.lookup = lookup  # replaceable in tests (a slow database)
+
+    async def decide(self, caller: str, dnis: str, uniqueid: str, choice: str, now: datetime | None = None) -> Decision:
+        start = time.perf_counter()
+        now = now or datetime.now(UTC)
+        s = self.settings
+        self.table.refresh_if_stale()
+        number = normalise_number(caller, s.default_area_code)
+        rule = self.table.resolve(dnis, choice)
+        d = Decision(uniqueid, caller, number, dnis, choice, rule.queue if rule else s.hook_fallback_queue)
+        if rule is None:
+            d.reasons.append("no_rule")
+        if number:
+            since = now - timedelta(hours=s.priority_boost_hours)
+            budget = s.hook_budget_ms / 1000 * 0.8  # leave room to answer
+            try:
+                facts = await asyncio.wait_for(
+                    self.lookup(self.db.engine, number, number_variants(caller, s.default_area_code), since), budget
+                )
+                apply_facts(d, facts, rule, now)
+            except TimeoutError:
+                d.fallback = True
+                d.reasons.append("fallback:slow_lookup")
+                log.warning("route lookup for %s exceeded %d ms; safe default", uniqueid, s.hook_budget_ms)
+            except Exception as exc:  # noqa: BLE001 - any failure gets the safe default
+                d.fallback = True
+                d.reasons.append("fallback:lookup_error")
+                log.warning("route lookup for %s failed (%s: %s); safe default", uniqueid, type(exc).__name__, exc)
+        else:
+            d.reasons.append("anonymous")
+        local = now.astimezone(s.tz)
+        cal = self.table.hours.get(d.queue)
+        if cal is not None:
+            hours = status_at(cal, local)
+            if not hours.open:
+                d.reasons.append(f"closed:{hours.season}")
+                if cal.after_hours == "duty" and hours.duty is not None:
+                    d.action = "duty"
+                    d.duty = hours.duty.number
+                else:
+                    d.action = "voicemail"
+                    d.voicemail = cal.voicemail
+        if d.action == "queue":
+            d.recording = recording_name(uniqueid, number, local)
+        d.elapsed_ms = (time.perf_counter() - start) * 1000
+        self.log.add(d.row(now))
+        return d
+
+
+def route_decided(d: Decision, ts: float) -> RouteDecided:
+    return RouteDecided(
+        ts=ts,
+        uniqueid=d.uniqueid,
+        queue=d.queue,
+        priority=d.priority,
+        reason=" ".join(d.reasons),
+        customer_id=d.customer_id,
+        customer_name=d.name,
+        choices=(d.choice,) if d.choice else (),
+        details=(("action", d.action), ("dnis", d.dnis), ("fallback", "1" if d.fallback else "0")),
+    )
+
+
+def hand_to_acd(app_state: Any, event: Any) -> None:
+    """Give the event to the ACD service if one runs; never wait, never fail the hook."""
+    acd = getattr(app_state, "acd", None)
+    if acd is None:
+        return
+    try:
+        result = acd.submit(event)
+        if isinstance(result, Awaitable):
+            task = asyncio.ensure_future(result)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # consume errors
+    except Exception as exc:  # noqa: BLE001
+        log.warning("acd.submit(%s) failed: %s: %s", type(event).__name__, type(exc).__name__, exc)
+
+
+# --- the decision log ------------------------------------------------------------------
+
+
+class DecisionLog:
+    """Writes decisions in batches, off the hook's path.  Rows wait in memory
+    while the database is unreachable (up to `max_pending`, oldest dropped
+    first, with a warning) and go in when it is back."""
+
+    def __init__(self, db: Database, interval_s: float = 0.05, batch: int = 500, max_pending: int = 50_000) -> None:
+        self.db = db
+        self.interval_s = interval_s
+        self.batch = batch
+        self.max_pending = max_pending
+        self.pending: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) > self.max_pending:
+            drop = len(self.pending) - self.max_pending
+            del self.pending[:drop]
+            log.warning("route decision log full; dropped %d oldest rows", drop)
+        if len(self.pending) >= self.batch:
+            self._wake.set()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            while self.pending:
+                rows = self.pending[: self.batch]
+                async with self.db.engine.begin() as conn:
+                    await conn.execute(insert(RouteDecision.__table__), rows)
+                del self.pending[: len(rows)]
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep the rows, try again
+                log.warning("writing route decisions failed (%s: %s); %d waiting", type(exc).__name__, exc, len(self.pending))
+                await asyncio.sleep(1.0)
+
+
+async def start(app: Any, stack: AsyncExitStack) -> None:
+    """Lifespan hook: the route service with its table loaded and its
+    writer running; stopped (after a last flush) when the app stops."""
+    service = RouteService(app.state.db, app.state.settings)
+    try:
+        await service.table.load()
+    except Exception as exc:  # noqa: BLE001 - start anyway; the default route still works
+        log.warning("routing table not loaded (%s: %s); using the fallback queue", type(exc).__name__, exc)
+    writer = asyncio.get_running_loop().create_task(service.log.run(), name="route-decision-log")
+
+    async def stop() -> None:
+        writer.cancel()
+        try:
+            await writer
+        except asyncio.CancelledError:
+            pass
+        try:
+            await service.log.flush()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%d route decisions not written at shutdown: %s", len(service.log.pending), exc)
+
+    stack.push_async_callback(stop)
+    app.state.routes = service
+
+
+# --- what the screen-pop and the core read -------------------------------------------------
+
+
+async def decision_for(session: AsyncSession, uniqueid: str) -> dict[str, Any] | None:
+    """The stored route decision for a call (its last one, if the caller went
+    through several menus), with every IVR choice made on the way."""
+    rows = list(
+        (
+            await session.execute(
+                select(RouteDecision).where(RouteDecision.uniqueid == uniqueid).order_by(RouteDecision.at, RouteDecision.id)
+            )
+        ).scalars()
+    )
+    if not rows:
+        return None
+    last = rows[-1]
+    return {
+        "uniqueid": uniqueid,
+        "at": last.at,
+        "queue": last.queue,
+        "action": last.action,
+        "priority": last.priority,
+        "reasons": list(last.reasons),
+        "choices": [r.choice for r in rows if r.choice],
+        "customer_id": last.customer_id,
+        "customer_name": last.customer_name,
+        "fallback": last.fallback,
+        "dnis": last.dnis,
+        "caller": last.caller,
+    }
+
+
+# --- survey ------------------------------------------------------------------------------
+
+
+async def record_survey(
+    session: AsyncSession, uniqueid: str, score: int, scale: int, queue: str, agent: str, number: str
+) -> SurveyResponse:
+    row = (await session.execute(select(SurveyResponse).where(SurveyResponse.uniqueid == uniqueid))).scalar_one_or_none()
+    if row is None:
+        row = SurveyResponse(uniqueid=uniqueid, score=score, scale=scale, queue=queue, agent=agent, number=number)
+        session.add(row)
+    else:
+        row.score, row.scale, row.at = score, scale, datetime.now(UTC)
+        row.queue, row.agent, row.number = queue or row.queue, agent or row.agent, number or row.number
+    await session.flush()
+    return row
