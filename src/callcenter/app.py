@@ -45,6 +45,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
         for name in settings.insecure_secrets():
             log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
+        if settings.simulator:
+            # Before the bridge: it connects to whatever app.state.settings names.
+            from callcenter.simulator.service import start_demo
+
+            app.state.simulator, settings = await start_demo(settings)
+            stack.push_async_callback(app.state.simulator.stop)
+            app.state.settings = settings
         yield
         log.info("callcenter stopping")
 
