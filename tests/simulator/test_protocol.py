@@ -241,3 +241,30 @@ async def test_real_clock_runs_by_itself() -> None:
     await c.close()
     await srv.stop()
     await asyncio.sleep(0)
+
+
+async def test_panoramisk_client_logs_in_and_lists(server: AmiServer) -> None:
+    """The real client library the bridge uses talks to it unmodified."""
+    from panoramisk import Manager
+
+    server.pbx.add_member("repairs", "PJSIP/8001", "王静")
+    got: list[str] = []
+    manager = Manager(host="127.0.0.1", port=server.port, username="callcenter", secret="callcenter", ping_delay=60)
+    manager.register_event("*", lambda _m, msg: got.append(msg.Event))
+    await manager.connect()
+    for _ in range(100):
+        if manager.authenticated:
+            break
+        await asyncio.sleep(0.01)
+    assert manager.authenticated
+    reply = await asyncio.wait_for(manager.send_action({"Action": "QueueStatus", "Queue": "repairs"}), 2)
+    assert [m.get("Event") for m in reply][1:] == ["QueueParams", "QueueMember", "QueueStatusComplete"]
+    assert reply[2].Name == "王静"
+    server.pbx.new_call("repairs", "13800138000", "张三", answer=[{"agent": "PJSIP/8001", "after": 1}], talk=5)
+    server.pbx.run_until_idle()
+    for _ in range(100):
+        if "AgentComplete" in got:
+            break
+        await asyncio.sleep(0.01)
+    assert {"FullyBooted", "QueueCallerJoin", "AgentConnect", "AgentComplete"} <= set(got)
+    manager.close()

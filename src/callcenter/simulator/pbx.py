@@ -614,7 +614,8 @@ class PBX:
         """Offer waiting callers to free members (autofill: every caller in
         order, not only the head)."""
         self._kicked = False
-        for q in self.queues.values():
+        # Higher-weight queues get shared members first (queues.conf weight).
+        for q in sorted(self.queues.values(), key=lambda q: -q.weight):
             for call in list(q.entries):
                 if call.state != "waiting" or call.rings or call.retry_until > self.now:
                     continue
@@ -1330,7 +1331,8 @@ def demo_queues() -> list[Queue]:
     from callcenter.demo import DEMO_QUEUES
 
     strategy = {"repairs": "rrmemory", "complaints": "leastrecent", "enquiries": "rrmemory", "vip": "ringall", "fees": "fewestcalls"}
+    weight = {"vip": 10, "complaints": 5}
     return [
-        Queue(name=n, strategy=strategy.get(n, "rrmemory"), servicelevel=sl, wrapuptime=float(wrap), maxwait=300.0)
+        Queue(n, strategy=strategy.get(n, "rrmemory"), servicelevel=sl, wrapuptime=float(wrap), maxwait=300.0, weight=weight.get(n, 0))
         for n, _zh, _en, sl, wrap in DEMO_QUEUES
     ]

@@ -66,11 +66,11 @@ class QueueLoad:
 
 
 DEMO_LOADS = [
-    QueueLoad("enquiries", 0.40, 90.0),
+    QueueLoad("enquiries", 0.50, 90.0),
     QueueLoad("repairs", 0.33, 150.0),
-    QueueLoad("complaints", 0.06, 240.0),
-    QueueLoad("vip", 0.06, 180.0),
-    QueueLoad("fees", 0.15, 120.0),
+    QueueLoad("complaints", 0.04, 210.0),
+    QueueLoad("vip", 0.05, 180.0),
+    QueueLoad("fees", 0.08, 120.0),
 ]
 
 
