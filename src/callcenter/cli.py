@@ -148,6 +148,7 @@ def simulate(
     version: Annotated[str, typer.Option(help="Asterisk version to imitate: 18 or 20")] = "18",
     occupancy: Annotated[float, typer.Option(help="Target agent occupancy of the random traffic (0-1)")] = 0.7,
     profile: Annotated[str, typer.Option(help="Arrivals by hour: flat or hotline")] = "flat",
+    systemname: Annotated[str, typer.Option(help="asterisk.conf systemname: prefixes Uniqueids, adds SystemName")] = "",
 ) -> None:
     """Run a simulated Asterisk (AMI) until Ctrl-C, for trying the bridge without a PBX."""
     from callcenter.simulator.clock import RealClock
@@ -171,7 +172,7 @@ def simulate(
         server = build(
             agents=agents, seed=seed, script=steps, recordings_dir=settings.recordings_dir,
             clock=RealClock(speed), version=version, record=out, occupancy=occupancy, profile=profile,
-            username=settings.ami_user, secret=settings.ami_secret,
+            username=settings.ami_user, secret=settings.ami_secret, systemname=systemname,
         )  # fmt: skip
         try:
             bound = await server.start(host, port)

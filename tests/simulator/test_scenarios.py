@@ -297,3 +297,41 @@ def test_script_drives_exact_timeline(pbx: PBX, events: Events) -> None:
     assert ab["HoldTime"] == "3" and ab["Position"] == "2" and ab["OriginalPosition"] == "2"
     assert [e["Timestamp"] for e in events.of("QueueMemberPause")] == ["1700000100.000000", "1700000160.000000"]
     assert events.of("QueueMemberRemoved")[0]["Timestamp"] == "1700000200.000000"
+
+
+def test_systemname_prefixes_uniqueids() -> None:
+    pbx = PBX(systemname="pbx1")
+    ev = Events(pbx)
+    pbx.new_call("repairs", "1", patience=1)
+    pbx.run_until_idle()
+    first = ev.msgs[0]
+    assert [k for k, _ in first][:4] == ["Event", "Privilege", "Timestamp", "SystemName"]
+    assert dict(first)["Uniqueid"] == "pbx1-1700000000.0" == dict(first)["Linkedid"]
+
+
+def test_mixmonitor_mute_event(tmp_path) -> None:  # noqa: ANN001
+    pbx = PBX(recordings_dir=tmp_path)
+    ev = Events(pbx)
+    login(pbx, "PJSIP/8001")
+    pbx.new_call("repairs", "1", answer=[{"agent": "PJSIP/8001", "after": 1}], talk=20)
+    pbx.advance(5)
+    caller = next(n for n in pbx.channels if n.startswith("PJSIP/trunk"))
+    assert pbx.mute_mixmonitor(caller, True)
+    pbx.advance(3)
+    pbx.mute_mixmonitor(caller, False)
+    written = []
+    pbx.wav_writer = lambda rec, secs: written.append((rec.segments, secs))
+    pbx.run_until_idle()
+    assert [(e["State"], e["Direction"]) for e in ev.of("MixMonitorMute")] == [("1", "both"), ("0", "both")]
+    assert written == [([(4.0, 7.0, "mute-both")], 20.0)]
+
+
+def test_originate_nobody_answers(pbx: PBX, events: Events) -> None:
+    pbx.set_phone("PJSIP/8003", answer_after=40)
+    pbx.originate("PJSIP/8003", exten="13800138000", action_id="o1", timeout=20)
+    pbx.run_until_idle()
+    resp = events.of("OriginateResponse")[0]
+    assert (resp["Response"], resp["Reason"], resp["ActionID"]) == ("Failure", "3", "o1")
+    assert resp["Timestamp"] == "1700000020.000000"
+    assert events.of("Hangup")[0]["Channel"].startswith("PJSIP/8003-")
+    assert not events.of("DialBegin")

@@ -135,3 +135,13 @@ def test_cli_rejects_bad_version() -> None:
 
     result = CliRunner().invoke(app, ["simulate", "--version", "19"])
     assert result.exit_code == 2 and "--version must be 18 or 20" in result.output
+
+
+def test_simulated_agents_recover_from_auto_pause() -> None:
+    server = build(agents=20, seed=7, clock=VirtualClock())
+    ev = Events(server.pbx)
+    server.pbx.advance(4 * 3600)
+    auto = [e for e in ev.of("QueueMemberPause") if e["PausedReason"] == "Auto-Pause"]
+    assert auto  # demo agents miss calls now and then (autopause=yes)
+    still = [m for q in server.pbx.queues.values() for m in q.members.values() if m.paused_reason == "Auto-Pause"]
+    assert len(still) <= 2  # they notice and resume within a minute or so

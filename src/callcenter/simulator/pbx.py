@@ -193,7 +193,10 @@ class Recording:
     channel: Channel
     path: Path
     started: float
-    segments: list[tuple[float, float, str]] = field(default_factory=list)  # (start, end, who) relative s
+    # (start, end, kind) in seconds from the start: "hold", or "mute-read" /
+    # "mute-write" / "mute-both" (MixMonitorMute: the lane records silence).
+    segments: list[tuple[float, float, str]] = field(default_factory=list)
+    mutes: list[list[float | str]] = field(default_factory=list)  # [start, end or -1, direction], absolute
 
 
 # --- the PBX -------------------------------------------------------------------
@@ -211,8 +214,11 @@ class PBX:
         seed: int = 0,
         recordings_dir: Path | None = None,
         version: str = "7.0.3",
+        systemname: str = "",
     ) -> None:
         self.clock = clock or VirtualClock()
+        # asterisk.conf systemname: prefixes Uniqueids and adds SystemName to events.
+        self.systemname = systemname
         self.schedule = Schedule(self.clock.start)
         self.rng = random.Random(f"pbx-{seed}")
         self.version = version
@@ -232,6 +238,7 @@ class PBX:
         self.recordings_written: list[Path] = []
         self.others: list[DirectCall] = []
         self.on_member_free: list[Callable[[Member], None]] = []
+        self.on_autopause: list[Callable[[Member], None]] = []
         self._kicked = False
 
     # -- time -------------------------------------------------------------------
@@ -262,6 +269,8 @@ class PBX:
 
     def emit(self, event: str, privilege: str, body: Fields) -> None:
         msg = [("Event", event), ("Privilege", privilege + ",all"), ("Timestamp", f"{self.now:.6f}")]
+        if self.systemname:
+            msg.append(("SystemName", self.systemname))
         msg.extend(body)
         for sink in list(self.sinks):
             sink(msg)
@@ -298,6 +307,8 @@ class PBX:
 
     def _uniqueid(self) -> str:
         uid = f"{int(self.now)}.{self._uid}"
+        if self.systemname:
+            uid = f"{self.systemname}-{uid}"
         self._uid += 1
         return uid
 
@@ -741,6 +752,8 @@ class PBX:
             for mm in targets:
                 mm.paused, mm.paused_reason, mm.last_pause = True, "Auto-Pause", int(self.now)
                 self.emit("QueueMemberPause", "agent", self.member_block(mm))
+            for fn in list(self.on_autopause):
+                fn(m)
         if call.state == "waiting" and not call.rings and retry:
             call.retry_until = self.now + q.retry
             call.timers.append(self._after(q.retry, self._kick))
@@ -1057,10 +1070,12 @@ class PBX:
         callerid: str = "",
         action_id: str = "",
         talk: float | None = None,
+        timeout: float = 30.0,
     ) -> None:
         """Originate: ring `channel` (the agent's phone) first, then when it
         answers run the extension (dial the callee) or the application
-        (e.g. ChanSpy).  OriginateResponse follows the first leg's answer."""
+        (e.g. ChanSpy).  OriginateResponse follows the first leg's answer,
+        or reports Failure (Reason 3) when nobody picks up within `timeout`."""
         self.sync()
         iface = channel
         p = self.phone(iface)
@@ -1069,7 +1084,22 @@ class PBX:
         self._device(iface, RINGING)
         self._newstate(a, 5)
         after = max(0.5, p.answer_after)
+        if (p.miss_prob and self.rng.random() < p.miss_prob) or after >= timeout:
+            self._after(timeout, self._originate_failed, a, iface, exten, context, application, data, action_id)
+            return
         self._after(after, self._originate_answered, a, iface, exten, context, application, data, action_id, talk)
+
+    def _originate_failed(self, a: Channel, iface: str, exten: str, context: str, application: str, data: str, action_id: str) -> None:
+        self._hangup(a, 19)
+        self._device(iface, NOT_INUSE)
+        self.emit(
+            "OriginateResponse",
+            "call",
+            ([("ActionID", action_id)] if action_id else [])
+            + [("Response", "Failure"), ("Channel", iface), ("Context", context), ("Exten", exten), ("Application", application),
+               ("Data", data), ("Reason", "3"), ("Uniqueid", "<null>"), ("CallerIDNum", unknown(a.cid_num)),
+               ("CallerIDName", unknown(a.cid_name))],
+        )  # fmt: skip
 
     def _originate_answered(
         self, a: Channel, iface: str, exten: str, context: str, application: str, data: str, action_id: str, talk: float | None
@@ -1154,6 +1184,23 @@ class PBX:
             self._chan_event("MixMonitorStop", ch)
         return True
 
+    def mute_mixmonitor(self, name: str, on: bool, direction: str = "both") -> bool:
+        """MixMonitorMute: silence one or both lanes (e.g. a card number)."""
+        self.sync()
+        ch = self.channels.get(name)
+        call = next((c for c in self.calls.values() if ch is not None and ch in (c.caller, c.leg)), None)
+        if ch is None or call is None or call.recording is None:
+            return False
+        rec = call.recording
+        self._chan_event("MixMonitorMute", ch, [("Direction", direction), ("State", "1" if on else "0")])
+        if on:
+            rec.mutes.append([self.now, -1.0, direction])
+        else:
+            for m in rec.mutes:
+                if m[1] == -1.0:
+                    m[1] = self.now
+        return True
+
     def _stop_recording(self, call: Call) -> None:
         rec = call.recording
         if rec is None:
@@ -1161,6 +1208,9 @@ class PBX:
         call.recording = None
         self._chan_event("MixMonitorStop", rec.channel)
         rec.segments = [(s - rec.started, e - rec.started, "hold") for s, e in call.holds if s >= rec.started]
+        for start, end, direction in rec.mutes:
+            stop = self.now if end == -1.0 else end
+            rec.segments.append((float(start) - rec.started, float(stop) - rec.started, f"mute-{direction}"))
         if self.wav_writer is not None:
             self.wav_writer(rec, self.now - rec.started)
             self.recordings_written.append(rec.path)
@@ -1333,6 +1383,7 @@ def demo_queues() -> list[Queue]:
     strategy = {"repairs": "rrmemory", "complaints": "leastrecent", "enquiries": "rrmemory", "vip": "ringall", "fees": "fewestcalls"}
     weight = {"vip": 10, "complaints": 5}
     return [
-        Queue(n, strategy=strategy.get(n, "rrmemory"), servicelevel=sl, wrapuptime=float(wrap), maxwait=300.0, weight=weight.get(n, 0))
+        Queue(n, strategy=strategy.get(n, "rrmemory"), servicelevel=sl, wrapuptime=float(wrap), maxwait=300.0,
+              weight=weight.get(n, 0), autopause="yes")  # fmt: skip
         for n, _zh, _en, sl, wrap in DEMO_QUEUES
     ]

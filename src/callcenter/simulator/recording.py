@@ -48,7 +48,7 @@ class Voices:
         }
         self.moh = _syllable(rng, 330, 1.0)
 
-    def lanes(self, seconds: float, holds: list[tuple[float, float]], rng: random.Random) -> tuple[array, array]:
+    def lanes(self, seconds: float, segments: list[tuple[float, float, str]], rng: random.Random) -> tuple[array, array]:
         n = int(min(seconds, MAX_SECONDS) * RATE)
         left, right = array("h", bytes(2 * n)), array("h", bytes(2 * n))
         pos, who = 0, "agent"  # the agent greets first
@@ -62,13 +62,21 @@ class Voices:
                 pos += take + int(rng.uniform(0.02, 0.12) * RATE)
             pos += int(rng.uniform(0.3, 1.0) * RATE)
             who = "caller" if who == "agent" else "agent"
-        for start, stop in holds:  # on hold: silence from the agent, music to the caller
+        for start, stop, kind in segments:
             a, b = max(0, int(start * RATE)), min(n, int(stop * RATE))
-            for lane in (left, right):
-                lane[a:b] = array("h", bytes(2 * (b - a)))
-            for p in range(a, b, len(self.moh)):
-                take = min(len(self.moh), b - p)
-                left[p : p + take] = array("h", (v // 4 for v in self.moh[:take]))
+            if b <= a:
+                continue
+            silent = array("h", bytes(2 * (b - a)))
+            if kind == "hold":  # silence from the agent, music to the caller
+                right[a:b] = silent
+                for p in range(a, b, len(self.moh)):
+                    take = min(len(self.moh), b - p)
+                    left[p : p + take] = array("h", (v // 4 for v in self.moh[:take]))
+            else:  # MixMonitorMute: read = what the caller says, write = what they hear
+                if kind in ("mute-read", "mute-both"):
+                    left[a:b] = silent
+                if kind in ("mute-write", "mute-both"):
+                    right[a:b] = silent
         return left, right
 
 
@@ -81,8 +89,7 @@ class WavWriter:
 
     def __call__(self, rec: Recording, seconds: float) -> None:
         rng = random.Random(f"{self.seed}-{rec.path.name}")
-        holds = [(s, e) for s, e, _ in rec.segments]
-        left, right = self.voices.lanes(seconds, holds, rng)
+        left, right = self.voices.lanes(seconds, rec.segments, rng)
         frames = array("h", bytes(4 * len(left)))
         frames[0::2] = left
         frames[1::2] = right

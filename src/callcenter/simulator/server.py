@@ -394,6 +394,7 @@ class AmiServer:
             data=action.get("data", ""),
             callerid=action.get("callerid", ""),
             action_id=action.get("actionid", ""),
+            timeout=int(timeout) / 1000 if (timeout := action.get("timeout", "30000")).isdigit() else 30.0,
         )
 
     def _no_channel(self, conn: Connection, action: dict[str, str]) -> bool:
@@ -444,6 +445,7 @@ class AmiServer:
         if self._no_channel(conn, action):
             return
         conn.reply(action, [("Response", "Success")])
+        self.pbx.mute_mixmonitor(action["channel"], _true(action.get("state", "1")), action.get("direction", "both"))
 
     def _transfer_target(self, action: dict[str, str]) -> tuple[object, str] | None:
         pbx = self.pbx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -33,6 +34,7 @@ def build(
     skip: tuple[str, ...] = (),
     username: str = "callcenter",
     secret: str = "callcenter",
+    systemname: str = "",
 ) -> AmiServer:
     """A server whose PBX runs either `script` (exact) or the traffic model
     with the demo's agents (names and skills from callcenter.demo), minus
@@ -41,9 +43,12 @@ def build(
     from callcenter.demo import demo_agents
 
     ami_version = VERSIONS.get(version, version)
-    pbx = PBX(clock=clock or RealClock(), seed=seed, recordings_dir=recordings_dir, version=ami_version)
+    clock = clock or RealClock()
+    pbx = PBX(clock=clock, seed=seed, recordings_dir=recordings_dir, version=ami_version, systemname=systemname)
     if recordings_dir is not None:
-        pbx.wav_writer = WavWriter(seed)
+        writer = WavWriter(seed)
+        # Live, synthesis runs in a worker thread so the event loop never stalls.
+        pbx.wav_writer = (lambda rec, secs: asyncio.get_running_loop().run_in_executor(None, writer, rec, secs)) if clock.realtime else writer
     server = AmiServer(username=username, secret=secret, version=ami_version, pbx=pbx, record=record)
     if script is not None:
         Script(pbx, script).start()

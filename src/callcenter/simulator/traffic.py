@@ -118,6 +118,7 @@ class Traffic:
         self.agents: set[str] = set()
         self.arrivals = 0
         pbx.on_member_free.append(self._member_free)
+        pbx.on_autopause.append(self._auto_paused)
 
     def login(self, interface: str, name: str, skills: list[tuple[str, int]]) -> None:
         """A simulated person: logs into their queues, answers like people do."""
@@ -200,6 +201,11 @@ class Traffic:
         reason, _, minutes = self.rng.choices(reasons, [w for _, w, _ in reasons])[0]
         self.pbx.pause(iface, True, reason)
         self.pbx._after(self.rng.expovariate(1.0 / (minutes * 60)), self._back, iface)
+
+    def _auto_paused(self, member: Member) -> None:
+        """A simulated agent who missed a call notices the Auto-Pause and resumes."""
+        if member.interface in self.agents:
+            self.pbx._after(self.rng.uniform(15, 90), self._back, member.interface)
 
     def _back(self, iface: str) -> None:
         if any(m.paused for m in self.pbx.memberships(iface)):
