@@ -75,7 +75,7 @@ def test_abandons_emerge_from_patience() -> None:
     assert rna > 0  # agents sometimes miss a call
 
 
-def test_simulated_agents_pause_with_reasons() -> None:
+def test_simulated_agents_pause_miss_and_resume() -> None:
     server = build(agents=20, seed=7, clock=VirtualClock())
     ev = Events(server.pbx)
     server.pbx.advance(4 * 3600)
@@ -83,6 +83,10 @@ def test_simulated_agents_pause_with_reasons() -> None:
     assert {"小休", "就餐"} <= reasons
     connects = ev.of("AgentConnect")
     assert sum(int(c["HoldTime"]) <= 20 for c in connects) / len(connects) > 0.6
+    auto = [e for e in ev.of("QueueMemberPause") if e["PausedReason"] == "Auto-Pause"]
+    assert auto  # they miss calls now and then (autopause=yes)...
+    still = [m for q in server.pbx.queues.values() for m in q.members.values() if m.paused_reason == "Auto-Pause"]
+    assert len(still) <= 2  # ...notice, and resume within a minute or so
 
 
 def test_recording_wav_written_with_talk_duration(tmp_path: Path) -> None:
@@ -137,11 +141,75 @@ def test_cli_rejects_bad_version() -> None:
     assert result.exit_code == 2 and "--version must be 18 or 20" in result.output
 
 
-def test_simulated_agents_recover_from_auto_pause() -> None:
-    server = build(agents=20, seed=7, clock=VirtualClock())
-    ev = Events(server.pbx)
-    server.pbx.advance(4 * 3600)
-    auto = [e for e in ev.of("QueueMemberPause") if e["PausedReason"] == "Auto-Pause"]
-    assert auto  # demo agents miss calls now and then (autopause=yes)
-    still = [m for q in server.pbx.queues.values() for m in q.members.values() if m.paused_reason == "Auto-Pause"]
-    assert len(still) <= 2  # they notice and resume within a minute or so
+async def test_app_lifespan_runs_the_simulator(db_url: str, tmp_path: Path) -> None:
+    """settings.simulator: the app starts it before the bridge and points
+    app.state.settings at it; a client can log in and see the demo queues."""
+    from callcenter.app import create_app
+    from tests.conftest import make_settings
+    from tests.simulator.conftest import Client, get
+
+    settings = make_settings(database_url=db_url, simulator=True, simulator_agents=4, recordings_dir=tmp_path)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        effective = app.state.settings
+        assert effective.ami_host == "127.0.0.1" and effective.ami_port != settings.ami_port
+        port = effective.ami_port
+        c = await Client.connect(port)
+        await c.login()
+        c.send(Action="QueueSummary", Queue="enquiries", ActionID="s")
+        msgs = await c.until(lambda m: get(m, "Event") == "QueueSummaryComplete")
+        summary = next(dict(m) for m in msgs if get(m, "Event") == "QueueSummary")
+        assert summary["LoggedIn"] == "3"  # agents 2-4; agent01 is left for a person
+        await c.close()
+    assert app.state.simulator._server is None  # stopped with the app
+
+
+def test_random_interference_leaves_no_loose_ends() -> None:
+    """Traffic plus random hangups, transfers, redirects, pauses and
+    removals: afterwards every call has ended cleanly."""
+    import random
+
+    server = build(agents=12, seed=11, clock=VirtualClock())
+    pbx = server.pbx
+    ev = Events(pbx)
+    rng = random.Random(11)
+    for _ in range(400):
+        pbx.advance(rng.uniform(1, 20))
+        names = sorted(pbx.channels)
+        if not names:
+            continue
+        ch = rng.choice(names)
+        what = rng.random()
+        if what < 0.3:
+            pbx.hangup_channel(ch)
+        elif what < 0.45:
+            call = next((c for c in pbx.calls.values() if c.state == "talking" and ch in (c.caller.name, c.leg and c.leg.name)), None)
+            if call is not None:
+                pbx._transfer(call, rng.choice([{"type": "blind", "to": "complaints", "talk": 20},
+                                                {"type": "attended", "to": "8099", "consult": 5, "talk": 20}]))  # fmt: skip
+        elif what < 0.55:
+            pbx.redirect(ch, "queues", rng.choice(["enquiries", "ivr-menu"]))
+        elif what < 0.75:
+            iface = f"PJSIP/80{rng.randrange(2, 13):02d}"
+            pbx.pause(iface, rng.random() < 0.5, "小休")
+        elif what < 0.8:
+            q = rng.choice(list(pbx.queues.values()))
+            if q.members:
+                pbx.remove_member(q.name, rng.choice(sorted(q.members)))
+    server.traffic.stop()
+    for q in pbx.queues.values():
+        for iface in list(q.members):
+            pbx.pause(iface, False)
+    for name in sorted(pbx.channels):  # callers left in an IVR after a redirect hang up
+        if name in pbx.channels:
+            pbx.hangup_channel(name)
+    pbx.run_until_idle()
+    assert not pbx.channels and not pbx.calls and not pbx.others
+    assert all(not q.entries for q in pbx.queues.values())
+    assert all(p.status == 1 for p in pbx.phones.values())
+    opened = {e["Uniqueid"] for e in ev.of("Newchannel")}
+    closed = [e["Uniqueid"] for e in ev.of("Hangup")]
+    assert opened == set(closed) and len(closed) == len(set(closed))
+    joins, leaves = ev.of("QueueCallerJoin"), ev.of("QueueCallerLeave")
+    assert len(joins) == len(leaves) > 100
+    assert len(ev.of("AgentConnect")) == len(ev.of("AgentComplete"))

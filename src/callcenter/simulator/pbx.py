@@ -178,6 +178,7 @@ class Call:
     recording: Recording | None = None
     on_hold: bool = False
     holds: list[tuple[float, float]] = field(default_factory=list)
+    consult: DirectCall | None = None  # the agent's consultation call during an attended transfer
 
 
 @dataclass
@@ -608,6 +609,7 @@ class PBX:
 
     def _caller_gone(self, call: Call) -> None:
         call.state = "done"
+        self._stop_recording(call)
         self._chan_event("HangupRequest", call.caller, [("Cause", "16")])
         self._hangup(call.caller, 16)
         self.calls.pop(call.caller.uniqueid, None)
@@ -742,11 +744,8 @@ class PBX:
 
     def _after_rna(self, call: Call, m: Member, natural: bool, retry: bool = True) -> None:
         q = self.queues[call.queue]
-        p = self.phone(m.interface)
-        if p.status == RINGING:
-            p.status = NOT_INUSE
-            for mm in self.memberships(m.interface):
-                self.emit("QueueMemberStatus", "agent", self.member_block(mm))
+        if self.phone(m.interface).status == RINGING:
+            self._device(m.interface, NOT_INUSE)
         if natural and q.autopause != "no" and not m.paused:
             targets = self.memberships(m.interface) if q.autopause == "all" else [m]
             for mm in targets:
@@ -886,6 +885,9 @@ class PBX:
         if ch is None:
             return False
         for call in list(self.calls.values()):
+            if call.state == "transferred" and call.leg is not None and ch in (call.caller, call.leg):
+                self._end_transferred(call, call.leg, call.leg.name.rsplit("-", 1)[0])
+                return True
             if call.caller is ch:
                 if call.state == "waiting":
                     self._abandon(call)
@@ -911,7 +913,7 @@ class PBX:
     # -- transfers --------------------------------------------------------------------
 
     def _transfer(self, call: Call, xfer: dict[str, Any]) -> None:
-        if call.state != "talking":
+        if call.state != "talking" or call.consult is not None:
             return
         if call.on_hold:
             self.hold(call, False)
@@ -935,13 +937,19 @@ class PBX:
             + caller.snapshot("Transferee")
             + [("IsExternal", "Yes"), ("Context", context), ("Extension", target)],
         )
+        self._handoff(call)
+        self._continue_after_transfer(call, target, xfer)
+
+    def _handoff(self, call: Call) -> None:
+        """The caller leaves the agent (transfer/redirect): the agent's part ends."""
+        caller, leg, b = call.caller, call.leg, call.bridge
+        assert leg is not None and b is not None
         self._complete(call, "transfer")
         self._bridge_leave(b, leg)
         self._hangup(leg, 16)
         self._member_done(call)
         self._bridge_leave(b, caller)
         self._bridge_destroy(b)
-        self._continue_after_transfer(call, target, xfer)
 
     def _continue_after_transfer(self, call: Call, target: str, xfer: dict[str, Any]) -> None:
         """The caller goes on in the dialplan: into another queue, or a direct dial."""
@@ -964,7 +972,7 @@ class PBX:
         # A plain extension: Dial() from the caller's channel.
         iface = target if "/" in target else f"PJSIP/{target}"
         self._newexten(caller, "Dial", iface, context="from-internal", exten=target.split("/")[-1])
-        DirectCall(self, caller, iface, talk=float(plan["talk"]), answer_after=xfer.get("answer_after"), owns_a=True)
+        DirectCall(self, caller, iface, talk=float(plan["talk"]), answer_after=xfer.get("answer_after"))
 
     def _attended(self, call: Call, xfer: dict[str, Any]) -> None:
         """Hold, consult the target on a 2nd leg, then swap it into the caller's bridge."""
@@ -981,14 +989,24 @@ class PBX:
         def consulted(dc: DirectCall) -> None:
             dc.timers.append(self._after(consult, self._attended_complete, call, xfer, leg2, dc))
 
-        DirectCall(self, leg2, iface, talk=None, answer_after=xfer.get("answer_after"), on_answer=consulted)
+        def abandoned(_dc: DirectCall) -> None:
+            """The consultation ended without a transfer: back to the caller."""
+            call.consult = None
+            if call.state == "talking":
+                self.hold(call, False)
+                call.timers.append(self._after(10, self._end_talk, call, call.plan["hangup"]))
+
+        call.consult = DirectCall(
+            self, leg2, iface, talk=None, answer_after=xfer.get("answer_after"), on_answer=consulted, on_end=abandoned
+        )
 
     def _attended_complete(self, call: Call, xfer: dict[str, Any], leg2: Channel, dc: DirectCall) -> None:
-        caller, leg, b = call.caller, call.leg, call.bridge
-        assert leg is not None and b is not None and dc.b_leg is not None and dc.bridge is not None
         if call.state != "talking":
             dc.end()
             return
+        call.consult = None
+        caller, leg, b = call.caller, call.leg, call.bridge
+        assert leg is not None and b is not None and dc.b_leg is not None and dc.bridge is not None
         target_leg, consult_bridge = dc.b_leg, dc.bridge
         self.emit(
             "AttendedTransfer",
@@ -1020,11 +1038,14 @@ class PBX:
         # The caller and the target talk on; the recording keeps running.
         call.leg, call.state = target_leg, "transferred"
         talk = float(xfer.get("talk", 60))
-        self._after(talk, self._end_transferred, call, target_leg, dc.b_iface)
+        call.timers.append(self._after(talk, self._end_transferred, call, target_leg, dc.b_iface))
 
     def _end_transferred(self, call: Call, target_leg: Channel, target_iface: str) -> None:
         b = call.bridge
-        assert b is not None
+        if call.state != "transferred" or b is None:
+            return
+        for t in call.timers:
+            t.cancel()
         self._chan_event("HangupRequest", call.caller, [("Cause", "16")])
         self._bridge_leave(b, call.caller)
         self._chan_event("SoftHangupRequest", target_leg, [("Cause", "16")])
@@ -1037,24 +1058,48 @@ class PBX:
         self._device(target_iface, NOT_INUSE)
 
     def redirect(self, name: str, context: str, exten: str) -> bool:
-        """Redirect action: a waiting caller leaves the queue (like Withdraw)
-        and lands at context/exten, which may be another queue."""
+        """Redirect action.  A queue caller is pulled out of wherever they are
+        (waiting: QueueCallerLeave only; talking: the agent's part ends with
+        AgentComplete Reason=transfer) and lands at context/exten, which may
+        be another queue; elsewhere they hear a prompt, then hang up."""
         self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
         call = self.calls.get(ch.uniqueid)
-        if call and call.state == "waiting":
+        if call is None:
+            agent_call = next((c for c in self.calls.values() if c.leg is ch and c.state == "talking"), None)
+            if agent_call is not None:
+                self._end_talk(agent_call, "agent")  # the agent's leg leaves; the queue bridge ends
+            else:
+                self._newexten(ch, "Playback", "custom/redirected", context=context, exten=exten)
+            return True
+        if call.state == "waiting":
             for ring in list(call.rings.values()):
                 self._cancel_ring(call, ring, "CANCEL", 16)
             self._leave(call)
             self._chan_event("MusicOnHoldStop", ch)
-            self._varset(ch, "QUEUESTATUS", "CONTINUE")
-        if call and exten in self.queues:
-            call.plan = dict(call.plan, timeout=None)
-            self._join(call, exten)
+        elif call.state == "talking":
+            if call.on_hold:
+                self.hold(call, False)
+            self._handoff(call)
+        elif call.state == "transferred" and call.leg is not None and call.bridge is not None:
+            target = call.leg
+            self._bridge_leave(call.bridge, ch)
+            self._chan_event("SoftHangupRequest", target, [("Cause", "16")])
+            self._bridge_destroy(call.bridge)
+            self._hangup(target, 16)
+            self._device(target.name.rsplit("-", 1)[0], NOT_INUSE)
+        for t in call.timers:
+            t.cancel()
+        call.timers.clear()
+        call.leg = call.bridge = call.member = None
+        if exten in self.queues:
+            self._continue_after_transfer(call, exten, {})
         else:
+            call.state = "ivr"
             self._newexten(ch, "Playback", "custom/redirected", context=context, exten=exten)
+            call.timers.append(self._after(call.plan["after_timeout"], self._caller_gone, call))
         return True
 
     # -- outbound (Originate) and direct calls ----------------------------------------
@@ -1131,16 +1176,12 @@ class PBX:
                 spyee = next((c for c in self.channels.values() if c.name.startswith(data.split(",")[0]) and c is not a), None)
                 if spyee is not None:
                     self.emit("ChanSpyStart", "call", a.snapshot("Spyer") + spyee.snapshot("Spyee"))
-            holder = DirectCall.__new__(DirectCall)
-            holder.pbx, holder.a_leg, holder.b_leg, holder.bridge = self, a, None, None
-            holder.a_iface, holder.b_iface, holder.timers, holder.owns_a = iface, "", [], True
-            self.others.append(holder)
-            if talk is not None:
-                holder.timers.append(self._after(talk, holder.end))
+            # The application holds the channel until someone hangs up.
+            DirectCall(self, a, "", talk=talk, a_iface=iface)
             return
         self._newexten(a, "Dial", f"PJSIP/{exten}@trunk", context=context, exten=exten)
         talk = talk if talk is not None else self.phone(iface).talk_s
-        DirectCall(self, a, f"PJSIP/trunk/{exten}", talk=talk, answer_after=self.rng.uniform(3, 12), owns_a=True, a_iface=iface)
+        DirectCall(self, a, f"PJSIP/trunk/{exten}", talk=talk, answer_after=self.rng.uniform(3, 12), a_iface=iface)
 
     def channel_list(self) -> list[Channel]:
         return sorted(self.channels.values(), key=lambda c: c.created)
@@ -1300,14 +1341,18 @@ class DirectCall:
         talk: float | None,
         answer_after: float | None = None,
         on_answer: Callable[[DirectCall], None] | None = None,
-        owns_a: bool = False,
+        on_end: Callable[[DirectCall], None] | None = None,
         a_iface: str = "",
     ) -> None:
-        self.pbx, self.a_leg, self.b_iface, self.owns_a, self.a_iface = pbx, a, b_iface, owns_a, a_iface
+        self.pbx, self.a_leg, self.b_iface, self.a_iface, self.on_end = pbx, a, b_iface, a_iface, on_end
         self.b_leg: Channel | None = None
         self.bridge: Bridge | None = None
         self.timers: list[Timer] = []
         pbx.others.append(self)
+        if not b_iface:  # A runs an application (ChanSpy), nobody is dialled
+            if talk is not None:
+                self.timers.append(pbx._after(talk, self.end))
+            return
         trunk = b_iface.startswith("PJSIP/trunk/")
         tech = "PJSIP/trunk" if trunk else b_iface
         num = b_iface.rsplit("/", 1)[-1]
@@ -1342,29 +1387,30 @@ class DirectCall:
 
     def end(self) -> None:
         pbx = self.pbx
+        if self not in pbx.others:
+            return
+        pbx.others.remove(self)
         for t in self.timers:
             t.cancel()
-        if self in pbx.others:
-            pbx.others.remove(self)
         a, b = self.a_leg, self.b_leg
         pbx._chan_event("HangupRequest", a, [("Cause", "16")])
         if self.bridge is not None:
             pbx._bridge_destroy(self.bridge)
-        call = pbx.calls.pop(a.uniqueid, None)
-        if call is not None:
-            call.state = "done"
-            pbx._stop_recording(call)
         elif b is not None and b.alive:
             pbx._dial("DialEnd", a, b, [("DialStatus", "CANCEL"), ("Forward", "")])
+        call = pbx.calls.pop(a.uniqueid, None)
+        if call is not None:  # a queue caller transferred to an extension
+            call.state = "done"
+            pbx._stop_recording(call)
         pbx._hangup(a, 16)
         if b is not None:
             pbx._hangup(b, 16)
         if self.a_iface:
             pbx._device(self.a_iface, NOT_INUSE)
-        elif a.name.rsplit("-", 1)[0] in pbx.phones and not a.name.startswith("PJSIP/trunk"):
-            pbx._device(a.name.rsplit("-", 1)[0], NOT_INUSE)
         if self.b_iface and not self.b_iface.startswith("PJSIP/trunk/"):
             pbx._device(self.b_iface, NOT_INUSE)
+        if self.on_end is not None:
+            self.on_end(self)
 
 
 def _split_callerid(cid: str) -> tuple[str, str]:

@@ -154,9 +154,10 @@ class AmiServer:
     # -- events -------------------------------------------------------------------
 
     def _broadcast(self, fields: Fields) -> None:
-        data = encode(fields)
-        for conn in self.connections:
-            if conn.authenticated and conn.events:
+        listeners = [c for c in self.connections if c.authenticated and c.events]
+        if listeners:
+            data = encode(fields)
+            for conn in listeners:
                 conn.send(data)
 
     # -- sessions --------------------------------------------------------------------
@@ -185,9 +186,8 @@ class AmiServer:
         finally:
             if conn in self.connections:
                 self.connections.remove(conn)
-            if not conn.closing:
-                conn.closing = True
-                conn.out.put_nowait(None)
+            conn.closing = True
+            conn.out.put_nowait(None)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pump, 1.0)
             writer.close()

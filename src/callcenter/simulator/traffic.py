@@ -117,6 +117,7 @@ class Traffic:
         self.rng = random.Random(f"traffic-{seed}")
         self.agents: set[str] = set()
         self.arrivals = 0
+        self.running = True
         pbx.on_member_free.append(self._member_free)
         pbx.on_autopause.append(self._auto_paused)
 
@@ -148,7 +149,13 @@ class Traffic:
                 break
         self.pbx.schedule.at(t, self._arrival)
 
+    def stop(self) -> None:
+        """No more arrivals; calls in progress finish."""
+        self.running = False
+
     def _arrival(self) -> None:
+        if not self.running:
+            return
         shares = [ld.share for ld in self.model.loads]
         self._arrive(self.rng.choices(self.model.loads, shares)[0])
         self._next()
