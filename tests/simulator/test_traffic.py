@@ -213,3 +213,46 @@ def test_random_interference_leaves_no_loose_ends() -> None:
     joins, leaves = ev.of("QueueCallerJoin"), ev.of("QueueCallerLeave")
     assert len(joins) == len(leaves) > 100
     assert len(ev.of("AgentConnect")) == len(ev.of("AgentComplete"))
+
+
+async def test_cli_simulate_script_and_record(tmp_path: Path) -> None:
+    """`callcenter simulate --script --record` end to end, as a process."""
+    import asyncio
+    import json
+    import os
+    import re
+    import signal
+    import sys
+
+    from tests.simulator.conftest import Client, get
+
+    script = tmp_path / "calls.json"
+    script.write_text(json.dumps([
+        {"at": 0, "login": "PJSIP/8001", "queue": "repairs", "name": "王静"},
+        {"at": 1, "queue": "repairs", "caller": "13800138000", "name": "张三",
+         "answer": [{"agent": "PJSIP/8001", "after": 2}], "talk": 10},
+    ], ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    record = tmp_path / "wire.ami"
+    env = dict(os.environ, CALLCENTER_RECORDINGS_DIR=str(tmp_path / "rec"))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter", "simulate", "--port", "0", "--script", str(script),
+        "--record", str(record), "--speed", "20", "--version", "20",
+        stdout=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        port = int(re.search(r":(\d+),", line).group(1))
+        assert "AMI 9.0.0" in line
+        c = await Client.connect(port)
+        assert c.banner == "Asterisk Call Manager/9.0.0\r\n"
+        await c.login()
+        msgs = await c.until(lambda m: get(m, "Event") == "AgentComplete", timeout=5)
+        assert dict(next(m for m in msgs if get(m, "Event") == "AgentConnect"))["HoldTime"] == "2"
+        c.send(Action="Logoff")
+        while await c.read() is not None:
+            pass
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 10)
+    assert record.read_bytes() == c.raw
+    assert list((tmp_path / "rec").rglob("*.wav"))

@@ -463,10 +463,9 @@ class PBX:
             self._kick()
         return members
 
-    def _member_available(self, m: Member, call: Call) -> bool:
+    def _member_idle(self, m: Member) -> bool:
+        """Can be rung: logged in, not paused, phone idle, wrap-up over."""
         if m.paused or self.phone(m.interface).status not in (NOT_INUSE, UNKNOWN):
-            return False
-        if m.interface in call.tried:
             return False
         return not (m.wrapuptime and m.last_call and m.last_call + m.wrapuptime > self.now)
 
@@ -630,6 +629,8 @@ class PBX:
         # Higher-weight queues get shared members first (queues.conf weight).
         for q in sorted(self.queues.values(), key=lambda q: -q.weight):
             for call in list(q.entries):
+                if not any(self._member_idle(m) for m in q.members.values()):
+                    break
                 if call.state != "waiting" or call.rings or call.retry_until > self.now:
                     continue
                 picked = self._pick(q, call)
@@ -640,8 +641,7 @@ class PBX:
                     self._ring(call, m)
 
     def _pick(self, q: Queue, call: Call) -> list[Member]:
-        busy = {i for other in self.queues.values() for c in other.entries for i in c.rings}
-        free = [m for m in q.members.values() if m.interface not in busy and self._member_available(m, call)]
+        free = [m for m in q.members.values() if m.interface not in call.tried and self._member_idle(m)]
         if not free:
             return []
         low = min(m.penalty for m in free)
