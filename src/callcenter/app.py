@@ -52,6 +52,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.simulator, settings = await start_demo(settings)
             stack.push_async_callback(app.state.simulator.stop)
             app.state.settings = settings
+        if settings.ami_enabled:
+            from callcenter.ami.bridge import Bridge
+
+            # The ACD service replaces this no-op when it is wired in.
+            bridge = Bridge(settings, on_event=lambda event: None)
+            await bridge.start()
+            stack.push_async_callback(bridge.stop)
+            app.state.bridge = bridge
+            app.state.gateway = bridge.gateway
+            app.state.readiness["ami"] = bridge.readiness
         yield
         log.info("callcenter stopping")
 
