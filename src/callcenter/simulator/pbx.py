@@ -229,6 +229,7 @@ class PBX:
         for q in queues if queues is not None else demo_queues():
             self.queues[q.name] = q
         self.phones: dict[str, Phone] = {}
+        self.default_phone = Phone()  # how a newly seen interface behaves (QueueAdd from the bridge)
         self.channels: dict[str, Channel] = {}  # by name
         self.calls: dict[str, Call] = {}  # by caller uniqueid
         self.started = self.clock.start
@@ -382,7 +383,8 @@ class PBX:
 
     def phone(self, interface: str) -> Phone:
         if interface not in self.phones:
-            self.phones[interface] = Phone()
+            d = self.default_phone
+            self.phones[interface] = Phone(d.answer_after, d.answer_jitter, d.miss_prob, d.talk_s)
         return self.phones[interface]
 
     def set_phone(self, interface: str, **behaviour: Any) -> Phone:
@@ -494,7 +496,7 @@ class PBX:
           overrides phone behaviour for this call: listed agents answer (or
           reject) after `after` s of ringing, unlisted agents let it ring out.
         talk: seconds from connect to hangup; hold: [[at, duration], ...] from
-        connect; hangup: who ends it; transfer: see module docs of script.py.
+        connect; hangup: who ends it; transfer: see callcenter.simulator.traffic.
         timeout: Queue() timeout (defaults to the queue's maxwait).
         """
         self.sync()

@@ -44,7 +44,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcenter.simulator.pbx import PBX, Member
+from callcenter.simulator.pbx import PBX, Member, Phone
 
 # Calls per hour relative to the busiest hour, for a Chinese service hotline
 # (Beijing time): a morning peak after 9:00, lunch dip, an afternoon peak.
@@ -120,6 +120,8 @@ class Traffic:
         self.running = True
         pbx.on_member_free.append(self._member_free)
         pbx.on_autopause.append(self._auto_paused)
+        # People logged in through the bridge (QueueAdd) answer like the simulated ones.
+        pbx.default_phone = Phone(model.answer_after_s, model.answer_jitter_s, model.miss_prob)
 
     def login(self, interface: str, name: str, skills: list[tuple[str, int]]) -> None:
         """A simulated person: logs into their queues, answers like people do."""
