@@ -49,12 +49,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
         for name in settings.insecure_secrets():
             log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
-        # The ACD core and its persister; the AMI bridge feeds acd.submit.
-        acd = AcdService(db, core_config_from(settings), getattr(app.state, "ami_gateway", None))
+        if settings.simulator:
+            # Before the bridge: it connects to whatever app.state.settings names.
+            from callcenter.simulator.service import start_demo
+
+            app.state.simulator, settings = await start_demo(settings)
+            stack.push_async_callback(app.state.simulator.stop)
+            app.state.settings = settings
+        # The ACD core and its persister, fed by the bridge (AMI -> core).
+        acd = AcdService(db, core_config_from(settings), gateway=None)
         await acd.start()
         stack.push_async_callback(acd.stop)
         app.state.acd = acd
         app.state.readiness["acd"] = acd.readiness
+        if settings.ami_enabled:
+            from callcenter.ami.bridge import Bridge
+
+            bridge = Bridge(settings, on_event=acd.submit)
+            acd.gateway = bridge.gateway  # wrap-up pauses go back through the one gateway
+            await bridge.start()
+            stack.push_async_callback(bridge.stop)
+            app.state.bridge = bridge
+            app.state.gateway = bridge.gateway
+            app.state.readiness["ami"] = bridge.readiness
         await hooks_service.start(app, stack)
         yield
         log.info("callcenter stopping")

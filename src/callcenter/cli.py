@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -137,6 +138,65 @@ def demo(
     _serve(settings)
 
 
+@app.command()
+def simulate(
+    port: Annotated[int, typer.Option(help="TCP port to listen on (0 = any free port)")] = 5038,
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    agents: Annotated[int, typer.Option(help="Simulated agents (demo names and skills)")] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed replays the same traffic")] = 7,
+    script: Annotated[Optional[Path], typer.Option(help="JSON list of scripted calls instead of random traffic")] = None,
+    record: Annotated[Optional[Path], typer.Option(help="Save the exact bytes sent to clients")] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second")] = 1.0,
+    version: Annotated[str, typer.Option(help="Asterisk version to imitate: 18 or 20")] = "18",
+    occupancy: Annotated[float, typer.Option(help="Target agent occupancy of the random traffic (0-1)")] = 0.7,
+    profile: Annotated[str, typer.Option(help="Arrivals by hour: flat or hotline")] = "flat",
+    systemname: Annotated[str, typer.Option(help="asterisk.conf systemname: prefixes Uniqueids, adds SystemName")] = "",
+) -> None:
+    """Run a simulated Asterisk (AMI) until Ctrl-C, for trying the bridge without a PBX."""
+    from callcenter.simulator.clock import RealClock
+    from callcenter.simulator.service import build, load_script
+
+    settings = _settings()
+    if version not in ("18", "20"):
+        typer.secho("callcenter: --version must be 18 or 20", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    if speed <= 0 or not 0 < occupancy <= 1 or profile not in ("flat", "hotline"):
+        typer.secho("callcenter: --speed must be > 0, --occupancy in (0, 1], --profile flat or hotline", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    try:
+        steps = load_script(script) if script else None
+    except (OSError, ValueError) as exc:
+        typer.secho(f"callcenter: --script: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+    async def run() -> None:
+        out = record.open("wb") if record else None
+        server = build(
+            agents=agents, seed=seed, script=steps, recordings_dir=settings.recordings_dir,
+            clock=RealClock(speed), version=version, record=out, occupancy=occupancy, profile=profile,
+            username=settings.ami_user, secret=settings.ami_secret, systemname=systemname,
+        )  # fmt: skip
+        try:
+            bound = await server.start(host, port)
+        except OSError as exc:
+            typer.secho(f"callcenter: cannot listen on {host}:{port}: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        what = f"script {script}" if script else f"{agents} agents, seed {seed}"
+        typer.echo(f"simulated Asterisk {version} (AMI {server.version}) on {host}:{bound}, {what}; "
+                   f"user {settings.ami_user}; recordings in {settings.recordings_dir}; Ctrl-C stops")  # fmt: skip
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+            if out:
+                out.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Log-in name")],
@@ -215,18 +275,51 @@ def user_list() -> None:
 
 @app.command()
 def replay(
-    file: Annotated[str, typer.Argument(help="Capture: raw AMI, or domain events as JSON lines")],
+    file: Annotated[Path, typer.Argument(help="Capture: raw AMI wire text (CRLF or LF), a JSON list of AMI events, or domain events as JSON lines", exists=True, dir_okay=False, readable=True)],
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (calls, queues, agents)")] = False,
     config: Annotated[Optional[str], typer.Option(help="Per-queue SL settings, JSON or YAML")] = None,
+    counts: Annotated[bool, typer.Option("--counts", help="Only count the domain events by type (bridge parse + normalise)")] = False,
 ) -> None:
-    """Run a capture through the ACD core and report calls and KPIs."""
+    """Run a capture through the bridge's parser and normaliser and the ACD
+    core, as fast as the CPU allows; report calls and KPIs."""
+    if counts:
+        _replay_counts(file)
+        return
     from callcenter.acd.replay import replay_command
 
     try:
-        typer.echo(replay_command(file, json_out, config))
+        typer.echo(replay_command(str(file), json_out, config))
     except (OSError, ValueError) as exc:
         typer.secho(f"callcenter: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+
+
+def _replay_counts(file: Path) -> None:
+    import time
+    from collections import Counter
+
+    from callcenter.ami.normaliser import EventStream
+    from callcenter.ami.replay import iter_capture
+
+    stream = EventStream()
+    counts: Counter[str] = Counter()
+    start = time.perf_counter()
+    try:
+        for event in iter_capture(file, stream):
+            counts[type(event).__name__] += 1
+    except (ValueError, OSError) as exc:  # e.g. a JSON file that is not a list
+        typer.secho(f"callcenter: cannot replay {file}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    elapsed = time.perf_counter() - start
+    for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        typer.echo(f"{name:<24} {n:>8}")
+    typer.echo(f"{'total':<24} {sum(counts.values()):>8}")
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(stream.problems.counts.items())) or "none"
+    typer.echo(
+        f"{stream.frames} frames, {stream.ignored} events not used by the core, skipped: {skipped}; {elapsed * 1000:.1f} ms",
+        err=True,
+    )
+
 
 @customers_app.command("import")
 def customers_import(

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     ami_ping_interval_s: float = Field(5.0, gt=0, description="Seconds between keep-alive Pings")
     ami_dead_after_s: float = Field(15.0, gt=0, description="A link that has not answered a Ping for this long is declared dead and reconnected")
     ami_action_timeout_s: float = Field(5.0, gt=0, description="Seconds an AMI action may take before it fails")
+    ami_backoff_initial_s: float = Field(0.5, gt=0, description="First reconnect delay; doubles per failed attempt (with jitter)")
     ami_backoff_max_s: float = Field(30.0, gt=0, description="Upper bound of the reconnect backoff")
 
     # --- secrets --------------------------------------------------------

@@ -1,0 +1,235 @@
+"""The one place that sends AMI actions.
+
+Every action gets a deadline (settings.ami_action_timeout_s) and returns an
+:class:`ActionResult` or raises an :class:`ActionError`; nothing waits
+forever.  Three panoramisk 1.4 behaviours are worked around here:
+
+- An action sent while the link is down would be parked and re-sent after
+  some later FullyBooted; we refuse it at once (:class:`NotConnected`).
+- An action in flight when the link drops is failed by the bridge's
+  protocol with :class:`NotConnected` instead of being re-queued.
+- QueueAdd's "Added interface to queue" is mistaken for the start of a list
+  that never ends (issue #54); every single-reply action is sent with
+  ``as_list=False`` so the first Response completes it.
+
+Values are checked for line breaks: a CR/LF inside, say, a pause reason
+would otherwise inject headers or a whole second action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from panoramisk import Manager
+from panoramisk.actions import Action
+from panoramisk.message import Message
+from prometheus_client import Counter
+
+ACTIONS = Counter("callcenter_ami_actions_total", "AMI actions sent, by outcome", ["action", "outcome"])
+
+SpyMode = Literal["listen", "whisper", "barge"]
+# ChanSpy: q = no beep/announcement, E = end when the agent's call ends,
+# S = end at once if the agent is on no call; w whisper, B barge (both legs).
+SPY_OPTIONS: dict[str, str] = {"listen": "qES", "whisper": "qwES", "barge": "qBES"}
+
+
+class ActionError(Exception):
+    """Asterisk refused the action, or it could not be completed."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"AMI {action}: {message}")
+        self.action = action
+        self.message = message
+
+
+class ActionTimeout(ActionError):
+    """No reply within the deadline."""
+
+
+class NotConnected(ActionError):
+    """The AMI link is down (or went down before the reply came)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    action: str
+    action_id: str
+    message: str
+
+
+def _check(action: Mapping[str, object]) -> None:
+    for key, value in action.items():
+        values = value if isinstance(value, (list, tuple)) else (value,)
+        for v in values:
+            if "\r" in str(v) or "\n" in str(v):
+                raise ValueError(f"{key} must not contain line breaks")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class Gateway:
+    def __init__(self, manager: Manager, timeout_s: float) -> None:
+        self.manager = manager
+        self.timeout_s = timeout_s
+
+    async def send(
+        self, fields: dict[str, object], *, as_list: bool = False, timeout_s: float | None = None
+    ) -> Message | list[Message]:
+        """Send one action; the reply (a list for list actions) or an error."""
+        name = str(fields["Action"])
+        _check(fields)
+        protocol = self.manager.protocol
+        if not self.manager.authenticated or protocol is None or protocol.closed:
+            ACTIONS.labels(name, "not_connected").inc()
+            raise NotConnected(name, "the AMI link is down")
+        action = Action(fields, as_list=as_list)
+        future = self.manager.send_action(action, as_list=as_list)
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        try:
+            reply = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            protocol.responses.pop(action.id, None)
+            ACTIONS.labels(name, "timeout").inc()
+            raise ActionTimeout(name, f"no reply within {timeout:g} s") from None
+        except NotConnected:
+            ACTIONS.labels(name, "not_connected").inc()
+            raise
+        first = reply[0] if isinstance(reply, list) else reply
+        if first.get("Response") in ("Error", "Fail", "Failure"):
+            ACTIONS.labels(name, "error").inc()
+            raise ActionError(name, first.get("Message") or "failed")
+        ACTIONS.labels(name, "ok").inc()
+        return reply
+
+    async def _do(self, fields: dict[str, object], timeout_s: float | None = None) -> ActionResult:
+        reply = await self.send(fields, timeout_s=timeout_s)
+        assert isinstance(reply, Message)
+        return ActionResult(str(fields["Action"]), reply.get("ActionID", ""), reply.get("Message", ""))
+
+    # --- queue membership ----------------------------------------------------
+
+    async def queue_add(
+        self, queue: str, interface: str, member_name: str = "", penalty: int = 0, paused: bool = False
+    ) -> ActionResult:
+        fields: dict[str, object] = {"Action": "QueueAdd", "Queue": queue, "Interface": interface, "Penalty": penalty, "Paused": _flag(paused)}
+        if member_name:
+            fields["MemberName"] = member_name
+        return await self._do(fields)
+
+    async def queue_remove(self, queue: str, interface: str) -> ActionResult:
+        return await self._do({"Action": "QueueRemove", "Queue": queue, "Interface": interface})
+
+    async def queue_pause(self, interface: str, paused: bool, reason: str = "", queue: str | None = None) -> ActionResult:
+        """Pause or unpause; without ``queue`` in every queue the interface is in."""
+        fields: dict[str, object] = {"Action": "QueuePause", "Interface": interface, "Paused": _flag(paused)}
+        if queue:
+            fields["Queue"] = queue
+        if reason:
+            fields["Reason"] = reason
+        return await self._do(fields)
+
+    # --- calls -----------------------------------------------------------------
+
+    async def originate(
+        self,
+        channel: str,
+        exten: str | None = None,
+        context: str | None = None,
+        priority: int = 1,
+        application: str | None = None,
+        data: str | None = None,
+        caller_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        timeout_s: float = 30,
+    ) -> ActionResult:
+        """Asynchronous Originate: the result says it was queued; the call's
+        progress arrives as events."""
+        if (exten is None) == (application is None):
+            raise ValueError("originate needs either exten+context or application")
+        fields: dict[str, object] = {"Action": "Originate", "Channel": channel, "Async": "true", "Timeout": int(timeout_s * 1000)}
+        if exten is not None:
+            if not context:
+                raise ValueError("originate to an extension needs a context")
+            fields.update(Exten=exten, Context=context, Priority=priority)
+        else:
+            fields["Application"] = application
+            if data:
+                fields["Data"] = data
+        if caller_id:
+            fields["CallerID"] = caller_id
+        if variables:
+            fields["Variable"] = [f"{k}={v}" for k, v in variables.items()]
+        return await self._do(fields)
+
+    async def click_to_call(self, interface: str, number: str, context: str) -> ActionResult:
+        """Ring the agent's phone; when answered, dial ``number`` from ``context``."""
+        return await self.originate(interface, exten=number, context=context, caller_id=f'"{number}" <{number}>')
+
+    async def spy(self, supervisor_interface: str, target_interface: str, mode: SpyMode) -> ActionResult:
+        """Ring the supervisor's phone and attach ChanSpy to the agent's call.
+        The trailing '-' stops PJSIP/80 from also matching PJSIP/8001-...."""
+        try:
+            options = SPY_OPTIONS[mode]
+        except KeyError:
+            raise ValueError(f"mode must be one of {', '.join(SPY_OPTIONS)}") from None
+        return await self.originate(
+            supervisor_interface, application="ChanSpy", data=f"{target_interface}-,{options}", caller_id=f'"{mode}" <{target_interface}>'
+        )
+
+    async def redirect(self, channel: str, exten: str, context: str, priority: int = 1) -> ActionResult:
+        return await self._do({"Action": "Redirect", "Channel": channel, "Exten": exten, "Context": context, "Priority": priority})
+
+    async def blind_transfer(self, channel: str, exten: str, context: str) -> ActionResult:
+        return await self._do({"Action": "BlindTransfer", "Channel": channel, "Exten": exten, "Context": context})
+
+    async def atxfer(self, channel: str, exten: str, context: str) -> ActionResult:
+        return await self._do({"Action": "Atxfer", "Channel": channel, "Exten": exten, "Context": context})
+
+    async def hangup(self, channel: str) -> ActionResult:
+        return await self._do({"Action": "Hangup", "Channel": channel})
+
+    # --- recording ------------------------------------------------------------------
+
+    async def mix_monitor(self, channel: str, file: str, options: str = "") -> ActionResult:
+        fields: dict[str, object] = {"Action": "MixMonitor", "Channel": channel, "File": file}
+        if options:
+            fields["Options"] = options
+        return await self._do(fields)
+
+    async def pause_monitor(self, channel: str) -> ActionResult:
+        """Pause a MixMonitor recording (e.g. while a card number is read out).
+
+        The PauseMonitor action only reaches Monitor() recordings (res_monitor,
+        removed in Asterisk 21); MixMonitor's equivalent is MixMonitorMute on
+        both directions, which records silence and keeps the timeline intact."""
+        return await self._do({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both", "State": 1})
+
+    async def unpause_monitor(self, channel: str) -> ActionResult:
+        return await self._do({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both", "State": 0})
+
+    # --- snapshots (the bridge's resync) ------------------------------------------
+
+    async def ping(self, action_id: str | None = None) -> Message:
+        fields: dict[str, object] = {"Action": "Ping"}
+        if action_id:
+            fields["ActionID"] = action_id
+        reply = await self.send(fields)
+        assert isinstance(reply, Message)
+        return reply
+
+    async def queue_status(self, action_id: str | None = None) -> list[Message]:
+        return await self._list({"Action": "QueueStatus"}, action_id)
+
+    async def core_show_channels(self, action_id: str | None = None) -> list[Message]:
+        return await self._list({"Action": "CoreShowChannels"}, action_id)
+
+    async def _list(self, fields: dict[str, object], action_id: str | None) -> list[Message]:
+        if action_id:
+            fields["ActionID"] = action_id
+        reply = await self.send(fields, as_list=True)
+        return reply if isinstance(reply, list) else [reply]

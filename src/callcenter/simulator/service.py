@@ -1,0 +1,94 @@
+"""Assembling a simulated Asterisk for the demo, the CLI and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from callcenter.config import Settings
+from callcenter.simulator.clock import RealClock, VirtualClock
+from callcenter.simulator.pbx import PBX
+from callcenter.simulator.recording import WavWriter
+from callcenter.simulator.server import AmiServer
+from callcenter.simulator.traffic import HOTLINE_PROFILE, Script, Traffic, TrafficModel
+
+log = logging.getLogger("callcenter.simulator")
+
+VERSIONS = {"18": "7.0.3", "20": "9.0.0"}
+
+
+def build(
+    *,
+    agents: int = 20,
+    seed: int = 7,
+    script: list[dict[str, Any]] | None = None,
+    recordings_dir: Path | None = None,
+    clock: RealClock | VirtualClock | None = None,
+    version: str = "18",
+    record: BinaryIO | None = None,
+    occupancy: float = 0.7,
+    profile: str = "flat",
+    skip: tuple[str, ...] = (),
+    username: str = "callcenter",
+    secret: str = "callcenter",
+    systemname: str = "",
+) -> AmiServer:
+    """A server whose PBX runs either `script` (exact) or the traffic model
+    with the demo's agents (names and skills from callcenter.demo), minus
+    the interfaces in `skip`.  Nothing runs until the server starts (real
+    clock) or the test advances time (virtual clock)."""
+    from callcenter.demo import demo_agents
+
+    ami_version = VERSIONS.get(version, version)
+    clock = clock or RealClock()
+    pbx = PBX(clock=clock, seed=seed, recordings_dir=recordings_dir, version=ami_version, systemname=systemname)
+    if recordings_dir is not None:
+        writer = WavWriter(seed)
+        # Live, synthesis runs in a worker thread so the event loop never stalls.
+        pbx.wav_writer = (lambda rec, secs: asyncio.get_running_loop().run_in_executor(None, writer, rec, secs)) if clock.realtime else writer
+    server = AmiServer(username=username, secret=secret, version=ami_version, pbx=pbx, record=record)
+    if script is not None:
+        Script(pbx, script).start()
+        return server
+    people = [a for a in demo_agents(agents) if a[2] not in skip]
+    model = TrafficModel.for_occupancy(
+        max(1, len(people)),
+        occupancy,
+        profile=list(HOTLINE_PROFILE) if profile == "hotline" else [1.0] * 24,
+        warm_start=round(occupancy * len(people)),
+    )
+    traffic = Traffic(pbx, model, seed)
+    for _username, name, iface, skills in people:
+        traffic.login(iface, name, skills)
+    traffic.start()
+    server.traffic = traffic  # type: ignore[attr-defined]
+    return server
+
+
+def load_script(path: Path) -> list[dict[str, Any]]:
+    """A script file: a JSON list of steps (see callcenter.simulator.traffic)."""
+    steps = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise ValueError(f"{path}: a script is a JSON list of objects")
+    return steps
+
+
+async def start_demo(settings: Settings) -> tuple[AmiServer, Settings]:
+    """The in-process simulator of `make demo`: the demo agents logged in
+    (except agent01, PJSIP/8001, left for a person to log in from the
+    desktop), live traffic, recordings into settings.recordings_dir.
+    Returns the running server and settings pointing the bridge at it."""
+    server = build(
+        agents=settings.simulator_agents,
+        seed=settings.simulator_seed,
+        recordings_dir=settings.recordings_dir,
+        skip=("PJSIP/8001",),
+        username=settings.ami_user,
+        secret=settings.ami_secret,
+    )
+    port = await server.start("127.0.0.1", settings.simulator_port)
+    log.info("simulated Asterisk listening", extra={"port": port, "agents": settings.simulator_agents})
+    return server, settings.model_copy(update={"ami_host": "127.0.0.1", "ami_port": port, "ami_enabled": True})
