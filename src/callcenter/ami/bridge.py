@@ -82,7 +82,11 @@ class _Link(AMIProtocol):
 
     def data_received(self, data: bytes) -> None:
         bridge = self.bridge
-        items = self.stream.feed(data, time.time(), replies=bool(self.responses))
+        try:
+            items = self.stream.feed(data, time.time(), replies=bool(self.responses))
+        except Exception:  # noqa: BLE001 - 1.4 lets this close the link; we must not
+            log.exception("AMI input could not be processed (%d bytes skipped)", len(data))
+            return
         for item in items:
             if item.__class__ is dict:
                 self._reply(item)  # type: ignore[arg-type]
