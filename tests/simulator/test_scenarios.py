@@ -335,3 +335,13 @@ def test_originate_nobody_answers(pbx: PBX, events: Events) -> None:
     assert resp["Timestamp"] == "1700000020.000000"
     assert events.of("Hangup")[0]["Channel"].startswith("PJSIP/8003-")
     assert not events.of("DialBegin")
+
+
+def test_outside_actions_take_effect_at_once(pbx: PBX, events: Events) -> None:
+    """No advance() needed for what an action sets off at the same instant."""
+    pbx.add_member("repairs", "PJSIP/8001", "王静")
+    pbx.new_call("repairs", "13800138000")
+    assert events.names(*QUEUE) == ["QueueCallerJoin", "AgentCalled"]
+    pbx.pause("PJSIP/8001", True, "小休")
+    pbx.new_call("repairs", "13900139000")
+    assert events.names(*QUEUE)[-1] == "QueueCallerJoin"

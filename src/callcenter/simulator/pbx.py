@@ -18,6 +18,7 @@ Conventions copied from Asterisk 18/20:
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from collections.abc import Callable
@@ -137,6 +138,12 @@ class Queue:
     completed_in_sl: int = 0
     abandoned_in_sl: int = 0
 
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"queue {self.name}: strategy must be one of {', '.join(STRATEGIES)}")
+        if self.autopause not in ("no", "yes", "all"):
+            raise ValueError(f"queue {self.name}: autopause must be no, yes or all")
+
 
 @dataclass
 class Member:
@@ -179,6 +186,7 @@ class Call:
     on_hold: bool = False
     holds: list[tuple[float, float]] = field(default_factory=list)
     consult: DirectCall | None = None  # the agent's consultation call during an attended transfer
+    reactions_used: set[int] = field(default_factory=set)  # indexes of plan["answer"] steps spent
 
 
 @dataclass
@@ -201,6 +209,22 @@ class Recording:
 
 
 # --- the PBX -------------------------------------------------------------------
+
+
+def _outside(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An action from outside the schedule (a test, an AMI action): time is
+    brought up to date first, and its immediate consequences run before it
+    returns."""
+
+    @functools.wraps(method)
+    def run(self: PBX, *args: Any, **kw: Any) -> Any:
+        self.sync()
+        try:
+            return method(self, *args, **kw)
+        finally:
+            self.settle()
+
+    return run
 
 
 class PBX:
@@ -253,6 +277,12 @@ class PBX:
         """Bring simulated time up to the wall clock before an outside action."""
         if self.clock.realtime:
             self.schedule.now = max(self.schedule.now, self.clock.wall(self.schedule))
+
+    def settle(self) -> None:
+        """Run what an outside action sets off at this instant (e.g. ringing
+        a member after new_call), so callers see its whole effect at once."""
+        if not self.schedule.firing:
+            self.schedule.run_until(self.schedule.now)
 
     def advance(self, seconds: float) -> int:
         """Virtual time: run everything due in the next `seconds`."""
@@ -407,6 +437,7 @@ class PBX:
         if status == NOT_INUSE:
             self._kick()
 
+    @_outside
     def add_member(
         self,
         queue: str,
@@ -418,7 +449,6 @@ class PBX:
         wrapuptime: float | None = None,
     ) -> Member:
         """QueueAdd.  Raises KeyError (no such queue) or ValueError (already there)."""
-        self.sync()
         q = self.queues[queue]
         if interface in q.members:
             raise ValueError("already there")
@@ -441,9 +471,9 @@ class PBX:
         self._kick()
         return m
 
+    @_outside
     def remove_member(self, queue: str, interface: str) -> None:
         """QueueRemove.  Raises KeyError (no such queue / not there)."""
-        self.sync()
         q = self.queues[queue]
         m = q.members.pop(interface)
         for call in q.entries:
@@ -452,9 +482,9 @@ class PBX:
         self.emit("QueueMemberRemoved", "agent", self.member_block(m))
         self._kick()
 
+    @_outside
     def pause(self, interface: str, paused: bool, reason: str = "", queue: str | None = None) -> list[Member]:
         """QueuePause (all queues unless `queue`).  Returns the members changed."""
-        self.sync()
         members = [m for m in self.memberships(interface) if queue is None or m.queue == queue]
         for m in members:
             m.paused = paused
@@ -473,6 +503,7 @@ class PBX:
 
     # -- callers ------------------------------------------------------------------
 
+    @_outside
     def new_call(
         self,
         queue: str,
@@ -499,7 +530,6 @@ class PBX:
         connect; hangup: who ends it; transfer: see callcenter.simulator.traffic.
         timeout: Queue() timeout (defaults to the queue's maxwait).
         """
-        self.sync()
         if queue not in self.queues:
             raise KeyError(queue)
         ch = self.new_channel(trunk, caller_number, caller_name, context="from-pstn", exten=queue, state=4)
@@ -523,6 +553,7 @@ class PBX:
     def _join(self, call: Call, queue: str) -> None:
         q = self.queues[queue]
         call.queue = queue
+        call.reactions_used = set()
         ch = call.caller
         timeout = call.plan["timeout"] if call.plan["timeout"] is not None else q.maxwait
         self._newexten(ch, "Queue", f"{queue},tT,,,{int(timeout) if timeout else ''}", context="queues", exten=queue)
@@ -690,9 +721,9 @@ class PBX:
     def _reaction(self, call: Call, m: Member) -> tuple[float | None, bool]:
         plan = call.plan["answer"]
         if plan is not None:
-            for step in plan:
-                if step.get("agent") == m.interface and not step.get("_used"):
-                    step["_used"] = True
+            for i, step in enumerate(plan):
+                if step.get("agent") == m.interface and i not in call.reactions_used:
+                    call.reactions_used.add(i)
                     return float(step.get("after", 0)), bool(step.get("reject"))
             return None, False
         p = self.phone(m.interface)
@@ -880,9 +911,9 @@ class PBX:
         self.calls.pop(caller.uniqueid, None)
         self._member_done(call)
 
+    @_outside
     def hangup_channel(self, name: str) -> bool:
         """Hangup action: who hangs up decides the AgentComplete Reason."""
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
@@ -978,8 +1009,8 @@ class PBX:
 
     def _attended(self, call: Call, xfer: dict[str, Any]) -> None:
         """Hold, consult the target on a 2nd leg, then swap it into the caller's bridge."""
-        caller, leg, b = call.caller, call.leg, call.bridge
-        assert leg is not None and b is not None and call.member is not None
+        leg = call.leg
+        assert leg is not None and call.member is not None
         self.hold(call, True)
         target = str(xfer["to"])
         iface = target if "/" in target else f"PJSIP/{target}"
@@ -1059,12 +1090,12 @@ class PBX:
         self.calls.pop(call.caller.uniqueid, None)
         self._device(target_iface, NOT_INUSE)
 
+    @_outside
     def redirect(self, name: str, context: str, exten: str) -> bool:
         """Redirect action.  A queue caller is pulled out of wherever they are
         (waiting: QueueCallerLeave only; talking: the agent's part ends with
         AgentComplete Reason=transfer) and lands at context/exten, which may
         be another queue; elsewhere they hear a prompt, then hang up."""
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
@@ -1106,6 +1137,7 @@ class PBX:
 
     # -- outbound (Originate) and direct calls ----------------------------------------
 
+    @_outside
     def originate(
         self,
         channel: str,
@@ -1123,7 +1155,6 @@ class PBX:
         answers run the extension (dial the callee) or the application
         (e.g. ChanSpy).  OriginateResponse follows the first leg's answer,
         or reports Failure (Reason 3) when nobody picks up within `timeout`."""
-        self.sync()
         iface = channel
         p = self.phone(iface)
         num, name = _split_callerid(callerid)
@@ -1200,9 +1231,9 @@ class PBX:
         self._varset(call.caller, "MIXMONITOR_FILENAME", str(path))
         self._chan_event("MixMonitorStart", call.caller)
 
+    @_outside
     def start_mixmonitor(self, name: str, file: str = "") -> bool:
         """MixMonitor action on a queue call's channel (or any channel)."""
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
@@ -1215,8 +1246,8 @@ class PBX:
         self._start_recording(call)
         return True
 
+    @_outside
     def stop_mixmonitor(self, name: str) -> bool:
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
@@ -1227,9 +1258,9 @@ class PBX:
             self._chan_event("MixMonitorStop", ch)
         return True
 
+    @_outside
     def mute_mixmonitor(self, name: str, on: bool, direction: str = "both") -> bool:
         """MixMonitorMute: silence one or both lanes (e.g. a card number)."""
-        self.sync()
         ch = self.channels.get(name)
         call = next((c for c in self.calls.values() if ch is not None and ch in (c.caller, c.leg)), None)
         if ch is None or call is None or call.recording is None:

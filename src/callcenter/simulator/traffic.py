@@ -250,6 +250,4 @@ class Script:
             pbx.set_phone(step["phone"], **{k: v for k, v in step.items() if k not in ("at", "phone")})
         else:
             kw = {k: step[k] for k in self.CALL_KEYS if k in step}
-            if "answer" in kw and kw["answer"] is not None:
-                kw["answer"] = [dict(a) for a in kw["answer"]]
             pbx.new_call(step["queue"], str(step.get("caller", "")), step.get("name", ""), **kw)
