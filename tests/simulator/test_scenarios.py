@@ -345,3 +345,14 @@ def test_outside_actions_take_effect_at_once(pbx: PBX, events: Events) -> None:
     pbx.pause("PJSIP/8001", True, "小休")
     pbx.new_call("repairs", "13900139000")
     assert events.names(*QUEUE)[-1] == "QueueCallerJoin"
+
+
+def test_hold_planned_after_a_transfer_does_not_follow_the_caller(pbx: PBX, events: Events) -> None:
+    login(pbx, "PJSIP/8001")
+    login(pbx, "PJSIP/8002", queue="complaints")
+    pbx.new_call("repairs", "1", answer=[{"agent": "PJSIP/8001", "after": 1}], hold=[[30, 5]],
+                 transfer={"type": "blind", "at": 10, "to": "complaints", "talk": 60,
+                           "answer": [{"agent": "PJSIP/8002", "after": 1}]})  # fmt: skip
+    pbx.run_until_idle()
+    assert not events.of("Hold")
+    assert events.of("AgentComplete")[-1]["TalkTime"] == "60"

@@ -977,6 +977,9 @@ class PBX:
         """The caller leaves the agent (transfer/redirect): the agent's part ends."""
         caller, leg, b = call.caller, call.leg, call.bridge
         assert leg is not None and b is not None
+        for t in call.timers:  # holds and the hang-up planned with this agent
+            t.cancel()
+        call.timers.clear()
         self._complete(call, "transfer")
         self._bridge_leave(b, leg)
         self._hangup(leg, 16)
@@ -1070,6 +1073,9 @@ class PBX:
         dc.timers.clear()
         # The caller and the target talk on; the recording keeps running.
         call.leg, call.state = target_leg, "transferred"
+        for t in call.timers:
+            t.cancel()
+        call.timers.clear()
         talk = float(xfer.get("talk", 60))
         call.timers.append(self._after(talk, self._end_transferred, call, target_leg, dc.b_iface))
 

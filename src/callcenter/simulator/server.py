@@ -235,7 +235,11 @@ class AmiServer:
             )
             return True
         self.pbx.sync()
-        handler(conn, action)
+        try:
+            handler(conn, action)
+        except Exception:  # noqa: BLE001 - a simulator bug must not cut the client's link
+            log.exception("simulated action %s failed", name)
+            conn.reply(action, [("Response", "Error"), ("Message", "Internal error")])
         return True
 
     async def _login(self, conn: Connection, action: dict[str, str]) -> bool:
