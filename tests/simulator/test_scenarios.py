@@ -356,3 +356,16 @@ def test_hold_planned_after_a_transfer_does_not_follow_the_caller(pbx: PBX, even
     pbx.run_until_idle()
     assert not events.of("Hold")
     assert events.of("AgentComplete")[-1]["TalkTime"] == "60"
+
+
+def test_agent_dump_keeps_the_caller_queued(events: Events) -> None:
+    pbx = PBX(queues=[Queue("q", strategy="linear")])
+    pbx.sinks.append(events.msgs.append)
+    login(pbx, "PJSIP/8001", "PJSIP/8002", queue="q")
+    pbx.new_call("q", "1", answer=[{"agent": "PJSIP/8001", "after": 2, "dump": True}, {"agent": "PJSIP/8002", "after": 3}], talk=5)
+    pbx.run_until_idle()
+    assert events.names(*QUEUE, "AgentDump") == ["QueueCallerJoin", "AgentCalled", "AgentDump", "DialEnd", "AgentCalled",
+                                                 "DialEnd", "QueueCallerLeave", "AgentConnect", "AgentComplete"]  # fmt: skip
+    dump = events.of("AgentDump")[0]
+    assert dump["Interface"] == "PJSIP/8001" and dump["DestChannelState"] == "6"
+    assert events.of("AgentConnect")[0]["HoldTime"] == "5"

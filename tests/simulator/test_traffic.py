@@ -185,7 +185,7 @@ def test_random_interference_leaves_no_loose_ends() -> None:
         elif what < 0.45:
             call = next((c for c in pbx.calls.values() if c.state == "talking" and ch in (c.caller.name, c.leg and c.leg.name)), None)
             if call is not None:
-                pbx._transfer(call, rng.choice([{"type": "blind", "to": "complaints", "talk": 20},
+                pbx.transfer(call, rng.choice([{"type": "blind", "to": "complaints", "talk": 20},
                                                 {"type": "attended", "to": "8099", "consult": 5, "talk": 20}]))  # fmt: skip
         elif what < 0.55:
             pbx.redirect(ch, "queues", rng.choice(["enquiries", "ivr-menu"]))

@@ -710,27 +710,29 @@ class PBX:
         self._newstate(leg, 5)
         self._dial("DialState", caller, leg, [("DialStatus", "RINGING")])
         # What the person does: the call's plan wins, else the phone's habits.
-        answer_after, reject = self._reaction(call, m)
+        answer_after, how = self._reaction(call, m)
         ring_limit = q.timeout
         if answer_after is not None and answer_after < ring_limit:
-            fn = self._reject if reject else self._answer
+            fn = {"reject": self._reject, "dump": self._dump, "answer": self._answer}[how]
             ring.timers.append(self._after(answer_after, fn, call, ring))
         else:
             ring.timers.append(self._after(ring_limit, self._rna, call, ring))
 
-    def _reaction(self, call: Call, m: Member) -> tuple[float | None, bool]:
+    def _reaction(self, call: Call, m: Member) -> tuple[float | None, str]:
+        """(seconds of ringing, "answer" | "reject" | "dump"), or (None, "") to ring out."""
         plan = call.plan["answer"]
         if plan is not None:
             for i, step in enumerate(plan):
                 if step.get("agent") == m.interface and i not in call.reactions_used:
                     call.reactions_used.add(i)
-                    return float(step.get("after", 0)), bool(step.get("reject"))
-            return None, False
+                    how = "reject" if step.get("reject") else "dump" if step.get("dump") else "answer"
+                    return float(step.get("after", 0)), how
+            return None, ""
         p = self.phone(m.interface)
         if p.miss_prob and self.rng.random() < p.miss_prob:
-            return None, False
+            return None, ""
         jitter = self.rng.uniform(-p.answer_jitter, p.answer_jitter) if p.answer_jitter else 0.0
-        return max(0.5, p.answer_after + jitter), False
+        return max(0.5, p.answer_after + jitter), "answer"
 
     def _cancel_ring(self, call: Call, ring: Ring, status: str, cause: int, free: bool = True) -> None:
         for t in ring.timers:
@@ -774,6 +776,21 @@ class PBX:
             self._after_rna(call, m, True, retry=False)
         else:
             self._after_rna(call, m, True)
+
+    def _dump(self, call: Call, ring: Ring) -> None:
+        """The member picks up and hangs up before being bridged (§3.2):
+        AgentDump; the caller stays queued and the next member is rung."""
+        for t in ring.timers:
+            t.cancel()
+        call.rings.pop(ring.member.interface, None)
+        m, leg = ring.member, ring.leg
+        self._device(m.interface, INUSE)
+        self._newstate(leg, 6)
+        self._agent_event("AgentDump", call, leg, m, [])
+        self._dial("DialEnd", call.caller, leg, [("DialStatus", "CANCEL"), ("Forward", "")])
+        self._hangup(leg, 16)
+        self._device(m.interface, NOT_INUSE)
+        self._kick()
 
     def _after_rna(self, call: Call, m: Member, natural: bool, retry: bool = True) -> None:
         q = self.queues[call.queue]
@@ -944,6 +961,11 @@ class PBX:
         return True
 
     # -- transfers --------------------------------------------------------------------
+
+    @_outside
+    def transfer(self, call: Call, xfer: dict[str, Any]) -> None:
+        """The agent transfers: {"type": "blind"|"attended", "to": queue or extension, ...}."""
+        self._transfer(call, xfer)
 
     def _transfer(self, call: Call, xfer: dict[str, Any]) -> None:
         if call.state != "talking" or call.consult is not None:

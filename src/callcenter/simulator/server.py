@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from callcenter.simulator.pbx import PBX, Fields
+from callcenter.simulator.pbx import PBX, Call, Fields
 
 log = logging.getLogger("callcenter.simulator")
 
@@ -451,13 +451,10 @@ class AmiServer:
         conn.reply(action, [("Response", "Success")])
         self.pbx.mute_mixmonitor(action["channel"], _true(action.get("state", "1")), action.get("direction", "both"))
 
-    def _transfer_target(self, action: dict[str, str]) -> tuple[object, str] | None:
-        pbx = self.pbx
-        ch = pbx.channels[action["channel"]]
-        for call in pbx.calls.values():
-            if call.state == "talking" and ch in (call.caller, call.leg):
-                return call, action.get("exten", "")
-        return None
+    def _talking_call(self, action: dict[str, str]) -> Call | None:
+        """The answered queue call the channel (agent leg or caller) is in."""
+        ch = self.pbx.channels[action["channel"]]
+        return next((c for c in self.pbx.calls.values() if c.state == "talking" and ch in (c.caller, c.leg)), None)
 
     def _a_blindtransfer(self, conn: Connection, action: dict[str, str]) -> None:
         if self._no_channel(conn, action):
@@ -465,13 +462,12 @@ class AmiServer:
         if not action.get("exten"):
             conn.reply(action, [("Response", "Error"), ("Message", "No extension specified")])
             return
-        found = self._transfer_target(action)
-        if found is None:
+        call = self._talking_call(action)
+        if call is None:
             conn.reply(action, [("Response", "Error"), ("Message", "Transfer failed")])
             return
         conn.reply(action, [("Response", "Success"), ("Message", "Transfer succeeded")])
-        call, exten = found
-        self.pbx._transfer(call, {"type": "blind", "to": exten})  # type: ignore[arg-type]
+        self.pbx.transfer(call, {"type": "blind", "to": action["exten"]})
 
     def _a_atxfer(self, conn: Connection, action: dict[str, str]) -> None:
         if self._no_channel(conn, action):
@@ -479,13 +475,12 @@ class AmiServer:
         if not action.get("exten"):
             conn.reply(action, [("Response", "Error"), ("Message", "No extension specified")])
             return
-        found = self._transfer_target(action)
-        if found is None:
+        call = self._talking_call(action)
+        if call is None:
             conn.reply(action, [("Response", "Error"), ("Message", "No active call to transfer")])
             return
         conn.reply(action, [("Response", "Success"), ("Message", "Atxfer successfully queued")])
-        call, exten = found
-        self.pbx._transfer(call, {"type": "attended", "to": exten, "consult": 8})  # type: ignore[arg-type]
+        self.pbx.transfer(call, {"type": "attended", "to": action["exten"], "consult": 8})
 
     def _a_getvar(self, conn: Connection, action: dict[str, str]) -> None:
         conn.reply(action, [("Response", "Success"), ("Variable", action.get("variable", "")), ("Value", "")])

@@ -16,7 +16,8 @@ start).  A step is either a call:
      "answer": [{"agent": "PJSIP/8001", "after": 3}],
                                            # who answers after how many s of ringing;
                                            # {"agent":..., "reject": true, "after": 2}
-                                           # declines; unlisted agents ring out (RNA)
+                                           # declines, "dump": true picks up and hangs
+                                           # up (AgentDump); unlisted agents ring out
      "talk": 30, "hold": [[10, 5]],        # talk s after connect; holds [at, duration]
      "hangup": "caller",                   # or "agent"
      "timeout": null, "after_timeout": 10, # Queue() timeout; the caller survives it
