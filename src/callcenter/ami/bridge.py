@@ -72,6 +72,7 @@ class _Link(AMIProtocol):
         self.stream = EventStream()
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.marks: dict[str, asyncio.Future[ev.Event | None]] = {}
+        self.reason = ""  # why we closed it, if we did
         self._ignored = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -215,7 +216,7 @@ class Bridge:
             rejected = False
             try:
                 await self._session()
-                error = "the AMI link was lost"
+                error = (self._link and self._link.reason) or "the AMI link was lost"
             except LoginRejected as exc:
                 error, rejected = str(exc), True
             except (OSError, TimeoutError, ActionError, ResyncFailed, EOFError) as exc:
@@ -301,7 +302,7 @@ class Bridge:
             await asyncio.sleep(tick)
             now = time.monotonic()
             if now - last_pong > s.ami_dead_after_s:
-                log.warning("AMI link dead: no Pong for %.1f s", now - last_pong)
+                link.reason = f"dead link: no reply to Ping for {now - last_pong:.1f} s"
                 link.close()
                 return
             if now - last_ping >= s.ami_ping_interval_s:
