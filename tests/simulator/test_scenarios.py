@@ -369,3 +369,19 @@ def test_agent_dump_keeps_the_caller_queued(events: Events) -> None:
     dump = events.of("AgentDump")[0]
     assert dump["Interface"] == "PJSIP/8001" and dump["DestChannelState"] == "6"
     assert events.of("AgentConnect")[0]["HoldTime"] == "5"
+
+
+def test_mixmonitor_action_records_a_queue_without_auto_recording(tmp_path) -> None:  # noqa: ANN001
+    pbx = PBX(queues=[Queue("q", record=False)], recordings_dir=tmp_path)
+    ev = Events(pbx)
+    written = []
+    pbx.wav_writer = lambda rec, secs: written.append((rec.path, secs))
+    login(pbx, "PJSIP/8001", queue="q")
+    pbx.new_call("q", "1", answer=[{"agent": "PJSIP/8001", "after": 1}], talk=30)
+    pbx.advance(5)
+    assert not ev.of("MixMonitorStart")
+    agent_leg = next(n for n in pbx.channels if n.startswith("PJSIP/8001"))
+    pbx.start_mixmonitor(agent_leg, "qa/call-1.wav")
+    pbx.run_until_idle()
+    assert ev.of("VarSet")[-1]["Value"] == str(tmp_path.resolve() / "qa/call-1.wav")
+    assert written == [(tmp_path.resolve() / "qa/call-1.wav", 26.0)]

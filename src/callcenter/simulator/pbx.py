@@ -247,7 +247,8 @@ class PBX:
         self.schedule = Schedule(self.clock.start)
         self.rng = random.Random(f"pbx-{seed}")
         self.version = version
-        self.recordings_dir = recordings_dir
+        # Absolute, like the MIXMONITOR_FILENAME of a real Asterisk.
+        self.recordings_dir = recordings_dir.resolve() if recordings_dir is not None else None
         self.sinks: list[Sink] = []
         self.queues: dict[str, Queue] = {}
         for q in queues if queues is not None else demo_queues():
@@ -1249,12 +1250,14 @@ class PBX:
 
     # -- recordings -----------------------------------------------------------------
 
-    def _start_recording(self, call: Call) -> None:
+    def _start_recording(self, call: Call, file: str = "") -> None:
+        """MixMonitor on the caller's channel: <dir>/YYYY/MM/DD/<queue>-<uniqueid>.wav,
+        or `file` (relative to the recordings directory, as Asterisk's monitor dir)."""
         from datetime import UTC, datetime
 
         assert self.recordings_dir is not None
         day = datetime.fromtimestamp(self.now, UTC).strftime("%Y/%m/%d")
-        path = self.recordings_dir / day / f"{call.queue}-{call.caller.uniqueid}.wav"
+        path = self.recordings_dir / (file or f"{day}/{call.queue}-{call.caller.uniqueid}.wav")
         call.recording = Recording(channel=call.caller, path=path, started=self.now)
         self._varset(call.caller, "MIXMONITOR_FILENAME", str(path))
         self._chan_event("MixMonitorStart", call.caller)
@@ -1267,11 +1270,12 @@ class PBX:
             return False
         call = next((c for c in self.calls.values() if ch in (c.caller, c.leg)), None)
         if call is None or call.recording is not None or self.recordings_dir is None:
+            # Not a call we synthesise audio for (or already recorded): events only.
             path = Path(file) if file else Path(f"{ch.uniqueid}.wav")
             self._varset(ch, "MIXMONITOR_FILENAME", str(path))
             self._chan_event("MixMonitorStart", ch)
             return True
-        self._start_recording(call)
+        self._start_recording(call, file)
         return True
 
     @_outside
