@@ -381,6 +381,9 @@ class PBX:
     def _hangup(self, ch: Channel, cause: int = 16) -> None:
         if not ch.alive:
             return
+        for call in list(self.calls.values()):  # MixMonitor stops before its channel goes
+            if call.recording is not None and call.recording.channel is ch:
+                self._stop_recording(call)
         ch.alive = False
         self._chan_event("Hangup", ch, [("Cause", str(cause)), ("Cause-txt", CAUSES.get(cause, "Unknown"))])
         self.channels.pop(ch.name, None)
@@ -1250,7 +1253,7 @@ class PBX:
 
     # -- recordings -----------------------------------------------------------------
 
-    def _start_recording(self, call: Call, file: str = "") -> None:
+    def _start_recording(self, call: Call, file: str = "", channel: Channel | None = None) -> None:
         """MixMonitor on the caller's channel: <dir>/YYYY/MM/DD/<queue>-<uniqueid>.wav,
         or `file` (relative to the recordings directory, as Asterisk's monitor dir)."""
         from datetime import UTC, datetime
@@ -1258,9 +1261,10 @@ class PBX:
         assert self.recordings_dir is not None
         day = datetime.fromtimestamp(self.now, UTC).strftime("%Y/%m/%d")
         path = self.recordings_dir / (file or f"{day}/{call.queue}-{call.caller.uniqueid}.wav")
-        call.recording = Recording(channel=call.caller, path=path, started=self.now)
-        self._varset(call.caller, "MIXMONITOR_FILENAME", str(path))
-        self._chan_event("MixMonitorStart", call.caller)
+        ch = channel or call.caller
+        call.recording = Recording(channel=ch, path=path, started=self.now)
+        self._varset(ch, "MIXMONITOR_FILENAME", str(path))
+        self._chan_event("MixMonitorStart", ch)
 
     @_outside
     def start_mixmonitor(self, name: str, file: str = "") -> bool:
@@ -1275,7 +1279,7 @@ class PBX:
             self._varset(ch, "MIXMONITOR_FILENAME", str(path))
             self._chan_event("MixMonitorStart", ch)
             return True
-        self._start_recording(call, file)
+        self._start_recording(call, file, ch)
         return True
 
     @_outside
