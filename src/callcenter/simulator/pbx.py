@@ -295,7 +295,7 @@ class PBX:
         while (t := self.schedule.next_time()) is not None and t <= end:
             self.schedule.run_until(t)
 
-    def _after(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         return self.schedule.after(delay, fn, *args)
 
     # -- emitting -----------------------------------------------------------------
@@ -574,9 +574,9 @@ class PBX:
         )
         self._chan_event("MusicOnHoldStart", ch, [("Class", "default")])
         if call.plan["patience"] is not None:
-            call.timers.append(self._after(call.plan["patience"], self._abandon, call))
+            call.timers.append(self.after(call.plan["patience"], self._abandon, call))
         if timeout:
-            call.timers.append(self._after(timeout, self._queue_timeout, call))
+            call.timers.append(self.after(timeout, self._queue_timeout, call))
         self._kick()
 
     def _leave(self, call: Call) -> None:
@@ -640,7 +640,7 @@ class PBX:
         self._varset(call.caller, "QUEUESTATUS", "TIMEOUT")
         call.state = "ivr"
         self._newexten(call.caller, "VoiceMail", f"{call.queue}@default")
-        call.timers.append(self._after(call.plan["after_timeout"], self._caller_gone, call))
+        call.timers.append(self.after(call.plan["after_timeout"], self._caller_gone, call))
         self._free_devices()
 
     def _caller_gone(self, call: Call) -> None:
@@ -657,7 +657,7 @@ class PBX:
         timer), so a freed member is never rung in the middle of a sequence."""
         if not self._kicked:
             self._kicked = True
-            self._after(0, self._dispatch)
+            self.after(0, self._dispatch)
 
     def _dispatch(self) -> None:
         """Offer waiting callers to free members (autofill: every caller in
@@ -718,9 +718,9 @@ class PBX:
         ring_limit = q.timeout
         if answer_after is not None and answer_after < ring_limit:
             fn = {"reject": self._reject, "dump": self._dump, "answer": self._answer}[how]
-            ring.timers.append(self._after(answer_after, fn, call, ring))
+            ring.timers.append(self.after(answer_after, fn, call, ring))
         else:
-            ring.timers.append(self._after(ring_limit, self._rna, call, ring))
+            ring.timers.append(self.after(ring_limit, self._rna, call, ring))
 
     def _reaction(self, call: Call, m: Member) -> tuple[float | None, str]:
         """(seconds of ringing, "answer" | "reject" | "dump"), or (None, "") to ring out."""
@@ -809,7 +809,7 @@ class PBX:
                 fn(m)
         if call.state == "waiting" and not call.rings and retry:
             call.retry_until = self.now + q.retry
-            call.timers.append(self._after(q.retry, self._kick))
+            call.timers.append(self.after(q.retry, self._kick))
         self._kick()
 
     # -- answered calls ------------------------------------------------------------
@@ -846,13 +846,13 @@ class PBX:
         plan = call.plan
         talk = plan["talk"] if plan["talk"] is not None else self._default_talk(call)
         for at, dur in plan["hold"]:
-            call.timers.append(self._after(at, self.hold, call, True))
-            call.timers.append(self._after(at + dur, self.hold, call, False))
+            call.timers.append(self.after(at, self.hold, call, True))
+            call.timers.append(self.after(at + dur, self.hold, call, False))
         xfer = plan["transfer"]
         if xfer:
-            call.timers.append(self._after(float(xfer.get("at", talk)), self._transfer, call, xfer))
+            call.timers.append(self.after(float(xfer.get("at", talk)), self._transfer, call, xfer))
         else:
-            call.timers.append(self._after(talk, self._end_talk, call, plan["hangup"]))
+            call.timers.append(self.after(talk, self._end_talk, call, plan["hangup"]))
 
     def _default_talk(self, call: Call) -> float:
         p = self.phone(call.member.interface) if call.member else Phone()
@@ -905,7 +905,7 @@ class PBX:
         for mm in self.memberships(m.interface):
             self.emit("QueueMemberStatus", "agent", self.member_block(mm))
         for wrap in {mm.wrapuptime for mm in self.memberships(m.interface) if mm.wrapuptime}:
-            self._after(wrap, self._kick)
+            self.after(wrap, self._kick)
         self._kick()
         for fn in list(self.on_member_free):
             fn(m)
@@ -1049,14 +1049,14 @@ class PBX:
         consult = float(xfer.get("consult", 10))
 
         def consulted(dc: DirectCall) -> None:
-            dc.timers.append(self._after(consult, self._attended_complete, call, xfer, leg2, dc))
+            dc.timers.append(self.after(consult, self._attended_complete, call, xfer, leg2, dc))
 
         def abandoned(_dc: DirectCall) -> None:
             """The consultation ended without a transfer: back to the caller."""
             call.consult = None
             if call.state == "talking":
                 self.hold(call, False)
-                call.timers.append(self._after(10, self._end_talk, call, call.plan["hangup"]))
+                call.timers.append(self.after(10, self._end_talk, call, call.plan["hangup"]))
 
         call.consult = DirectCall(
             self, leg2, iface, talk=None, answer_after=xfer.get("answer_after"), on_answer=consulted, on_end=abandoned
@@ -1103,7 +1103,7 @@ class PBX:
             t.cancel()
         call.timers.clear()
         talk = float(xfer.get("talk", 60))
-        call.timers.append(self._after(talk, self._end_transferred, call, target_leg, dc.b_iface))
+        call.timers.append(self.after(talk, self._end_transferred, call, target_leg, dc.b_iface))
 
     def _end_transferred(self, call: Call, target_leg: Channel, target_iface: str) -> None:
         b = call.bridge
@@ -1164,7 +1164,7 @@ class PBX:
         else:
             call.state = "ivr"
             self._newexten(ch, "Playback", "custom/redirected", context=context, exten=exten)
-            call.timers.append(self._after(call.plan["after_timeout"], self._caller_gone, call))
+            call.timers.append(self.after(call.plan["after_timeout"], self._caller_gone, call))
         return True
 
     # -- outbound (Originate) and direct calls ----------------------------------------
@@ -1195,9 +1195,9 @@ class PBX:
         self._newstate(a, 5)
         after = max(0.5, p.answer_after)
         if (p.miss_prob and self.rng.random() < p.miss_prob) or after >= timeout:
-            self._after(timeout, self._originate_failed, a, iface, exten, context, application, data, action_id)
+            self.after(timeout, self._originate_failed, a, iface, exten, context, application, data, action_id)
             return
-        self._after(after, self._originate_answered, a, iface, exten, context, application, data, action_id, talk)
+        self.after(after, self._originate_answered, a, iface, exten, context, application, data, action_id, talk)
 
     def _originate_failed(self, a: Channel, iface: str, exten: str, context: str, application: str, data: str, action_id: str) -> None:
         self._hangup(a, 19)
@@ -1420,7 +1420,7 @@ class DirectCall:
         pbx.others.append(self)
         if not b_iface:  # A runs an application (ChanSpy), nobody is dialled
             if talk is not None:
-                self.timers.append(pbx._after(talk, self.end))
+                self.timers.append(pbx.after(talk, self.end))
             return
         trunk = b_iface.startswith("PJSIP/trunk/")
         tech = "PJSIP/trunk" if trunk else b_iface
@@ -1433,7 +1433,7 @@ class DirectCall:
         if not trunk:
             pbx._device(b_iface, RINGING)
         after = answer_after if answer_after is not None else pbx.phone(b_iface).answer_after
-        self.timers.append(pbx._after(float(after), self._answered, talk, on_answer, trunk))
+        self.timers.append(pbx.after(float(after), self._answered, talk, on_answer, trunk))
 
     def _answered(self, talk: float | None, on_answer: Callable[[DirectCall], None] | None, trunk: bool) -> None:
         pbx, a, b = self.pbx, self.a_leg, self.b_leg
@@ -1448,7 +1448,7 @@ class DirectCall:
         if on_answer is not None:
             on_answer(self)
         if talk is not None:
-            self.timers.append(pbx._after(talk, self.end))
+            self.timers.append(pbx.after(talk, self.end))
 
     @property
     def channels(self) -> list[Channel]:

@@ -137,7 +137,7 @@ class Traffic:
         shares = [ld.share for ld in self.model.loads]
         for _ in range(self.model.warm_start):
             load = self.rng.choices(self.model.loads, shares)[0]
-            self.pbx._after(self.rng.uniform(0, 5), self._arrive, load)
+            self.pbx.after(self.rng.uniform(0, 5), self._arrive, load)
         self._next()
 
     def _next(self) -> None:
@@ -210,12 +210,12 @@ class Traffic:
         reasons = PAUSE_REASONS
         reason, _, minutes = self.rng.choices(reasons, [w for _, w, _ in reasons])[0]
         self.pbx.pause(iface, True, reason)
-        self.pbx._after(self.rng.expovariate(1.0 / (minutes * 60)), self._back, iface)
+        self.pbx.after(self.rng.expovariate(1.0 / (minutes * 60)), self._back, iface)
 
     def _auto_paused(self, member: Member) -> None:
         """A simulated agent who missed a call notices the Auto-Pause and resumes."""
         if member.interface in self.agents:
-            self.pbx._after(self.rng.uniform(15, 90), self._back, member.interface)
+            self.pbx.after(self.rng.uniform(15, 90), self._back, member.interface)
 
     def _back(self, iface: str) -> None:
         if any(m.paused for m in self.pbx.memberships(iface)):
