@@ -72,11 +72,18 @@ class Connection:
                 if self.out.empty():
                     await self.writer.drain()
 
-    async def flush(self) -> None:
-        while not self.out.empty():
-            await asyncio.sleep(0.001)
-        with contextlib.suppress(ConnectionError):
-            await self.writer.drain()
+    async def flush(self, timeout: float = 2.0) -> None:
+        """Wait until what was queued is written (a client that stops
+        reading cannot hold us longer than `timeout`)."""
+
+        async def drained() -> None:
+            while not self.out.empty():
+                await asyncio.sleep(0.001)
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drained(), timeout)
 
 
 class AmiServer:
