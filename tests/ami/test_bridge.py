@@ -202,14 +202,22 @@ async def test_timestamp_falls_back_to_receive_time(server: AmiServer, make_brid
     assert t0 <= unhold.ts <= time.time()
 
 
-async def test_handler_exception_loses_nothing(server: AmiServer, pbx: PBX, make_bridge, caplog) -> None:
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_handler_exception_loses_nothing(server: AmiServer, pbx: PBX, make_bridge, caplog, kind: str) -> None:
+    """panoramisk 1.4 closes the link (and loses the buffer) when a sync callback raises."""
     caplog.set_level(logging.ERROR, "callcenter.ami")
     seen: list[ev.Event] = []
 
-    async def handler(event: ev.Event) -> None:
+    def sync_handler(event: ev.Event) -> None:
         seen.append(event)
         if isinstance(event, ev.MemberAdded) and event.interface == "PJSIP/8001":
             raise RuntimeError("boom")
+
+    async def async_handler(event: ev.Event) -> None:
+        await asyncio.sleep(0.001 if isinstance(event, ev.MemberAdded) and event.interface == "PJSIP/8002" else 0)
+        sync_handler(event)
+
+    handler = sync_handler if kind == "sync" else async_handler
 
     errors = metric("callcenter_ami_handler_errors_total")
     bridge: Bridge = await make_bridge(ami_settings(server.port), handler)
