@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from callcenter.ami.bridge import Bridge
+from callcenter.ami.gateway import NotConnected
 from callcenter.app import create_app
 from callcenter.simulator.server import AmiServer
 from tests.ami.conftest import USER, ami_settings, until
@@ -39,3 +41,9 @@ async def test_readyz_reports_a_rejected_login(server: AmiServer, db_url: str) -
     assert status == 503
     ami = body["checks"]["ami"]
     assert ami["ok"] is False and ami["error"] == f"AMI login rejected for user {USER}"
+
+
+async def test_without_ami_the_gateway_refuses_actions(app) -> None:  # noqa: ANN001
+    assert "ami" not in app.state.readiness
+    with pytest.raises(NotConnected, match="link is down"):
+        await app.state.gateway.queue_pause("PJSIP/8001", True, reason="x")
