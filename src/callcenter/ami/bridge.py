@@ -130,6 +130,7 @@ class _Link(AMIProtocol):
 
     def close(self) -> None:
         """No re-queueing of pending actions (1.4 does): just close."""
+        self.closed = True  # refuse new actions now; connection_lost fails the pending ones
         if self.transport is not None:
             self.transport.abort()
 
@@ -176,6 +177,8 @@ class Bridge:
         self._tasks = []
         supervisor.cancel()
         await asyncio.gather(supervisor, return_exceptions=True)
+        self.manager.authenticated = False
+        self.resynced = False
         if self._link is not None:
             self._link.close()
         self._backlog.put_nowait(None)
