@@ -72,6 +72,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.bridge = bridge
             app.state.gateway = bridge.gateway
             app.state.readiness["ami"] = bridge.readiness
+        else:
+            from callcenter.ami.gateway import Gateway
+
+            # Without AMI every action fails fast with NotConnected, as on a lost link.
+            app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
         await hooks_service.start(app, stack)
         yield
         log.info("callcenter stopping")

@@ -169,3 +169,23 @@ def test_repeated_headers_and_legacy_case() -> None:
     assert h["ChanVariable"] == ["A=1", "B=2"] and h["Empty"] == ""
     [hangup] = run(b"Event: Hangup\r\nUniqueID: 1.5\r\nCause: 16\r\n\r\n")
     assert hangup.uniqueid == "1.5"
+
+
+def test_panoramisk_1_4_loses_the_split_character_we_keep() -> None:
+    """Why the bridge decodes on its own: 1.4 decodes each read with errors
+    ignored, so a character cut between two reads vanishes."""
+    from panoramisk.ami_protocol import AMIProtocol
+
+    data = frame("QueueCallerJoin", CALLER + "Queue: q\r\nPosition: 1\r\nCount: 1\r\n")
+    cut = data.index("王".encode()) + 1
+    seen = []
+    protocol = AMIProtocol()
+    protocol.connection_made(None)
+    protocol.factory = type("F", (), {"save_stream": None, "dispatch": staticmethod(seen.append)})()
+    protocol.encoding = "utf8"
+    protocol.data_received(data[:cut])
+    protocol.data_received(data[cut:])
+    assert seen[0]["CallerIDName"] == "先生"
+    stream = EventStream()
+    [joined] = stream.feed(data[:cut], 0.0) + stream.feed(data[cut:], 0.0)
+    assert joined.caller_name == "王先生"

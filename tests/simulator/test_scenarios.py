@@ -335,3 +335,53 @@ def test_originate_nobody_answers(pbx: PBX, events: Events) -> None:
     assert resp["Timestamp"] == "1700000020.000000"
     assert events.of("Hangup")[0]["Channel"].startswith("PJSIP/8003-")
     assert not events.of("DialBegin")
+
+
+def test_outside_actions_take_effect_at_once(pbx: PBX, events: Events) -> None:
+    """No advance() needed for what an action sets off at the same instant."""
+    pbx.add_member("repairs", "PJSIP/8001", "王静")
+    pbx.new_call("repairs", "13800138000")
+    assert events.names(*QUEUE) == ["QueueCallerJoin", "AgentCalled"]
+    pbx.pause("PJSIP/8001", True, "小休")
+    pbx.new_call("repairs", "13900139000")
+    assert events.names(*QUEUE)[-1] == "QueueCallerJoin"
+
+
+def test_hold_planned_after_a_transfer_does_not_follow_the_caller(pbx: PBX, events: Events) -> None:
+    login(pbx, "PJSIP/8001")
+    login(pbx, "PJSIP/8002", queue="complaints")
+    pbx.new_call("repairs", "1", answer=[{"agent": "PJSIP/8001", "after": 1}], hold=[[30, 5]],
+                 transfer={"type": "blind", "at": 10, "to": "complaints", "talk": 60,
+                           "answer": [{"agent": "PJSIP/8002", "after": 1}]})  # fmt: skip
+    pbx.run_until_idle()
+    assert not events.of("Hold")
+    assert events.of("AgentComplete")[-1]["TalkTime"] == "60"
+
+
+def test_agent_dump_keeps_the_caller_queued(events: Events) -> None:
+    pbx = PBX(queues=[Queue("q", strategy="linear")])
+    pbx.sinks.append(events.msgs.append)
+    login(pbx, "PJSIP/8001", "PJSIP/8002", queue="q")
+    pbx.new_call("q", "1", answer=[{"agent": "PJSIP/8001", "after": 2, "dump": True}, {"agent": "PJSIP/8002", "after": 3}], talk=5)
+    pbx.run_until_idle()
+    assert events.names(*QUEUE, "AgentDump") == ["QueueCallerJoin", "AgentCalled", "AgentDump", "DialEnd", "AgentCalled",
+                                                 "DialEnd", "QueueCallerLeave", "AgentConnect", "AgentComplete"]  # fmt: skip
+    dump = events.of("AgentDump")[0]
+    assert dump["Interface"] == "PJSIP/8001" and dump["DestChannelState"] == "6"
+    assert events.of("AgentConnect")[0]["HoldTime"] == "5"
+
+
+def test_mixmonitor_action_records_a_queue_without_auto_recording(tmp_path) -> None:  # noqa: ANN001
+    pbx = PBX(queues=[Queue("q", record=False)], recordings_dir=tmp_path)
+    ev = Events(pbx)
+    written = []
+    pbx.wav_writer = lambda rec, secs: written.append((rec.path, secs))
+    login(pbx, "PJSIP/8001", queue="q")
+    pbx.new_call("q", "1", answer=[{"agent": "PJSIP/8001", "after": 1}], talk=30)
+    pbx.advance(5)
+    assert not ev.of("MixMonitorStart")
+    agent_leg = next(n for n in pbx.channels if n.startswith("PJSIP/8001"))
+    pbx.start_mixmonitor(agent_leg, "qa/call-1.wav")
+    pbx.run_until_idle()
+    assert ev.of("VarSet")[-1]["Value"] == str(tmp_path.resolve() / "qa/call-1.wav")
+    assert written == [(tmp_path.resolve() / "qa/call-1.wav", 26.0)]

@@ -185,7 +185,7 @@ def test_random_interference_leaves_no_loose_ends() -> None:
         elif what < 0.45:
             call = next((c for c in pbx.calls.values() if c.state == "talking" and ch in (c.caller.name, c.leg and c.leg.name)), None)
             if call is not None:
-                pbx._transfer(call, rng.choice([{"type": "blind", "to": "complaints", "talk": 20},
+                pbx.transfer(call, rng.choice([{"type": "blind", "to": "complaints", "talk": 20},
                                                 {"type": "attended", "to": "8099", "consult": 5, "talk": 20}]))  # fmt: skip
         elif what < 0.55:
             pbx.redirect(ch, "queues", rng.choice(["enquiries", "ivr-menu"]))
@@ -256,3 +256,46 @@ async def test_cli_simulate_script_and_record(tmp_path: Path) -> None:
         await asyncio.wait_for(proc.wait(), 10)
     assert record.read_bytes() == c.raw
     assert list((tmp_path / "rec").rglob("*.wav"))
+
+
+async def test_same_seed_same_bytes_over_the_socket() -> None:
+    """What a client receives, banner to Logoff, is a function of the seed."""
+    from tests.simulator.conftest import Client
+
+    async def session(seed: int) -> bytes:
+        server = build(agents=8, seed=seed, clock=VirtualClock())
+        server.faults.login_delay_s = 0
+        port = await server.start()
+        c = await Client.connect(port)
+        await c.login()
+        await c.read()
+        server.pbx.advance(1800)
+        c.send(Action="QueueStatus", ActionID="qs")
+        await c.until(lambda m: ("Event", "QueueStatusComplete") in m)
+        c.send(Action="Logoff")
+        while await c.read() is not None:
+            pass
+        await server.stop()
+        return c.raw
+
+    a, b = await session(5), await session(5)
+    assert a == b and len(a) > 100_000
+    blocks = [blk for blk in a.split(b"\r\n\r\n") if blk.startswith(b"Event: ") and b"Privilege: " in blk]
+    assert all(blk.split(b"\r\n")[2].startswith(b"Timestamp: ") for blk in blocks)
+
+
+async def test_demo_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import asyncio
+
+    import pytest
+
+    from callcenter.config import load_settings
+    from callcenter.simulator.service import start_demo
+
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = blocker.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(RuntimeError, match="CALLCENTER_SIMULATOR_PORT"):
+            await start_demo(load_settings(simulator=True, simulator_port=port, simulator_agents=2, recordings_dir=tmp_path))
+    finally:
+        blocker.close()

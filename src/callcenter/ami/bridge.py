@@ -72,6 +72,7 @@ class _Link(AMIProtocol):
         self.stream = EventStream()
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.marks: dict[str, asyncio.Future[ev.Event | None]] = {}
+        self.reason = ""  # why we closed it, if we did
         self._ignored = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -82,7 +83,11 @@ class _Link(AMIProtocol):
 
     def data_received(self, data: bytes) -> None:
         bridge = self.bridge
-        items = self.stream.feed(data, time.time(), replies=bool(self.responses))
+        try:
+            items = self.stream.feed(data, time.time(), replies=bool(self.responses))
+        except Exception:  # noqa: BLE001 - 1.4 lets this close the link; we must not
+            log.exception("AMI input could not be processed (%d bytes skipped)", len(data))
+            return
         for item in items:
             if item.__class__ is dict:
                 self._reply(item)  # type: ignore[arg-type]
@@ -125,6 +130,7 @@ class _Link(AMIProtocol):
 
     def close(self) -> None:
         """No re-queueing of pending actions (1.4 does): just close."""
+        self.closed = True  # refuse new actions now; connection_lost fails the pending ones
         if self.transport is not None:
             self.transport.abort()
 
@@ -171,6 +177,8 @@ class Bridge:
         self._tasks = []
         supervisor.cancel()
         await asyncio.gather(supervisor, return_exceptions=True)
+        self.manager.authenticated = False
+        self.resynced = False
         if self._link is not None:
             self._link.close()
         self._backlog.put_nowait(None)
@@ -211,7 +219,7 @@ class Bridge:
             rejected = False
             try:
                 await self._session()
-                error = "the AMI link was lost"
+                error = (self._link and self._link.reason) or "the AMI link was lost"
             except LoginRejected as exc:
                 error, rejected = str(exc), True
             except (OSError, TimeoutError, ActionError, ResyncFailed, EOFError) as exc:
@@ -297,7 +305,7 @@ class Bridge:
             await asyncio.sleep(tick)
             now = time.monotonic()
             if now - last_pong > s.ami_dead_after_s:
-                log.warning("AMI link dead: no Pong for %.1f s", now - last_pong)
+                link.reason = f"dead link: no reply to Ping for {now - last_pong:.1f} s"
                 link.close()
                 return
             if now - last_ping >= s.ami_ping_interval_s:

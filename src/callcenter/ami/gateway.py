@@ -77,6 +77,11 @@ class Gateway:
         self.manager = manager
         self.timeout_s = timeout_s
 
+    @classmethod
+    def offline(cls, timeout_s: float) -> Gateway:
+        """A gateway with no link (AMI disabled): every action raises NotConnected."""
+        return cls(Manager(), timeout_s)
+
     async def send(
         self, fields: dict[str, object], *, as_list: bool = False, timeout_s: float | None = None
     ) -> Message | list[Message]:

@@ -305,8 +305,8 @@ class EventStream:
                 continue
             try:
                 event = self.normalise(h, recv_ts)
-            except (ValueError, TypeError) as exc:
-                self.problems.report("value", f"{get(h, 'Event')}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a bad value costs one event, never the stream
+                self.problems.report("value", f"{get(h, 'Event')}: {type(exc).__name__}: {exc}")
                 continue
             if event is not None:
                 out.append(event)
@@ -317,6 +317,6 @@ class EventStream:
         turned out not to answer anything of ours)."""
         try:
             return self.normalise(h, recv_ts)
-        except (ValueError, TypeError) as exc:
-            self.problems.report("value", f"{get(h, 'Event')}: {exc}")
+        except Exception as exc:  # noqa: BLE001
+            self.problems.report("value", f"{get(h, 'Event')}: {type(exc).__name__}: {exc}")
             return None

@@ -156,6 +156,16 @@ def parse_headers(
         if problems:
             problems.report("utf8", f"{exc}; decoded with U+FFFD replacements")
     lf_only = eol == b"\n"
+    if not lf_only and len(text) <= max_header and not text.startswith("Response: Follows"):
+        # Fast path, the usual frame: every line "Key: Value", no repeats.
+        pairs = [line.split(": ", 1) for line in text.split("\r\n")]
+        try:
+            fast = dict(pairs)  # type: ignore[arg-type]
+        except ValueError:  # a line without ": "
+            pass
+        else:
+            if len(fast) == len(pairs):
+                return fast
     # Pre-14 Command replies carry raw output lines; keep them as Output.
     follows = text.startswith("Response: Follows")
     headers: dict[str, str | list[str]] = {}

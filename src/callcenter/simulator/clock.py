@@ -42,6 +42,7 @@ class Schedule:
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self.changed: asyncio.Event | None = None  # set by RealClock to wake its runner
+        self.firing = False  # inside run_until: timers are running
 
     def at(self, when: float, fn: Callable[..., Any], *args: Any) -> Timer:
         timer = Timer(max(when, self.now), fn, args)
@@ -61,14 +62,18 @@ class Schedule:
     def run_until(self, until: float) -> int:
         """Fire every timer due at or before `until`, then set now = until."""
         fired = 0
-        while True:
-            t = self.next_time()
-            if t is None or t > until:
-                break
-            _, _, timer = heapq.heappop(self._heap)
-            self.now = max(self.now, timer.when)
-            timer.fn(*timer.args)
-            fired += 1
+        self.firing = True
+        try:
+            while True:
+                t = self.next_time()
+                if t is None or t > until:
+                    break
+                _, _, timer = heapq.heappop(self._heap)
+                self.now = max(self.now, timer.when)
+                timer.fn(*timer.args)
+                fired += 1
+        finally:
+            self.firing = False
         self.now = max(self.now, until)
         return fired
 

@@ -18,6 +18,7 @@ Conventions copied from Asterisk 18/20:
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from collections.abc import Callable
@@ -137,6 +138,12 @@ class Queue:
     completed_in_sl: int = 0
     abandoned_in_sl: int = 0
 
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"queue {self.name}: strategy must be one of {', '.join(STRATEGIES)}")
+        if self.autopause not in ("no", "yes", "all"):
+            raise ValueError(f"queue {self.name}: autopause must be no, yes or all")
+
 
 @dataclass
 class Member:
@@ -179,6 +186,7 @@ class Call:
     on_hold: bool = False
     holds: list[tuple[float, float]] = field(default_factory=list)
     consult: DirectCall | None = None  # the agent's consultation call during an attended transfer
+    reactions_used: set[int] = field(default_factory=set)  # indexes of plan["answer"] steps spent
 
 
 @dataclass
@@ -203,6 +211,22 @@ class Recording:
 # --- the PBX -------------------------------------------------------------------
 
 
+def _outside(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An action from outside the schedule (a test, an AMI action): time is
+    brought up to date first, and its immediate consequences run before it
+    returns."""
+
+    @functools.wraps(method)
+    def run(self: PBX, *args: Any, **kw: Any) -> Any:
+        self.sync()
+        try:
+            return method(self, *args, **kw)
+        finally:
+            self.settle()
+
+    return run
+
+
 class PBX:
     """Simulated Asterisk with app_queue.  Public methods are what tests, the
     traffic model and the AMI actions use to change it."""
@@ -223,7 +247,8 @@ class PBX:
         self.schedule = Schedule(self.clock.start)
         self.rng = random.Random(f"pbx-{seed}")
         self.version = version
-        self.recordings_dir = recordings_dir
+        # Absolute, like the MIXMONITOR_FILENAME of a real Asterisk.
+        self.recordings_dir = recordings_dir.resolve() if recordings_dir is not None else None
         self.sinks: list[Sink] = []
         self.queues: dict[str, Queue] = {}
         for q in queues if queues is not None else demo_queues():
@@ -254,6 +279,12 @@ class PBX:
         if self.clock.realtime:
             self.schedule.now = max(self.schedule.now, self.clock.wall(self.schedule))
 
+    def settle(self) -> None:
+        """Run what an outside action sets off at this instant (e.g. ringing
+        a member after new_call), so callers see its whole effect at once."""
+        if not self.schedule.firing:
+            self.schedule.run_until(self.schedule.now)
+
     def advance(self, seconds: float) -> int:
         """Virtual time: run everything due in the next `seconds`."""
         return self.schedule.run_until(self.schedule.now + seconds)
@@ -264,7 +295,7 @@ class PBX:
         while (t := self.schedule.next_time()) is not None and t <= end:
             self.schedule.run_until(t)
 
-    def _after(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         return self.schedule.after(delay, fn, *args)
 
     # -- emitting -----------------------------------------------------------------
@@ -350,6 +381,9 @@ class PBX:
     def _hangup(self, ch: Channel, cause: int = 16) -> None:
         if not ch.alive:
             return
+        for call in list(self.calls.values()):  # MixMonitor stops before its channel goes
+            if call.recording is not None and call.recording.channel is ch:
+                self._stop_recording(call)
         ch.alive = False
         self._chan_event("Hangup", ch, [("Cause", str(cause)), ("Cause-txt", CAUSES.get(cause, "Unknown"))])
         self.channels.pop(ch.name, None)
@@ -407,6 +441,7 @@ class PBX:
         if status == NOT_INUSE:
             self._kick()
 
+    @_outside
     def add_member(
         self,
         queue: str,
@@ -418,7 +453,6 @@ class PBX:
         wrapuptime: float | None = None,
     ) -> Member:
         """QueueAdd.  Raises KeyError (no such queue) or ValueError (already there)."""
-        self.sync()
         q = self.queues[queue]
         if interface in q.members:
             raise ValueError("already there")
@@ -441,9 +475,9 @@ class PBX:
         self._kick()
         return m
 
+    @_outside
     def remove_member(self, queue: str, interface: str) -> None:
         """QueueRemove.  Raises KeyError (no such queue / not there)."""
-        self.sync()
         q = self.queues[queue]
         m = q.members.pop(interface)
         for call in q.entries:
@@ -452,9 +486,9 @@ class PBX:
         self.emit("QueueMemberRemoved", "agent", self.member_block(m))
         self._kick()
 
+    @_outside
     def pause(self, interface: str, paused: bool, reason: str = "", queue: str | None = None) -> list[Member]:
         """QueuePause (all queues unless `queue`).  Returns the members changed."""
-        self.sync()
         members = [m for m in self.memberships(interface) if queue is None or m.queue == queue]
         for m in members:
             m.paused = paused
@@ -473,6 +507,7 @@ class PBX:
 
     # -- callers ------------------------------------------------------------------
 
+    @_outside
     def new_call(
         self,
         queue: str,
@@ -499,7 +534,6 @@ class PBX:
         connect; hangup: who ends it; transfer: see callcenter.simulator.traffic.
         timeout: Queue() timeout (defaults to the queue's maxwait).
         """
-        self.sync()
         if queue not in self.queues:
             raise KeyError(queue)
         ch = self.new_channel(trunk, caller_number, caller_name, context="from-pstn", exten=queue, state=4)
@@ -523,6 +557,7 @@ class PBX:
     def _join(self, call: Call, queue: str) -> None:
         q = self.queues[queue]
         call.queue = queue
+        call.reactions_used = set()
         ch = call.caller
         timeout = call.plan["timeout"] if call.plan["timeout"] is not None else q.maxwait
         self._newexten(ch, "Queue", f"{queue},tT,,,{int(timeout) if timeout else ''}", context="queues", exten=queue)
@@ -539,9 +574,9 @@ class PBX:
         )
         self._chan_event("MusicOnHoldStart", ch, [("Class", "default")])
         if call.plan["patience"] is not None:
-            call.timers.append(self._after(call.plan["patience"], self._abandon, call))
+            call.timers.append(self.after(call.plan["patience"], self._abandon, call))
         if timeout:
-            call.timers.append(self._after(timeout, self._queue_timeout, call))
+            call.timers.append(self.after(timeout, self._queue_timeout, call))
         self._kick()
 
     def _leave(self, call: Call) -> None:
@@ -605,7 +640,7 @@ class PBX:
         self._varset(call.caller, "QUEUESTATUS", "TIMEOUT")
         call.state = "ivr"
         self._newexten(call.caller, "VoiceMail", f"{call.queue}@default")
-        call.timers.append(self._after(call.plan["after_timeout"], self._caller_gone, call))
+        call.timers.append(self.after(call.plan["after_timeout"], self._caller_gone, call))
         self._free_devices()
 
     def _caller_gone(self, call: Call) -> None:
@@ -622,7 +657,7 @@ class PBX:
         timer), so a freed member is never rung in the middle of a sequence."""
         if not self._kicked:
             self._kicked = True
-            self._after(0, self._dispatch)
+            self.after(0, self._dispatch)
 
     def _dispatch(self) -> None:
         """Offer waiting callers to free members (autofill: every caller in
@@ -679,27 +714,29 @@ class PBX:
         self._newstate(leg, 5)
         self._dial("DialState", caller, leg, [("DialStatus", "RINGING")])
         # What the person does: the call's plan wins, else the phone's habits.
-        answer_after, reject = self._reaction(call, m)
+        answer_after, how = self._reaction(call, m)
         ring_limit = q.timeout
         if answer_after is not None and answer_after < ring_limit:
-            fn = self._reject if reject else self._answer
-            ring.timers.append(self._after(answer_after, fn, call, ring))
+            fn = {"reject": self._reject, "dump": self._dump, "answer": self._answer}[how]
+            ring.timers.append(self.after(answer_after, fn, call, ring))
         else:
-            ring.timers.append(self._after(ring_limit, self._rna, call, ring))
+            ring.timers.append(self.after(ring_limit, self._rna, call, ring))
 
-    def _reaction(self, call: Call, m: Member) -> tuple[float | None, bool]:
+    def _reaction(self, call: Call, m: Member) -> tuple[float | None, str]:
+        """(seconds of ringing, "answer" | "reject" | "dump"), or (None, "") to ring out."""
         plan = call.plan["answer"]
         if plan is not None:
-            for step in plan:
-                if step.get("agent") == m.interface and not step.get("_used"):
-                    step["_used"] = True
-                    return float(step.get("after", 0)), bool(step.get("reject"))
-            return None, False
+            for i, step in enumerate(plan):
+                if step.get("agent") == m.interface and i not in call.reactions_used:
+                    call.reactions_used.add(i)
+                    how = "reject" if step.get("reject") else "dump" if step.get("dump") else "answer"
+                    return float(step.get("after", 0)), how
+            return None, ""
         p = self.phone(m.interface)
         if p.miss_prob and self.rng.random() < p.miss_prob:
-            return None, False
+            return None, ""
         jitter = self.rng.uniform(-p.answer_jitter, p.answer_jitter) if p.answer_jitter else 0.0
-        return max(0.5, p.answer_after + jitter), False
+        return max(0.5, p.answer_after + jitter), "answer"
 
     def _cancel_ring(self, call: Call, ring: Ring, status: str, cause: int, free: bool = True) -> None:
         for t in ring.timers:
@@ -744,6 +781,21 @@ class PBX:
         else:
             self._after_rna(call, m, True)
 
+    def _dump(self, call: Call, ring: Ring) -> None:
+        """The member picks up and hangs up before being bridged (§3.2):
+        AgentDump; the caller stays queued and the next member is rung."""
+        for t in ring.timers:
+            t.cancel()
+        call.rings.pop(ring.member.interface, None)
+        m, leg = ring.member, ring.leg
+        self._device(m.interface, INUSE)
+        self._newstate(leg, 6)
+        self._agent_event("AgentDump", call, leg, m, [])
+        self._dial("DialEnd", call.caller, leg, [("DialStatus", "CANCEL"), ("Forward", "")])
+        self._hangup(leg, 16)
+        self._device(m.interface, NOT_INUSE)
+        self._kick()
+
     def _after_rna(self, call: Call, m: Member, natural: bool, retry: bool = True) -> None:
         q = self.queues[call.queue]
         if self.phone(m.interface).status == RINGING:
@@ -757,7 +809,7 @@ class PBX:
                 fn(m)
         if call.state == "waiting" and not call.rings and retry:
             call.retry_until = self.now + q.retry
-            call.timers.append(self._after(q.retry, self._kick))
+            call.timers.append(self.after(q.retry, self._kick))
         self._kick()
 
     # -- answered calls ------------------------------------------------------------
@@ -794,13 +846,13 @@ class PBX:
         plan = call.plan
         talk = plan["talk"] if plan["talk"] is not None else self._default_talk(call)
         for at, dur in plan["hold"]:
-            call.timers.append(self._after(at, self.hold, call, True))
-            call.timers.append(self._after(at + dur, self.hold, call, False))
+            call.timers.append(self.after(at, self.hold, call, True))
+            call.timers.append(self.after(at + dur, self.hold, call, False))
         xfer = plan["transfer"]
         if xfer:
-            call.timers.append(self._after(float(xfer.get("at", talk)), self._transfer, call, xfer))
+            call.timers.append(self.after(float(xfer.get("at", talk)), self._transfer, call, xfer))
         else:
-            call.timers.append(self._after(talk, self._end_talk, call, plan["hangup"]))
+            call.timers.append(self.after(talk, self._end_talk, call, plan["hangup"]))
 
     def _default_talk(self, call: Call) -> float:
         p = self.phone(call.member.interface) if call.member else Phone()
@@ -853,7 +905,7 @@ class PBX:
         for mm in self.memberships(m.interface):
             self.emit("QueueMemberStatus", "agent", self.member_block(mm))
         for wrap in {mm.wrapuptime for mm in self.memberships(m.interface) if mm.wrapuptime}:
-            self._after(wrap, self._kick)
+            self.after(wrap, self._kick)
         self._kick()
         for fn in list(self.on_member_free):
             fn(m)
@@ -880,9 +932,9 @@ class PBX:
         self.calls.pop(caller.uniqueid, None)
         self._member_done(call)
 
+    @_outside
     def hangup_channel(self, name: str) -> bool:
         """Hangup action: who hangs up decides the AgentComplete Reason."""
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
@@ -913,6 +965,11 @@ class PBX:
         return True
 
     # -- transfers --------------------------------------------------------------------
+
+    @_outside
+    def transfer(self, call: Call, xfer: dict[str, Any]) -> None:
+        """The agent transfers: {"type": "blind"|"attended", "to": queue or extension, ...}."""
+        self._transfer(call, xfer)
 
     def _transfer(self, call: Call, xfer: dict[str, Any]) -> None:
         if call.state != "talking" or call.consult is not None:
@@ -946,6 +1003,9 @@ class PBX:
         """The caller leaves the agent (transfer/redirect): the agent's part ends."""
         caller, leg, b = call.caller, call.leg, call.bridge
         assert leg is not None and b is not None
+        for t in call.timers:  # holds and the hang-up planned with this agent
+            t.cancel()
+        call.timers.clear()
         self._complete(call, "transfer")
         self._bridge_leave(b, leg)
         self._hangup(leg, 16)
@@ -978,8 +1038,8 @@ class PBX:
 
     def _attended(self, call: Call, xfer: dict[str, Any]) -> None:
         """Hold, consult the target on a 2nd leg, then swap it into the caller's bridge."""
-        caller, leg, b = call.caller, call.leg, call.bridge
-        assert leg is not None and b is not None and call.member is not None
+        leg = call.leg
+        assert leg is not None and call.member is not None
         self.hold(call, True)
         target = str(xfer["to"])
         iface = target if "/" in target else f"PJSIP/{target}"
@@ -989,14 +1049,14 @@ class PBX:
         consult = float(xfer.get("consult", 10))
 
         def consulted(dc: DirectCall) -> None:
-            dc.timers.append(self._after(consult, self._attended_complete, call, xfer, leg2, dc))
+            dc.timers.append(self.after(consult, self._attended_complete, call, xfer, leg2, dc))
 
         def abandoned(_dc: DirectCall) -> None:
             """The consultation ended without a transfer: back to the caller."""
             call.consult = None
             if call.state == "talking":
                 self.hold(call, False)
-                call.timers.append(self._after(10, self._end_talk, call, call.plan["hangup"]))
+                call.timers.append(self.after(10, self._end_talk, call, call.plan["hangup"]))
 
         call.consult = DirectCall(
             self, leg2, iface, talk=None, answer_after=xfer.get("answer_after"), on_answer=consulted, on_end=abandoned
@@ -1039,8 +1099,11 @@ class PBX:
         dc.timers.clear()
         # The caller and the target talk on; the recording keeps running.
         call.leg, call.state = target_leg, "transferred"
+        for t in call.timers:
+            t.cancel()
+        call.timers.clear()
         talk = float(xfer.get("talk", 60))
-        call.timers.append(self._after(talk, self._end_transferred, call, target_leg, dc.b_iface))
+        call.timers.append(self.after(talk, self._end_transferred, call, target_leg, dc.b_iface))
 
     def _end_transferred(self, call: Call, target_leg: Channel, target_iface: str) -> None:
         b = call.bridge
@@ -1059,12 +1122,12 @@ class PBX:
         self.calls.pop(call.caller.uniqueid, None)
         self._device(target_iface, NOT_INUSE)
 
+    @_outside
     def redirect(self, name: str, context: str, exten: str) -> bool:
         """Redirect action.  A queue caller is pulled out of wherever they are
         (waiting: QueueCallerLeave only; talking: the agent's part ends with
         AgentComplete Reason=transfer) and lands at context/exten, which may
         be another queue; elsewhere they hear a prompt, then hang up."""
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
@@ -1101,11 +1164,12 @@ class PBX:
         else:
             call.state = "ivr"
             self._newexten(ch, "Playback", "custom/redirected", context=context, exten=exten)
-            call.timers.append(self._after(call.plan["after_timeout"], self._caller_gone, call))
+            call.timers.append(self.after(call.plan["after_timeout"], self._caller_gone, call))
         return True
 
     # -- outbound (Originate) and direct calls ----------------------------------------
 
+    @_outside
     def originate(
         self,
         channel: str,
@@ -1123,7 +1187,6 @@ class PBX:
         answers run the extension (dial the callee) or the application
         (e.g. ChanSpy).  OriginateResponse follows the first leg's answer,
         or reports Failure (Reason 3) when nobody picks up within `timeout`."""
-        self.sync()
         iface = channel
         p = self.phone(iface)
         num, name = _split_callerid(callerid)
@@ -1132,9 +1195,9 @@ class PBX:
         self._newstate(a, 5)
         after = max(0.5, p.answer_after)
         if (p.miss_prob and self.rng.random() < p.miss_prob) or after >= timeout:
-            self._after(timeout, self._originate_failed, a, iface, exten, context, application, data, action_id)
+            self.after(timeout, self._originate_failed, a, iface, exten, context, application, data, action_id)
             return
-        self._after(after, self._originate_answered, a, iface, exten, context, application, data, action_id, talk)
+        self.after(after, self._originate_answered, a, iface, exten, context, application, data, action_id, talk)
 
     def _originate_failed(self, a: Channel, iface: str, exten: str, context: str, application: str, data: str, action_id: str) -> None:
         self._hangup(a, 19)
@@ -1190,33 +1253,37 @@ class PBX:
 
     # -- recordings -----------------------------------------------------------------
 
-    def _start_recording(self, call: Call) -> None:
+    def _start_recording(self, call: Call, file: str = "", channel: Channel | None = None) -> None:
+        """MixMonitor on the caller's channel: <dir>/YYYY/MM/DD/<queue>-<uniqueid>.wav,
+        or `file` (relative to the recordings directory, as Asterisk's monitor dir)."""
         from datetime import UTC, datetime
 
         assert self.recordings_dir is not None
         day = datetime.fromtimestamp(self.now, UTC).strftime("%Y/%m/%d")
-        path = self.recordings_dir / day / f"{call.queue}-{call.caller.uniqueid}.wav"
-        call.recording = Recording(channel=call.caller, path=path, started=self.now)
-        self._varset(call.caller, "MIXMONITOR_FILENAME", str(path))
-        self._chan_event("MixMonitorStart", call.caller)
+        path = self.recordings_dir / (file or f"{day}/{call.queue}-{call.caller.uniqueid}.wav")
+        ch = channel or call.caller
+        call.recording = Recording(channel=ch, path=path, started=self.now)
+        self._varset(ch, "MIXMONITOR_FILENAME", str(path))
+        self._chan_event("MixMonitorStart", ch)
 
+    @_outside
     def start_mixmonitor(self, name: str, file: str = "") -> bool:
         """MixMonitor action on a queue call's channel (or any channel)."""
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
         call = next((c for c in self.calls.values() if ch in (c.caller, c.leg)), None)
         if call is None or call.recording is not None or self.recordings_dir is None:
+            # Not a call we synthesise audio for (or already recorded): events only.
             path = Path(file) if file else Path(f"{ch.uniqueid}.wav")
             self._varset(ch, "MIXMONITOR_FILENAME", str(path))
             self._chan_event("MixMonitorStart", ch)
             return True
-        self._start_recording(call)
+        self._start_recording(call, file, ch)
         return True
 
+    @_outside
     def stop_mixmonitor(self, name: str) -> bool:
-        self.sync()
         ch = self.channels.get(name)
         if ch is None:
             return False
@@ -1227,9 +1294,9 @@ class PBX:
             self._chan_event("MixMonitorStop", ch)
         return True
 
+    @_outside
     def mute_mixmonitor(self, name: str, on: bool, direction: str = "both") -> bool:
         """MixMonitorMute: silence one or both lanes (e.g. a card number)."""
-        self.sync()
         ch = self.channels.get(name)
         call = next((c for c in self.calls.values() if ch is not None and ch in (c.caller, c.leg)), None)
         if ch is None or call is None or call.recording is None:
@@ -1353,7 +1420,7 @@ class DirectCall:
         pbx.others.append(self)
         if not b_iface:  # A runs an application (ChanSpy), nobody is dialled
             if talk is not None:
-                self.timers.append(pbx._after(talk, self.end))
+                self.timers.append(pbx.after(talk, self.end))
             return
         trunk = b_iface.startswith("PJSIP/trunk/")
         tech = "PJSIP/trunk" if trunk else b_iface
@@ -1366,7 +1433,7 @@ class DirectCall:
         if not trunk:
             pbx._device(b_iface, RINGING)
         after = answer_after if answer_after is not None else pbx.phone(b_iface).answer_after
-        self.timers.append(pbx._after(float(after), self._answered, talk, on_answer, trunk))
+        self.timers.append(pbx.after(float(after), self._answered, talk, on_answer, trunk))
 
     def _answered(self, talk: float | None, on_answer: Callable[[DirectCall], None] | None, trunk: bool) -> None:
         pbx, a, b = self.pbx, self.a_leg, self.b_leg
@@ -1381,7 +1448,7 @@ class DirectCall:
         if on_answer is not None:
             on_answer(self)
         if talk is not None:
-            self.timers.append(pbx._after(talk, self.end))
+            self.timers.append(pbx.after(talk, self.end))
 
     @property
     def channels(self) -> list[Channel]:

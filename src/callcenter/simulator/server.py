@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from callcenter.simulator.pbx import PBX, Fields
+from callcenter.simulator.pbx import PBX, Call, Fields
 
 log = logging.getLogger("callcenter.simulator")
 
@@ -72,11 +72,18 @@ class Connection:
                 if self.out.empty():
                     await self.writer.drain()
 
-    async def flush(self) -> None:
-        while not self.out.empty():
-            await asyncio.sleep(0.001)
-        with contextlib.suppress(ConnectionError):
-            await self.writer.drain()
+    async def flush(self, timeout: float = 2.0) -> None:
+        """Wait until what was queued is written (a client that stops
+        reading cannot hold us longer than `timeout`)."""
+
+        async def drained() -> None:
+            while not self.out.empty():
+                await asyncio.sleep(0.001)
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drained(), timeout)
 
 
 class AmiServer:
@@ -235,7 +242,11 @@ class AmiServer:
             )
             return True
         self.pbx.sync()
-        handler(conn, action)
+        try:
+            handler(conn, action)
+        except Exception:  # noqa: BLE001 - a simulator bug must not cut the client's link
+            log.exception("simulated action %s failed", name)
+            conn.reply(action, [("Response", "Error"), ("Message", "Internal error")])
         return True
 
     async def _login(self, conn: Connection, action: dict[str, str]) -> bool:
@@ -447,13 +458,10 @@ class AmiServer:
         conn.reply(action, [("Response", "Success")])
         self.pbx.mute_mixmonitor(action["channel"], _true(action.get("state", "1")), action.get("direction", "both"))
 
-    def _transfer_target(self, action: dict[str, str]) -> tuple[object, str] | None:
-        pbx = self.pbx
-        ch = pbx.channels[action["channel"]]
-        for call in pbx.calls.values():
-            if call.state == "talking" and ch in (call.caller, call.leg):
-                return call, action.get("exten", "")
-        return None
+    def _talking_call(self, action: dict[str, str]) -> Call | None:
+        """The answered queue call the channel (agent leg or caller) is in."""
+        ch = self.pbx.channels[action["channel"]]
+        return next((c for c in self.pbx.calls.values() if c.state == "talking" and ch in (c.caller, c.leg)), None)
 
     def _a_blindtransfer(self, conn: Connection, action: dict[str, str]) -> None:
         if self._no_channel(conn, action):
@@ -461,13 +469,12 @@ class AmiServer:
         if not action.get("exten"):
             conn.reply(action, [("Response", "Error"), ("Message", "No extension specified")])
             return
-        found = self._transfer_target(action)
-        if found is None:
+        call = self._talking_call(action)
+        if call is None:
             conn.reply(action, [("Response", "Error"), ("Message", "Transfer failed")])
             return
         conn.reply(action, [("Response", "Success"), ("Message", "Transfer succeeded")])
-        call, exten = found
-        self.pbx._transfer(call, {"type": "blind", "to": exten})  # type: ignore[arg-type]
+        self.pbx.transfer(call, {"type": "blind", "to": action["exten"]})
 
     def _a_atxfer(self, conn: Connection, action: dict[str, str]) -> None:
         if self._no_channel(conn, action):
@@ -475,13 +482,12 @@ class AmiServer:
         if not action.get("exten"):
             conn.reply(action, [("Response", "Error"), ("Message", "No extension specified")])
             return
-        found = self._transfer_target(action)
-        if found is None:
+        call = self._talking_call(action)
+        if call is None:
             conn.reply(action, [("Response", "Error"), ("Message", "No active call to transfer")])
             return
         conn.reply(action, [("Response", "Success"), ("Message", "Atxfer successfully queued")])
-        call, exten = found
-        self.pbx._transfer(call, {"type": "attended", "to": exten, "consult": 8})  # type: ignore[arg-type]
+        self.pbx.transfer(call, {"type": "attended", "to": action["exten"], "consult": 8})
 
     def _a_getvar(self, conn: Connection, action: dict[str, str]) -> None:
         conn.reply(action, [("Response", "Success"), ("Variable", action.get("variable", "")), ("Value", "")])

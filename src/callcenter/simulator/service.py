@@ -89,6 +89,12 @@ async def start_demo(settings: Settings) -> tuple[AmiServer, Settings]:
         username=settings.ami_user,
         secret=settings.ami_secret,
     )
-    port = await server.start("127.0.0.1", settings.simulator_port)
+    try:
+        port = await server.start("127.0.0.1", settings.simulator_port)
+    except OSError as exc:
+        raise RuntimeError(
+            f"the simulator cannot listen on 127.0.0.1:{settings.simulator_port} ({exc.strerror}); "
+            "set CALLCENTER_SIMULATOR_PORT to a free port, or 0 for any"
+        ) from None
     log.info("simulated Asterisk listening", extra={"port": port, "agents": settings.simulator_agents})
     return server, settings.model_copy(update={"ami_host": "127.0.0.1", "ami_port": port, "ami_enabled": True})

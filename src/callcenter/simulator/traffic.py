@@ -16,7 +16,8 @@ start).  A step is either a call:
      "answer": [{"agent": "PJSIP/8001", "after": 3}],
                                            # who answers after how many s of ringing;
                                            # {"agent":..., "reject": true, "after": 2}
-                                           # declines; unlisted agents ring out (RNA)
+                                           # declines, "dump": true picks up and hangs
+                                           # up (AgentDump); unlisted agents ring out
      "talk": 30, "hold": [[10, 5]],        # talk s after connect; holds [at, duration]
      "hangup": "caller",                   # or "agent"
      "timeout": null, "after_timeout": 10, # Queue() timeout; the caller survives it
@@ -136,7 +137,7 @@ class Traffic:
         shares = [ld.share for ld in self.model.loads]
         for _ in range(self.model.warm_start):
             load = self.rng.choices(self.model.loads, shares)[0]
-            self.pbx._after(self.rng.uniform(0, 5), self._arrive, load)
+            self.pbx.after(self.rng.uniform(0, 5), self._arrive, load)
         self._next()
 
     def _next(self) -> None:
@@ -209,12 +210,12 @@ class Traffic:
         reasons = PAUSE_REASONS
         reason, _, minutes = self.rng.choices(reasons, [w for _, w, _ in reasons])[0]
         self.pbx.pause(iface, True, reason)
-        self.pbx._after(self.rng.expovariate(1.0 / (minutes * 60)), self._back, iface)
+        self.pbx.after(self.rng.expovariate(1.0 / (minutes * 60)), self._back, iface)
 
     def _auto_paused(self, member: Member) -> None:
         """A simulated agent who missed a call notices the Auto-Pause and resumes."""
         if member.interface in self.agents:
-            self.pbx._after(self.rng.uniform(15, 90), self._back, member.interface)
+            self.pbx.after(self.rng.uniform(15, 90), self._back, member.interface)
 
     def _back(self, iface: str) -> None:
         if any(m.paused for m in self.pbx.memberships(iface)):
@@ -250,6 +251,4 @@ class Script:
             pbx.set_phone(step["phone"], **{k: v for k, v in step.items() if k not in ("at", "phone")})
         else:
             kw = {k: step[k] for k in self.CALL_KEYS if k in step}
-            if "answer" in kw and kw["answer"] is not None:
-                kw["answer"] = [dict(a) for a in kw["answer"]]
             pbx.new_call(step["queue"], str(step.get("caller", "")), step.get("name", ""), **kw)
