@@ -340,3 +340,12 @@ async def test_resync_is_slotted_where_the_snapshot_was_taken() -> None:
     assert snapshot.members[0].paused_reason == "培训" and snapshot.members[0].interface == "PJSIP/8001"
     [channel] = snapshot.channels
     assert (channel.duration_s, channel.bridge_id, channel.caller_number) == (3723.0, "b1", "")
+
+
+async def test_asterisk_login_failure_delay_is_not_mistaken_for_a_timeout(server: AmiServer, make_bridge) -> None:
+    """Asterisk waits 1 s before refusing a log-in; that must still read as
+    a rejection, even with a short action timeout."""
+    server.faults.login_delay_s = 0.4
+    bridge: Bridge = await make_bridge(ami_settings(server.port, ami_secret="wrong", ami_action_timeout_s=0.2))
+    await until(lambda: bridge.error is not None, what="the first outcome")
+    assert bridge.error == f"AMI login rejected for user {USER}"

@@ -107,3 +107,43 @@ def test_cli_replay_rejects_a_bad_file(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "must be a list of events" in result.output
     missing = CliRunner().invoke(app, ["replay", str(tmp_path / "nope.ami")])
     assert missing.exit_code == 2
+
+
+async def test_live_feed_and_its_capture_give_the_same_events(tmp_path: Path) -> None:
+    """What the bridge delivered live equals what `replay` makes of the
+    wire capture of that same session."""
+    import io
+
+    from callcenter.ami.bridge import Bridge
+    from callcenter.simulator.pbx import PBX, Queue
+    from callcenter.simulator.server import AmiServer
+    from tests.ami.conftest import SECRET, USER, Sink, ami_settings, until
+
+    wire = io.BytesIO()
+    pbx = PBX(queues=[Queue("报修", strategy="ringall")], seed=3)
+    server = AmiServer(username=USER, secret=SECRET, pbx=pbx, record=wire)
+    server.faults.login_delay_s = 0
+    port = await server.start()
+    sink = Sink()
+    bridge = Bridge(ami_settings(port), sink)
+    await bridge.start()
+    try:
+        await sink.wait(ev.Resync)
+        pbx.add_member("报修", "PJSIP/8001", "小王")
+        pbx.add_member("报修", "PJSIP/8002", "小李")
+        pbx.new_call("报修", "13800138000", "物业张先生", answer=[{"agent": "PJSIP/8002", "after": 5}], talk=40)
+        pbx.new_call("报修", "13900139000", "业主李女士", patience=8)
+        pbx.advance(120)
+        capture = tmp_path / "session.ami"
+        capture.write_bytes(wire.getvalue())  # everything the server has sent
+        replayed = list(iter_capture(capture))
+
+        def live() -> list[ev.Event]:
+            return [e for e in sink.events if not isinstance(e, ev.Resync)]
+
+        await until(lambda: len(live()) >= len(replayed), what="the live feed to catch up")
+    finally:
+        await bridge.stop()
+        await server.stop()
+    assert len(replayed) > 20 and {"CallerAbandoned", "AgentCompleted"} <= {type(e).__name__ for e in replayed}
+    assert replayed == live()
