@@ -365,6 +365,35 @@ def customers_import(
     else:
         typer.secho(f"nothing imported: {len(report.errors)} bad rows and --strict", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
+@app.command()
+def erlang(
+    calls: Annotated[float, typer.Option(help="Calls offered per interval")],
+    aht: Annotated[float, typer.Option("--aht", help="Average handle time, seconds")],
+    interval: Annotated[float, typer.Option(help="Interval length, seconds")] = 1800,
+    target_sl: Annotated[Optional[float], typer.Option(help="Share answered within --threshold, e.g. 0.8")] = None,
+    threshold: Annotated[float, typer.Option(help="Service-level threshold T, seconds")] = 20,
+    target_asa: Annotated[Optional[float], typer.Option(help="Average speed of answer target, seconds")] = None,
+    patience: Annotated[Optional[float], typer.Option(help="Mean caller patience, seconds (Erlang A)")] = None,
+) -> None:
+    """Agents needed for an interval (Erlang C, or Erlang A with --patience)."""
+    from callcenter.acd import erlang as wfm
+
+    try:
+        best = wfm.staff(calls, interval, aht, target_sl=target_sl, threshold_s=threshold, target_asa_s=target_asa, patience_s=patience)
+    except ValueError as exc:
+        typer.secho(f"callcenter: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    model = "Erlang A" if patience else "Erlang C"
+    typer.echo(f"{model}: {best.traffic_erlangs:.2f} Erlangs -> {best.agents} agents")
+    typer.echo(f"{'agents':>6} {'SL':>7} {'ASA s':>8} {'P(wait)':>8} {'abandon':>8} {'occupancy':>9}")
+    for n in range(max(1, best.agents - 2), best.agents + 3):
+        s = (
+            wfm.erlang_a_staffing(n, calls, interval, aht, threshold, patience)
+            if patience
+            else wfm.erlang_c_staffing(n, calls, interval, aht, threshold)
+        )
+        mark = " <" if n == best.agents else ""
+        typer.echo(f"{n:>6} {s.service_level:>7.1%} {s.asa_s:>8.1f} {s.p_wait:>8.1%} {s.p_abandon:>8.1%} {s.occupancy:>9.1%}{mark}")
 
 
 @app.command("config")

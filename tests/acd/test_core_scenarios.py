@@ -180,7 +180,8 @@ def test_agent_states_and_views_during_a_call():
     core.apply(ev.Tick(T0 + 7))
     q = core.queue_view("support")
     assert q["waiting"] == 1 and q["longest_wait_s"] == 7
-    assert q["callers"] == [{"call_id": c.linkedid, "caller_number": "1001", "caller_name": "李四", "position": 1, "wait_s": 7, "priority": 0}]
+    assert q["callers"] == [{"call_id": c.linkedid, "caller_number": "1001", "caller_name": "李四", "position": 1, "wait_s": 7, "priority": 0, "entered_at": T0}]
+    assert core.apply(ev.Tick(T0 + 8)).queues == {"support"}  # a waiting caller: the view changes every second
     s.events.clear()
     s.ring(T0 + 8, c, A)
     outs = [core.apply(e) for e in s.events]
@@ -218,6 +219,7 @@ def test_pause_with_reason_and_interval_history():
     v = core.agent_view(A)
     assert (v["state"], v["reason"], v["since"]) == ("paused", "training", T0 + 10)
     assert v["queues"] == [{"queue": "support", "penalty": 2, "paused": True}]
+    assert v["history"] == [{"state": "available", "reason": "", "start": T0, "end": T0 + 10, "call_id": None}]
     core.apply(ev.MemberPaused(T0 + 70, "support", A, "Agent A", False, ""))
     assert core.agent_view(A)["today"]["paused_s"] == {"training": 60}
     core.apply(ev.MemberRemoved(T0 + 80, "support", A, "Agent A"))

@@ -375,6 +375,10 @@ class Core:
         a replay without ticks and a live feed with ticks agree exactly."""
         if ts <= self.now:
             return
+        if int(ts // 60) != int(self.now // 60):
+            out.queues.update(self.queues)  # the sliding windows moved
+        else:
+            out.queues.update(name for name, q in self.queues.items() if q.waiting)  # waits grew
         while self._timers and self._timers[0][0] <= ts:
             deadline, _, kind, key = heapq.heappop(self._timers)
             self.now = max(self.now, deadline)
@@ -1304,6 +1308,7 @@ class Core:
             "position": c.position,
             "wait_s": _r(max(0.0, self.now - c.entered_at)),
             "priority": c.priority,
+            "entered_at": c.entered_at,  # lets a screen count the wait up between updates
         }
 
     def queue_view(self, name: str) -> dict[str, Any]:
@@ -1393,6 +1398,10 @@ class Core:
                 "occupancy": t.occupancy(),
                 "paused_s": {k: _r(v) for k, v in t.paused.items()},
             },
+            "history": [
+                {"state": st, "reason": why, "start": start, "end": end, "call_id": cid}
+                for st, why, start, end, cid in list(a.history)[-10:]
+            ],
         }
 
     def agent_totals(self, interface: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def merge(into: list[float], src: list[float]) -> None:
 class KpiSet:
     """The windows of one queue, or of all queues (name "*")."""
 
-    __slots__ = ("_minutes", "_buckets", "interval_id", "interval", "day_id", "today", "total", "tz_offset_s", "day_reset_s")
+    __slots__ = ("_minutes", "_buckets", "interval_id", "interval", "day_id", "today", "total", "tz_offset_s", "day_reset_s", "_lo", "_hi", "_cached")
 
     def __init__(self, tz_offset_s: int, day_reset_s: int) -> None:
         self._minutes = [-1] * 60
@@ -54,6 +54,9 @@ class KpiSet:
         self.day_id = -1
         self.today = _zero()
         self.total = _zero()
+        # Facts in [_lo, _hi) while the clock is before _hi, go to the same counters.
+        self._lo = self._hi = 0.0
+        self._cached: list[list[float]] = []
 
     def day_of(self, ts: float) -> int:
         return int((ts + self.tz_offset_s - self.day_reset_s) // DAY_S)
@@ -67,10 +70,12 @@ class KpiSet:
         if iid > self.interval_id:
             self.interval_id = iid
             self.interval = _zero()
+            self._hi = 0.0
         did = self.day_of(now)
         if did > self.day_id:
             self.day_id = did
             self.today = _zero()
+            self._hi = 0.0
 
     def _targets(self, ts: float, now: float) -> list[list[float]]:
         """The counters a fact at `ts` belongs in, seen at `now` (a fact
@@ -93,7 +98,14 @@ class KpiSet:
         return out
 
     def add(self, ts: float, now: float, pairs: tuple[tuple[int, float], ...]) -> None:
-        for counters in self._targets(ts, now):
+        if self._lo <= ts < self._hi and now < self._hi:
+            targets = self._cached
+        else:
+            targets = self._targets(ts, now)
+            if ts >= now and len(targets) == 4:
+                # The same minute, interval and day until the next minute starts.
+                self._lo, self._hi, self._cached = ts // 60 * 60, ts // 60 * 60 + 60, targets
+        for counters in targets:
             for slot, value in pairs:
                 if slot == MAX_WAIT:
                     if value > counters[MAX_WAIT]:

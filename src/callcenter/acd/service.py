@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from callcenter.acd import events as ev
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
@@ -71,39 +71,36 @@ def queue_config(q: Queue) -> QueueConfig:
     )
 
 
-def record_row(r: dict[str, Any]) -> CallRecord:
+def record_values(r: dict[str, Any]) -> dict[str, Any]:
+    """A core record as CallRecord column values (ring attempts apart)."""
     transfer = r.get("transfer") or {}
-    return CallRecord(
-        call_id=r["call_id"],
-        uniqueid=r["uniqueid"],
-        queue=r["queue"],
-        caller_number=r["caller_number"],
-        caller_name=r["caller_name"],
-        entered_at=_dt(r["entered_at"]),
-        answered_at=_dt(r["answered_at"]),
-        ended_at=_dt(r["ended_at"]),
-        wait_s=r["wait_s"],
-        talk_s=r["talk_s"],
-        hold_s=r["hold_s"],
-        wrap_up_s=r["wrap_up_s"],
-        agent=r["agent"],
-        agent_name=r["agent_name"],
-        outcome=Outcome(r["outcome"]),
-        short_abandon=r["short_abandon"],
-        abandon_position=r["abandon_position"],
-        priority=r["priority"],
-        transfer_kind=transfer.get("kind"),
-        transfer_target=transfer.get("target"),
-        disposition=r["disposition"],
-        disposition_note=r["disposition_note"] or "",
-        recording_file=r["recording_file"],
-        legs=r["legs"],
-        timeline=r["timeline"] + ([{"t": r["ended_at"], "kind": "inferred"}] if r.get("inferred") else []),
-        ring_attempts=[
-            RingAttempt(agent=a["agent"], started_at=_dt(a["started_at"]), ring_s=a["ring_s"], result=a["result"])
-            for a in r["ring_attempts"]
-        ],
-    )
+    return {
+        "call_id": r["call_id"],
+        "uniqueid": r["uniqueid"],
+        "queue": r["queue"],
+        "caller_number": r["caller_number"],
+        "caller_name": r["caller_name"],
+        "entered_at": _dt(r["entered_at"]),
+        "answered_at": _dt(r["answered_at"]),
+        "ended_at": _dt(r["ended_at"]),
+        "wait_s": r["wait_s"],
+        "talk_s": r["talk_s"],
+        "hold_s": r["hold_s"],
+        "wrap_up_s": r["wrap_up_s"],
+        "agent": r["agent"],
+        "agent_name": r["agent_name"],
+        "outcome": Outcome(r["outcome"]),
+        "short_abandon": r["short_abandon"],
+        "abandon_position": r["abandon_position"],
+        "priority": r["priority"],
+        "transfer_kind": transfer.get("kind"),
+        "transfer_target": transfer.get("target"),
+        "disposition": r["disposition"],
+        "disposition_note": r["disposition_note"] or "",
+        "recording_file": r["recording_file"],
+        "legs": r["legs"],
+        "timeline": r["timeline"] + ([{"t": r["ended_at"], "kind": "inferred"}] if r.get("inferred") else []),
+    }
 
 
 def record_dict(row: CallRecord) -> dict[str, Any]:
@@ -378,6 +375,8 @@ class AcdService:
         return len(batch)
 
     async def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        """One transaction per batch, as multi-row INSERTs (no ORM unit of work:
+        this runs every second with thousands of rows at peak)."""
         assert self.db is not None
         records = [item for kind, item in batch if kind == "record"]
         intervals = [item for kind, item in batch if kind == "interval"]
@@ -386,19 +385,37 @@ class AcdService:
                 ids = [r["call_id"] for r in records]
                 # A retried batch whose commit did succeed must not write twice.
                 existing = set((await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids)))).scalars())
-                s.add_all(record_row(r) for r in records if r["call_id"] not in existing)
-            s.add_all(
-                AgentInterval(
-                    interface=i["interface"],
-                    state=i["state"],
-                    reason=i["reason"],
-                    started_at=_dt(i["started_at"]),
-                    ended_at=_dt(i["ended_at"]),
-                    duration_s=i["duration_s"],
-                    call_id=i["call_id"],
+                fresh = {r["call_id"]: r for r in records if r["call_id"] not in existing}
+                if fresh:
+                    rows = (
+                        await s.execute(
+                            insert(CallRecord.__table__).returning(CallRecord.__table__.c.id, CallRecord.__table__.c.call_id),
+                            [record_values(r) for r in fresh.values()],
+                        )
+                    ).all()
+                    attempts = [
+                        {"call_record_id": rid, "agent": a["agent"], "started_at": _dt(a["started_at"]), "ring_s": a["ring_s"], "result": a["result"]}
+                        for rid, call_id in rows
+                        for a in fresh[call_id]["ring_attempts"]
+                    ]
+                    if attempts:
+                        await s.execute(insert(RingAttempt.__table__), attempts)
+            if intervals:
+                await s.execute(
+                    insert(AgentInterval.__table__),
+                    [
+                        {
+                            "interface": i["interface"],
+                            "state": i["state"],
+                            "reason": i["reason"],
+                            "started_at": _dt(i["started_at"]),
+                            "ended_at": _dt(i["ended_at"]),
+                            "duration_s": i["duration_s"],
+                            "call_id": i["call_id"],
+                        }
+                        for i in intervals
+                    ],
                 )
-                for i in intervals
-            )
             await s.commit()
         WRITTEN.labels("record").inc(len(records))
         WRITTEN.labels("interval").inc(len(intervals))
