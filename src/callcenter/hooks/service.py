@@ -234,7 +234,9 @@ class Decision:
     elapsed_ms: float = 0.0
 
     def reply(self) -> dict[str, str]:
-        """What the dialplan reads: flat strings, one key per HASH() field."""
+        """What the dialplan reads: flat strings, one key per HASH() field.
+        Reasons are space-separated: the dialplan passes them to UserEvent(),
+        whose arguments are split on commas."""
         return {
             "queue": self.queue,
             "action": self.action,
