@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.models import TIER_LABELS, Customer, CustomerPhone, Grade, Tier
@@ -213,6 +214,11 @@ async def import_customers(
             {"customer_id": cid, "number": n, "raw": raw} for cid, (_, _, phones) in zip(chunk_ids, chunk) for n, raw in phones
         ]
         await session.execute(insert(CustomerPhone.__table__), phone_rows)
+    if session.bind.dialect.name == "postgresql":
+        # Fresh statistics after a bulk load: without them the planner keeps
+        # costing these tables as small and the next import's number checks
+        # turn into sequential scans.
+        await session.execute(sql("ANALYZE customers, customer_phones"))
     report.imported = len(good)
     report.applied = True
     return report
