@@ -95,3 +95,23 @@ def import_all_models() -> None:
     """Import every capability's models so Base.metadata is complete
     (Alembic autogenerate and the test fixtures rely on it)."""
     import callcenter.models  # noqa: F401
+
+
+async def allocate_ids(session: AsyncSession, table: str, n: int) -> list[int]:
+    """n fresh primary keys for `table`, for bulk inserts that must know
+    their ids (children rows) without a RETURNING round trip per row.
+
+    PostgreSQL draws them from the table's sequence, safe under concurrent
+    writers.  SQLite continues from max(id): SQLite has one writer at a time,
+    and a writer that slipped in before our first insert makes it fail with
+    an IntegrityError, rolling the whole transaction back (never a mix).
+    """
+    if n <= 0:
+        return []
+    if session.bind.dialect.name == "postgresql":
+        rows = await session.execute(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": n}
+        )
+        return [r[0] for r in rows]
+    top = (await session.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"'))).scalar_one()
+    return list(range(top + 1, top + 1 + n))

@@ -228,3 +228,13 @@ def test_hashcompat_reply_round_trips_special_characters():
     text = reply({"name": "王 静&Co=1", "queue": "vip"}, as_json=False).body.decode()
     assert dict(parse_qsl(text)) == {"name": "王 静&Co=1", "queue": "vip"}
     assert fields(text)["name"] == "王 静&Co=1"
+
+
+async def test_a_bug_in_the_decision_still_answers_the_fallback_queue(client, hook_headers, routing, app, monkeypatch):
+    async def broken(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+        raise KeyError("oops")
+
+    monkeypatch.setattr(app.state.routes, "decide", broken)
+    r = await route(client, hook_headers, caller="13800138000", dnis=HOTLINE, choice="1")
+    f = fields(r.text)
+    assert r.status_code == 200 and f["queue"] == app.state.settings.hook_fallback_queue and f["fallback"] == "1"

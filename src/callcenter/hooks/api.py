@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 import re
 import time
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from callcenter.crm.models import CallbackReason
 from callcenter.hooks import service
 from callcenter.hooks.schemas import Calendar, DecisionOut, HoursOut, RoutingOut, RuleOut, RulesIn
 
+log = logging.getLogger("callcenter.hooks")
 router = APIRouter(prefix="/hooks", tags=["hooks"])
 admin_router = APIRouter(prefix="/api/routing", tags=["hooks"])
 
@@ -108,7 +110,12 @@ async def route(request: Request, _: HookAuth) -> Response:
     dnis = _param(params, "dnis", _DNIS)
     choice = _param(params, "choice", _CHOICE)
     routes: service.RouteService = request.app.state.routes
-    decision = await routes.decide(caller, dnis, uniqueid, choice)
+    try:
+        decision = await routes.decide(caller, dnis, uniqueid, choice)
+    except Exception:  # a bug must not stop calls: the dialplan still gets a queue
+        log.exception("route decision for %s failed; answering the fallback queue", uniqueid)
+        fallback = request.app.state.settings.hook_fallback_queue
+        return reply({"queue": fallback, "action": "queue", "priority": "0", "reason": "fallback:error", "fallback": "1"}, as_json)
     service.hand_to_acd(request.app.state, service.route_decided(decision, time.time()))
     return reply(decision.reply(), as_json)
 

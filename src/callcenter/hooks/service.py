@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, exists, insert, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from callcenter.acd.events import RouteDecided
@@ -128,54 +128,74 @@ class CallerFacts:
     open_ticket: bool = False
 
 
-_C = Customer.__table__.c
-_CUSTOMER_BY_NUMBER = (
-    select(_C.id, _C.name, _C.grade, _C.tier, _C.language, _C.priority_until, _C.priority_reason)
-    .join(CustomerPhone.__table__, CustomerPhone.__table__.c.customer_id == _C.id)
-    .where(CustomerPhone.__table__.c.number == bindparam("n"))
+_CT = Customer.__table__
+_PT = CustomerPhone.__table__
+_ONE_ROW = select(literal_column("1").label("one")).subquery("q")
+_OPEN_TICKET = and_(
+    Ticket.status == TicketStatus.open, or_(Ticket.number == bindparam("n"), Ticket.customer_id == _CT.c.id)
+)
+# One statement, one round trip: the customer (if the number is known) and
+# the four facts that raise priority, each an EXISTS on an index.
+_LOOKUP = select(
+    _CT.c.id,
+    _CT.c.name,
+    _CT.c.grade,
+    _CT.c.tier,
+    _CT.c.language,
+    _CT.c.priority_until,
+    _CT.c.priority_reason,
+    exists()
+    .where(
+        CallRecord.caller_number.in_(bindparam("variants", expanding=True)),
+        CallRecord.outcome == Outcome.abandoned,
+        CallRecord.short_abandon.is_(False),
+        CallRecord.entered_at >= bindparam("since"),
+    )
+    .label("abandon"),
+    exists()
+    .where(
+        CallbackTask.number == bindparam("n"),
+        CallbackTask.created_at >= bindparam("since"),
+        or_(CallbackTask.status != CallbackStatus.done, CallbackTask.result != "reached"),
+    )
+    .label("callback"),
+    exists().where(_OPEN_TICKET, Ticket.kind == TicketKind.complaint).label("complaint"),
+    exists().where(_OPEN_TICKET).label("ticket"),
+).select_from(
+    _ONE_ROW.outerjoin(_PT, _PT.c.number == bindparam("n")).outerjoin(_CT, _CT.c.id == _PT.c.customer_id)
 )
 
 
-def _flags_stmt(customer_id: int | None):  # noqa: ANN202 - a Select
-    by_caller = Ticket.number == bindparam("n")
-    if customer_id is not None:
-        by_caller = or_(by_caller, Ticket.customer_id == bindparam("cid"))
-    open_ticket = and_(Ticket.status == TicketStatus.open, by_caller)
-    return select(
-        exists().where(
-            CallRecord.caller_number.in_(bindparam("variants", expanding=True)),
-            CallRecord.outcome == Outcome.abandoned,
-            CallRecord.short_abandon.is_(False),
-            CallRecord.entered_at >= bindparam("since"),
-        ).label("abandon"),
-        exists().where(
-            CallbackTask.number == bindparam("n"),
-            CallbackTask.created_at >= bindparam("since"),
-            or_(CallbackTask.status != CallbackStatus.done, CallbackTask.result != "reached"),
-        ).label("callback"),
-        exists().where(open_ticket, Ticket.kind == TicketKind.complaint).label("complaint"),
-        exists().where(open_ticket).label("ticket"),
-    )
+def sqlite_reader(url: str) -> Engine:
+    """A synchronous, read-only SQLite engine for the hook's lookup.  An
+    indexed read takes tens of microseconds; aiosqlite's hand-off to its
+    thread and back costs more than that, and under load much more.  (WAL
+    mode: readers never wait for the writer.)"""
+    engine = create_engine(url.replace("sqlite+aiosqlite://", "sqlite://", 1), connect_args={"timeout": 1})
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.execute("PRAGMA query_only=ON")
+
+    return engine
 
 
-_FLAGS = {False: _flags_stmt(None), True: _flags_stmt(0)}
-
-
-async def lookup(engine: AsyncEngine, number: str, variants: list[str], since: datetime) -> CallerFacts:
+async def lookup(engine: AsyncEngine | Engine, number: str, variants: list[str], since: datetime) -> CallerFacts:
     """Everything the decision needs to know about the caller."""
-    async with engine.connect() as conn:
-        row = (await conn.execute(_CUSTOMER_BY_NUMBER, {"n": number})).first()
-        params: dict[str, Any] = {"n": number, "variants": variants, "since": since}
-        if row is not None:
-            params["cid"] = row.id
-        flags = (await conn.execute(_FLAGS[row is not None], params)).one()
+    params: dict[str, Any] = {"n": number, "variants": variants, "since": since}
+    if isinstance(engine, AsyncEngine):
+        async with engine.connect() as conn:
+            row = (await conn.execute(_LOOKUP, params)).one()
+    else:
+        with engine.connect() as conn:
+            row = conn.execute(_LOOKUP, params).one()
     facts = dict(
-        recent_abandon=bool(flags.abandon),
-        recent_callback=bool(flags.callback),
-        open_complaint=bool(flags.complaint),
-        open_ticket=bool(flags.ticket),
+        recent_abandon=bool(row.abandon),
+        recent_callback=bool(row.callback),
+        open_complaint=bool(row.complaint),
+        open_ticket=bool(row.ticket),
     )
-    if row is None:
+    if row.id is None:
         return CallerFacts(**facts)
     return CallerFacts(
         customer_id=row.id,
@@ -214,7 +234,9 @@ class Decision:
     elapsed_ms: float = 0.0
 
     def reply(self) -> dict[str, str]:
-        """What the dialplan reads: flat strings, one key per HASH() field."""
+        """What the dialplan reads: flat strings, one key per HASH() field.
+        Reasons are space-separated: the dialplan passes them to UserEvent(),
+        whose arguments are split on commas."""
         return {
             "queue": self.queue,
             "action": self.action,
@@ -300,6 +322,7 @@ class RouteService:
         self.table = RoutingTable(db)
         self.log = DecisionLog(db)
         self.lookup = lookup  # replaceable in tests (a slow database)
+        self.reader: AsyncEngine | Engine = sqlite_reader(db.url) if db.url.startswith("sqlite") else db.engine
 
     async def decide(self, caller: str, dnis: str, uniqueid: str, choice: str, now: datetime | None = None) -> Decision:
         start = time.perf_counter()
@@ -316,7 +339,7 @@ class RouteService:
             budget = s.hook_budget_ms / 1000 * 0.8  # leave room to answer
             try:
                 facts = await asyncio.wait_for(
-                    self.lookup(self.db.engine, number, number_variants(caller, s.default_area_code), since), budget
+                    self.lookup(self.reader, number, number_variants(caller, s.default_area_code), since), budget
                 )
                 apply_facts(d, facts, rule, now)
             except TimeoutError:
@@ -384,7 +407,7 @@ class DecisionLog:
     while the database is unreachable (up to `max_pending`, oldest dropped
     first, with a warning) and go in when it is back."""
 
-    def __init__(self, db: Database, interval_s: float = 0.05, batch: int = 500, max_pending: int = 50_000) -> None:
+    def __init__(self, db: Database, interval_s: float = 0.2, batch: int = 1000, max_pending: int = 50_000) -> None:
         self.db = db
         self.interval_s = interval_s
         self.batch = batch
@@ -437,6 +460,8 @@ async def start(app: Any, stack: AsyncExitStack) -> None:
     writer = asyncio.get_running_loop().create_task(service.log.run(), name="route-decision-log")
 
     async def stop() -> None:
+        if isinstance(service.reader, Engine):
+            service.reader.dispose()
         writer.cancel()
         try:
             await writer
