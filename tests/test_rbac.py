@@ -11,7 +11,7 @@ When you add a route, add a `Case` here with a request that succeeds.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +21,16 @@ from fastapi.routing import APIRoute
 from callcenter.app import create_app
 from callcenter.auth.models import Role
 
+from callcenter.qa.models import EvalStatus
+
 from .conftest import make_settings
+from .qa import rbac as qa
 
 ALL = frozenset(Role)
 LEADS = frozenset({Role.admin, Role.team_lead})
 ADMIN = frozenset({Role.admin})
+REVIEWERS = frozenset({Role.qa, Role.team_lead, Role.admin})
+AGENT = frozenset({Role.agent})
 PUBLIC = None  # no sign-in needed
 
 _seq = itertools.count(1)
@@ -47,6 +52,8 @@ class Case:
     url: Callable[[Ctx], str] | None = None  # concrete URL; defaults to `route`
     body: Callable[[Ctx], Any] | None = None
     params: dict[str, str] | None = None
+    # Run before each request (per caller) to create what it needs in ctx.ids.
+    setup: Callable[[Any, Any, Ctx], Awaitable[None]] | None = None
 
 
 def _new_user(_: Ctx) -> dict[str, Any]:
@@ -93,6 +100,48 @@ MATRIX: list[Case] = [
         url=lambda c: "/api/queues/repairs",
         body=lambda c: {"display_name": "报修", "sl_threshold_s": 20},
     ),
+    # QA: recordings (agents only for their own calls, and only if
+    # agents_can_play_own; the default is off), forms, evaluations
+    Case("GET", "/api/qa/calls", ALL),
+    Case("GET", "/api/qa/calls/{call_id}", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}", setup=qa.recorded_call),
+    Case("GET", "/api/qa/calls/{call_id}/audio", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/audio", setup=qa.recorded_call),
+    Case("GET", "/api/qa/calls/{call_id}/peaks", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/peaks", setup=qa.recorded_call),
+    Case(
+        "POST", "/api/qa/calls/{call_id}/annotations", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/annotations",
+        body=lambda c: {"at_s": 1.5, "text": "note"}, setup=qa.recorded_call,
+    ),
+    Case(
+        "POST", "/api/qa/calls/{call_id}/evaluations", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/evaluations",
+        body=lambda c: {}, setup=qa.recorded_call,
+    ),
+    Case("GET", "/api/qa/forms", ALL),
+    Case("GET", "/api/qa/forms/{form_id}", ALL, url=lambda c: f"/api/qa/forms/{c.ids['form']}", setup=qa.default_form),
+    Case("POST", "/api/qa/forms", frozenset({Role.qa, Role.admin}), body=qa.form_body),
+    Case("GET", "/api/qa/evaluations", ALL),
+    # an agent sees their own submitted evaluations
+    Case("GET", "/api/qa/evaluations/{eval_id}", ALL, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}", setup=qa.evaluation_in(EvalStatus.submitted)),
+    Case(
+        "PATCH", "/api/qa/evaluations/{eval_id}", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}",
+        body=lambda c: {"comment": "ok"}, setup=qa.evaluation_in(EvalStatus.draft, answers=False),
+    ),
+    Case("POST", "/api/qa/evaluations/{eval_id}/submit", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/submit", setup=qa.evaluation_in(EvalStatus.draft)),
+    Case(
+        "POST", "/api/qa/evaluations/{eval_id}/acknowledge", AGENT, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/acknowledge",
+        body=lambda c: {}, setup=qa.evaluation_in(EvalStatus.submitted),
+    ),
+    Case(
+        "POST", "/api/qa/evaluations/{eval_id}/dispute", AGENT, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/dispute",
+        body=lambda c: {"comment": "not fair"}, setup=qa.evaluation_in(EvalStatus.submitted),
+    ),
+    Case(
+        "POST", "/api/qa/evaluations/{eval_id}/resolve", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/resolve",
+        body=lambda c: {"decision": "upheld", "comment": "stands"}, setup=qa.evaluation_in(EvalStatus.disputed),
+    ),
+    Case("POST", "/api/qa/evaluations/{eval_id}/revisions", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/revisions", setup=qa.evaluation_in(EvalStatus.submitted)),
+    Case("POST", "/api/qa/sampling", REVIEWERS, body=lambda c: {"month": "2026-11", "seed": 1}),
+    Case("GET", "/api/qa/summary", ALL),
+    Case("GET", "/api/qa/summary.csv", ALL),
+    Case("GET", "/qa", PUBLIC),
 ]
 
 # Routes that are not role-checked by design, with the reason.
@@ -127,20 +176,22 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method} {c.route}")
-async def test_role_matrix(case: Case, client, make_user):
+async def test_role_matrix(case: Case, client, make_user, db, settings):
     actors = {role: await make_user(role) for role in Role}
     target = await make_user(Role.agent)
     ids = {"agent": target.user.id}
 
-    def request(actor):  # noqa: ANN001, ANN202
-        ctx = Ctx(me_id=actor.user.id if actor else 0, ids=ids)
+    async def request(actor):  # noqa: ANN001, ANN202
+        ctx = Ctx(me_id=actor.user.id if actor else 0, ids=dict(ids))
+        if case.setup is not None:
+            await case.setup(db, settings, ctx)
         url = case.url(ctx) if case.url else case.route
         kwargs: dict[str, Any] = {"params": case.params}
         if case.body is not None:
             kwargs["json"] = case.body(ctx)
         if actor is not None:
             kwargs["headers"] = actor.headers
-        return client.request(case.method, url, **kwargs)
+        return await client.request(case.method, url, **kwargs)
 
     anon = await request(None)
     if case.roles is PUBLIC:

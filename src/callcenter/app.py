@@ -22,6 +22,8 @@ from callcenter.acd import api as acd_api
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database
 from callcenter.logs import request_id
+from callcenter.qa import api as qa_api
+from callcenter.qa.service import scheduled_jobs
 from callcenter.web import api as web_api
 
 log = logging.getLogger("callcenter.http")
@@ -45,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
         for name in settings.insecure_secrets():
             log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
+        await stack.enter_async_context(scheduled_jobs(settings, db))
         yield
         log.info("callcenter stopping")
 
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_api.router)
     app.include_router(acd_api.router)
+    app.include_router(qa_api.router)
     app.include_router(web_api.router)
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app
