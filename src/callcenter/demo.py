@@ -1,5 +1,5 @@
-"""Demo data: queues, users for every role (and, once the CRM exists,
-customers).  Idempotent: running `make demo` twice changes nothing."""
+"""Demo data: queues, users for every role, the default QA form (and,
+once the CRM exists, customers).  Idempotent: running `make demo` twice changes nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
 from callcenter.config import Settings
 from callcenter.db import Database
+from callcenter.qa.service import ensure_default_form
 
 # name, display name (zh), display name (en), SL threshold s, wrap-up s
 DEMO_QUEUES = [
@@ -89,6 +90,7 @@ async def seed(settings: Settings) -> None:
                         skills=[Skill(queue=q, penalty=p) for q, p in skills],
                     )
                 )
+            await ensure_default_form(s)
             await s.commit()
     finally:
         await db.dispose()

@@ -219,3 +219,34 @@ async def test_retention_removes_only_old_recordings(db, settings):
         assert await s.scalar(select(func.count()).select_from(RecordingPeaks)) == 0
     assert not old.exists() and not old_nested.exists()
     assert new.exists() and notes.exists() and hidden.exists()
+
+
+@pytest.mark.parametrize("channels,width,seconds", [(1, 2, 7.3), (2, 2, 61.77), (2, 1, 3.01)])
+def test_peaks_match_a_brute_force_computation(tmp_path, channels, width, seconds):
+    import math
+    import wave
+
+    import numpy as np
+
+    rate = 8000
+    n = int(seconds * rate)
+    rng = np.random.default_rng(7)
+    if width == 2:
+        data = rng.integers(-32768, 32767, (n, channels), dtype=np.int16)
+        raw, centred, full = data.astype("<i2").tobytes(), data.astype(np.int64), 32768
+    else:
+        data = rng.integers(0, 255, (n, channels), dtype=np.uint8)
+        raw, centred, full = data.tobytes(), data.astype(np.int64) - 128, 128
+    path = tmp_path / "x.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(raw)
+    got = recordings.compute_peaks(path)
+    buckets = min(recordings.MAX_BUCKETS, math.ceil(seconds * recordings.PEAKS_PER_S))
+    per = math.ceil(n / buckets)
+    for c in range(channels):
+        want = [min(100, round(np.abs(centred[i : i + per, c]).max() / full * 100)) for i in range(0, n, per)]
+        assert got["peaks"][c] == want
+    assert got["channels"] == channels and got["duration_s"] == pytest.approx(n / rate, abs=0.001)

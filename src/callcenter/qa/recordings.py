@@ -102,12 +102,20 @@ def compute_peaks(path: Path) -> dict[str, Any]:
                 break
             a = np.frombuffer(raw, dtype=dtype)
             a = a[: (len(a) // channels) * channels].reshape(-1, channels)
-            a = np.abs(a.astype(np.int64) - 128) if width == 1 else np.abs(a.astype(np.int64))
-            n = math.ceil(len(a) / per_bucket)
-            pad = n * per_bucket - len(a)
-            if pad:
-                a = np.concatenate([a, np.zeros((pad, channels), dtype=a.dtype)])
-            out[b : b + n] = a.reshape(n, per_bucket, channels).max(axis=1)[: buckets - b]
+            if width == 1:
+                a = a.astype(np.int16) - 128
+            whole = len(a) // per_bucket
+            n = whole + (len(a) % per_bucket > 0)
+            # Peak = max(max, -min) per bucket, one contiguous channel at a
+            # time: reducing along interleaved frames is ~20x slower.
+            for c in range(channels):
+                lane = np.ascontiguousarray(a[:, c])
+                if whole:
+                    blocks = lane[: whole * per_bucket].reshape(whole, per_bucket)
+                    peak = np.maximum(blocks.max(axis=1).astype(np.float32), -blocks.min(axis=1).astype(np.float32))
+                    out[b : b + whole, c] = peak[: buckets - b]
+                if n > whole and b + whole < buckets:
+                    out[b + whole, c] = np.abs(lane[whole * per_bucket :].astype(np.float32)).max()
             b += n
     scaled = np.minimum(100, np.round(out / full_scale * 100)).astype(int)
     return {
