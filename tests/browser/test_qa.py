@@ -35,6 +35,7 @@ def server(tmp_path):  # noqa: ANN001, ANN201
             s.add_all([
                 User(username="qa", display_name="质检 林芳", role=Role.qa, password_hash=pw),
                 User(username="agent01", display_name="王静", role=Role.agent, interface="PJSIP/8001", password_hash=pw),
+                User(username="lead", display_name="班长 周敏", role=Role.team_lead, password_hash=pw),
                 Queue(name="repairs", display_name="报修", display_name_en="Repairs"),
             ])
             await s.commit()
@@ -115,6 +116,18 @@ async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot
     await page.click("#note-add")
     await page.wait_for_selector("#notes li:has-text('保留前未征得客户同意')")
     assert "00:30" in await page.inner_text("#notes")
+    # clicking an annotation jumps to its moment
+    await page.keyboard.press("Home")
+    assert await page.evaluate("document.getElementById('audio').currentTime") < 0.5
+    await page.click("#notes li:has-text('保留前未征得客户同意')")
+    assert 29.9 <= await page.evaluate("document.getElementById('audio').currentTime") <= 30.1
+    # speed: ↑ steps up, and the select drives the audio element
+    await page.keyboard.press("ArrowUp")
+    assert await page.evaluate("document.getElementById('audio').playbackRate") == 1.25
+    await page.select_option("#speed", "2")
+    assert await page.evaluate("document.getElementById('audio').playbackRate") == 2
+    await page.select_option("#speed", "0.5")
+    assert await page.evaluate("document.getElementById('audio').playbackRate") == 0.5
 
     # score: full marks, then deduct on tone with a reason, and submit
     await page.click("#sc-start")
@@ -162,5 +175,55 @@ async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot
     await page.click("#lang-btn")
     await page.wait_for_selector("#sc-status:has-text('Acknowledged')")
     await shot(page, "8-agent-en")
+    assert not errors, errors
+    await ctx.close()
+
+
+async def test_lead_resolves_a_dispute_with_a_revision(browser, server, shot):
+    import httpx
+
+    from callcenter.qa.scoring import DEFAULT_FORM, items
+
+    answers = {i["key"]: ({"violated": False} if i["veto"] else {"score": i["weight"]}) for i in items(DEFAULT_FORM["definition"])}
+    answers["promise"] = {"violated": True, "comment": "承诺当天上门维修"}
+    async with httpx.AsyncClient(base_url=server.url) as c:
+        await c.post("/api/auth/login", json={"username": "qa", "password": "demo-pass"})
+        ev = (await c.post("/api/qa/calls/call-1/evaluations", json={})).json()
+        await c.patch(f"/api/qa/evaluations/{ev['id']}", json={"answers": answers})
+        assert (await c.post(f"/api/qa/evaluations/{ev['id']}/submit")).status_code == 200
+    async with httpx.AsyncClient(base_url=server.url) as c:
+        await c.post("/api/auth/login", json={"username": "agent01", "password": "demo-pass"})
+        r = await c.post(f"/api/qa/evaluations/{ev['id']}/dispute", json={"comment": "系统显示当天有空档，承诺是按流程做的"})
+        assert r.status_code == 200
+
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await _login(page, server.url, "lead")
+    await page.click(".tabs a[data-tab='evaluations']")
+    await page.select_option("#e-status", "disputed")
+    await page.wait_for_selector("#evals-body tr:has-text('申诉中')")
+    await page.locator("#evals-body tr").first.click()
+    await page.wait_for_selector("#sc-res-comment")
+    assert await page.inner_text("#sc-total") == "0"
+    assert "承诺是按流程做的" in await page.inner_text("#scorecard")
+    await shot(page, "1-disputed")
+    await page.fill("#sc-res-comment", "复听确认有排班，撤销致命项")
+    await page.click("#sc-amended")
+    await page.wait_for_selector("#sc-status:has-text('草稿')")
+    assert "第 2 版" in await page.inner_text("#scorecard")
+    await page.locator(".item[data-key='promise'] input[data-f='violated']").uncheck()
+    await page.wait_for_function("document.getElementById('sc-total').textContent === '100'")
+    page.on("dialog", lambda d: d.accept())
+    await page.click("#sc-submit")
+    await page.wait_for_selector("#sc-status:has-text('已提交')")
+    await page.click(".history summary")
+    history = await page.inner_text(".history")
+    assert "v1" in history and "v2" in history and "resolve" in history
+    await shot(page, "2-revised")
+    await page.click("#theme-btn")
+    await page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+    await shot(page, "3-dark")
     assert not errors, errors
     await ctx.close()

@@ -95,3 +95,15 @@ async def test_demo_seeds_the_default_form_once(db, settings):
     async with db.sessions() as ss:
         forms = list((await ss.execute(select(QaForm))).scalars())
     assert [(f.code, f.version) for f in forms] == [("inbound-service", 1)]
+
+
+async def test_the_job_runs_in_the_app_lifespan(settings):
+    import asyncio
+
+    from callcenter.app import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        jobs = [t for t in asyncio.all_tasks() if t.get_name() == "qa-jobs"]
+        assert len(jobs) == 1 and not jobs[0].done()
+    assert jobs[0].cancelled()

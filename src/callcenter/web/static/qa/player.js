@@ -39,6 +39,8 @@ export class Player {
     this.audio.addEventListener("pause", () => this.label());
     this.audio.addEventListener("ended", () => this.label());
     new ResizeObserver(() => this.draw()).observe(this.canvas);
+    // colours come from the theme: redraw when it changes
+    new MutationObserver(() => this.draw()).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
     document.addEventListener("keydown", (e) => this.key(e));
   }
 

@@ -211,6 +211,13 @@ export class Scorecard {
   }
 
   async save() {
+    // A reason only belongs to an item that lost points.
+    for (const it of allItems(this.ev.form.definition)) {
+      const a = this.answers[it.key];
+      if (!a) continue;
+      const lost = it.veto ? !!a.violated : a.score != null && a.score < it.weight;
+      if (!lost) delete a.comment;
+    }
     const body = { answers: this.answers, comment: this.el.querySelector("#sc-comment")?.value ?? this.ev.comment };
     const r = await api(`/api/qa/evaluations/${this.ev.id}`, { method: "PATCH", body });
     Object.assign(this.ev, r);
