@@ -64,6 +64,19 @@ def LiveServerWithSettings(settings):  # noqa: ANN001, ANN201, N802
     return LiveServer(settings).start()
 
 
+async def _plays(server) -> int:  # noqa: ANN001
+    """recording.play audit rows, read on the server's own loop."""
+    from sqlalchemy import func, select
+
+    from callcenter.auth.models import AuditEntry
+
+    async def count() -> int:
+        async with server.app.state.db.sessions() as s:
+            return await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "recording.play"))
+
+    return server.call(count())
+
+
 async def _login(page, base, user):  # noqa: ANN001, ANN202
     await page.goto(base + "/login?next=%2Fqa")
     await page.fill("#username", user)
@@ -94,10 +107,13 @@ async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot
     await page.wait_for_function("document.getElementById('t-total').textContent === '01:15'")
     assert "保留" in await page.inner_text("#events") and "录音开始前" in await page.inner_text("#events")
 
+    # opening the page fetches the waveform, not the audio: nothing to audit yet
+    assert await _plays(server) == 0
     # play, then seek to 00:30 by clicking the waveform
     await page.click("#play")
     await page.wait_for_function("document.getElementById('audio').currentTime > 0.2", timeout=10_000)
     await page.click("#play")  # pause
+    assert await _plays(server) == 1
     box = await page.locator("#wave").bounding_box()
     await page.mouse.click(box["x"] + box["width"] * 30 / 75, box["y"] + box["height"] / 2)
     t = await page.evaluate("document.getElementById('audio').currentTime")
@@ -129,6 +145,7 @@ async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot
     await page.select_option("#speed", "0.5")
     assert await page.evaluate("document.getElementById('audio').playbackRate") == 0.5
 
+    assert await _plays(server) == 1  # seeks and re-opens are the same session
     # score: full marks, then deduct on tone with a reason, and submit
     await page.click("#sc-start")
     await page.wait_for_selector("#sc-full")

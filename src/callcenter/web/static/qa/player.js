@@ -32,6 +32,9 @@ export class Player {
       const r = this.canvas.getBoundingClientRect();
       this.seek(((e.clientX - r.left) / r.width) * this.length());
     });
+    this.hover = null;
+    this.canvas.addEventListener("mousemove", (e) => { this.hover = e.clientX - this.canvas.getBoundingClientRect().left; this.draw(); });
+    this.canvas.addEventListener("mouseleave", () => { this.hover = null; this.draw(); });
     this.audio.addEventListener("timeupdate", () => this.tick());
     this.audio.addEventListener("seeked", () => this.tick());
     this.audio.addEventListener("loadedmetadata", () => { if (!this.duration) this.duration = this.audio.duration; this.tick(); });
@@ -169,6 +172,18 @@ export class Player {
       const nx = x(n.at_s);
       g.fillStyle = "#d29922";
       g.beginPath(); g.moveTo(nx, h); g.lineTo(nx - 5, h - 9); g.lineTo(nx + 5, h - 9); g.fill();
+    }
+    // where a click would seek to
+    if (this.hover != null && len) {
+      g.strokeStyle = muted;
+      g.beginPath(); g.moveTo(this.hover, MARK_H); g.lineTo(this.hover, h); g.stroke();
+      const label = mmss((this.hover / w) * len);
+      const tw = g.measureText(label).width + 8;
+      const lx = Math.min(w - tw, this.hover + 4);
+      g.fillStyle = css.getPropertyValue("--panel").trim() || "#fff";
+      g.fillRect(lx, MARK_H, tw, 14);
+      g.fillStyle = css.getPropertyValue("--text").trim() || "#000";
+      g.fillText(label, lx + 4, MARK_H + 11);
     }
     // playhead
     g.strokeStyle = "#cf222e";
