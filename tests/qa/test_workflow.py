@@ -50,6 +50,7 @@ async def test_full_workflow_acknowledged(client, scored_call, db):
 
     seen = (await client.get("/api/qa/evaluations", headers=agent.headers)).json()
     assert [e["id"] for e in seen] == [ev["id"]]
+    assert seen[0]["evaluator_name"] == "林芳" and seen[0]["call"]["call_id"] == "c1"
     r = await client.post(f"/api/qa/evaluations/{ev['id']}/acknowledge", json={"comment": "收到"}, headers=agent.headers)
     assert r.status_code == 200 and r.json()["status"] == "acknowledged"
     r = await client.post(f"/api/qa/evaluations/{ev['id']}/dispute", json={"comment": "late"}, headers=agent.headers)

@@ -280,10 +280,13 @@ async def list_evaluations(
     if not include_superseded:
         q = q.where(Evaluation.superseded.is_(False))
     rows = (await session.execute(q.order_by(Evaluation.id.desc()).limit(limit))).all()
+    ids = {ev.evaluator_id for ev, _ in rows} - {None}
+    names = dict((await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))).all()) if ids else {}
     out = []
     for ev, call in rows:
         d = EvaluationOut.model_validate(ev).model_dump(mode="json")
         d["call"] = service.call_summary(call, None, None)
+        d["evaluator_name"] = names.get(ev.evaluator_id, "")
         out.append(d)
     return out
 

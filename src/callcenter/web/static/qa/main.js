@@ -197,13 +197,13 @@ async function listEvaluations() {
   if ($("e-mine").checked) p.set("mine", "true");
   const rows = await api("/api/qa/evaluations?" + p);
   const body = $("evals-body");
-  body.innerHTML = rows.length ? "" : `<tr><td colspan="7" class="muted empty">${t("qa.none")}</td></tr>`;
+  body.innerHTML = rows.length ? "" : `<tr><td colspan="8" class="muted empty">${t("qa.none")}</td></tr>`;
   for (const e of rows) {
     const tr = document.createElement("tr");
     tr.className = "click";
     tr.innerHTML = `<td class="mono">${when(e.call.entered_at)}</td><td>${esc(e.call.agent_name || e.agent)}</td><td>${esc(queueName(e.queue))}</td>
       <td class="mono">${mmss(e.call.talk_s)}</td><td>${scoreBadge(e)}</td>
-      <td><span class="badge st-${e.status}">${t("qa.status." + e.status)}</span></td><td>v${e.revision}</td>`;
+      <td><span class="badge st-${e.status}">${t("qa.status." + e.status)}</span></td><td>${esc(e.evaluator_name)}</td><td>v${e.revision}</td>`;
     tr.onclick = () => { location.hash = `#/call/${encodeURIComponent(e.call.call_id)}/${e.id}`; };
     body.appendChild(tr);
   }
