@@ -11,7 +11,7 @@ When you add a route, add a `Case` here with a request that succeeds.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +20,16 @@ from fastapi.routing import APIRoute
 
 from callcenter.app import create_app
 from callcenter.auth.models import Role
+from callcenter.qa.models import EvalStatus
 
 from .conftest import make_settings
+from .qa import rbac as qa
 
 ALL = frozenset(Role)
 LEADS = frozenset({Role.admin, Role.team_lead})
 ADMIN = frozenset({Role.admin})
+REVIEWERS = frozenset({Role.qa, Role.team_lead, Role.admin})
+AGENT = frozenset({Role.agent})
 PUBLIC = None  # no sign-in needed
 
 _seq = itertools.count(1)
@@ -53,6 +57,9 @@ class Case:
     # Runs before each request: async (client, admin headers) -> ids to add,
     # for routes that consume what they act on (delete, claim, close).
     setup: Callable[[Any, dict[str, str]], Any] | None = None
+    # Runs before each request (per caller): async (db, settings, ctx) that
+    # creates rows directly and records their ids in ctx.ids.
+    seed: Callable[[Any, Any, Ctx], Awaitable[None]] | None = None
 
 
 def _new_user(_: Ctx) -> dict[str, Any]:
@@ -77,6 +84,8 @@ def _acd_wrap_up(app: Any, actors: dict[Role, Any], ids: dict[str, Any]) -> None
     ):
         acd.submit(e)
     ids["call_id"] = call
+
+
 def _phone() -> str:
     return f"1390{next(_seq):07d}"
 
@@ -208,6 +217,48 @@ MATRIX: list[Case] = [
     Case("PUT", "/api/routing/rules", ADMIN, body=lambda c: {"rules": [{"dnis": "", "choice": "", "queue": "enquiries"}]}),
     Case("PUT", "/api/routing/hours/{queue}", ADMIN, url=lambda c: "/api/routing/hours/vip", body=lambda c: {"always_open": True}),
     Case("GET", "/api/routing/decisions/{uniqueid}", ALL, url=lambda c: "/api/routing/decisions/1700.1", setup=_decision),
+    # QA: recordings (agents only for their own calls, and only if
+    # agents_can_play_own; the default is off), forms, evaluations
+    Case("GET", "/api/qa/calls", ALL),
+    Case("GET", "/api/qa/calls/{call_id}", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}", seed=qa.recorded_call),
+    Case("GET", "/api/qa/calls/{call_id}/audio", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/audio", seed=qa.recorded_call),
+    Case("GET", "/api/qa/calls/{call_id}/peaks", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/peaks", seed=qa.recorded_call),
+    Case(
+        "POST", "/api/qa/calls/{call_id}/annotations", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/annotations",
+        body=lambda c: {"at_s": 1.5, "text": "note"}, seed=qa.recorded_call,
+    ),
+    Case(
+        "POST", "/api/qa/calls/{call_id}/evaluations", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/evaluations",
+        body=lambda c: {}, seed=qa.recorded_call,
+    ),
+    Case("GET", "/api/qa/forms", ALL),
+    Case("GET", "/api/qa/forms/{form_id}", ALL, url=lambda c: f"/api/qa/forms/{c.ids['form']}", seed=qa.default_form),
+    Case("POST", "/api/qa/forms", frozenset({Role.qa, Role.admin}), body=qa.form_body),
+    Case("GET", "/api/qa/evaluations", ALL),
+    # an agent sees their own submitted evaluations
+    Case("GET", "/api/qa/evaluations/{eval_id}", ALL, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}", seed=qa.evaluation_in(EvalStatus.submitted)),
+    Case(
+        "PATCH", "/api/qa/evaluations/{eval_id}", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}",
+        body=lambda c: {"comment": "ok"}, seed=qa.evaluation_in(EvalStatus.draft, answers=False),
+    ),
+    Case("POST", "/api/qa/evaluations/{eval_id}/submit", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/submit", seed=qa.evaluation_in(EvalStatus.draft)),
+    Case(
+        "POST", "/api/qa/evaluations/{eval_id}/acknowledge", AGENT, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/acknowledge",
+        body=lambda c: {}, seed=qa.evaluation_in(EvalStatus.submitted),
+    ),
+    Case(
+        "POST", "/api/qa/evaluations/{eval_id}/dispute", AGENT, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/dispute",
+        body=lambda c: {"comment": "not fair"}, seed=qa.evaluation_in(EvalStatus.submitted),
+    ),
+    Case(
+        "POST", "/api/qa/evaluations/{eval_id}/resolve", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/resolve",
+        body=lambda c: {"decision": "upheld", "comment": "stands"}, seed=qa.evaluation_in(EvalStatus.disputed),
+    ),
+    Case("POST", "/api/qa/evaluations/{eval_id}/revisions", REVIEWERS, url=lambda c: f"/api/qa/evaluations/{c.ids['eval']}/revisions", seed=qa.evaluation_in(EvalStatus.submitted)),
+    Case("POST", "/api/qa/sampling", REVIEWERS, body=lambda c: {"month": "2026-11", "seed": 1}),
+    Case("GET", "/api/qa/summary", ALL),
+    Case("GET", "/api/qa/summary.csv", ALL),
+    Case("GET", "/qa", PUBLIC),
 ]
 
 # Routes that are not role-checked by design, with the reason.
@@ -249,7 +300,7 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method} {c.route}")
-async def test_role_matrix(case: Case, app, client, make_user):
+async def test_role_matrix(case: Case, app, client, make_user, db, settings):
     actors = {role: await make_user(role) for role in Role}
     target = await make_user(Role.agent)
     ids = {"agent": target.user.id}
@@ -259,7 +310,9 @@ async def test_role_matrix(case: Case, app, client, make_user):
     async def request(actor):  # noqa: ANN001, ANN202
         if case.setup is not None:
             ids.update(await case.setup(client, actors[Role.admin].headers))
-        ctx = Ctx(me_id=actor.user.id if actor else 0, ids=ids)
+        ctx = Ctx(me_id=actor.user.id if actor else 0, ids=dict(ids))
+        if case.seed is not None:
+            await case.seed(db, settings, ctx)
         url = case.url(ctx) if case.url else case.route
         kwargs: dict[str, Any] = {"params": case.params}
         if case.body is not None:

@@ -26,6 +26,8 @@ from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database
 from callcenter.logs import request_id
+from callcenter.qa import api as qa_api
+from callcenter.qa.service import scheduled_jobs
 from callcenter.web import api as web_api
 
 log = logging.getLogger("callcenter.http")
@@ -78,6 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             # Without AMI every action fails fast with NotConnected, as on a lost link.
             app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
         await hooks_service.start(app, stack)
+        await stack.enter_async_context(scheduled_jobs(settings, db))
         yield
         log.info("callcenter stopping")
 
@@ -160,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(crm_api.router)
     app.include_router(hooks_api.router)
     app.include_router(hooks_api.admin_router)
+    app.include_router(qa_api.router)
     app.include_router(web_api.router)
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app

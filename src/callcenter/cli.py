@@ -18,6 +18,8 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
+recordings_app = typer.Typer(help="Call recordings.", no_args_is_help=True)
+app.add_typer(recordings_app, name="recordings")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -394,6 +396,40 @@ def erlang(
         )
         mark = " <" if n == best.agents else ""
         typer.echo(f"{n:>6} {s.service_level:>7.1%} {s.asa_s:>8.1f} {s.p_wait:>8.1%} {s.p_abandon:>8.1%} {s.occupancy:>9.1%}{mark}")
+
+
+@recordings_app.command("purge")
+def recordings_purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing")] = False,
+    days: Annotated[Optional[int], typer.Option(help="Override CALLCENTER_RECORDING_RETENTION_DAYS")] = None,
+) -> None:
+    """Delete recordings older than the retention period (the hourly job does the same)."""
+    settings = _settings()
+    keep = settings.recording_retention_days if days is None else days
+    if keep <= 0:
+        typer.echo("retention is 0 days (keep forever): nothing to purge")
+        return
+
+    async def run() -> None:
+        from callcenter.auth.service import audit
+        from callcenter.db import Database, utcnow
+        from callcenter.qa.recordings import purge
+
+        db = Database(settings.database_url)
+        try:
+            async with db.sessions() as s:
+                result = await purge(s, settings.recordings_dir, keep, utcnow(), dry_run=dry_run)
+                if result.files and not dry_run:
+                    audit(s, None, "recording.purge", f"{len(result.files)} files", bytes=result.bytes, days=keep, via="cli")
+                    await s.commit()
+        finally:
+            await db.dispose()
+        for f in result.files:
+            typer.echo(("would remove " if dry_run else "removed ") + f)
+        verb = "would remove" if dry_run else "removed"
+        typer.echo(f"{verb} {len(result.files)} recordings ({result.bytes / 1e6:.1f} MB) older than {keep} days from {settings.recordings_dir}")
+
+    asyncio.run(run())
 
 
 @app.command("config")

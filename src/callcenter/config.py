@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     recordings_dir: Path = Field(Path("./recordings"), description="Directory MixMonitor writes recordings into")
     recording_retention_days: int = Field(0, ge=0, description="Delete recordings older than N days; 0 keeps them forever")
     agents_can_play_own: bool = Field(False, description="Allow an agent to play back their own calls")
+    qa_samples_per_agent: int = Field(5, ge=0, le=100, description="Calls the QA sampler picks per agent per month")
+    qa_min_talk_s: float = Field(30.0, ge=0, description="Calls shorter than this (talk seconds) are never sampled for QA")
 
     # --- time -----------------------------------------------------------
     timezone: str = Field("Asia/Shanghai", description="IANA zone for business hours, 'today' and reports")

@@ -1,5 +1,6 @@
 """Demo data: queues, users for every role, customers, the IVR routing and
-business hours.  Idempotent: running `make demo` twice changes nothing."""
+business hours, the default QA form.  Idempotent: running `make demo` twice
+changes nothing."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from callcenter.crm.service import next_follow_up, normalise_number
 from callcenter.db import Database
 from callcenter.hooks.models import QueueHours, RouteRule
 from callcenter.hooks.schemas import Calendar
+from callcenter.qa.service import ensure_default_form
 
 # name, display name (zh), display name (en), SL threshold s, wrap-up s
 DEMO_QUEUES = [
@@ -222,6 +224,7 @@ async def seed(settings: Settings) -> None:
                     )
                 )
             await _seed_crm_and_routing(s, settings)
+            await ensure_default_form(s)
             await s.commit()
     finally:
         await db.dispose()

@@ -7,3 +7,4 @@ from callcenter.auth.models import AuditEntry, Skill, User  # noqa: F401
 from callcenter.acd.models import AgentInterval, CallRecord, Queue, RingAttempt  # noqa: F401
 from callcenter.crm.models import CallbackTask, Customer, CustomerPhone, Ticket  # noqa: F401
 from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule, SurveyResponse  # noqa: F401
+from callcenter.qa.models import Annotation, Assignment, Evaluation, QaForm, RecordingPeaks  # noqa: F401

@@ -241,7 +241,7 @@ async def test_action_in_flight_fails_promptly_when_the_link_drops(server: AmiSe
     await server.drop_connections(mid_event=False)
     with pytest.raises(NotConnected, match="lost before the reply"):
         await pending
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < 2.0  # well before the 5 s action timeout
 
 
 async def test_resync_converges_after_a_restart_with_different_state(make_bridge) -> None:

@@ -28,7 +28,7 @@ async def test_queue_add_returns_instead_of_hanging(linked, pbx: PBX) -> None:
     bridge, sink = linked
     t0 = time.monotonic()
     result = await bridge.gateway.queue_add("support", "PJSIP/8001", member_name="赵六", penalty=2)
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < 2.0  # 1.4 would never return; 2 s absorbs a loaded CI box
     assert (result.action, result.message) == ("QueueAdd", "Added interface to queue")
     [added] = await sink.wait(ev.MemberAdded)
     assert (added.queue, added.interface, added.member_name, added.penalty) == ("support", "PJSIP/8001", "赵六", 2)
@@ -94,7 +94,7 @@ async def test_action_timeout(server: AmiServer, make_bridge) -> None:
     t0 = time.monotonic()
     with pytest.raises(ActionTimeout, match="no reply within 0.1 s"):
         await bridge.gateway.send({"Action": "Ping"}, timeout_s=0.1)
-    assert time.monotonic() - t0 < 0.3
+    assert time.monotonic() - t0 < 1.5  # the 0.1 s timeout fired, not the 5 s default
     assert bridge._link is not None and not bridge._link.responses  # nothing left behind
 
 
@@ -103,7 +103,7 @@ async def test_not_connected_fails_at_once(server: AmiServer, make_bridge) -> No
     t0 = time.monotonic()
     with pytest.raises(NotConnected, match="link is down"):
         await bridge.gateway.hangup("PJSIP/8001-00000001")
-    assert time.monotonic() - t0 < 0.05
+    assert time.monotonic() - t0 < 1.0  # no 5 s action timeout: it failed at once
 
 
 async def test_spy_builds_an_exact_chanspy(linked, server: AmiServer) -> None:

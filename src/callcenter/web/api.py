@@ -19,6 +19,7 @@ router = APIRouter(include_in_schema=False)
 PAGES = {
     "/login": "login.html",
     "/home": "home.html",
+    "/qa": "qa.html",
 }
 
 

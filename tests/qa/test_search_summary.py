@@ -1,0 +1,115 @@
+"""Call search filters, score summaries and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from callcenter.acd.models import Outcome
+from callcenter.auth.models import Role
+from callcenter.qa.scoring import DEFAULT_FORM, items
+
+from .factories import make_call
+
+DEF = DEFAULT_FORM["definition"]
+
+
+def marks(delta: float = 0, veto: bool = False):  # noqa: ANN201
+    a = {i["key"]: ({"violated": False} if i["veto"] else {"score": i["weight"]}) for i in items(DEF)}
+    a["tone"] = {"score": 10 - delta}
+    if veto:
+        a["argue"] = {"violated": True}
+    return a
+
+
+async def _score(client, qa, call_id, answers):  # noqa: ANN001, ANN202
+    ev = (await client.post(f"/api/qa/calls/{call_id}/evaluations", json={}, headers=qa.headers)).json()
+    await client.patch(f"/api/qa/evaluations/{ev['id']}", json={"answers": answers}, headers=qa.headers)
+    r = await client.post(f"/api/qa/evaluations/{ev['id']}/submit", headers=qa.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_search_filters(client, db, make_user):
+    qa = await make_user(Role.qa)
+    await make_user(Role.agent, interface="PJSIP/8001", display_name="王静")
+    await make_call(db, "a", agent="PJSIP/8001", queue="repairs", talk_s=300, caller_number="13900001111", disposition="resolved", recording_file="a.wav")
+    await make_call(db, "b", agent="PJSIP/8002", queue="complaints", talk_s=40, entered_at=datetime(2026, 11, 20, 3, tzinfo=UTC), disposition="ticket", agent_name="李伟")
+    await make_call(db, "c", agent=None, outcome=Outcome.abandoned, entered_at=datetime(2026, 10, 31, 17, tzinfo=UTC), agent_name="")  # Nov 1 in Shanghai
+    await _score(client, qa, "a", marks(delta=5))
+
+    async def ids(**params):  # noqa: ANN003, ANN202
+        r = await client.get("/api/qa/calls", params=params, headers=qa.headers)
+        assert r.status_code == 200, r.text
+        return sorted(c["call_id"] for c in r.json()["calls"])
+
+    assert await ids() == ["a", "b", "c"]
+    assert await ids(queue="complaints") == ["b"]
+    assert await ids(agent="PJSIP/8001") == ["a"]
+    assert await ids(agent="王静") == ["a"]  # by name too
+    assert await ids(outcome="abandoned") == ["c"]
+    assert await ids(min_duration_s=100) == ["a"]
+    assert await ids(max_duration_s=100) == ["b", "c"]
+    assert await ids(caller="0000111") == ["a"]
+    assert await ids(disposition="ticket") == ["b"]
+    assert await ids(date_from="2026-11-01", date_to="2026-11-01") == ["c"]
+    assert await ids(date_from="2026-11-15") == ["b"]
+    assert await ids(month="2026-11") == ["a", "b", "c"]
+    assert await ids(min_score=90) == ["a"]
+    assert await ids(max_score=90) == []
+    assert await ids(evaluated="false") == ["b", "c"]
+    r = await client.get("/api/qa/calls", params={"min_score": 101}, headers=qa.headers)
+    assert r.status_code == 422 and "min_score" in r.json()["detail"]
+    r = await client.get("/api/qa/calls", params={"date_from": "yesterday"}, headers=qa.headers)
+    assert r.status_code == 422 and "date_from" in r.json()["detail"]
+    row = (await client.get("/api/qa/calls", params={"queue": "repairs"}, headers=qa.headers)).json()["calls"][0]
+    assert row["evaluation"]["total"] == 95.0 and row["evaluation"]["status"] == "submitted"
+
+
+async def test_agents_search_only_their_evaluated_calls(client, db, make_user):
+    qa = await make_user(Role.qa)
+    me = await make_user(Role.agent, interface="PJSIP/8001")
+    await make_call(db, "mine1", agent="PJSIP/8001")
+    await make_call(db, "mine2", agent="PJSIP/8001")
+    await make_call(db, "theirs", agent="PJSIP/8002")
+    await _score(client, qa, "mine1", marks())
+    await _score(client, qa, "theirs", marks())
+    r = await client.get("/api/qa/calls", headers=me.headers)
+    assert [c["call_id"] for c in r.json()["calls"]] == ["mine1"]
+
+
+async def test_summaries_and_csv(client, db, make_user):
+    qa = await make_user(Role.qa)
+    agent = await make_user(Role.agent, interface="PJSIP/8001", display_name="王静")
+    await make_user(Role.agent, interface="PJSIP/8002", display_name="李伟")
+    await make_call(db, "a1", agent="PJSIP/8001", queue="repairs")
+    await make_call(db, "a2", agent="PJSIP/8001", queue="repairs", entered_at=datetime(2026, 10, 5, tzinfo=UTC))
+    await make_call(db, "b1", agent="PJSIP/8002", queue="complaints")
+    await _score(client, qa, "a1", marks(delta=10))  # 90
+    await _score(client, qa, "a2", marks())  # 100
+    await _score(client, qa, "b1", marks(veto=True))  # 0
+
+    by_agent = (await client.get("/api/qa/summary", params={"group": "agent"}, headers=qa.headers)).json()
+    assert [(r["key"], r["name"], r["count"], r["average"], r["vetoed"]) for r in by_agent] == [
+        ("PJSIP/8001", "王静", 2, 95.0, 0), ("PJSIP/8002", "李伟", 1, 0.0, 1)
+    ]
+    by_month = (await client.get("/api/qa/summary", params={"group": "month"}, headers=qa.headers)).json()
+    assert [(r["key"], r["average"]) for r in by_month] == [("2026-10", 100.0), ("2026-11", 45.0)]
+    by_queue = (await client.get("/api/qa/summary", params={"group": "queue", "month_from": "2026-11"}, headers=qa.headers)).json()
+    assert [(r["key"], r["average"]) for r in by_queue] == [("complaints", 0.0), ("repairs", 90.0)]
+    by_item = {r["key"]: r for r in (await client.get("/api/qa/summary", params={"group": "item"}, headers=qa.headers)).json()}
+    assert by_item["tone"]["average"] == round((0 + 100 + 100) / 3, 2)
+    assert by_item["argue"]["violations"] == 1 and by_item["argue"]["average"] is None
+    # agents get their own figures only, whatever they ask for
+    mine = (await client.get("/api/qa/summary", params={"group": "agent", "agent": "PJSIP/8002"}, headers=agent.headers)).json()
+    assert [r["key"] for r in mine] == ["PJSIP/8001"]
+
+    r = await client.get("/api/qa/summary.csv", params={"group": "agent"}, headers=qa.headers)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["key", "name", "count", "average"]
+    assert rows[1][:4] == ["PJSIP/8001", "王静", "2", "95.0"]
+    r = await client.get("/api/qa/summary", params={"group": "colour"}, headers=qa.headers)
+    assert r.status_code == 422 and "group" in r.json()["detail"]
