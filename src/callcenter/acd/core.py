@@ -409,6 +409,15 @@ class Core:
     def _day_start(self, day_id: int) -> float:
         return day_id * kpi.DAY_S - self.config.tz_offset_s + self.config.day_reset_s
 
+    def today_start(self, now: float) -> float:
+        """When "today" began, for a clock reading `now` (epoch s)."""
+        return self._day_start(self._day_of(now))
+
+    def configure(self, queue: QueueConfig) -> None:
+        """New settings for a queue; facts from now on use them."""
+        self.config.queues[queue.name] = queue
+        self._queue(queue.name)
+
     # --- lookups ----------------------------------------------------------------
 
     def _kpiset(self) -> kpi.KpiSet:

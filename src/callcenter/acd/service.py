@@ -206,8 +206,7 @@ class AcdService:
 
     def configure(self, queue: QueueConfig) -> None:
         """A queue's settings changed (admin): new facts use them from now on."""
-        self.core.config.queues[queue.name] = queue
-        self.core._queue(queue.name)  # noqa: SLF001 - make it visible on the wallboard
+        self.core.configure(queue)
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -247,7 +246,7 @@ class AcdService:
             for q in (await s.execute(select(Queue))).scalars():
                 self.configure(queue_config(q))
             now = self.clock()
-            day_start = _dt(self.core._day_start(self.core._day_of(now)))  # noqa: SLF001
+            day_start = _dt(self.core.today_start(now))
             rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start))).scalars().all()
             ivs = (await s.execute(select(AgentInterval).where(AgentInterval.ended_at >= day_start))).scalars().all()
             records = [record_dict(r) for r in rows]
