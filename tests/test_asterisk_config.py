@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 
 from callcenter.demo import DEMO_QUEUES, HOTLINE
 

@@ -141,24 +141,27 @@ def demo_customers(n: int = 300) -> list[dict[str, object]]:
             phones.append(f"0755-8{(2_000_000 + i * 131) % 10_000_000:07d}")
         tier = rng.choices(list(Tier), weights=[8, 12, 50, 25, 5])[0]
         grade = rng.choices(list(Grade), weights=[5, 15, 40, 30, 10])[0]
+        if i == 0:  # the number the simulator's scripted scenario calls from
+            phones, tier, grade = ["13800138000", "0755-8200 0000"], Tier.vip, Grade.A
         out.append(
             {
-                "name": SURNAMES[i % len(SURNAMES)] + GIVEN_CUSTOMERS[(i * 5) % len(GIVEN_CUSTOMERS)],
+                "name": "张三" if i == 0 else SURNAMES[i % len(SURNAMES)] + GIVEN_CUSTOMERS[(i * 5) % len(GIVEN_CUSTOMERS)],
                 "phones": phones,
                 "unit": f"{building}栋{floor}{room:02d}",
                 "address": f"华景花园{building}栋{floor}{room:02d}室",
                 "grade": grade,
                 "tier": tier,
                 "account_manager": ACCOUNT_MANAGERS[i % 3] if tier in (Tier.vip, Tier.key) else "",
-                "language": "en" if i % 23 == 0 else "zh",
+                "language": "en" if i % 23 == 11 else "zh",
                 "tags": rng.sample(TAGS, k=i % 3),
             }
         )
     return out
 
 
-# The first number of every demo customer: what simulated traffic dials from
-# so screen-pops and priorities show real customers.
+# The first number of every demo customer, for simulated traffic to call
+# from so screen-pops and priorities show real customers ("13800138000",
+# 张三, a 大客户, is the first).
 DEMO_CUSTOMER_NUMBERS = [normalise_number(str(c["phones"][0])) for c in demo_customers()]  # type: ignore[index]
 
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from callcenter.config import Settings
 from callcenter.demo import DEMO_HOURS, DEMO_ROUTE_RULES
 from callcenter.hooks.schemas import Calendar, RuleIn
 from callcenter.hooks.service import put_hours, replace_rules
+
+from ..conftest import make_settings
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path) -> Settings:  # noqa: ANN001
+    """A generous lookup budget, so a busy test machine never turns a
+    behaviour test into a fallback; the budget tests set their own."""
+    return make_settings(database_url=db_url, recordings_dir=tmp_path / "recordings", hook_budget_ms=3000)
 
 
 @pytest.fixture

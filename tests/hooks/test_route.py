@@ -132,9 +132,11 @@ async def test_after_hours_routes_to_the_duty_roster_or_voicemail(routing):
     assert (d.action, d.voicemail) == ("voicemail", "800@callcenter")
 
 
-async def test_slow_lookup_gets_the_safe_default_within_budget(client, hook_headers, routing, app):
+async def test_slow_lookup_gets_the_safe_default_within_budget(client, hook_headers, routing, app, monkeypatch):
     async def slow(*args):  # noqa: ANN002, ANN202
         await asyncio.sleep(5)
+
+    monkeypatch.setattr(app.state.settings, "hook_budget_ms", 300)
 
     await route(client, hook_headers, caller="13800138000")  # warm up: first-request imports are not the hook's
     app.state.routes.lookup = slow
