@@ -24,6 +24,7 @@ from callcenter.auth.models import Role
 from .conftest import make_settings
 
 ALL = frozenset(Role)
+DESK = frozenset({Role.agent, Role.team_lead, Role.admin})
 LEADS = frozenset({Role.admin, Role.team_lead})
 ADMIN = frozenset({Role.admin})
 PUBLIC = None  # no sign-in needed
@@ -47,6 +48,12 @@ class Case:
     url: Callable[[Ctx], str] | None = None  # concrete URL; defaults to `route`
     body: Callable[[Ctx], Any] | None = None
     params: dict[str, str] | None = None
+
+
+def _thresholds() -> dict[str, Any]:
+    from callcenter.realtime.schemas import default_thresholds
+
+    return default_thresholds()
 
 
 def _new_user(_: Ctx) -> dict[str, Any]:
@@ -93,6 +100,32 @@ MATRIX: list[Case] = [
         url=lambda c: "/api/queues/repairs",
         body=lambda c: {"display_name": "报修", "sl_threshold_s": 20},
     ),
+    # realtime: pages, desktop and supervisor actions (fake gateway/core below), settings
+    Case("GET", "/desktop", PUBLIC),
+    Case("GET", "/wallboard", PUBLIC),
+    Case("GET", "/api/desktop/context", DESK),
+    Case("POST", "/api/desktop/queues/login", DESK, body=lambda c: {"queues": []}),
+    Case("POST", "/api/desktop/queues/logout", DESK, body=lambda c: {}),
+    Case("POST", "/api/desktop/pause", DESK, body=lambda c: {"reason": "break"}),
+    Case("POST", "/api/desktop/ready", DESK),
+    Case("POST", "/api/desktop/dial", DESK, body=lambda c: {"number": "10086"}),
+    Case("POST", "/api/desktop/hold", DESK),
+    Case("POST", "/api/desktop/unhold", DESK),
+    Case("POST", "/api/desktop/transfer", DESK, body=lambda c: {"kind": "blind", "to": "queue", "target": "repairs"}),
+    Case("POST", "/api/desktop/hangup", DESK),
+    Case("POST", "/api/supervisor/agents/{user_id}/spy", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/spy", body=lambda c: {"mode": "listen"}),
+    Case("POST", "/api/supervisor/agents/{user_id}/pause", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/pause", body=lambda c: {"reason": "meeting"}),
+    Case("POST", "/api/supervisor/agents/{user_id}/unpause", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/unpause"),
+    Case("POST", "/api/supervisor/agents/{user_id}/logout", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/logout"),
+    Case("GET", "/api/realtime/pause-reasons", ALL),
+    Case("PUT", "/api/realtime/pause-reasons", ADMIN,
+         body=lambda c: {"reasons": [{"code": "break", "zh": "小休", "en": "Break", "max_s": 900}]}),
+    Case("GET", "/api/realtime/wallboard-thresholds", LEADS),
+    Case("PUT", "/api/realtime/wallboard-thresholds", ADMIN, body=lambda c: _thresholds()),
 ]
 
 # Routes that are not role-checked by design, with the reason.
@@ -126,9 +159,22 @@ def test_every_route_is_in_the_matrix():
     assert not stale, f"matrix entries for routes that no longer exist: {stale}"
 
 
+@pytest.fixture
+async def app(settings):  # noqa: ANN001, ANN201
+    """The app with live services to act on: actions must succeed for the
+    roles allowed (the realtime fakes: every agent is on a call)."""
+    from .realtime.fakes import FakeCore, install
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        install(application, FakeCore(auto_on_call=True))
+        yield application
+
+
 @pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method} {c.route}")
 async def test_role_matrix(case: Case, client, make_user):
-    actors = {role: await make_user(role) for role in Role}
+    # everyone has a phone, so desk and supervisor actions can succeed
+    actors = {role: await make_user(role, interface=f"PJSIP/7{i:03d}") for i, role in enumerate(Role)}
     target = await make_user(Role.agent)
     ids = {"agent": target.user.id}
 

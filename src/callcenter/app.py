@@ -22,6 +22,9 @@ from callcenter.acd import api as acd_api
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database
 from callcenter.logs import request_id
+from callcenter.realtime import api as realtime_api
+from callcenter.realtime.hub import Hub
+from callcenter.realtime.screenpop import CustomerLookup
 from callcenter.web import api as web_api
 
 log = logging.getLogger("callcenter.http")
@@ -45,6 +48,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
         for name in settings.insecure_secrets():
             log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
+        # The hub follows the ACD service when it runs (start it before this).
+        hub = Hub(lookup=CustomerLookup(db))
+        app.state.hub = hub
+        stack.push_async_callback(hub.close)
+        if getattr(app.state, "acd", None) is not None:
+            hub.attach(app.state.acd)
         yield
         log.info("callcenter stopping")
 
@@ -124,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_api.router)
     app.include_router(acd_api.router)
+    app.include_router(realtime_api.router)
     app.include_router(web_api.router)
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app

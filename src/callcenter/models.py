@@ -5,3 +5,4 @@ Add one import line per capability that owns tables.
 
 from callcenter.auth.models import AuditEntry, Skill, User  # noqa: F401
 from callcenter.acd.models import AgentInterval, CallRecord, Queue, RingAttempt  # noqa: F401
+from callcenter.realtime.models import RealtimeSetting  # noqa: F401

@@ -19,6 +19,8 @@ router = APIRouter(include_in_schema=False)
 PAGES = {
     "/login": "login.html",
     "/home": "home.html",
+    "/desktop": "desktop.html",
+    "/wallboard": "wallboard.html",
 }
 
 
