@@ -217,7 +217,13 @@ applyI18n();
 
 // --- the hub --------------------------------------------------------------------------
 
-const hub = new Hub({ onStatus: (s) => $("conn").classList.toggle("hidden", s === "live") });
+// While reconnecting the figures are dimmed: they may be old, and say so.
+const hub = new Hub({
+  onStatus: (s) => {
+    $("conn").classList.toggle("hidden", s === "live");
+    document.body.classList.toggle("stale", s !== "live");
+  },
+});
 hub.subscribe("wallboard", (msg) => {
   if (msg.type === "error") {
     $("alerts").replaceChildren(el("div", { class: "alert" }, msg.message));
