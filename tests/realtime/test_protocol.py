@@ -161,3 +161,20 @@ async def test_no_database_query_while_updates_flow(live, ws_connect, make_user)
     assert walls and walls[-1]["data"]["queues"]["repairs"]["waiting"] == 30
     assert sups and sups[-1]["data"]["agents"][ME]["state"] == "available"
     assert statements == []
+
+
+async def test_an_agent_leaving_the_leads_queues_is_removed_from_the_board(live, ws_connect, make_user):
+    lead = await make_user(Role.team_lead, queues=[("repairs", 0)])
+    live.do("member_added", "PJSIP/8201", "repairs", "A")
+    live.do("member_added", "PJSIP/8202", "complaints", "B")
+    ws = await ws_connect(lead)
+    snap = await ws.subscribe("wallboard")
+    assert set(snap["data"]["agents"]) == {"PJSIP/8201"}
+    live.do("member_added", "PJSIP/8201", "complaints")
+    live.do("member_removed", "PJSIP/8201", "repairs")
+    live.do("paused", "PJSIP/8202", True, "break")  # out of scope all along: not sent at all
+    msgs = [m for m in await ws.quiet(0.6) if m["type"] == "delta"]
+    agents = {}
+    for m in msgs:
+        agents.update(m["data"]["agents"])
+    assert agents == {"PJSIP/8201": None}

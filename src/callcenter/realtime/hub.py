@@ -159,6 +159,7 @@ class Hub:
         self._lookup_tasks: set[asyncio.Task[None]] = set()
         self._dirty_queues: set[str] = set()
         self._dirty_agents: set[str] = set()
+        self._agent_queues: dict[str, frozenset[str]] = {}
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = {"resnapshots": 0, "dropped": 0, "sent_deltas": 0}
@@ -227,11 +228,20 @@ class Hub:
         board = self.topics.get(WALLBOARD)
         sup = self.topics.get(SUPERVISOR)
         views = {i: core.agent_view(i) for i in agents} if (board is not None or sup is not None) else {}
+        # The queues each changed agent was in before, so a scoped board is
+        # told (null) when one leaves its queues, and only then.
+        left = {}
+        for i, v in views.items():
+            now_in = frozenset(q.get("queue") for q in v.get("queues", ()))
+            before = self._agent_queues.get(i, frozenset())
+            if before - now_in:
+                left[i] = before
+            self._agent_queues[i] = now_in
         if board is not None:
-            data = {"queues": {q: core.queue_view(q) for q in queues}, "agents": views}
+            data = {"queues": {q: core.queue_view(q) for q in queues}, "agents": views, "left": left}
             self._publish_scoped(board, data, self._board_data)
         if sup is not None and views:
-            self._publish_scoped(sup, {"agents": views}, self._supervisor_data)
+            self._publish_scoped(sup, {"agents": views, "left": left}, self._supervisor_data)
 
     def _publish_scoped(self, topic: Topic, data: dict[str, Any], shape: Callable[..., dict[str, Any]]) -> None:
         """Record the full delta; send each audience its own cut, serialised once."""
@@ -342,9 +352,7 @@ class Hub:
 
     def _board_data(self, data: dict[str, Any], scope: frozenset[str] | None) -> dict[str, Any]:
         queues = {q: v for q, v in data["queues"].items() if scope is None or q in scope}
-        # An agent outside the scope is sent as null, so a board drops one
-        # that has just left its queues instead of showing it forever.
-        agents = {i: self._board_agent(a) if self._visible(a, scope) else None for i, a in data["agents"].items()}
+        agents = self._scoped_agents(data, scope, self._board_agent)
         out: dict[str, Any] = {"queues": queues, "agents": agents}
         if "totals" in data and scope is None:
             out["totals"] = data["totals"]
@@ -353,7 +361,19 @@ class Hub:
     def _supervisor_data(self, data: dict[str, Any], scope: frozenset[str] | None) -> dict[str, Any]:
         if "action" in data:
             return data
-        return {"agents": {i: a if self._visible(a, scope) else None for i, a in data["agents"].items()}}
+        return {"agents": self._scoped_agents(data, scope, lambda a: a)}
+
+    def _scoped_agents(self, data: dict[str, Any], scope: frozenset[str] | None, shape: Callable[..., Any]) -> dict[str, Any]:
+        """The agents this scope may see; null for one that has just left
+        the scope, so the board drops it instead of showing it forever."""
+        out: dict[str, Any] = {}
+        left = data.get("left", {})
+        for i, a in data["agents"].items():
+            if self._visible(a, scope):
+                out[i] = shape(a)
+            elif i in left and (scope is None or left[i] & scope):
+                out[i] = None
+        return out
 
     def snapshot_data(self, client: Client, topic: str) -> dict[str, Any]:
         core = self.core
@@ -363,11 +383,13 @@ class Hub:
         if core is None:
             return {"queues": {}, "agents": {}}
         board = core.wallboard()
+        for i, a in board.get("agents", {}).items():
+            if i not in self._dirty_agents:  # a pending flush compares against the older state
+                self._agent_queues[i] = frozenset(q.get("queue") for q in a.get("queues", ()))
         if topic == WALLBOARD:
             data = self._board_data(board, client.scope)
         else:
             data = self._supervisor_data({"agents": board.get("agents", {})}, client.scope)
-        data["agents"] = {i: a for i, a in data["agents"].items() if a is not None}
         return data
 
     def snapshot_text(self, client: Client, topic: str) -> str:
