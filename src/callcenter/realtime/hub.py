@@ -238,22 +238,47 @@ class Hub:
                 left[i] = before
             self._agent_queues[i] = now_in
         if board is not None:
-            data = {"queues": {q: core.queue_view(q) for q in queues}, "agents": views, "left": left}
-            self._publish_scoped(board, data, self._board_data)
+            qviews = {q: core.queue_view(q) for q in queues}
+            seq = board.record({"queues": qviews, "agents": views, "left": left})
+            self._fanout(board, seq, qviews, views, left, self._board_agent)
         if sup is not None and views:
-            self._publish_scoped(sup, {"agents": views, "left": left}, self._supervisor_data)
+            seq = sup.record({"agents": views, "left": left})
+            self._fanout(sup, seq, None, views, left, None)
 
-    def _publish_scoped(self, topic: Topic, data: dict[str, Any], shape: Callable[..., dict[str, Any]]) -> None:
-        """Record the full delta; send each audience its own cut, serialised once."""
-        seq = topic.record(data)
+    def _fanout(
+        self,
+        topic: Topic,
+        seq: int,
+        qviews: dict[str, Any] | None,
+        views: dict[str, Any],
+        left: dict[str, frozenset[str]],
+        shape: Callable[..., Any] | None,
+    ) -> None:
+        """Send each audience (scope) its cut of a board delta.  Every queue
+        and agent is serialised once and the cuts are joined from those
+        fragments: a flush costs about one serialisation, however many
+        scopes and clients there are (bench/latency.py)."""
+        if not topic.clients:
+            return
+        qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()} if qviews is not None else None
+        af = {i: f"{dumps(i)}:{dumps(shape(v) if shape else v)}" for i, v in views.items()}
+        head = f'{{"type":"delta","topic":{dumps(topic.name)},"seq":{seq},"ts":{dumps(self.ts)},"data":{{'
         texts: dict[frozenset[str] | None, str] = {}
         for client in tuple(topic.clients):
-            text = texts.get(client.scope)
+            scope = client.scope
+            text = texts.get(scope)
             if text is None:
-                cut = shape(data, client.scope)
-                text = texts[client.scope] = dumps(
-                    {"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": cut}
-                )
+                parts = []
+                if qf is not None:
+                    parts.append('"queues":{' + ",".join(f for q, f in qf.items() if scope is None or q in scope) + "}")
+                agents = []
+                for i, f in af.items():
+                    if scope is None or not self._agent_queues.get(i, frozenset()).isdisjoint(scope):
+                        agents.append(f)
+                    elif i in left and not left[i].isdisjoint(scope):
+                        agents.append(f"{dumps(i)}:null")
+                parts.append('"agents":{' + ",".join(agents) + "}")
+                text = texts[scope] = head + ",".join(parts) + "}}"
             client.offer(topic.name, seq, text)
         self.stats["sent_deltas"] += len(topic.clients)
 
@@ -311,7 +336,7 @@ class Hub:
     def action_result(self, result: dict[str, Any]) -> None:
         topic = self.topics.get(SUPERVISOR)
         if topic is not None:
-            self._publish_scoped(topic, {"action": result}, lambda d, scope: d)
+            self._publish(topic, {"action": result})
 
     # --- access and shapes ------------------------------------------------------
 
