@@ -268,6 +268,9 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
         "clients": len(outs), "agents": n_agents, "boards": n_boards, "rate": rate, "events": sent["events"],
         "achieved_rate": sent["events"] / sent["elapsed"], "agent": pcts(agent_lat), "board": pcts(board_lat),
         "missed": missed, "gaps": sum(o["gaps"] for o in outs),
+        "cpu_per_event_us": sent["cpu"] / max(1, sent["events"]) * 1e6,
+        "server_cpu_share": sent["cpu"] / sent["elapsed"],
+        "load": os.getloadavg()[0],
         "resnapshots": sum(o["resnapshots"] for o in outs), "hub": hub_stats,
         "board_updates_per_s": sum(o["msgs"] for o in outs if o["topic"] == "wallboard") / max(1, n_boards) / sent["elapsed"],
     }
@@ -291,6 +294,7 @@ async def _generate(app: Any, acd: BenchAcd, core: BenchCore, rate: int, seconds
         prof = cProfile.Profile()
         prof.enable()
     start = time.perf_counter()
+    cpu0 = time.thread_time()  # the server loop's own CPU: robust to a busy machine
     step = 0.01
     while (elapsed := time.perf_counter() - start) < seconds:
         due = min(elapsed + step, seconds) * rate  # open loop: a late tick catches up, as AMI bursts would
@@ -312,7 +316,8 @@ async def _generate(app: Any, acd: BenchAcd, core: BenchCore, rate: int, seconds
 
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(20)
-    return {"events": n, "elapsed": time.perf_counter() - start}
+    elapsed = time.perf_counter() - start
+    return {"events": n, "elapsed": elapsed, "cpu": time.thread_time() - cpu0}
 
 
 def show(name: str, r: dict[str, Any]) -> None:
@@ -322,6 +327,8 @@ def show(name: str, r: dict[str, Any]) -> None:
     print(f"  agent msgs:     n={a['n']:>7}  p50={a['p50']:7.2f} ms  p99={a['p99']:7.2f} ms  max={a['max']:7.2f} ms")
     print(f"  wallboard age:  n={b['n']:>7}  p50={b['p50']:7.2f} ms  p99={b['p99']:7.2f} ms  max={b['max']:7.2f} ms"
           f"  ({r['board_updates_per_s']:.2f} updates/s per board)")
+    print(f"  server loop CPU: {r['cpu_per_event_us']:.0f} us/event ({r['server_cpu_share'] * 100:.0f}% of a core);"
+          f" machine load average {r['load']:.1f} on {os.cpu_count()} CPUs")
     print(f"  missed={r['missed']}  seq gaps={r['gaps']}  resnapshots={r['resnapshots']}  hub={r['hub']}")
 
 

@@ -85,3 +85,14 @@ async def test_slow_client_is_resnapshotted_then_dropped_and_the_rest_flow():
     assert worst < 0.005  # publishing never waited for the stalled client
     for t in tasks:
         t.cancel()
+
+
+async def test_the_socket_closes_when_its_token_expires():
+    hub = Hub()
+    ws = StubWS()
+    task = asyncio.create_task(hub.serve(ws, principal(Role.agent, ME), expires_at=time.time() + 0.1))
+    await asyncio.sleep(0.05)
+    assert ws.closed is None and ws.sent[0]["type"] == "hello"
+    await asyncio.sleep(0.15)
+    assert ws.closed == (4401, "token expired")
+    task.cancel()

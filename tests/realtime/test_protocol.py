@@ -178,3 +178,4 @@ async def test_an_agent_leaving_the_leads_queues_is_removed_from_the_board(live,
     for m in msgs:
         agents.update(m["data"]["agents"])
     assert agents == {"PJSIP/8201": None}
+

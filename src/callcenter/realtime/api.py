@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from callcenter.acd.models import Queue
 from callcenter.auth import service as auth_service
-from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, client_ip, require, websocket_principal
+from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, client_ip, require, token_from, websocket_principal
 from callcenter.auth.models import Role, User
 from callcenter.auth.service import Principal
 from callcenter.realtime import service
+from callcenter.realtime.hub import CLOSE_UNAUTHORISED
 from callcenter.realtime.schemas import (
     DialIn,
     ForcePauseIn,
@@ -47,10 +48,14 @@ async def websocket(ws: WebSocket) -> None:
     if principal is None:
         # Accept-then-close so the browser sees a reason, not a bare 403.
         await ws.accept()
-        await ws.close(4401, "not signed in")
+        await ws.close(CLOSE_UNAUTHORISED, "not signed in")
         return
     await ws.accept()
-    await ws.app.state.hub.serve(ws, principal)
+    # The socket lives no longer than its token: at expiry it is closed
+    # with 4401 and the page sends the user to sign in again.
+    token = token_from(ws.headers, ws.cookies, ws.query_params) or ""
+    expires = auth_service.decode_token(token, ws.app.state.settings.jwt_secret)["exp"]
+    await ws.app.state.hub.serve(ws, principal, expires_at=float(expires))
 
 
 # --- settings --------------------------------------------------------------------

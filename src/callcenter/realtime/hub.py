@@ -53,6 +53,7 @@ SUPERVISOR = "supervisor"
 AGENT_PREFIX = "agent:"
 LEADS = (Role.admin, Role.team_lead)
 CLOSE_TOO_SLOW = 4008  # application close code: the client fell behind too often
+CLOSE_UNAUTHORISED = 4401  # not signed in, or the token expired
 _RESNAP = object()  # queue marker: send this topic's snapshot, computed when sent
 
 
@@ -491,11 +492,18 @@ class Hub:
         with contextlib.suppress(Exception):
             await client.ws.close(code, reason)
 
-    async def serve(self, ws: WebSocket, principal: Principal) -> None:
-        """Run one accepted, authenticated websocket until it goes away."""
+    async def serve(self, ws: WebSocket, principal: Principal, expires_at: float | None = None) -> None:
+        """Run one accepted, authenticated websocket until it goes away
+        (or its token expires: `expires_at`, epoch s)."""
         client = Client(self, ws, principal, self.queue_size)
         self.clients.add(client)
         writer = asyncio.create_task(client.writer())
+        expiry = None
+        if expires_at is not None:
+            delay = max(0.0, expires_at - time.time())
+            expiry = asyncio.get_running_loop().call_later(
+                delay, lambda: asyncio.ensure_future(self._close(client, CLOSE_UNAUTHORISED, "token expired"))
+            )
         client.topics.add("")  # the connection-level stream (hello, errors, pong)
         client.offer(
             "", 0,
@@ -521,6 +529,8 @@ class Hub:
         except Exception as exc:  # noqa: BLE001 - a broken socket ends this client only
             log.debug("websocket %s ended: %r", principal.username, exc)
         finally:
+            if expiry is not None:
+                expiry.cancel()
             self._detach(client)
             writer.cancel()
             with contextlib.suppress(BaseException):
