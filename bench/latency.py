@@ -157,7 +157,10 @@ def client_proc(url: str, jobs: list[tuple[str, str]], conn: Any) -> None:
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
         conn.send("ready")
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
+        outs[0]["client_cpu_share"] = (time.process_time() - cpu0) / (time.perf_counter() - t0)
         await asyncio.sleep(1.0)  # drain what is in flight
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -271,6 +274,7 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
         "cpu_per_event_us": sent["cpu"] / max(1, sent["events"]) * 1e6,
         "server_cpu_share": sent["cpu"] / sent["elapsed"],
         "load": os.getloadavg()[0],
+        "client_cpu": [o["client_cpu_share"] for o in outs if "client_cpu_share" in o],
         "resnapshots": sum(o["resnapshots"] for o in outs), "hub": hub_stats,
         "board_updates_per_s": sum(o["msgs"] for o in outs if o["topic"] == "wallboard") / max(1, n_boards) / sent["elapsed"],
     }
@@ -328,7 +332,8 @@ def show(name: str, r: dict[str, Any]) -> None:
     print(f"  wallboard age:  n={b['n']:>7}  p50={b['p50']:7.2f} ms  p99={b['p99']:7.2f} ms  max={b['max']:7.2f} ms"
           f"  ({r['board_updates_per_s']:.2f} updates/s per board)")
     print(f"  server loop CPU: {r['cpu_per_event_us']:.0f} us/event ({r['server_cpu_share'] * 100:.0f}% of a core);"
-          f" machine load average {r['load']:.1f} on {os.cpu_count()} CPUs")
+          f" machine load average {r['load']:.1f} on {os.cpu_count()} CPUs;"
+          f" client processes {', '.join(f'{c * 100:.0f}%' for c in r['client_cpu'])} of a core")
     print(f"  missed={r['missed']}  seq gaps={r['gaps']}  resnapshots={r['resnapshots']}  hub={r['hub']}")
 
 

@@ -179,3 +179,23 @@ async def test_an_agent_leaving_the_leads_queues_is_removed_from_the_board(live,
         agents.update(m["data"]["agents"])
     assert agents == {"PJSIP/8201": None}
 
+
+
+async def test_wallboard_resume_replays_the_missed_deltas_cut_to_my_scope(live, ws_connect, make_user):
+    lead = await make_user(Role.team_lead, queues=[("repairs", 0)])
+    live.do("member_added", "PJSIP/8201", "repairs", "A")
+    ws = await ws_connect(lead)
+    snap = await ws.subscribe("wallboard")
+    await ws.conn.close()
+    live.do("caller_joined", "w1", "repairs", "13800000001")
+    live.do("caller_joined", "w2", "complaints", "13800000002")
+    await asyncio.sleep(0.3)  # let the coalesced flush happen
+    live.do("caller_joined", "w3", "repairs", "13800000003")
+    await asyncio.sleep(0.3)
+    ws2 = await ws_connect(lead)
+    first = await ws2.subscribe("wallboard", since=snap["seq"], epoch=snap["epoch"])
+    assert first["type"] == "resumed"
+    missed = [m for m in await ws2.quiet(0.3) if m["type"] == "delta"]
+    assert [m["seq"] for m in missed] == list(range(snap["seq"] + 1, snap["seq"] + 1 + len(missed)))
+    assert missed[-1]["data"]["queues"]["repairs"]["waiting"] == 2
+    assert all("complaints" not in m["data"]["queues"] for m in missed)

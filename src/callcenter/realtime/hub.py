@@ -70,17 +70,20 @@ class Topic:
     name: str
     history_len: int
     seq: int = 0
-    history: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
+    # (seq, delta): the serialised message when every client gets the same
+    # one (agent topics, action results: cheap to keep), else the data to
+    # cut per scope (board deltas).
+    history: deque[tuple[int, str | dict[str, Any]]] = field(default_factory=deque)
     clients: set[Client] = field(default_factory=set)
 
-    def record(self, data: dict[str, Any]) -> int:
+    def record(self, data: str | dict[str, Any]) -> int:
         self.seq += 1
         self.history.append((self.seq, data))
         if len(self.history) > self.history_len:
             self.history.popleft()
         return self.seq
 
-    def since(self, seq: int) -> list[tuple[int, dict[str, Any]]] | None:
+    def since(self, seq: int) -> list[tuple[int, str | dict[str, Any]]] | None:
         """Deltas after `seq`, or None when some of them are gone."""
         if seq == self.seq:
             return []
@@ -136,7 +139,8 @@ class Hub:
         self,
         *,
         queue_size: int = 512,
-        history_len: int = 256,
+        history_len: int = 64,
+        board_history_len: int = 32,
         board_hz: float = 4.0,
         max_lags: int = 3,
         lag_window_s: float = 60.0,
@@ -144,7 +148,10 @@ class Hub:
     ) -> None:
         self.epoch = secrets.token_hex(6)
         self.queue_size = queue_size
+        # A reconnect within about a minute of agent traffic, or ~8 s of a
+        # busy board (4 deltas/s), replays; past that a snapshot is cheaper.
         self.history_len = history_len
+        self.board_history_len = board_history_len
         self.board_interval = 1.0 / board_hz
         self.max_lags = max_lags
         self.lag_window_s = lag_window_s
@@ -201,9 +208,10 @@ class Hub:
             self._schedule_flush()
 
     def _publish(self, topic: Topic, data: dict[str, Any]) -> None:
-        seq = topic.record(data)
+        seq = topic.seq + 1
+        text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
+        topic.record(text)
         if topic.clients:
-            text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
             for client in tuple(topic.clients):
                 client.offer(topic.name, seq, text)
             self.stats["sent_deltas"] += len(topic.clients)
@@ -440,7 +448,8 @@ class Hub:
         self.check(client.principal, topic_name)
         topic = self.topics.get(topic_name)
         if topic is None:
-            topic = self.topics[topic_name] = Topic(topic_name, self.history_len)
+            size = self.history_len if topic_name.startswith(AGENT_PREFIX) else self.board_history_len
+            topic = self.topics[topic_name] = Topic(topic_name, size)
         client.topics.add(topic_name)
         topic.clients.add(client)
         missed = topic.since(since) if since is not None and epoch == self.epoch else None
@@ -451,8 +460,11 @@ class Hub:
         client.offer(topic_name, 0, dumps({"type": "resumed", "topic": topic_name, "seq": since, "epoch": self.epoch}))
         shape = {WALLBOARD: self._board_data, SUPERVISOR: self._supervisor_data}.get(topic_name)
         for seq, data in missed:
-            cut = shape(data, client.scope) if shape else data
-            client.offer(topic_name, 0, dumps({"type": "delta", "topic": topic_name, "seq": seq, "ts": self.ts, "data": cut}))
+            if isinstance(data, str):
+                client.offer(topic_name, 0, data)
+            else:
+                cut = shape(data, client.scope) if shape else data
+                client.offer(topic_name, 0, dumps({"type": "delta", "topic": topic_name, "seq": seq, "ts": self.ts, "data": cut}))
         client.floor[topic_name] = topic.seq
 
     def unsubscribe(self, client: Client, topic_name: str) -> None:
