@@ -274,15 +274,33 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
         "cpu_per_event_us": sent["cpu"] / max(1, sent["events"]) * 1e6,
         "server_cpu_share": sent["cpu"] / sent["elapsed"],
         "load": os.getloadavg()[0],
+        "hub_on_output": pcts(HUB_TIMES["on_output"]), "hub_flush": pcts(HUB_TIMES["flush"]),
         "client_cpu": [o["client_cpu_share"] for o in outs if "client_cpu_share" in o],
         "resnapshots": sum(o["resnapshots"] for o in outs), "hub": hub_stats,
         "board_updates_per_s": sum(o["msgs"] for o in outs if o["topic"] == "wallboard") / max(1, n_boards) / sent["elapsed"],
     }
 
 
+HUB_TIMES: dict[str, list[float]] = {"on_output": [], "flush": []}
+
+
 async def _attach(app: Any, acd: BenchAcd) -> None:
+    """Wire the hub, timing its two synchronous entry points: how long it
+    holds the loop per event and per board flush."""
+    hub = app.state.hub
+    for name, attr in (("on_output", "on_output"), ("flush", "flush_boards")):
+        inner = getattr(hub, attr)
+        times = HUB_TIMES[name]
+        times.clear()
+
+        def timed(*args: Any, _inner: Any = inner, _times: list[float] = times) -> None:
+            t = time.perf_counter()
+            _inner(*args)
+            _times.append(time.perf_counter() - t)
+
+        setattr(hub, attr, timed)
     app.state.acd = acd
-    app.state.hub.attach(acd)
+    hub.attach(acd)
 
 
 async def _generate(app: Any, acd: BenchAcd, core: BenchCore, rate: int, seconds: float) -> dict[str, float]:
@@ -334,6 +352,9 @@ def show(name: str, r: dict[str, Any]) -> None:
     print(f"  server loop CPU: {r['cpu_per_event_us']:.0f} us/event ({r['server_cpu_share'] * 100:.0f}% of a core);"
           f" machine load average {r['load']:.1f} on {os.cpu_count()} CPUs;"
           f" client processes {', '.join(f'{c * 100:.0f}%' for c in r['client_cpu'])} of a core")
+    o, f = r["hub_on_output"], r["hub_flush"]
+    print(f"  hub holds the loop: per event p50={o['p50']:.3f} p99={o['p99']:.3f} max={o['max']:.2f} ms;"
+          f" per board flush (n={f['n']}) p50={f['p50']:.2f} p99={f['p99']:.2f} max={f['max']:.2f} ms")
     print(f"  missed={r['missed']}  seq gaps={r['gaps']}  resnapshots={r['resnapshots']}  hub={r['hub']}")
 
 

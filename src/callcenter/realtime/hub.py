@@ -168,6 +168,7 @@ class Hub:
         self._dirty_queues: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._agent_queues: dict[str, frozenset[str]] = {}
+        self._fresh: dict[str, dict[str, Any]] = {}
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = {"resnapshots": 0, "dropped": 0, "sent_deltas": 0}
@@ -201,7 +202,8 @@ class Hub:
         for iface in output.agents:
             topic = self.topics.get(AGENT_PREFIX + iface)
             if topic is not None:
-                self._publish(topic, {"agent": core.agent_view(iface)})
+                view = self._fresh[iface] = core.agent_view(iface)
+                self._publish(topic, {"agent": view})
         if output.agents or output.queues:
             self._dirty_agents |= output.agents
             self._dirty_queues |= output.queues
@@ -236,7 +238,11 @@ class Hub:
             return
         board = self.topics.get(WALLBOARD)
         sup = self.topics.get(SUPERVISOR)
-        views = {i: core.agent_view(i) for i in agents} if (board is not None or sup is not None) else {}
+        fresh, self._fresh = self._fresh, {}
+        if board is None and sup is None:
+            return
+        # Views the agent topics computed for the latest event are reused.
+        views = {i: fresh.get(i) or core.agent_view(i) for i in agents}
         # The queues each changed agent was in before, so a scoped board is
         # told (null) when one leaves its queues, and only then.
         left = {}
@@ -272,6 +278,15 @@ class Hub:
         qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()} if qviews is not None else None
         af = {i: f"{dumps(i)}:{dumps(shape(v) if shape else v)}" for i, v in views.items()}
         head = f'{{"type":"delta","topic":{dumps(topic.name)},"seq":{seq},"ts":{dumps(self.ts)},"data":{{'
+        # queue -> the changed agents in it (and those that just left it)
+        members: dict[str, list[str]] = {}
+        for i in af:
+            for q in self._agent_queues.get(i, ()):
+                members.setdefault(q, []).append(i)
+        gone: dict[str, list[str]] = {}
+        for i, before in left.items():
+            for q in before:
+                gone.setdefault(q, []).append(i)
         texts: dict[frozenset[str] | None, str] = {}
         for client in tuple(topic.clients):
             scope = client.scope
@@ -280,12 +295,12 @@ class Hub:
                 parts = []
                 if qf is not None:
                     parts.append('"queues":{' + ",".join(f for q, f in qf.items() if scope is None or q in scope) + "}")
-                agents = []
-                for i, f in af.items():
-                    if scope is None or not self._agent_queues.get(i, frozenset()).isdisjoint(scope):
-                        agents.append(f)
-                    elif i in left and not left[i].isdisjoint(scope):
-                        agents.append(f"{dumps(i)}:null")
+                if scope is None:
+                    agents = list(af.values())
+                else:
+                    seen = dict.fromkeys(i for q in scope for i in members.get(q, ()))
+                    agents = [af[i] for i in seen]
+                    agents += [f"{dumps(i)}:null" for i in dict.fromkeys(i for q in scope for i in gone.get(q, ())) if i not in seen]
                 parts.append('"agents":{' + ",".join(agents) + "}")
                 text = texts[scope] = head + ",".join(parts) + "}}"
             client.offer(topic.name, seq, text)
