@@ -49,7 +49,7 @@ function el(tag, attrs = {}, ...children) {
 const label = (item) => (item ? (lang() === "en" ? item.en : item.zh) : "");
 const STATES = ["available", "ringing", "on_call", "on_hold", "wrap_up", "paused"];
 
-const me = await signedIn();
+await signedIn();
 const [thresholds, reasons, queueList, users] = await Promise.all([
   api("/api/realtime/wallboard-thresholds"),
   api("/api/realtime/pause-reasons").then((r) => r.reasons),
@@ -244,4 +244,3 @@ hub.subscribe("wallboard", (msg) => {
   renderAll();
 });
 hub.connect();
-window.__wallboard = { queues, agents, me };
