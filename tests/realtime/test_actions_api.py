@@ -170,3 +170,16 @@ async def test_thresholds_config(client, make_user):
     r = await client.put("/api/realtime/wallboard-thresholds", json=body, headers=admin.headers)
     assert r.status_code == 422 and "order" in r.json()["detail"]
     assert (await client.put("/api/realtime/wallboard-thresholds", json=body, headers=lead.headers)).status_code == 403
+
+
+async def test_the_hub_follows_the_acd_service_started_before_it(settings):
+    from callcenter.app import create_app
+
+    from .fakes import FakeAcd
+
+    app = create_app(settings)
+    acd = FakeAcd()
+    app.state.acd = acd  # as the ACD service's start-up will
+    async with app.router.lifespan_context(app):
+        assert acd.subscribers == [app.state.hub.on_output]
+        assert app.state.hub.core is acd.core
