@@ -178,14 +178,15 @@ setInterval(tick, 1000);
 
 // --- actions --------------------------------------------------------------------
 
+// ok: true done, false failed, null under way.
 function result(text, ok) {
   const r = $("result");
   r.textContent = text;
-  r.className = `result ${ok ? "ok" : "err"}`;
+  r.className = `result ${ok === null ? "pending" : ok ? "ok" : "err"}`;
 }
 
 async function act(name, path, body) {
-  result(`${name}…`, true);
+  result(`${name}…`, null);
   try {
     await api(path, { method: "POST", body });
     result(`${name}: ${t("ctl.ok")}`, true);
