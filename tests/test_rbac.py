@@ -26,6 +26,7 @@ from .conftest import make_settings
 from .qa import rbac as qa
 
 ALL = frozenset(Role)
+DESK = frozenset({Role.agent, Role.team_lead, Role.admin})
 LEADS = frozenset({Role.admin, Role.team_lead})
 ADMIN = frozenset({Role.admin})
 REVIEWERS = frozenset({Role.qa, Role.team_lead, Role.admin})
@@ -60,6 +61,20 @@ class Case:
     # Runs before each request (per caller): async (db, settings, ctx) that
     # creates rows directly and records their ids in ctx.ids.
     seed: Callable[[Any, Any, Ctx], Awaitable[None]] | None = None
+
+
+def _on_a_call(app: Any, actors: dict[Role, Any], ids: dict[str, Any]) -> None:
+    """Desk and supervisor actions act on a call: the realtime fakes put
+    every agent on one and answer every action."""
+    from .realtime.fakes import FakeCore, install
+
+    install(app, FakeCore(auto_on_call=True))
+
+
+def _thresholds() -> dict[str, Any]:
+    from callcenter.realtime.schemas import default_thresholds
+
+    return default_thresholds()
 
 
 def _new_user(_: Ctx) -> dict[str, Any]:
@@ -259,6 +274,32 @@ MATRIX: list[Case] = [
     Case("GET", "/api/qa/summary", ALL),
     Case("GET", "/api/qa/summary.csv", ALL),
     Case("GET", "/qa", PUBLIC),
+    # realtime: pages, desktop and supervisor actions (fake gateway/core below), settings
+    Case("GET", "/desktop", PUBLIC),
+    Case("GET", "/wallboard", PUBLIC),
+    Case("GET", "/api/desktop/context", DESK, prepare=_on_a_call),
+    Case("POST", "/api/desktop/queues/login", DESK, body=lambda c: {"queues": []}, prepare=_on_a_call),
+    Case("POST", "/api/desktop/queues/logout", DESK, body=lambda c: {}, prepare=_on_a_call),
+    Case("POST", "/api/desktop/pause", DESK, body=lambda c: {"reason": "break"}, prepare=_on_a_call),
+    Case("POST", "/api/desktop/ready", DESK, prepare=_on_a_call),
+    Case("POST", "/api/desktop/dial", DESK, body=lambda c: {"number": "10086"}, prepare=_on_a_call),
+    Case("POST", "/api/desktop/hold", DESK, prepare=_on_a_call),
+    Case("POST", "/api/desktop/unhold", DESK, prepare=_on_a_call),
+    Case("POST", "/api/desktop/transfer", DESK, body=lambda c: {"kind": "blind", "to": "queue", "target": "repairs"}, prepare=_on_a_call),
+    Case("POST", "/api/desktop/hangup", DESK, prepare=_on_a_call),
+    Case("POST", "/api/supervisor/agents/{user_id}/spy", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/spy", body=lambda c: {"mode": "listen"}, prepare=_on_a_call),
+    Case("POST", "/api/supervisor/agents/{user_id}/pause", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/pause", body=lambda c: {"reason": "meeting"}, prepare=_on_a_call),
+    Case("POST", "/api/supervisor/agents/{user_id}/unpause", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/unpause", prepare=_on_a_call),
+    Case("POST", "/api/supervisor/agents/{user_id}/logout", LEADS,
+         url=lambda c: f"/api/supervisor/agents/{c.ids['agent']}/logout", prepare=_on_a_call),
+    Case("GET", "/api/realtime/pause-reasons", ALL),
+    Case("PUT", "/api/realtime/pause-reasons", ADMIN,
+         body=lambda c: {"reasons": [{"code": "break", "zh": "小休", "en": "Break", "max_s": 900}]}),
+    Case("GET", "/api/realtime/wallboard-thresholds", LEADS),
+    Case("PUT", "/api/realtime/wallboard-thresholds", ADMIN, body=lambda c: _thresholds()),
 ]
 
 # Routes that are not role-checked by design, with the reason.
@@ -301,7 +342,8 @@ def test_every_route_is_in_the_matrix():
 
 @pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method} {c.route}")
 async def test_role_matrix(case: Case, app, client, make_user, db, settings):
-    actors = {role: await make_user(role) for role in Role}
+    # everyone has a phone, so desk and supervisor actions can succeed
+    actors = {role: await make_user(role, interface=f"PJSIP/7{i:03d}") for i, role in enumerate(Role)}
     target = await make_user(Role.agent)
     ids = {"agent": target.user.id}
     if case.prepare is not None:

@@ -28,6 +28,9 @@ from callcenter.db import Database
 from callcenter.logs import request_id
 from callcenter.qa import api as qa_api
 from callcenter.qa.service import scheduled_jobs
+from callcenter.realtime import api as realtime_api
+from callcenter.realtime.hub import Hub
+from callcenter.realtime.screenpop import CustomerLookup
 from callcenter.web import api as web_api
 
 log = logging.getLogger("callcenter.http")
@@ -81,6 +84,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
         await hooks_service.start(app, stack)
         await stack.enter_async_context(scheduled_jobs(settings, db))
+        # The hub follows the ACD service when it runs (start it before this).
+        hub = Hub(lookup=CustomerLookup(db))
+        app.state.hub = hub
+        stack.push_async_callback(hub.close)
+        if getattr(app.state, "acd", None) is not None:
+            hub.attach(app.state.acd)
         yield
         log.info("callcenter stopping")
 
@@ -164,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hooks_api.router)
     app.include_router(hooks_api.admin_router)
     app.include_router(qa_api.router)
+    app.include_router(realtime_api.router)
     app.include_router(web_api.router)
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app

@@ -8,3 +8,4 @@ from callcenter.acd.models import AgentInterval, CallRecord, Queue, RingAttempt 
 from callcenter.crm.models import CallbackTask, Customer, CustomerPhone, Ticket  # noqa: F401
 from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule, SurveyResponse  # noqa: F401
 from callcenter.qa.models import Annotation, Assignment, Evaluation, QaForm, RecordingPeaks  # noqa: F401
+from callcenter.realtime.models import RealtimeSetting  # noqa: F401

@@ -20,6 +20,8 @@ PAGES = {
     "/login": "login.html",
     "/home": "home.html",
     "/qa": "qa.html",
+    "/desktop": "desktop.html",
+    "/wallboard": "wallboard.html",
 }
 
 

@@ -1,0 +1,590 @@
+"""The websocket hub: snapshots plus ordered, resumable deltas, fanned out
+from the ACD core's in-memory views.
+
+Why it is built this way (anchors.md §5 item 5): peers' clients go stale
+after a reconnect and their wallboards poll the database per tab.  Here
+
+* every topic has a sequence number and a bounded history, so a client that
+  reconnects with (epoch, seq) gets exactly the deltas it missed, or a fresh
+  snapshot when they are gone or the server restarted (new epoch);
+* views are computed once per change from the core (no database), serialised
+  once per audience, and put on each client's bounded queue without waiting;
+  a client whose queue overflows is resnapshotted, and dropped if it keeps
+  falling behind, so it never slows the core or the other clients;
+* wallboard and supervisor deltas are coalesced to at most ``board_hz`` per
+  second (leading edge: a quiet board updates at once); agent topics (pops
+  and state changes) go out immediately.
+
+Protocol (JSON text frames), client -> server:
+    {"op": "subscribe", "topic": "agent:PJSIP/8001" | "wallboard" | "supervisor",
+     "since": <seq>?, "epoch": "<epoch>"?}
+    {"op": "unsubscribe", "topic": ...}      {"op": "ping"}
+server -> client:
+    {"type": "hello", "epoch", "user": {...}}
+    {"type": "snapshot", "topic", "seq", "epoch", "ts", "data"}
+    {"type": "resumed", "topic", "seq", "epoch"}   (missed deltas follow)
+    {"type": "delta", "topic", "seq", "ts", "data"}
+    {"type": "error", "topic"?, "code", "message"}   {"type": "pong"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from callcenter.acd.core import Output, ScreenPop
+from callcenter.auth.models import Role
+from callcenter.auth.service import Principal
+
+log = logging.getLogger("callcenter.realtime")
+
+WALLBOARD = "wallboard"
+SUPERVISOR = "supervisor"
+AGENT_PREFIX = "agent:"
+LEADS = (Role.admin, Role.team_lead)
+CLOSE_TOO_SLOW = 4008  # application close code: the client fell behind too often
+CLOSE_UNAUTHORISED = 4401  # not signed in, or the token expired
+_RESNAP = object()  # queue marker: send this topic's snapshot, computed when sent
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class Forbidden(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class Topic:
+    name: str
+    history_len: int
+    seq: int = 0
+    # (seq, delta): the serialised message when every client gets the same
+    # one (agent topics, action results: cheap to keep), else the data to
+    # cut per scope (board deltas).
+    history: deque[tuple[int, str | dict[str, Any]]] = field(default_factory=deque)
+    clients: set[Client] = field(default_factory=set)
+
+    def record(self, data: str | dict[str, Any]) -> int:
+        self.seq += 1
+        self.history.append((self.seq, data))
+        if len(self.history) > self.history_len:
+            self.history.popleft()
+        return self.seq
+
+    def since(self, seq: int) -> list[tuple[int, str | dict[str, Any]]] | None:
+        """Deltas after `seq`, or None when some of them are gone."""
+        if seq == self.seq:
+            return []
+        if seq > self.seq or not self.history or self.history[0][0] > seq + 1:
+            return None
+        return [(s, d) for s, d in self.history if s > seq]
+
+
+class Client:
+    """One websocket: a bounded send queue drained by its own writer task."""
+
+    def __init__(self, hub: Hub, ws: WebSocket, principal: Principal, queue_size: int) -> None:
+        self.hub = hub
+        self.ws = ws
+        self.principal = principal
+        self.queue: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue(queue_size)
+        self.topics: set[str] = set()
+        # Deltas at or below this seq are already covered by a snapshot sent.
+        self.floor: dict[str, int] = {}
+        self.lags: deque[float] = deque()
+        self.closed = False
+        # Queues this client may see on the wallboard; None = all (admin).
+        self.scope: frozenset[str] | None = None if principal.role == Role.admin else frozenset(principal.queues)
+
+    def offer(self, topic: str, seq: int, text: Any) -> None:
+        """Never blocks: on overflow the queue is replaced by resnapshots."""
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait((topic, seq, text))
+        except asyncio.QueueFull:
+            self.hub.lagged(self)
+
+    async def writer(self) -> None:
+        while True:
+            topic, seq, text = await self.queue.get()
+            if topic not in self.topics and text is not None:
+                continue
+            if text is _RESNAP:
+                if topic not in self.topics:
+                    continue
+                text = self.hub.snapshot_text(self, topic)
+            elif seq and seq <= self.floor.get(topic, 0):
+                continue
+            await self.ws.send_text(text)
+
+
+Lookup = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        queue_size: int = 512,
+        history_len: int = 64,
+        board_history_len: int = 32,
+        board_hz: float = 4.0,
+        max_lags: int = 3,
+        lag_window_s: float = 60.0,
+        lookup: Lookup | None = None,
+    ) -> None:
+        self.epoch = secrets.token_hex(6)
+        self.queue_size = queue_size
+        # A reconnect within about a minute of agent traffic, or ~8 s of a
+        # busy board (4 deltas/s), replays; past that a snapshot is cheaper.
+        self.history_len = history_len
+        self.board_history_len = board_history_len
+        self.board_interval = 1.0 / board_hz
+        self.max_lags = max_lags
+        self.lag_window_s = lag_window_s
+        self.lookup = lookup
+        self.core: Any = None
+        self._unfollow: Callable[[], None] | None = None
+        self.ts: float = 0.0
+        self.topics: dict[str, Topic] = {}
+        self.clients: set[Client] = set()
+        # Live screen-pop per agent interface, and the per-call lookup result
+        # (one lookup per call id, shared by every agent it rings).
+        self.pops: dict[str, dict[str, Any]] = {}
+        self.lookups: dict[str, dict[str, Any] | None] = {}
+        self._lookup_tasks: set[asyncio.Task[None]] = set()
+        self._dirty_queues: set[str] = set()
+        self._dirty_agents: set[str] = set()
+        self._agent_queues: dict[str, frozenset[str]] = {}
+        self._fresh: dict[str, dict[str, Any]] = {}
+        self._last_flush = 0.0
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self.stats = {"resnapshots": 0, "dropped": 0, "sent_deltas": 0}
+
+    # --- wiring ---------------------------------------------------------------
+
+    def attach(self, acd: Any) -> None:
+        """Follow the live ACD service: `acd.subscribe(callback(output, core))`.
+        One service at a time: attaching another stops following the first."""
+        if self._unfollow is not None:
+            self._unfollow()
+        self.core = getattr(acd, "core", None)
+        self._unfollow = acd.subscribe(self.on_output)
+
+    async def close(self) -> None:
+        if self._flush_handle:
+            self._flush_handle.cancel()
+        for task in list(self._lookup_tasks):
+            task.cancel()
+        for client in list(self.clients):
+            client.closed = True
+            with contextlib.suppress(Exception):
+                await client.ws.close(1001)
+
+    # --- the core's side --------------------------------------------------------
+
+    def on_output(self, output: Output, core: Any) -> None:
+        """Called after every applied event.  Synchronous and non-blocking:
+        it only reads the core's views and queues text for clients."""
+        self.core = core
+        self.ts = output.ts
+        for pop in output.pops:
+            self._pop(pop)
+        for iface in output.agents:
+            topic = self.topics.get(AGENT_PREFIX + iface)
+            if topic is not None:
+                view = self._fresh[iface] = core.agent_view(iface)
+                self._publish(topic, {"agent": view})
+        if output.agents or output.queues:
+            self._dirty_agents |= output.agents
+            self._dirty_queues |= output.queues
+            self._schedule_flush()
+
+    def _publish(self, topic: Topic, data: dict[str, Any]) -> None:
+        seq = topic.seq + 1
+        text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
+        topic.record(text)
+        if topic.clients:
+            for client in tuple(topic.clients):
+                client.offer(topic.name, seq, text)
+            self.stats["sent_deltas"] += len(topic.clients)
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is not None:
+            return
+        wait = self._last_flush + self.board_interval - time.monotonic()
+        if wait <= 0:
+            self.flush_boards()
+        else:
+            self._flush_handle = asyncio.get_running_loop().call_later(wait, self.flush_boards)
+
+    def flush_boards(self) -> None:
+        """One coalesced delta for the wallboard and supervisor topics."""
+        self._flush_handle = None
+        self._last_flush = time.monotonic()
+        queues, agents = self._dirty_queues, self._dirty_agents
+        self._dirty_queues, self._dirty_agents = set(), set()
+        core = self.core
+        if core is None:
+            return
+        board = self.topics.get(WALLBOARD)
+        sup = self.topics.get(SUPERVISOR)
+        fresh, self._fresh = self._fresh, {}
+        if board is None and sup is None:
+            return
+        # Views the agent topics computed for the latest event are reused.
+        views = {i: fresh.get(i) or core.agent_view(i) for i in agents}
+        # The queues each changed agent was in before, so a scoped board is
+        # told (null) when one leaves its queues, and only then.
+        left = {}
+        for i, v in views.items():
+            now_in = frozenset(q.get("queue") for q in v.get("queues", ()))
+            before = self._agent_queues.get(i, frozenset())
+            if before - now_in:
+                left[i] = before
+            self._agent_queues[i] = now_in
+        if board is not None:
+            qviews = {q: core.queue_view(q) for q in queues}
+            seq = board.record({"queues": qviews, "agents": views, "left": left})
+            self._fanout(board, seq, qviews, views, left, self._board_agent)
+        if sup is not None and views:
+            seq = sup.record({"agents": views, "left": left})
+            self._fanout(sup, seq, None, views, left, None)
+
+    def _fanout(
+        self,
+        topic: Topic,
+        seq: int,
+        qviews: dict[str, Any] | None,
+        views: dict[str, Any],
+        left: dict[str, frozenset[str]],
+        shape: Callable[..., Any] | None,
+    ) -> None:
+        """Send each audience (scope) its cut of a board delta.  Every queue
+        and agent is serialised once and the cuts are joined from those
+        fragments: a flush costs about one serialisation, however many
+        scopes and clients there are (bench/latency.py)."""
+        if not topic.clients:
+            return
+        qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()} if qviews is not None else None
+        af = {i: f"{dumps(i)}:{dumps(shape(v) if shape else v)}" for i, v in views.items()}
+        head = f'{{"type":"delta","topic":{dumps(topic.name)},"seq":{seq},"ts":{dumps(self.ts)},"data":{{'
+        # queue -> the changed agents in it (and those that just left it)
+        members: dict[str, list[str]] = {}
+        for i in af:
+            for q in self._agent_queues.get(i, ()):
+                members.setdefault(q, []).append(i)
+        gone: dict[str, list[str]] = {}
+        for i, before in left.items():
+            for q in before:
+                gone.setdefault(q, []).append(i)
+        texts: dict[frozenset[str] | None, str] = {}
+        for client in tuple(topic.clients):
+            scope = client.scope
+            text = texts.get(scope)
+            if text is None:
+                parts = []
+                if qf is not None:
+                    parts.append('"queues":{' + ",".join(f for q, f in qf.items() if scope is None or q in scope) + "}")
+                if scope is None:
+                    agents = list(af.values())
+                else:
+                    seen = dict.fromkeys(i for q in scope for i in members.get(q, ()))
+                    agents = [af[i] for i in seen]
+                    agents += [f"{dumps(i)}:null" for i in dict.fromkeys(i for q in scope for i in gone.get(q, ())) if i not in seen]
+                parts.append('"agents":{' + ",".join(agents) + "}")
+                text = texts[scope] = head + ",".join(parts) + "}}"
+            client.offer(topic.name, seq, text)
+        self.stats["sent_deltas"] += len(topic.clients)
+
+    # --- screen-pops -----------------------------------------------------------
+
+    def _pop(self, pop: ScreenPop) -> None:
+        topic_name = AGENT_PREFIX + pop.interface
+        if pop.phase == "cleared":
+            self.pops.pop(pop.interface, None)
+            data: dict[str, Any] = {"pop": {"call_id": pop.call_id, "phase": "cleared"}}
+        else:
+            call = (self.core.call_view(pop.call_id) if self.core else None) or {"call_id": pop.call_id}
+            entry = {"call_id": pop.call_id, "phase": pop.phase, "call": call}
+            if pop.call_id in self.lookups:
+                entry["lookup"] = self.lookups[pop.call_id]
+            else:
+                entry["lookup"] = None
+                self._start_lookup(pop.call_id, call)
+            self.pops[pop.interface] = entry
+            data = {"pop": entry}
+        topic = self.topics.get(topic_name)
+        if topic is not None:
+            self._publish(topic, data)
+        if pop.phase == "cleared" and not any(p["call_id"] == pop.call_id for p in self.pops.values()):
+            # Keep the result a little: a ring-no-answer moves on to the next agent.
+            if len(self.lookups) > 2000:
+                for key in list(self.lookups)[:1000]:
+                    self.lookups.pop(key, None)
+
+    def _start_lookup(self, call_id: str, call: dict[str, Any]) -> None:
+        self.lookups[call_id] = None  # in flight: do not start another
+        if self.lookup is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._run_lookup(call_id, call))
+        self._lookup_tasks.add(task)
+        task.add_done_callback(self._lookup_tasks.discard)
+
+    async def _run_lookup(self, call_id: str, call: dict[str, Any]) -> None:
+        assert self.lookup is not None
+        try:
+            result = await self.lookup(call_id, call)
+        except Exception as exc:  # noqa: BLE001 - a failed lookup must not lose the pop
+            log.warning("screen-pop lookup failed for %s: %s", call_id, exc)
+            result = {"error": f"{type(exc).__name__}: {exc}"[:200], "customer": None}
+        self.lookups[call_id] = result
+        for iface, entry in self.pops.items():
+            if entry["call_id"] == call_id:
+                entry["lookup"] = result
+                topic = self.topics.get(AGENT_PREFIX + iface)
+                if topic is not None:
+                    self._publish(topic, {"pop": entry})
+
+    # --- supervisor action results ----------------------------------------------
+
+    def action_result(self, result: dict[str, Any]) -> None:
+        topic = self.topics.get(SUPERVISOR)
+        if topic is not None:
+            self._publish(topic, {"action": result})
+
+    # --- access and shapes ------------------------------------------------------
+
+    def check(self, principal: Principal, topic: str) -> None:
+        if topic.startswith(AGENT_PREFIX):
+            iface = topic[len(AGENT_PREFIX) :]
+            if not iface:
+                raise Forbidden("agent topic needs an interface, e.g. agent:PJSIP/8001")
+            if principal.role in LEADS or principal.interface == iface:
+                return
+            raise Forbidden(f"{topic}: only that agent, team leads and admins may subscribe")
+        if topic in (WALLBOARD, SUPERVISOR):
+            if principal.role in LEADS:
+                return
+            raise Forbidden(f"{topic}: needs team_lead or admin")
+        raise Forbidden(f"unknown topic {topic!r}; use agent:<interface>, wallboard or supervisor")
+
+    @staticmethod
+    def _visible(agent: dict[str, Any], scope: frozenset[str] | None) -> bool:
+        return scope is None or any(q.get("queue") in scope for q in agent.get("queues", ()))
+
+    @staticmethod
+    def _board_agent(a: dict[str, Any]) -> dict[str, Any]:
+        call = a.get("call")
+        return {
+            "interface": a.get("interface"),
+            "name": a.get("name"),
+            "state": a.get("state"),
+            "reason": a.get("reason"),
+            "since": a.get("since"),
+            "queues": [q.get("queue") for q in a.get("queues", ())],
+            "caller": None
+            if not call
+            else {"number": call.get("caller_number"), "name": call.get("caller_name"), "queue": call.get("queue")},
+            "wrap_up_deadline": (a.get("wrap_up") or {}).get("deadline"),
+            "handled": (a.get("today") or {}).get("handled"),
+        }
+
+    def _board_data(self, data: dict[str, Any], scope: frozenset[str] | None) -> dict[str, Any]:
+        queues = {q: v for q, v in data["queues"].items() if scope is None or q in scope}
+        agents = self._scoped_agents(data, scope, self._board_agent)
+        out: dict[str, Any] = {"queues": queues, "agents": agents}
+        if "totals" in data and scope is None:
+            out["totals"] = data["totals"]
+        return out
+
+    def _supervisor_data(self, data: dict[str, Any], scope: frozenset[str] | None) -> dict[str, Any]:
+        if "action" in data:
+            return data
+        return {"agents": self._scoped_agents(data, scope, lambda a: a)}
+
+    def _scoped_agents(self, data: dict[str, Any], scope: frozenset[str] | None, shape: Callable[..., Any]) -> dict[str, Any]:
+        """The agents this scope may see; null for one that has just left
+        the scope, so the board drops it instead of showing it forever."""
+        out: dict[str, Any] = {}
+        left = data.get("left", {})
+        for i, a in data["agents"].items():
+            if self._visible(a, scope):
+                out[i] = shape(a)
+            elif i in left and (scope is None or left[i] & scope):
+                out[i] = None
+        return out
+
+    def snapshot_data(self, client: Client, topic: str) -> dict[str, Any]:
+        core = self.core
+        if topic.startswith(AGENT_PREFIX):
+            iface = topic[len(AGENT_PREFIX) :]
+            return {"agent": core.agent_view(iface) if core else None, "pop": self.pops.get(iface)}
+        if core is None:
+            return {"queues": {}, "agents": {}}
+        board = core.wallboard()
+        for i, a in board.get("agents", {}).items():
+            if i not in self._dirty_agents:  # a pending flush compares against the older state
+                self._agent_queues[i] = frozenset(q.get("queue") for q in a.get("queues", ()))
+        if topic == WALLBOARD:
+            data = self._board_data(board, client.scope)
+        else:
+            data = self._supervisor_data({"agents": board.get("agents", {})}, client.scope)
+        return data
+
+    def snapshot_text(self, client: Client, topic: str) -> str:
+        t = self.topics[topic]
+        client.floor[topic] = t.seq
+        return dumps(
+            {
+                "type": "snapshot",
+                "topic": topic,
+                "seq": t.seq,
+                "epoch": self.epoch,
+                "ts": self.ts,
+                "data": self.snapshot_data(client, topic),
+            }
+        )
+
+    # --- clients ------------------------------------------------------------------
+
+    def subscribe(self, client: Client, topic_name: str, since: int | None, epoch: str | None) -> None:
+        """Synchronous: the snapshot (or the replay) and joining the topic
+        happen with no await in between, so no delta can slip through."""
+        self.check(client.principal, topic_name)
+        topic = self.topics.get(topic_name)
+        if topic is None:
+            size = self.history_len if topic_name.startswith(AGENT_PREFIX) else self.board_history_len
+            topic = self.topics[topic_name] = Topic(topic_name, size)
+        client.topics.add(topic_name)
+        topic.clients.add(client)
+        missed = topic.since(since) if since is not None and epoch == self.epoch else None
+        if missed is None:
+            client.offer(topic_name, 0, self.snapshot_text(client, topic_name))
+            return
+        client.floor[topic_name] = since or 0
+        client.offer(topic_name, 0, dumps({"type": "resumed", "topic": topic_name, "seq": since, "epoch": self.epoch}))
+        shape = {WALLBOARD: self._board_data, SUPERVISOR: self._supervisor_data}.get(topic_name)
+        for seq, data in missed:
+            if isinstance(data, str):
+                client.offer(topic_name, 0, data)
+            else:
+                cut = shape(data, client.scope) if shape else data
+                client.offer(topic_name, 0, dumps({"type": "delta", "topic": topic_name, "seq": seq, "ts": self.ts, "data": cut}))
+        client.floor[topic_name] = topic.seq
+
+    def unsubscribe(self, client: Client, topic_name: str) -> None:
+        client.topics.discard(topic_name)
+        topic = self.topics.get(topic_name)
+        if topic is not None:
+            topic.clients.discard(client)
+
+    def lagged(self, client: Client) -> None:
+        """The client's queue is full: throw its backlog away and resnapshot
+        every topic it follows; drop it if this keeps happening."""
+        now = time.monotonic()
+        client.lags.append(now)
+        while client.lags and now - client.lags[0] > self.lag_window_s:
+            client.lags.popleft()
+        while not client.queue.empty():
+            client.queue.get_nowait()
+        if len(client.lags) > self.max_lags:
+            self.stats["dropped"] += 1
+            log.warning("dropping slow websocket client %s", client.principal.username)
+            self._detach(client)
+            asyncio.get_running_loop().create_task(self._close(client, CLOSE_TOO_SLOW, "too slow; reconnect"))
+            return
+        self.stats["resnapshots"] += 1
+        for topic in client.topics:
+            if topic:
+                client.queue.put_nowait((topic, 0, _RESNAP))
+
+    def _detach(self, client: Client) -> None:
+        client.closed = True
+        self.clients.discard(client)
+        for name in list(client.topics):
+            self.unsubscribe(client, name)
+
+    @staticmethod
+    async def _close(client: Client, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await client.ws.close(code, reason)
+
+    async def serve(self, ws: WebSocket, principal: Principal, expires_at: float | None = None) -> None:
+        """Run one accepted, authenticated websocket until it goes away
+        (or its token expires: `expires_at`, epoch s)."""
+        client = Client(self, ws, principal, self.queue_size)
+        self.clients.add(client)
+        writer = asyncio.create_task(client.writer())
+        expiry = None
+        if expires_at is not None:
+            delay = max(0.0, expires_at - time.time())
+            expiry = asyncio.get_running_loop().call_later(
+                delay, lambda: asyncio.ensure_future(self._close(client, CLOSE_UNAUTHORISED, "token expired"))
+            )
+        client.topics.add("")  # the connection-level stream (hello, errors, pong)
+        client.offer(
+            "", 0,
+            dumps(
+                {
+                    "type": "hello",
+                    "epoch": self.epoch,
+                    "user": {"username": principal.username, "role": principal.role.value, "interface": principal.interface},
+                }
+            ),
+        )
+        try:
+            while not client.closed:
+                receive = asyncio.create_task(ws.receive_text())
+                done, _ = await asyncio.wait({receive, writer}, return_when=asyncio.FIRST_COMPLETED)
+                if writer in done:
+                    receive.cancel()
+                    writer.result()  # re-raise a send failure
+                    break
+                self._handle(client, receive.result())
+        except WebSocketDisconnect:
+            pass
+        except Exception as exc:  # noqa: BLE001 - a broken socket ends this client only
+            log.debug("websocket %s ended: %r", principal.username, exc)
+        finally:
+            if expiry is not None:
+                expiry.cancel()
+            self._detach(client)
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
+
+    def _handle(self, client: Client, raw: str) -> None:
+        try:
+            msg = json.loads(raw)
+            op = msg["op"]
+        except (ValueError, KeyError, TypeError):
+            client.offer("", 0, dumps({"type": "error", "code": 400, "message": "send JSON like {\"op\": \"subscribe\", \"topic\": \"wallboard\"}"}))
+            return
+        topic = msg.get("topic")
+        if op == "ping":
+            client.offer("", 0, '{"type":"pong"}')
+        elif op == "subscribe" and isinstance(topic, str):
+            since = msg.get("since")
+            epoch = msg.get("epoch")
+            try:
+                self.subscribe(client, topic, since if isinstance(since, int) else None, epoch if isinstance(epoch, str) else None)
+            except Forbidden as exc:
+                client.offer("", 0, dumps({"type": "error", "topic": topic, "code": 403, "message": str(exc)}))
+        elif op == "unsubscribe" and isinstance(topic, str):
+            self.unsubscribe(client, topic)
+        else:
+            client.offer("", 0, dumps({"type": "error", "code": 400, "message": f"unknown op {op!r} or missing topic"}))

@@ -1,0 +1,125 @@
+"""Screen-pops: pushed at once to the rung agent only, enriched by one
+customer lookup per call (shared by every agent it rings), updated on
+answer, cleared on hang-up; an unknown caller pops as a new customer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import types
+
+import pytest
+
+from callcenter.auth.models import Role
+from callcenter.realtime.hub import Hub
+from callcenter.realtime.screenpop import CustomerLookup
+
+from .fakes import FakeAcd
+from .test_backpressure import StubWS, principal
+
+A, B = "PJSIP/8401", "PJSIP/8402"
+
+
+@pytest.fixture
+def crm(monkeypatch):  # noqa: ANN001, ANN201
+    """A CRM with one known customer, standing in for callcenter.crm.service."""
+    calls: list[str] = []
+    mod = types.ModuleType("callcenter.crm.service")
+
+    async def find_by_number(session, number):  # noqa: ANN001, ANN202
+        calls.append(number)
+        if number != "13912345678":
+            return None
+        return {"id": 7, "name": "陈先生", "address": "阳光花园", "unit": "3-2-501", "grade": "A",
+                "vip_tier": "gold", "account_manager": "李经理", "notes": "prefers mornings"}
+
+    async def recent_interactions(session, number, limit=5):  # noqa: ANN001, ANN202
+        return [{"at": f"2026-11-{20 - i:02d}T09:00:00", "kind": "call", "summary": f"报修 {i}"} for i in range(limit + 3)][:limit]
+
+    async def open_tickets(session, customer_id):  # noqa: ANN001, ANN202
+        return [{"id": 42, "title": "漏水", "status": "open"}]
+
+    mod.find_by_number, mod.recent_interactions, mod.open_tickets = find_by_number, recent_interactions, open_tickets
+    monkeypatch.setitem(sys.modules, "callcenter.crm.service", mod)
+    return calls
+
+
+async def _agent(hub: Hub, iface: str) -> tuple[StubWS, asyncio.Task]:
+    ws = StubWS()
+    task = asyncio.create_task(hub.serve(ws, principal(Role.agent, iface)))
+    ws.inbox.put_nowait(json.dumps({"op": "subscribe", "topic": "agent:" + iface}))
+    await asyncio.sleep(0.02)
+    return ws, task
+
+
+def pops(ws: StubWS) -> list[dict]:
+    return [m["data"]["pop"] for m in ws.sent if m["type"] == "delta" and "pop" in m["data"]]
+
+
+async def test_pop_lifecycle_and_one_lookup_per_call(db, crm):
+    hub = Hub(lookup=CustomerLookup(db))
+    acd = FakeAcd()
+    hub.attach(acd)
+    for iface in (A, B):
+        acd.do("member_added", iface, "repairs")
+    wa, ta = await _agent(hub, A)
+    wb, tb = await _agent(hub, B)
+
+    acd.do("caller_joined", "call-1", "repairs", "13912345678", "CHEN")
+    acd.do("ring", A, "call-1")
+    await asyncio.sleep(0.01)
+    first = pops(wa)[0]  # at once, before any lookup finished
+    assert first["phase"] == "ringing" and first["call"]["caller_number"] == "13912345678"
+    assert first["call"]["caller_name"] == "CHEN" and first["lookup"] is None
+    acd.do("ring", B, "call-1")  # ringall: B rings too
+    await asyncio.sleep(0.1)
+    enriched = pops(wa)[-1]["lookup"]
+    assert enriched["customer"]["name"] == "陈先生" and enriched["customer"]["vip_tier"] == "gold"
+    assert len(enriched["interactions"]) == 5 and enriched["tickets"][0]["title"] == "漏水"
+    assert pops(wb)[-1]["lookup"]["customer"]["unit"] == "3-2-501"
+    assert crm == ["13912345678"]  # one lookup for the call, not per agent
+
+    acd.do("answer", A, "call-1")
+    await asyncio.sleep(0.01)
+    answered = pops(wa)[-1]
+    assert answered["phase"] == "answered" and answered["lookup"]["customer"]["id"] == 7  # no new lookup
+    # reconnecting mid-call gets the pop in the snapshot
+    assert hub.snapshot_data(next(iter(hub.clients)), "agent:" + A)["pop"]["phase"] == "answered"
+    acd.do("hangup", A, "call-1")
+    await asyncio.sleep(0.01)
+    assert pops(wa)[-1] == {"call_id": "call-1", "phase": "cleared"}
+    assert hub.pops.get(A) is None
+    assert crm == ["13912345678"]
+    # B never saw A's answer or A's clear
+    assert all(p["phase"] == "ringing" for p in pops(wb))
+    ta.cancel(), tb.cancel()
+
+
+async def test_unknown_caller_still_pops_as_new_customer(db, crm):
+    hub = Hub(lookup=CustomerLookup(db))
+    acd = FakeAcd()
+    hub.attach(acd)
+    acd.do("member_added", A, "repairs")
+    wa, ta = await _agent(hub, A)
+    acd.do("caller_joined", "call-2", "repairs", "075500000000")
+    acd.do("ring", A, "call-2")
+    await asyncio.sleep(0.1)
+    last = pops(wa)[-1]
+    assert last["phase"] == "ringing" and last["lookup"]["customer"] is None and last["lookup"]["crm"] is True
+    ta.cancel()
+
+
+async def test_pop_without_a_crm(db):
+    hub = Hub(lookup=CustomerLookup(db))
+    acd = FakeAcd()
+    hub.attach(acd)
+    acd.do("member_added", A, "repairs")
+    wa, ta = await _agent(hub, A)
+    acd.do("caller_joined", "call-3", "repairs", "13912345678", "CHEN")
+    acd.do("ring", A, "call-3")
+    await asyncio.sleep(0.1)
+    last = pops(wa)[-1]
+    assert last["lookup"] == {"customer": None, "interactions": [], "tickets": None, "route": None,
+                              "crm": "callcenter.crm.service" in sys.modules}
+    ta.cancel()
