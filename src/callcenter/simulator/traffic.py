@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,7 @@ class TrafficModel:
     transfer_prob: float = 0.03
     agent_hangup_prob: float = 0.3
     warm_start: int = 0  # calls arriving in the first seconds, so a demo moves at once
+    wrap_mean_s: float = 15.0  # after-call work before a person submits the disposition (log-normal)
 
     @classmethod
     def mmc(cls, queue: str, erlangs: float, mean_talk_s: float, **kw: Any) -> TrafficModel:
@@ -127,10 +129,15 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 class Traffic:
     """Feeds a PBX from a TrafficModel."""
 
-    def __init__(self, pbx: PBX, model: TrafficModel, seed: int = 0) -> None:
+    def __init__(self, pbx: PBX, model: TrafficModel, seed: int = 0, on_wrap_up_done: Callable[[str], None] | None = None) -> None:
         self.pbx = pbx
         self.model = model
         self.rng = random.Random(f"traffic-{seed}")
+        # Simulated people finish wrap-up: `on_wrap_up_done(interface)` when
+        # their after-call work is done (the demo submits their disposition).
+        # A separate RNG, so the day's calls are the same with or without it.
+        self.on_wrap_up_done = on_wrap_up_done
+        self.wrap_rng = random.Random(f"wrap-{seed}")
         self.agents: set[str] = set()
         self.arrivals = 0
         self.running = True
@@ -219,8 +226,12 @@ class Traffic:
         return surname + ("先生" if x < 0.65 else "女士")
 
     def _member_free(self, member: Member) -> None:
-        """Between calls, a simulated agent sometimes takes a break."""
+        """Between calls, a simulated agent finishes wrap-up and sometimes takes a break."""
         iface = member.interface
+        if iface in self.agents and self.on_wrap_up_done is not None:
+            sigma = 0.6
+            wrap = self.wrap_rng.lognormvariate(math.log(self.model.wrap_mean_s) - sigma**2 / 2, sigma)
+            self.pbx.after(wrap, self.on_wrap_up_done, iface)
         if iface not in self.agents or self.rng.random() >= self.model.pause_prob:
             return
         if any(m.paused for m in self.pbx.memberships(iface)):
