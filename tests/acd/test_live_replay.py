@@ -67,7 +67,7 @@ async def test_live_and_replay_of_the_same_capture_agree(db, tmp_path):
             await bridge.stop()
             await server.stop()
         last = acd.core.now
-        records += acd.submit(ev.Tick(last + settle_s(acd.core.config))).records
+        acd.submit(ev.Tick(last + settle_s(acd.core.config)))  # as replay settles; the listener keeps its records
         await acd.flush_all()
         await acd.stop()
     live = json.loads(json.dumps(report(acd.core, records), ensure_ascii=False))
@@ -76,16 +76,10 @@ async def test_live_and_replay_of_the_same_capture_agree(db, tmp_path):
     assert run.returncode == 0, run.stderr
     replayed = json.loads(run.stdout)
     assert len(live["calls"]) > 30 and {c["outcome"] for c in live["calls"]} >= {"answered"}
-    only = {c["call_id"] for c in live["calls"]} ^ {c["call_id"] for c in replayed["calls"]}
-    assert not only, [c for c in live["calls"] + replayed["calls"] if c["call_id"] in only]
-    by_id = {c["call_id"]: c for c in replayed["calls"]}
-    diffs = {c["call_id"]: {k: (v, by_id[c["call_id"]][k]) for k, v in c.items() if by_id[c["call_id"]][k] != v} for c in live["calls"]}
-    assert not any(diffs.values()), {k: v for k, v in diffs.items() if v}
+    (tmp_path / "live.json").write_text(json.dumps(live, ensure_ascii=False, indent=1))
+    assert [c["call_id"] for c in replayed["calls"]] == [c["call_id"] for c in live["calls"]], str(tmp_path)
     assert replayed["calls"] == live["calls"]
     assert replayed["queues"] == live["queues"]
     assert replayed["agents"] == live["agents"]
-    stored = await stored_calls(db)
-    assert len(stored) == len(live["calls"]), ({c["call_id"] for c in stored} ^ {c["call_id"] for c in live["calls"]})
-    ids = [c["call_id"] for c in stored]
-    assert sorted(ids) == sorted(c["call_id"] for c in live["calls"]), (ids, [c["call_id"] for c in live["calls"]])
-    assert stored == live["calls"]
+    stored = {c["call_id"]: c for c in await stored_calls(db)}
+    assert stored == {c["call_id"]: c for c in live["calls"]}
