@@ -58,7 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             # Before the bridge: it connects to whatever app.state.settings names.
             from callcenter.simulator.service import start_demo
 
-            app.state.simulator, settings = await start_demo(settings)
+            app.state.simulator, settings = await start_demo(settings, on_wrap_up_done=lambda iface: _demo_disposition(app, iface))
             stack.push_async_callback(app.state.simulator.stop)
             app.state.settings = settings
         # The ACD core and its persister, fed by the bridge (AMI -> core).
@@ -92,6 +92,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             hub.attach(app.state.acd)
         yield
         log.info("callcenter stopping")
+
+
+def _demo_disposition(app: FastAPI, interface: str) -> None:
+    """A simulated demo agent finished after-call work: submit a disposition,
+    as a person on the desktop would, so wrap-up ends before the queue's limit."""
+    acd = getattr(app.state, "acd", None)
+    wrap = acd.core.wrap_up_of(interface) if acd is not None else None
+    if wrap is not None:
+        codes = ("resolved", "resolved", "resolved", "ticket", "callback", "other")
+        acd.disposition(interface, wrap["call_id"], codes[sum(map(ord, wrap["call_id"])) % len(codes)])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -411,6 +411,40 @@ def test_route_and_priority_and_recording_reach_the_call():
     assert v["priority"] == 7 and v["route"]["customer_name"] == "赵六" and v["recording_file"] == "/rec/x.wav"
 
 
+def test_recording_start_is_on_the_timeline_once_per_mixmonitor_run():
+    """The QA player's audio t=0 is the timeline's "recording" entry, whether
+    Asterisk announces it with VarSet MIXMONITOR_FILENAME, MixMonitorStart or both."""
+    s = Script()
+    s.member(T0, "q", A)
+    c = s.join(T0, "q", "1")
+    s.ring(T0 + 1, c, A)
+    s.answer(T0 + 3, c, A, T0 + 1)
+    s.add(ev.VarSet(T0 + 3, c.uniqueid, c.linkedid, c.channel, "MIXMONITOR_FILENAME", "/rec/a.wav"))
+    s.add(ev.RecordingStarted(T0 + 3, c.uniqueid, c.linkedid, c.channel))
+    s.add(ev.RecordingStopped(T0 + 20, c.uniqueid, c.linkedid, c.channel))
+    s.add(ev.RecordingStarted(T0 + 25, c.uniqueid, c.linkedid, c.channel))  # MixMonitorStart alone (no VarSet)
+    s.hang_up(T0 + 30, c, by="caller")
+    s.disposition(T0 + 31, A, c.linkedid, "resolved")
+    _, outs = run(s.events)
+    line = [x for x in records(outs)["1"]["timeline"] if x["kind"].startswith("recording")]
+    assert line == [
+        {"t": T0 + 3, "kind": "recording", "file": "/rec/a.wav"},
+        {"t": T0 + 20, "kind": "recording_end"},
+        {"t": T0 + 25, "kind": "recording", "file": "/rec/a.wav"},
+    ]
+    d = Script()
+    d.member(T0, "q", A)
+    c2 = d.join(T0, "q", "2")
+    d.ring(T0 + 1, c2, A)
+    d.answer(T0 + 2, c2, A, T0 + 1)
+    d.add(ev.VarSet(T0 + 2, c2.uniqueid, c2.linkedid, c2.channel, "MIXMONITOR_FILENAME", "/rec/b.wav"))  # VarSet alone
+    d.hang_up(T0 + 30, c2, by="caller")
+    d.disposition(T0 + 31, A, c2.linkedid, "resolved")
+    _, outs = run(d.events)
+    line = [x for x in records(outs)["2"]["timeline"] if x["kind"].startswith("recording")]
+    assert line == [{"t": T0 + 2, "kind": "recording", "file": "/rec/b.wav"}]
+
+
 def test_requeue_after_blind_transfer_is_a_new_queue_call():
     s = Script()
     s.member(T0, "a", A)

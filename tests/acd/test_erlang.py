@@ -82,3 +82,77 @@ def test_cli_erlang():
     assert "10.00 Erlangs -> 14 agents" in run.stdout and "88.8%" in run.stdout
     bad = subprocess.run([sys.executable, "-m", "callcenter", "erlang", "--calls", "100", "--aht", "0"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "aht_s" in bad.stderr
+
+
+def test_simulator_and_core_together_measure_erlang_c():
+    """Closes the loop through the real wire path: the simulated Asterisk
+    (TrafficModel.mmc: Poisson arrivals, exponential talk, zero wrap-up,
+    infinite patience, no misses/pauses/holds/transfers) writes AMI bytes,
+    the bridge's EventStream parses and normalises them, the core measures.
+
+    c = 10 agents, A = 7 Erlangs, mean talk 180 s, 60 virtual hours (~8,400
+    calls, ~4 s CPU).  Every simulated answer rings 0.5 s (the PBX's floor),
+    so the theory is M/M/10 with service 180.5 s and the SL threshold
+    20 - 0.5 s.  Tolerance ±0.04 on SL(20 s): waits are strongly correlated
+    at 70 % load, so the error is not binomial (±0.004) but what batch means
+    give: 20 batches of ~420 consecutive calls put one standard error at
+    ~0.015-0.025 (six seeds spread 0.81-0.85 around 0.837), so ±0.04 is
+    ~2 SE, and the test also checks the difference is within 3 batch SEs.
+    The seed is fixed, so the run is deterministic, not flaky."""
+    import statistics
+
+    from callcenter.acd.core import Core
+    from callcenter.ami.normaliser import EventStream
+    from callcenter.simulator.clock import VirtualClock
+    from callcenter.simulator.pbx import PBX, Queue
+    from callcenter.simulator.server import encode
+    from callcenter.simulator.traffic import Traffic as SimTraffic
+    from callcenter.simulator.traffic import TrafficModel
+
+    pbx = PBX([Queue("q0", wrapuptime=0.0, record=False)], clock=VirtualClock(), seed=1)
+    wire = bytearray()
+    pbx.sinks.append(lambda fields: wire.extend(encode(fields)))
+    traffic = SimTraffic(pbx, TrafficModel.mmc("q0", erlangs=7.0, mean_talk_s=180.0), seed=1)
+    for i in range(10):
+        traffic.login(f"PJSIP/{8001 + i}", f"agent{i}", [("q0", 0)])
+    traffic.start()
+    core = Core(CoreConfig(queues={"q0": QueueConfig("q0", wrap_up_s=0)}))
+    stream = EventStream()
+    records: list[dict] = []
+
+    def pump() -> None:
+        for e in stream.feed(bytes(wire), pbx.now):
+            records.extend(core.apply(e).records)
+        wire.clear()
+
+    for _ in range(60 * 6):  # 60 hours, 10 minutes of wire at a time
+        pbx.advance(600)
+        pump()
+    traffic.stop()
+    pbx.run_until_idle()
+    pump()
+
+    assert core.stats["errors"] == 0 and stream.problems.counts == {}
+    assert len(records) == traffic.arrivals > 8000
+    assert {r["outcome"] for r in records} == {"answered"}
+    assert max(r["wrap_up_s"] for r in records) == 0 and max(r["hold_s"] for r in records) == 0
+    talk = [r["talk_s"] for r in records]
+    assert statistics.mean(talk) == pytest.approx(180, rel=0.05)
+    assert statistics.stdev(talk) == pytest.approx(statistics.mean(talk), rel=0.08)  # exponential: sd = mean
+
+    theory = erlang.erlang_c_staffing(10, 7.0, 180, 180.5, 19.5)
+    q = kpi_total(core, "q0")
+    assert q["offered"] == q["answered"] == len(records)
+    waits = [r["wait_s"] for r in sorted(records, key=lambda r: r["entered_at"])]
+    n = len(waits) // 20
+    batches = [sum(w <= 20 for w in waits[i * n : (i + 1) * n]) / n for i in range(20)]
+    se = statistics.stdev(batches) / 20**0.5
+    assert q["service_level"] == pytest.approx(theory.service_level, abs=0.04)
+    assert abs(q["service_level"] - theory.service_level) <= 3 * se
+    assert q["asa_s"] == pytest.approx(theory.asa_s, rel=0.25)
+
+
+def kpi_total(core, queue: str) -> dict:
+    from callcenter.acd import kpi
+
+    return kpi.figures(core.queues[queue].kpi.window("total", core.now))

@@ -299,3 +299,54 @@ async def test_demo_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             await start_demo(load_settings(simulator=True, simulator_port=port, simulator_agents=2, recordings_dir=tmp_path))
     finally:
         blocker.close()
+
+
+def test_simulated_agents_finish_wrap_up_like_people():
+    """The demo's simulated agents submit a disposition after their modelled
+    after-call work (log-normal, mean 15 s), so a call's wrap_up_s follows
+    that model, not the queue's 30-90 s limit."""
+    import math
+    import statistics
+
+    import pytest
+
+    from callcenter.acd import events as ev
+    from callcenter.acd.core import Core, CoreConfig, QueueConfig
+    from callcenter.ami.normaliser import EventStream
+    from callcenter.demo import DEMO_QUEUES
+    from callcenter.simulator.clock import VirtualClock
+    from callcenter.simulator.server import encode
+    from callcenter.simulator.service import build
+
+    core = Core(CoreConfig(queues={n: QueueConfig(n, sl_threshold_s=sl, wrap_up_s=wrap) for n, _zh, _en, sl, wrap in DEMO_QUEUES}))
+    stream, wire, records = EventStream(), bytearray(), []
+    submitted = []
+
+    def pump() -> None:
+        for e in stream.feed(bytes(wire), server.pbx.now):
+            records.extend(core.apply(e).records)
+        wire.clear()
+
+    def done(iface: str) -> None:  # what the app's callback does, on the core directly
+        pump()
+        wrap = core.wrap_up_of(iface)
+        if wrap is not None:
+            submitted.append(iface)
+            records.extend(core.apply(ev.DispositionSubmitted(server.pbx.now, iface, wrap["call_id"], "resolved")).records)
+
+    server = build(agents=12, seed=5, clock=VirtualClock(), on_wrap_up_done=done)
+    server.pbx.sinks.append(lambda fields: wire.extend(encode(fields)))
+    for _ in range(4 * 60):
+        server.pbx.advance(60)
+        pump()
+    server.traffic.stop()
+    server.pbx.run_until_idle()
+    pump()
+    handled = [r for r in records if r["outcome"] == "answered"]
+    assert len(handled) > 200 and len(submitted) >= 0.9 * len(handled)
+    wraps = [r["wrap_up_s"] for r in handled]
+    limits = {n: wrap for n, _zh, _en, _sl, wrap in DEMO_QUEUES}
+    at_limit = sum(r["wrap_up_s"] >= limits[r["queue"]] - 0.5 for r in handled)
+    assert at_limit / len(handled) < 0.1
+    assert statistics.median(wraps) == pytest.approx(15 * math.exp(-0.18), rel=0.2)  # log-normal median
+    assert {r["disposition"] for r in handled} >= {"resolved"}

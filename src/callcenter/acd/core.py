@@ -1121,7 +1121,28 @@ class Core:
         if call is None:
             self._skip("ignored_channel")
             return
-        self._timeline(call, e.ts, "recording" if isinstance(e, RecordingStarted) else "recording_end")
+        if isinstance(e, RecordingStarted):
+            self._recording_started(call, e.ts, call.recording_file)
+        else:
+            self._timeline(call, e.ts, "recording_end")
+
+    def _recording_started(self, call: _Call, ts: float, file: str | None) -> None:
+        """One "recording" entry per MixMonitor run, at the instant it starts:
+        the QA player's audio t=0.  MixMonitor sets MIXMONITOR_FILENAME and
+        emits MixMonitorStart together (either may be missing: the event is
+        Asterisk 14+, the VarSet needs the channel's VarSet events), so the
+        second of the pair adds the file to the first's entry."""
+        for item in reversed(call.timeline):
+            if item["kind"] == "recording_end":
+                break
+            if item["kind"] == "recording":
+                if file and not item.get("file"):
+                    item["file"] = file
+                return
+        if file:
+            self._timeline(call, ts, "recording", file=file)
+        else:
+            self._timeline(call, ts, "recording")
 
     def _on_varset(self, e: VarSet, out: Output) -> None:
         name = e.variable.upper()
@@ -1143,6 +1164,7 @@ class Core:
             call = self._call(e.uniqueid, e.linkedid)
             if call is not None:
                 call.recording_file = e.value
+                self._recording_started(call, e.ts, e.value)
         elif name.startswith("CC_"):
             call = self._call(e.uniqueid, e.linkedid)
             if call is not None:

@@ -359,6 +359,9 @@ class AcdService:
         batch = [self._buffer.popleft() for _ in range(min(self.batch_max, len(self._buffer)))]
         try:
             await self._write(batch)
+        except asyncio.CancelledError:
+            self._buffer.extendleft(reversed(batch))  # stopping mid-write: stop() writes it again
+            raise
         except Exception as exc:
             self._buffer.extendleft(reversed(batch))
             FLUSH_FAILURES.inc()

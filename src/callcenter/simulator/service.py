@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,6 +36,7 @@ def build(
     username: str = "callcenter",
     secret: str = "callcenter",
     systemname: str = "",
+    on_wrap_up_done: Callable[[str], None] | None = None,
 ) -> AmiServer:
     """A server whose PBX runs either `script` (exact) or the traffic model
     with the demo's agents (names and skills from callcenter.demo), minus
@@ -60,7 +62,7 @@ def build(
         profile=list(HOTLINE_PROFILE) if profile == "hotline" else [1.0] * 24,
         warm_start=round(occupancy * len(people)),
     )
-    traffic = Traffic(pbx, model, seed)
+    traffic = Traffic(pbx, model, seed, on_wrap_up_done)
     for _username, name, iface, skills in people:
         traffic.login(iface, name, skills)
     traffic.start()
@@ -76,10 +78,12 @@ def load_script(path: Path) -> list[dict[str, Any]]:
     return steps
 
 
-async def start_demo(settings: Settings) -> tuple[AmiServer, Settings]:
+async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] | None = None) -> tuple[AmiServer, Settings]:
     """The in-process simulator of `make demo`: the demo agents logged in
     (except agent01, PJSIP/8001, left for a person to log in from the
     desktop), live traffic, recordings into settings.recordings_dir.
+    `on_wrap_up_done(interface)` is called when a simulated agent's
+    modelled wrap-up is over (the app submits their disposition).
     Returns the running server and settings pointing the bridge at it."""
     server = build(
         agents=settings.simulator_agents,
@@ -88,6 +92,7 @@ async def start_demo(settings: Settings) -> tuple[AmiServer, Settings]:
         skip=("PJSIP/8001",),
         username=settings.ami_user,
         secret=settings.ami_secret,
+        on_wrap_up_done=on_wrap_up_done,
     )
     try:
         port = await server.start("127.0.0.1", settings.simulator_port)

@@ -3,7 +3,9 @@
 Traffic model: per queue, Poisson arrivals (non-homogeneous, by thinning
 against a 24-hour profile); each caller has an exponential patience, so
 abandons emerge when agents are short; talk times are log-normal around a
-per-queue mean; some calls are held or transferred.  Agents answer after a
+per-queue mean; some calls are held or transferred.  `TrafficModel.mmc`
+turns all of that off for a textbook M/M/c queue (exponential talk, infinite
+patience), which is what checks the KPIs against Erlang C.  Agents answer after a
 ring delay, sometimes miss a call (RNA), and between calls now and then
 pause with a reason (小休, 就餐, 培训...).  Everything comes from one
 seeded RNG, so the same seed replays the same day.
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +84,8 @@ class TrafficModel:
     calls_per_hour: float = 120.0  # at profile 1.0, all queues together
     profile: list[float] = field(default_factory=lambda: list(FLAT_PROFILE))
     utc_offset_h: float = 8.0  # the profile is in local time
-    patience_mean_s: float = 180.0  # exponential
+    patience_mean_s: float | None = 180.0  # exponential; None: callers never hang up while waiting
+    talk_dist: str = "lognormal"  # or "exponential" (M/M/c, to check the KPIs against Erlang C)
     talk_sigma: float = 0.5  # log-normal shape
     answer_after_s: float = 4.0
     answer_jitter_s: float = 2.5
@@ -91,6 +95,19 @@ class TrafficModel:
     transfer_prob: float = 0.03
     agent_hangup_prob: float = 0.3
     warm_start: int = 0  # calls arriving in the first seconds, so a demo moves at once
+    wrap_mean_s: float = 15.0  # after-call work before a person submits the disposition (log-normal)
+
+    @classmethod
+    def mmc(cls, queue: str, erlangs: float, mean_talk_s: float, **kw: Any) -> TrafficModel:
+        """Textbook M/M/c on one queue: Poisson arrivals offering `erlangs`,
+        exponential talk, instant answer, nobody abandons, misses, pauses,
+        holds or transfers.  (Zero wrap-up is the queue's wrapuptime.)"""
+        return cls(
+            loads=[QueueLoad(queue, 1.0, mean_talk_s)],
+            calls_per_hour=erlangs * 3600.0 / mean_talk_s,
+            patience_mean_s=None, talk_dist="exponential", answer_after_s=0.0, answer_jitter_s=0.0,
+            miss_prob=0.0, pause_prob=0.0, hold_prob=0.0, transfer_prob=0.0, **kw,
+        )  # fmt: skip
 
     @classmethod
     def for_occupancy(cls, agents: int, occupancy: float = 0.7, wrap_s: float = 50.0, **kw: Any) -> TrafficModel:
@@ -112,10 +129,15 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 class Traffic:
     """Feeds a PBX from a TrafficModel."""
 
-    def __init__(self, pbx: PBX, model: TrafficModel, seed: int = 0) -> None:
+    def __init__(self, pbx: PBX, model: TrafficModel, seed: int = 0, on_wrap_up_done: Callable[[str], None] | None = None) -> None:
         self.pbx = pbx
         self.model = model
         self.rng = random.Random(f"traffic-{seed}")
+        # Simulated people finish wrap-up: `on_wrap_up_done(interface)` when
+        # their after-call work is done (the demo submits their disposition).
+        # A separate RNG, so the day's calls are the same with or without it.
+        self.on_wrap_up_done = on_wrap_up_done
+        self.wrap_rng = random.Random(f"wrap-{seed}")
         self.agents: set[str] = set()
         self.arrivals = 0
         self.running = True
@@ -166,7 +188,10 @@ class Traffic:
     def _arrive(self, load: QueueLoad) -> None:
         m, rng = self.model, self.rng
         self.arrivals += 1
-        talk = min(3600.0, rng.lognormvariate(math.log(load.talk_mean_s) - m.talk_sigma**2 / 2, m.talk_sigma))
+        if m.talk_dist == "exponential":
+            talk = min(3600.0, rng.expovariate(1.0 / load.talk_mean_s))
+        else:
+            talk = min(3600.0, rng.lognormvariate(math.log(load.talk_mean_s) - m.talk_sigma**2 / 2, m.talk_sigma))
         hold: list[list[float]] = []
         if rng.random() < m.hold_prob and talk > 60:
             hold = [[round(talk * rng.uniform(0.3, 0.6)), round(rng.uniform(10, 40))]]
@@ -179,7 +204,7 @@ class Traffic:
             load.queue,
             self._number(),
             self._name(),
-            patience=rng.expovariate(1.0 / m.patience_mean_s),
+            patience=None if m.patience_mean_s is None else rng.expovariate(1.0 / m.patience_mean_s),
             talk=round(talk, 1),
             hold=hold,
             hangup="agent" if rng.random() < m.agent_hangup_prob else "caller",
@@ -201,8 +226,12 @@ class Traffic:
         return surname + ("先生" if x < 0.65 else "女士")
 
     def _member_free(self, member: Member) -> None:
-        """Between calls, a simulated agent sometimes takes a break."""
+        """Between calls, a simulated agent finishes wrap-up and sometimes takes a break."""
         iface = member.interface
+        if iface in self.agents and self.on_wrap_up_done is not None:
+            sigma = 0.6
+            wrap = self.wrap_rng.lognormvariate(math.log(self.model.wrap_mean_s) - sigma**2 / 2, sigma)
+            self.pbx.after(wrap, self.on_wrap_up_done, iface)
         if iface not in self.agents or self.rng.random() >= self.model.pause_prob:
             return
         if any(m.paused for m in self.pbx.memberships(iface)):
