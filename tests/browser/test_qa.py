@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from callcenter.acd.models import Queue
-from callcenter.auth.models import Role, User
+from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
 from callcenter.db import Base, Database
 from callcenter.qa.service import sample_month
@@ -35,7 +35,7 @@ def server(tmp_path):  # noqa: ANN001, ANN201
             s.add_all([
                 User(username="qa", display_name="质检 林芳", role=Role.qa, password_hash=pw),
                 User(username="agent01", display_name="王静", role=Role.agent, interface="PJSIP/8001", password_hash=pw),
-                User(username="lead", display_name="班长 周敏", role=Role.team_lead, password_hash=pw),
+                User(username="lead", display_name="班长 周敏", role=Role.team_lead, password_hash=pw, skills=[Skill(queue="repairs")]),
                 Queue(name="repairs", display_name="报修", display_name_en="Repairs"),
             ])
             await s.commit()

@@ -87,14 +87,6 @@ def number_variants(raw: str, default_area_code: str = "") -> list[str]:
     return sorted(out - {""})
 
 
-def _area_code(default_area_code: str | None) -> str:
-    if default_area_code is not None:
-        return default_area_code
-    from callcenter.config import get_settings
-
-    return get_settings().default_area_code
-
-
 # --- follow-up cadence ---------------------------------------------------------------
 
 
@@ -107,9 +99,11 @@ def next_follow_up(grade: Grade, since: datetime, tz: ZoneInfo) -> date:
 # --- lookups the hook and the screen-pop use -------------------------------------------
 
 
-async def find_by_number(session: AsyncSession, number: str, default_area_code: str | None = None) -> Customer | None:
-    """The customer owning this number, however it is written."""
-    n = normalise_number(number, _area_code(default_area_code))
+async def find_by_number(session: AsyncSession, number: str, default_area_code: str) -> Customer | None:
+    """The customer owning this number, however it is written.  The area
+    code is the running app's (app.state.settings), never re-read from
+    the environment: a test or an embedding app configures it there."""
+    n = normalise_number(number, default_area_code)
     if not n:
         return None
     stmt = select(Customer).join(CustomerPhone).where(CustomerPhone.number == n)
@@ -142,11 +136,11 @@ async def open_tickets(session: AsyncSession, customer_id: int) -> list[dict[str
 
 
 async def recent_interactions(
-    session: AsyncSession, number: str, limit: int = 5, default_area_code: str | None = None
+    session: AsyncSession, number: str, default_area_code: str, limit: int = 5
 ) -> list[dict[str, Any]]:
     """The last calls, tickets and callbacks for this number, newest first:
     each {"at", "kind": "call|ticket|callback", "summary", ...}."""
-    area = _area_code(default_area_code)
+    area = default_area_code
     n = normalise_number(number, area)
     if not n:
         return []
