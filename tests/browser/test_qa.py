@@ -87,7 +87,7 @@ async def _login(page, base, user):  # noqa: ANN001, ANN202
 
 
 async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot):
-    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="America/New_York")
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -96,6 +96,8 @@ async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot
 
     # the sampled calls assigned to this QA person are listed
     await page.wait_for_selector("#calls-body tr[data-call='call-1']")
+    # in the centre's zone (02:30 UTC is 10:30 in Shanghai), not the browser's (New York)
+    assert "10:30" in await page.locator("#calls-body tr[data-call='call-1'] td").first.inner_text()
     assert await page.is_checked("#f-mine")
     assert await page.locator("#calls-body tr").count() == 5  # the only reviewer gets every sampled call
     row = page.locator("#calls-body tr[data-call='call-1']")

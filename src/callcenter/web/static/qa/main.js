@@ -32,7 +32,7 @@ document.body.classList.toggle("is-reviewer", reviewer);
 const queues = await api("/api/queues");
 const queueName = (q) => { const x = queues.find((y) => y.name === q); return x ? (lang() === "en" ? x.display_name_en || x.display_name : x.display_name) : q; };
 const player = new Player($("player"));
-const scorecard = new Scorecard($("scorecard"), me, async (evalId) => { await openCall(current.call_id, evalId, true); });
+const scorecard = new Scorecard($("scorecard"), me, async (evalId) => { await openCall(current.call_id, evalId, true); }, ctx.timezone);
 let current = null;
 const dispositions = new Map();
 const dispName = (code) => { const d = dispositions.get(code); return d ? (lang() === "en" ? d.en : d.zh) : code || ""; };
