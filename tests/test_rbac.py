@@ -234,6 +234,7 @@ MATRIX: list[Case] = [
     Case("GET", "/api/routing/decisions/{uniqueid}", ALL, url=lambda c: "/api/routing/decisions/1700.1", setup=_decision),
     # QA: recordings (agents only for their own calls, and only if
     # agents_can_play_own; the default is off), forms, evaluations
+    Case("GET", "/api/qa/context", ALL),
     Case("GET", "/api/qa/calls", ALL),
     Case("GET", "/api/qa/calls/{call_id}", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}", seed=qa.recorded_call),
     Case("GET", "/api/qa/calls/{call_id}/audio", REVIEWERS, url=lambda c: f"/api/qa/calls/{c.ids['call']}/audio", seed=qa.recorded_call),
@@ -274,6 +275,7 @@ MATRIX: list[Case] = [
     Case("GET", "/api/qa/summary", ALL),
     Case("GET", "/api/qa/summary.csv", ALL),
     Case("GET", "/qa", PUBLIC),
+    Case("GET", "/customers", PUBLIC),
     # realtime: pages, desktop and supervisor actions (fake gateway/core below), settings
     Case("GET", "/desktop", PUBLIC),
     Case("GET", "/wallboard", PUBLIC),

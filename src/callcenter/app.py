@@ -85,7 +85,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hooks_service.start(app, stack)
         await stack.enter_async_context(scheduled_jobs(settings, db))
         # The hub follows the ACD service when it runs (start it before this).
-        hub = Hub(lookup=CustomerLookup(db))
+        hub = Hub(lookup=CustomerLookup(db, default_area_code=settings.default_area_code))
         app.state.hub = hub
         stack.push_async_callback(hub.close)
         if getattr(app.state, "acd", None) is not None:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from callcenter.acd.models import Queue
-from callcenter.auth.models import Role, User
+from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
 from callcenter.db import Base, Database
 from callcenter.qa.service import sample_month
@@ -35,7 +35,7 @@ def server(tmp_path):  # noqa: ANN001, ANN201
             s.add_all([
                 User(username="qa", display_name="质检 林芳", role=Role.qa, password_hash=pw),
                 User(username="agent01", display_name="王静", role=Role.agent, interface="PJSIP/8001", password_hash=pw),
-                User(username="lead", display_name="班长 周敏", role=Role.team_lead, password_hash=pw),
+                User(username="lead", display_name="班长 周敏", role=Role.team_lead, password_hash=pw, skills=[Skill(queue="repairs")]),
                 Queue(name="repairs", display_name="报修", display_name_en="Repairs"),
             ])
             await s.commit()
@@ -87,7 +87,7 @@ async def _login(page, base, user):  # noqa: ANN001, ANN202
 
 
 async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot):
-    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="America/New_York")
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -96,6 +96,8 @@ async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot
 
     # the sampled calls assigned to this QA person are listed
     await page.wait_for_selector("#calls-body tr[data-call='call-1']")
+    # in the centre's zone (02:30 UTC is 10:30 in Shanghai), not the browser's (New York)
+    assert "10:30" in await page.locator("#calls-body tr[data-call='call-1'] td").first.inner_text()
     assert await page.is_checked("#f-mine")
     assert await page.locator("#calls-body tr").count() == 5  # the only reviewer gets every sampled call
     row = page.locator("#calls-body tr[data-call='call-1']")

@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from callcenter.auth.models import User
+from callcenter.auth.models import Role, Skill, User
 from callcenter.config import Settings
 from callcenter.db import Database, utcnow
 from callcenter.qa.models import EvalStatus, Evaluation
@@ -22,9 +22,17 @@ FULL = {i["key"]: ({"violated": False} if i["veto"] else {"score": i["weight"]})
 
 
 async def recorded_call(db: Database, settings: Settings, ctx: Any) -> None:
+    """A recorded call in a queue the caller leads if a team lead (leads
+    see only their queues' calls)."""
     n = next(_n)
     write_wav(settings.recordings_dir / f"rbac{n}.wav", 2)
-    await make_call(db, f"rbac-{n}", agent="PJSIP/9999", recording_file=f"rbac{n}.wav")
+    queue = f"rbacq{n}"
+    await make_call(db, f"rbac-{n}", agent="PJSIP/9999", recording_file=f"rbac{n}.wav", queue=queue)
+    async with db.sessions() as s:
+        me = await s.get(User, ctx.me_id) if ctx.me_id else None
+        if me is not None and me.role == Role.team_lead:
+            s.add(Skill(user_id=me.id, queue=queue))
+            await s.commit()
     ctx.ids["call"] = f"rbac-{n}"
 
 
@@ -49,6 +57,7 @@ def evaluation_in(status: EvalStatus, answers: bool = True) -> Callable[[Databas
                 agent=(me.interface if me and me.interface else "PJSIP/9999"),
                 agent_user_id=me.id if me else None,
                 month="2026-11",
+                queue=(await _call_queue(s, ctx.ids["call"])),
                 status=status,
                 answers=FULL if answers else {},
                 total=100.0 if answers else None,
@@ -67,6 +76,14 @@ async def _call_pk(s: Any, call_id: str) -> int:
     from callcenter.acd.models import CallRecord
 
     return (await s.execute(select(CallRecord.id).where(CallRecord.call_id == call_id))).scalar_one()
+
+
+async def _call_queue(s: Any, call_id: str) -> str:
+    from sqlalchemy import select
+
+    from callcenter.acd.models import CallRecord
+
+    return (await s.execute(select(CallRecord.queue).where(CallRecord.call_id == call_id))).scalar_one()
 
 
 def form_body(_: Any) -> dict[str, Any]:

@@ -124,7 +124,7 @@ async def test_agents_play_their_own_calls_only_when_allowed(client, app, make_u
 
 async def test_one_audit_row_per_playback_session(client, make_user, db, recorded):
     qa = await make_user(Role.qa)
-    lead = await make_user(Role.team_lead)
+    lead = await make_user(Role.team_lead, queues=[("repairs", 0)])
     url = "/api/qa/calls/c1/audio"
     # A player opening the file, then seeking twice: one session.
     for rng in ("bytes=0-", "bytes=200000-", "bytes=500000-"):

@@ -34,11 +34,11 @@ def fake_crm() -> types.ModuleType:
     mod = types.ModuleType("callcenter.crm.service")
     mod.lookups = []  # type: ignore[attr-defined]
 
-    async def find_by_number(session: Any, number: str) -> dict[str, Any] | None:
+    async def find_by_number(session: Any, number: str, default_area_code: str = "") -> dict[str, Any] | None:
         mod.lookups.append(number)  # type: ignore[attr-defined]
         return CUSTOMER if number == CUSTOMER_NUMBER else None
 
-    async def recent_interactions(session: Any, number: str, limit: int = 5) -> list[dict[str, Any]]:
+    async def recent_interactions(session: Any, number: str, default_area_code: str = "", limit: int = 5) -> list[dict[str, Any]]:
         if number != CUSTOMER_NUMBER:
             return []
         return [{"at": f"2026-11-{20 - i:02d}T09:{i:02d}:00", "kind": "来电", "summary": s}

@@ -27,14 +27,14 @@ def crm(monkeypatch):  # noqa: ANN001, ANN201
     calls: list[str] = []
     mod = types.ModuleType("callcenter.crm.service")
 
-    async def find_by_number(session, number):  # noqa: ANN001, ANN202
+    async def find_by_number(session, number, default_area_code=""):  # noqa: ANN001, ANN202
         calls.append(number)
         if number != "13912345678":
             return None
         return {"id": 7, "name": "陈先生", "address": "阳光花园", "unit": "3-2-501", "grade": "A",
                 "vip_tier": "gold", "account_manager": "李经理", "notes": "prefers mornings"}
 
-    async def recent_interactions(session, number, limit=5):  # noqa: ANN001, ANN202
+    async def recent_interactions(session, number, default_area_code="", limit=5):  # noqa: ANN001, ANN202
         return [{"at": f"2026-11-{20 - i:02d}T09:00:00", "kind": "call", "summary": f"报修 {i}"} for i in range(limit + 3)][:limit]
 
     async def open_tickets(session, customer_id):  # noqa: ANN001, ANN202

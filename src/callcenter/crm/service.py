@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,14 +87,6 @@ def number_variants(raw: str, default_area_code: str = "") -> list[str]:
     return sorted(out - {""})
 
 
-def _area_code(default_area_code: str | None) -> str:
-    if default_area_code is not None:
-        return default_area_code
-    from callcenter.config import get_settings
-
-    return get_settings().default_area_code
-
-
 # --- follow-up cadence ---------------------------------------------------------------
 
 
@@ -107,9 +99,11 @@ def next_follow_up(grade: Grade, since: datetime, tz: ZoneInfo) -> date:
 # --- lookups the hook and the screen-pop use -------------------------------------------
 
 
-async def find_by_number(session: AsyncSession, number: str, default_area_code: str | None = None) -> Customer | None:
-    """The customer owning this number, however it is written."""
-    n = normalise_number(number, _area_code(default_area_code))
+async def find_by_number(session: AsyncSession, number: str, default_area_code: str) -> Customer | None:
+    """The customer owning this number, however it is written.  The area
+    code is the running app's (app.state.settings), never re-read from
+    the environment: a test or an embedding app configures it there."""
+    n = normalise_number(number, default_area_code)
     if not n:
         return None
     stmt = select(Customer).join(CustomerPhone).where(CustomerPhone.number == n)
@@ -142,11 +136,11 @@ async def open_tickets(session: AsyncSession, customer_id: int) -> list[dict[str
 
 
 async def recent_interactions(
-    session: AsyncSession, number: str, limit: int = 5, default_area_code: str | None = None
+    session: AsyncSession, number: str, default_area_code: str, limit: int = 5
 ) -> list[dict[str, Any]]:
     """The last calls, tickets and callbacks for this number, newest first:
     each {"at", "kind": "call|ticket|callback", "summary", ...}."""
-    area = _area_code(default_area_code)
+    area = default_area_code
     n = normalise_number(number, area)
     if not n:
         return []
@@ -274,8 +268,19 @@ async def record_follow_up(session: AsyncSession, customer: Customer, grade: Gra
     return customer
 
 
-def _search_condition(q: str, area: str):  # noqa: ANN202 - a SQL expression
-    q = q.strip()
+# Substring search cannot use an index; it stops after this many hits.
+CONTAINS_CAP = 200
+
+
+def _starts_with(column, q: str):  # noqa: ANN001, ANN202 - a SQL expression
+    """`column` starts with `q`, as a range both SQLite and PostgreSQL
+    answer from the column's B-tree index (LIKE 'q%' uses it on neither
+    by default: SQLite's LIKE is case-insensitive, PostgreSQL's needs the
+    C collation)."""
+    return and_(column >= q, column < q + "\U0010ffff")
+
+
+def _number_condition(q: str, area: str):  # noqa: ANN202 - a SQL expression, or None for text
     digits = re.sub(r"\D", "", q)
     if digits and len(digits) >= 4 and re.fullmatch(r"[\d\s()+-]+", q):
         n = normalise_number(q, area)
@@ -283,22 +288,39 @@ def _search_condition(q: str, area: str):  # noqa: ANN202 - a SQL expression
             or_(CustomerPhone.number == n, CustomerPhone.number.contains(digits, autoescape=True))
         )
         return or_(Customer.id.in_(ids), Customer.unit.contains(q, autoescape=True))
-    return or_(Customer.name.contains(q, autoescape=True), Customer.unit.contains(q, autoescape=True))
+    return None
 
 
 async def search_customers(
     session: AsyncSession, q: str, page: int, page_size: int, area: str, grade: Grade | None = None
 ) -> tuple[list[Customer], int]:
-    conds = []
-    if q.strip():
-        conds.append(_search_condition(q, area))
-    if grade is not None:
-        conds.append(Customer.grade == grade)
+    """Customers by number (however written; a tail of it too), or by the
+    start of a name or unit (indexed, fast at a million rows).  Only when
+    no name or unit starts with `q` does it look inside them (王建国 for
+    建国): a scan, so it stops at CONTAINS_CAP hits and `total` says so."""
+    q = q.strip()
+    base = [Customer.grade == grade] if grade is not None else []
+    page_of = select(Customer).order_by(Customer.id).offset((page - 1) * page_size).limit(page_size)
+    if not q:
+        conds = base
+    elif (by_number := _number_condition(q, area)) is not None:
+        conds = [*base, by_number]
+    else:
+        conds = [*base, or_(_starts_with(Customer.name, q), _starts_with(Customer.unit, q))]
+        total = (await session.execute(select(func.count()).select_from(Customer).where(*conds))).scalar_one()
+        if total:
+            return list((await session.execute(page_of.where(*conds))).scalars()), total
+        # Latin letters ignore case (lower() costs a little); Chinese has none.
+        has_case = re.search(r"[A-Za-z]", q) is not None
+        name_in = Customer.name.icontains(q, autoescape=True) if has_case else Customer.name.contains(q, autoescape=True)
+        unit_in = Customer.unit.icontains(q, autoescape=True) if has_case else Customer.unit.contains(q, autoescape=True)
+        stmt = select(Customer.id).where(*base, or_(name_in, unit_in)).order_by(Customer.id).limit(CONTAINS_CAP)
+        ids = list((await session.execute(stmt)).scalars())
+        wanted = ids[(page - 1) * page_size : page * page_size]
+        rows = (await session.execute(select(Customer).where(Customer.id.in_(wanted)).order_by(Customer.id))).scalars()
+        return list(rows), len(ids)
     total = (await session.execute(select(func.count()).select_from(Customer).where(*conds))).scalar_one()
-    rows = await session.execute(
-        select(Customer).where(*conds).order_by(Customer.id).offset((page - 1) * page_size).limit(page_size)
-    )
-    return list(rows.scalars()), total
+    return list((await session.execute(page_of.where(*conds))).scalars()), total
 
 
 async def delete_customer(session: AsyncSession, customer_id: int) -> bool:

@@ -72,6 +72,14 @@ def _month(v: str | None, name: str) -> str | None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: {exc}") from None
 
 
+@router.get("/context")
+async def qa_context(_: AnyUser, settings: SettingsDep) -> dict[str, str]:
+    """The centre's time zone and current month there: the page shows
+    times in the centre's zone, not the browser's (a remote QA person
+    in another zone must see the same clock as the hotline)."""
+    return {"timezone": settings.timezone, "month": utcnow().astimezone(settings.tz).strftime("%Y-%m")}
+
+
 # --- calls and recordings ----------------------------------------------------
 
 
@@ -92,17 +100,21 @@ async def search_calls(
     disposition: str | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    min_survey: Annotated[int | None, Query(ge=0, le=10)] = None,
+    max_survey: Annotated[int | None, Query(ge=0, le=10)] = None,
     evaluated: bool | None = None,
     assigned_to_me: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Find calls.  Survey scores are not filterable yet: the survey table
-    lives with the hooks/CRM capability and joins here by uniqueid."""
+    """Find calls.  min/max_score filter the QA evaluation total (0..100),
+    min/max_survey the caller's post-call survey key (as pressed, on the
+    survey's own scale; joined by the caller channel's uniqueid).  Team
+    leads get the calls of the queues they lead."""
     f = service.CallFilter(
         date_from=date_from, date_to=date_to, month=_month(month, "month"), queue=queue, agent=agent, outcome=outcome,
         min_duration_s=min_duration_s, max_duration_s=max_duration_s, caller=caller, disposition=disposition,
-        min_score=min_score, max_score=max_score, evaluated=evaluated, assigned_to_me=assigned_to_me,
+        min_score=min_score, max_score=max_score, min_survey=min_survey, max_survey=max_survey, evaluated=evaluated, assigned_to_me=assigned_to_me,
     )
     total, rows = await service.search_calls(session, principal, f, settings.tz, settings.agents_can_play_own, limit, offset)
     return {"total": total, "calls": rows}
@@ -269,6 +281,8 @@ async def list_evaluations(
     q = select(Evaluation, CallRecord).join(CallRecord, CallRecord.id == Evaluation.call_record_id)
     if principal.role == Role.agent:
         q = q.where(Evaluation.agent_user_id == principal.id, Evaluation.status != EvalStatus.draft)
+    elif principal.role == Role.team_lead:
+        q = q.where(Evaluation.queue.in_(principal.queues))
     if status_:
         q = q.where(Evaluation.status == status_)
     if month:
@@ -367,12 +381,14 @@ async def revise_evaluation(eval_id: int, principal: Reviewer, session: SessionD
 
 @router.post("/sampling", response_model=SampleOut)
 async def run_sampling(body: SampleIn, principal: Reviewer, session: SessionDep, settings: SettingsDep, request: Request) -> SampleOut:
-    """Pick this month's calls for review now (the hourly job does the same)."""
+    """Pick a month's calls for review now (the hourly job does the same);
+    without a month, the current one in the centre's time zone."""
     today = utcnow().astimezone(settings.tz).date()
+    month = body.month or today.strftime("%Y-%m")
     result = await service.sample_month(
-        session, body.month, settings.qa_samples_per_agent, settings.qa_min_talk_s, settings.tz, today, seed=body.seed
+        session, month, settings.qa_samples_per_agent, settings.qa_min_talk_s, settings.tz, today, seed=body.seed
     )
-    audit(session, principal, "qa.sample", body.month, client_ip(request), created=result.created)
+    audit(session, principal, "qa.sample", month, client_ip(request), created=result.created)
     await session.commit()
     return SampleOut(**result.__dict__)
 
@@ -383,7 +399,8 @@ SummaryGroup = Literal["agent", "queue", "month", "item", "evaluator"]
 async def _summary(principal: Principal, session, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None):  # noqa: ANN001, ANN202
     if principal.role == Role.agent:
         agent = principal.interface or "-"
-    return await service.summary(session, group, _month(month_from, "month_from"), _month(month_to, "month_to"), agent, queue)
+    scope = principal.queues if principal.role == Role.team_lead else None
+    return await service.summary(session, group, _month(month_from, "month_from"), _month(month_to, "month_to"), agent, queue, scope)
 
 
 @router.get("/summary")

@@ -128,7 +128,7 @@ class AnnotationOut(BaseModel):
 
 
 class SampleIn(BaseModel):
-    month: str
+    month: str | None = None  # None: this month in settings.timezone
     seed: int | None = None
 
     _m = field_validator("month")(classmethod(lambda cls, v: check_month(v)))

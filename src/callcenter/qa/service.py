@@ -38,6 +38,7 @@ from callcenter.acd.models import CallRecord, Outcome
 from callcenter.auth.models import AuditEntry, Role, User
 from callcenter.auth.service import Principal, audit
 from callcenter.db import utcnow
+from callcenter.hooks.models import SurveyResponse
 from callcenter.qa import scoring
 from callcenter.qa.models import Annotation, Assignment, EvalStatus, Evaluation, QaForm
 
@@ -61,8 +62,11 @@ REVIEWERS = (Role.qa, Role.team_lead, Role.admin)
 
 
 def may_see_call(principal: Principal, call: CallRecord, agents_can_play_own: bool) -> bool:
-    """QA, team leads and admins see every call; an agent only their own,
-    and only if the operator allows it (settings.agents_can_play_own)."""
+    """QA and admins see every call; a team lead those of the queues they
+    lead (their skills); an agent only their own, and only if the
+    operator allows it (settings.agents_can_play_own)."""
+    if principal.role == Role.team_lead:
+        return call.queue in principal.queues
     if principal.role in REVIEWERS:
         return True
     return agents_can_play_own and bool(principal.interface) and call.agent == principal.interface
@@ -164,6 +168,8 @@ class CallFilter:
     disposition: str | None = None
     min_score: float | None = None
     max_score: float | None = None
+    min_survey: int | None = None
+    max_survey: int | None = None
     evaluated: bool | None = None
     assigned_to_me: bool = False
     month: str | None = None
@@ -199,12 +205,15 @@ async def search_calls(
 ) -> tuple[int, list[dict[str, Any]]]:
     cur = _current_eval()
     q: Select[Any] = (
-        select(CallRecord, Evaluation, Assignment)
+        select(CallRecord, Evaluation, Assignment, SurveyResponse)
         .outerjoin(cur, cur.c.call_record_id == CallRecord.id)
         .outerjoin(Evaluation, Evaluation.id == cur.c.eval_id)
         .outerjoin(Assignment, Assignment.call_record_id == CallRecord.id)
+        .outerjoin(SurveyResponse, SurveyResponse.uniqueid == CallRecord.uniqueid)
     )
     conds = []
+    if principal.role == Role.team_lead:
+        conds.append(CallRecord.queue.in_(principal.queues))
     if principal.role == Role.agent:
         if not agents_can_play_own or not principal.interface:
             # Agents still see calls that have a submitted evaluation of theirs.
@@ -238,6 +247,10 @@ async def search_calls(
         conds.append(Evaluation.total >= f.min_score)
     if f.max_score is not None:
         conds.append(Evaluation.total <= f.max_score)
+    if f.min_survey is not None:
+        conds.append(SurveyResponse.score >= f.min_survey)
+    if f.max_survey is not None:
+        conds.append(SurveyResponse.score <= f.max_survey)
     if f.evaluated is True:
         conds.append(Evaluation.id.is_not(None))
     elif f.evaluated is False:
@@ -248,10 +261,10 @@ async def search_calls(
         q = q.where(and_(*conds))
     total = await session.scalar(select(func.count()).select_from(q.subquery()))
     rows = (await session.execute(q.order_by(CallRecord.entered_at.desc(), CallRecord.id.desc()).limit(limit).offset(offset))).all()
-    return int(total or 0), [call_summary(c, e, a) for c, e, a in rows]
+    return int(total or 0), [call_summary(c, e, a, sv) for c, e, a, sv in rows]
 
 
-def call_summary(call: CallRecord, ev: Evaluation | None, asg: Assignment | None) -> dict[str, Any]:
+def call_summary(call: CallRecord, ev: Evaluation | None, asg: Assignment | None, survey: SurveyResponse | None = None) -> dict[str, Any]:
     return {
         "call_id": call.call_id,
         "queue": call.queue,
@@ -270,6 +283,7 @@ def call_summary(call: CallRecord, ev: Evaluation | None, asg: Assignment | None
         if ev is None
         else {"id": ev.id, "status": ev.status.value, "total": ev.total, "vetoed": ev.vetoed, "revision": ev.revision},
         "assignment": None if asg is None else {"id": asg.id, "reviewer_id": asg.reviewer_id, "month": asg.month, "source": asg.source},
+        "survey": None if survey is None else {"score": survey.score, "scale": survey.scale},
     }
 
 
@@ -320,8 +334,11 @@ async def evaluation(session: AsyncSession, eval_id: int) -> Evaluation:
 
 
 def may_see_evaluation(principal: Principal, ev: Evaluation) -> bool:
-    """Reviewers see all; an agent sees their own once submitted (drafts
-    are the evaluator's working notes)."""
+    """QA and admins see all, a team lead those of the queues they lead;
+    an agent sees their own once submitted (drafts are the evaluator's
+    working notes)."""
+    if principal.role == Role.team_lead:
+        return ev.queue in principal.queues
     if principal.role in REVIEWERS:
         return True
     return ev.agent_user_id == principal.id and ev.status != EvalStatus.draft
@@ -625,13 +642,24 @@ async def sample_month(
 GROUPS = ("agent", "queue", "month", "item", "evaluator")
 
 
-async def summary(session: AsyncSession, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None) -> list[dict[str, Any]]:
+async def summary(
+    session: AsyncSession,
+    group: str,
+    month_from: str | None,
+    month_to: str | None,
+    agent: str | None,
+    queue: str | None,
+    queues: tuple[str, ...] | None = None,
+) -> list[dict[str, Any]]:
     """Average scores of current (not superseded) submitted evaluations,
     grouped by agent, queue (the team), month, evaluator or form item.
-    Item rows give the share of its points earned, 0..100."""
+    Item rows give the share of its points earned, 0..100.  `queues`
+    (a team lead's) limits the evaluations to those queues."""
     q = select(Evaluation).where(
         Evaluation.superseded.is_(False), Evaluation.status != EvalStatus.draft, Evaluation.total.is_not(None)
     )
+    if queues is not None:
+        q = q.where(Evaluation.queue.in_(queues))
     if month_from:
         q = q.where(Evaluation.month >= month_from)
     if month_to:

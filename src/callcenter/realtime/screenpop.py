@@ -57,9 +57,10 @@ def plain(obj: Any, fields: Iterable[str]) -> dict[str, Any] | None:
 class CustomerLookup:
     """`await lookup(call_id, call_view)` -> the pop's extra panel."""
 
-    def __init__(self, db: Database, interactions: int = 5) -> None:
+    def __init__(self, db: Database, interactions: int = 5, default_area_code: str = "") -> None:
         self.db = db
         self.interactions = interactions
+        self.area = default_area_code
 
     async def __call__(self, call_id: str, call: dict[str, Any]) -> dict[str, Any]:
         number = call.get("caller_number") or ""
@@ -69,10 +70,10 @@ class CustomerLookup:
         route = call.get("route")
         async with self.db.sessions() as session:
             if crm is not None and number:
-                customer = await crm.find_by_number(session, number)
+                customer = await crm.find_by_number(session, number, default_area_code=self.area)
                 result["customer"] = plain(customer, CUSTOMER_FIELDS)
                 if hasattr(crm, "recent_interactions"):
-                    items = await crm.recent_interactions(session, number, limit=self.interactions)
+                    items = await crm.recent_interactions(session, number, default_area_code=self.area, limit=self.interactions)
                     result["interactions"] = [plain(i, INTERACTION_FIELDS) for i in items]
                 if customer is not None and hasattr(crm, "open_tickets"):
                     tickets = await crm.open_tickets(session, result["customer"].get("id"))

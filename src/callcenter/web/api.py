@@ -22,6 +22,7 @@ PAGES = {
     "/qa": "qa.html",
     "/desktop": "desktop.html",
     "/wallboard": "wallboard.html",
+    "/customers": "customers.html",
 }
 
 

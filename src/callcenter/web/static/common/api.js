@@ -48,6 +48,7 @@ export const PAGES = [
   { href: "/desktop", key: "nav.desktop", roles: ["agent", "team_lead", "admin"] },
   { href: "/wallboard", key: "nav.wallboard", roles: ["team_lead", "admin"] },
   { href: "/qa", key: "nav.qa", roles: ["qa", "team_lead", "admin", "agent"] },
+  { href: "/customers", key: "nav.customers", roles: ["agent", "team_lead", "admin"] },
 ];
 
 // Renders the shared header and returns the signed-in user.

@@ -13,7 +13,8 @@ const REVIEWERS = ["qa", "team_lead", "admin"];
 const PAGE = 25;
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const $ = (id) => document.getElementById(id);
-const when = (iso) => new Date(iso).toLocaleString(lang(), { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+// Times in the centre's zone (settings.timezone), whatever the browser's.
+const when = (iso) => new Date(iso).toLocaleString(lang(), { timeZone: ctx.timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
 // "mm:ss" or plain seconds -> seconds; "" -> null
 const secs = (v) => {
   v = v.trim();
@@ -24,13 +25,14 @@ const secs = (v) => {
 };
 
 const me = await signedIn();
+const ctx = await api("/api/qa/context");
 document.title = `${t("qa.title")} · ${t("app.name")}`;
 const reviewer = REVIEWERS.includes(me.role);
 document.body.classList.toggle("is-reviewer", reviewer);
 const queues = await api("/api/queues");
 const queueName = (q) => { const x = queues.find((y) => y.name === q); return x ? (lang() === "en" ? x.display_name_en || x.display_name : x.display_name) : q; };
 const player = new Player($("player"));
-const scorecard = new Scorecard($("scorecard"), me, async (evalId) => { await openCall(current.call_id, evalId, true); });
+const scorecard = new Scorecard($("scorecard"), me, async (evalId) => { await openCall(current.call_id, evalId, true); }, ctx.timezone);
 let current = null;
 const dispositions = new Map();
 const dispName = (code) => { const d = dispositions.get(code); return d ? (lang() === "en" ? d.en : d.zh) : code || ""; };
@@ -56,7 +58,7 @@ function fillSelects() {
 function params() {
   const p = new URLSearchParams();
   const f = $("filters");
-  for (const name of ["date_from", "date_to", "queue", "agent", "outcome", "caller", "disposition", "min_score", "max_score", "evaluated"]) {
+  for (const name of ["date_from", "date_to", "queue", "agent", "outcome", "caller", "disposition", "min_score", "max_score", "min_survey", "max_survey", "evaluated"]) {
     const v = f.elements[name].value.trim();
     if (v) p.set(name, v);
   }
@@ -80,7 +82,7 @@ async function search() {
   let data;
   try { data = await api("/api/qa/calls?" + params()); } catch (e) { toast(e.message, { error: true }); return; }
   const body = $("calls-body");
-  body.innerHTML = data.calls.length ? "" : `<tr><td colspan="9" class="muted empty">${t("qa.none")}</td></tr>`;
+  body.innerHTML = data.calls.length ? "" : `<tr><td colspan="10" class="muted empty">${t("qa.none")}</td></tr>`;
   for (const c of data.calls) {
     const tr = document.createElement("tr");
     tr.className = "click";
@@ -90,7 +92,7 @@ async function search() {
     tr.innerHTML = `<td class="mono">${when(c.entered_at)}</td><td>${esc(queueName(c.queue))}</td>
       <td>${esc(c.agent_name || c.agent || "–")}</td><td class="mono">${esc(c.caller_number)}${c.caller_name ? ` <span class="muted">${esc(c.caller_name)}</span>` : ""}</td>
       <td class="mono">${mmss(c.talk_s)}</td><td>${t("qa.outcome." + c.outcome)}</td><td>${esc(dispName(c.disposition))}</td>
-      <td>${scoreBadge(c.evaluation)}</td><td>${status}${c.has_recording ? ' <span title="rec" class="rec">●</span>' : ""}</td>`;
+      <td>${scoreBadge(c.evaluation)}</td><td class="mono">${c.survey ? `${c.survey.score}/${c.survey.scale}` : ""}</td><td>${status}${c.has_recording ? ' <span title="rec" class="rec">●</span>' : ""}</td>`;
     tr.onclick = () => { location.hash = `#/call/${encodeURIComponent(c.call_id)}`; };
     body.appendChild(tr);
   }
@@ -106,9 +108,9 @@ $("reset-btn").onclick = () => { $("filters").reset(); offset = 0; search(); };
 $("prev-page").onclick = () => { offset = Math.max(0, offset - PAGE); search(); };
 $("next-page").onclick = () => { offset += PAGE; search(); };
 $("sample-btn").onclick = async () => {
-  const month = new Date().toLocaleDateString("sv").slice(0, 7);
   try {
-    const r = await api("/api/qa/sampling", { method: "POST", body: { month } });
+    // the server picks this month in the centre's zone
+    const r = await api("/api/qa/sampling", { method: "POST", body: {} });
     toast(t("qa.sampled", { n: r.created }));
     search();
   } catch (e) { toast(e.message, { error: true }); }

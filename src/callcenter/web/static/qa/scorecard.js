@@ -25,9 +25,10 @@ export function liveScore(def, answers) {
 }
 
 export class Scorecard {
-  constructor(el, me, onChange) {
+  constructor(el, me, onChange, timeZone) {
     this.el = el;
     this.me = me;
+    this.timeZone = timeZone; // the centre's (settings.timezone)
     this.onChange = onChange;
     this.reviewer = REVIEWERS.includes(me.role);
   }
@@ -131,7 +132,7 @@ export class Scorecard {
   historyHtml() {
     const ev = this.ev;
     const revs = ev.revisions.map((r) => `<a href="#/call/${encodeURIComponent(this.call.call_id)}/${r.id}" class="badge ${r.id === ev.id ? "current" : ""}">v${r.revision} · ${t("qa.status." + r.status)} · ${r.total ?? "–"}</a>`).join(" ");
-    const trail = ev.trail.map((a) => `<li><span class="mono">${new Date(a.at).toLocaleString(lang())}</span> ${esc(a.actor)} · ${esc(a.action.replace("evaluation.", ""))}</li>`).join("");
+    const trail = ev.trail.map((a) => `<li><span class="mono">${new Date(a.at).toLocaleString(lang(), { timeZone: this.timeZone })}</span> ${esc(a.actor)} · ${esc(a.action.replace("evaluation.", ""))}</li>`).join("");
     return `<details class="history"><summary>${t("qa.sc.history")}</summary><div class="row">${revs}</div><ol>${trail}</ol></details>`;
   }
 
