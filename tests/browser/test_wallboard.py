@@ -14,7 +14,7 @@ from callcenter.acd.core import Output
 from callcenter.auth.models import AuditEntry
 from callcenter.db import Database
 
-from ..realtime.stack import Stack, sign_in
+from ..realtime.stack import FakeStack as Stack, sign_in
 
 pytestmark = pytest.mark.browser
 A, B = "PJSIP/8001", "PJSIP/8002"
