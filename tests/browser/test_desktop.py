@@ -80,6 +80,7 @@ async def agent_day(browser, stack: LiveStack, shot) -> None:  # noqa: ANN001
     assert 0 <= pop_s < 1.0, pop_s
     assert await page.inner_text("#pop-number") == CUSTOMER_NUMBER
     assert "3-2-501" in await page.inner_text("#pop-customer")
+    assert await page.inner_text("#pop-customer .badge.vip") == "VIP 大客户"
     assert "厨房漏水复查" in await page.inner_text("#pop-tickets")
     await page.wait_for_selector("#state[data-state=ringing]")
     await shot(page, "ringing-pop")
@@ -163,6 +164,7 @@ async def test_unknown_caller_is_created_in_place(browser, tmp_path, shot):
         await page.click("#pop-create")
         await page.wait_for_selector("#pop-customer-name:has-text('刘女士')")
         assert "5-1-302" in await page.inner_text("#pop-customer")
+        assert await page.inner_text("#pop-tickets") == "无"
         await shot(page, "new-customer-created")
         await page.close()
     finally:

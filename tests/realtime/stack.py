@@ -36,7 +36,7 @@ CUSTOMER = {"name": "陈建国", "address": "阳光花园 3 栋", "unit": "3-2-5
             "account_manager": "李经理", "notes": "上次报修厨房漏水，已上门"}
 
 
-async def _seed(url: str, customer: bool) -> None:
+async def _seed(url: str, customer: bool, queues: dict[str, dict[str, Any]] | None = None) -> None:
     db = Database(url)
     async with db.engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
@@ -56,6 +56,10 @@ async def _seed(url: str, customer: bool) -> None:
             User(username="lead2", display_name="组长 何平", role=Role.team_lead, interface="PJSIP/7002",
                  password_hash=h, skills=[Skill(queue="repairs", penalty=0)]),
         ])  # fmt: skip
+        for name, fields in (queues or {}).items():
+            q = await s.get(Queue, name) or next(o for o in s.new if isinstance(o, Queue) and o.name == name)
+            for k, v in fields.items():
+                setattr(q, k, v)
         if customer:
             from zoneinfo import ZoneInfo
 
@@ -68,9 +72,12 @@ async def _seed(url: str, customer: bool) -> None:
 class LiveStack:
     """The real stack on a scripted simulator; time 0 of the script is the server's start."""
 
-    def __init__(self, tmp_path: Path, script: list[dict[str, Any]], *, record: bool = False) -> None:
+    def __init__(
+        self, tmp_path: Path, script: list[dict[str, Any]], *, record: bool = False, queues: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """`queues` overrides queue settings (e.g. {"repairs": {"sl_threshold_s": 4}})."""
         url = f"sqlite+aiosqlite:///{tmp_path}/rt.db"
-        run_sync(lambda: _seed(url, customer=True))
+        run_sync(lambda: _seed(url, customer=True, queues=queues))
         script_path = tmp_path / "script.json"
         script_path.write_text(json.dumps(script, ensure_ascii=False), encoding="utf-8")
         self.capture = tmp_path / "capture.ami" if record else None

@@ -15,7 +15,7 @@ addStrings({
     "pop.none": "暂无来电", "pop.wait": "已等待", "pop.customer": "客户资料", "pop.route": "路由决策",
     "pop.history": "最近 5 次接触", "pop.tickets": "未结工单", "pop.loading": "正在查询…", "pop.new": "新客户",
     "pop.create": "新建客户", "pop.name": "姓名", "pop.unitOptional": "如 3-2-501（可选）",
-    "pop.number": "来电号码", "pop.needName": "请填写客户姓名", "pop.ringing": "振铃中", "pop.answered": "通话中", "pop.noTickets": "无",
+    "pop.number": "来电号码", "pop.tier.vip": "VIP 大客户", "pop.tier.key": "主要客户", "pop.needName": "请填写客户姓名", "pop.ringing": "振铃中", "pop.answered": "通话中", "pop.noTickets": "无",
     "pop.noStore": "工单系统未启用", "pop.noHistory": "无记录", "pop.address": "地址", "pop.unit": "房号",
     "pop.grade": "等级", "pop.vip": "VIP", "pop.manager": "客户经理", "pop.notes": "备注", "pop.queue": "队列",
     "pop.choices": "IVR 选择", "pop.priority": "优先级", "pop.reason": "原因",
@@ -34,7 +34,7 @@ addStrings({
     "pop.none": "No call", "pop.wait": "Waited", "pop.customer": "Customer", "pop.route": "Routing",
     "pop.history": "Last 5 interactions", "pop.tickets": "Open tickets", "pop.loading": "Looking up…", "pop.new": "New customer",
     "pop.create": "Create customer", "pop.name": "Name", "pop.unitOptional": "e.g. 3-2-501 (optional)",
-    "pop.number": "Number", "pop.needName": "Enter the customer's name", "pop.ringing": "Ringing", "pop.answered": "Answered", "pop.noTickets": "None",
+    "pop.number": "Number", "pop.tier.vip": "VIP", "pop.tier.key": "Key customer", "pop.needName": "Enter the customer's name", "pop.ringing": "Ringing", "pop.answered": "Answered", "pop.noTickets": "None",
     "pop.noStore": "No ticket store yet", "pop.noHistory": "None", "pop.address": "Address", "pop.unit": "Unit",
     "pop.grade": "Grade", "pop.vip": "VIP", "pop.manager": "Account manager", "pop.notes": "Notes", "pop.queue": "Queue",
     "pop.choices": "IVR choices", "pop.priority": "Priority", "pop.reason": "Why",
@@ -124,7 +124,7 @@ function renderPop() {
     }
     box.replaceChildren(
       el("div", { class: "row" }, el("span", { class: "customer-name", id: "pop-customer-name" }, c.name || ""),
-        c.vip_tier ? el("span", { class: "badge vip" }, `VIP ${c.vip_tier}`) : null),
+        vipLabel(c) ? el("span", { class: "badge vip" }, vipLabel(c)) : null),
       dl);
   } else if (box.dataset.newFor !== pop.call_id) {
     // Re-rendered on every update: keep the form (and what is typed) for this call.
@@ -142,9 +142,10 @@ function renderPop() {
   $("pop-history").replaceChildren(...(hist.length ? hist.map((i) =>
     el("li", {}, `${(i.at || i.started_at || "").replace("T", " ").slice(0, 16)} ${i.kind || i.channel || ""} ${i.summary || i.disposition || ""}`))
     : [el("li", { class: "muted" }, t("pop.noHistory"))]));
-  const tickets = lookup ? lookup.tickets : null;
+  // A new caller has no tickets yet; "no store" only when the CRM is not there at all.
+  const tickets = lookup ? (lookup.tickets ?? (lookup.crm ? [] : null)) : null;
   $("pop-tickets").replaceChildren(...(tickets == null ? [el("li", { class: "muted" }, t("pop.noStore"))]
-    : tickets.length ? tickets.map((k) => el("li", {}, `#${k.number || k.id} ${k.title || k.subject || ""} · ${k.status || ""}`))
+    : tickets.length ? tickets.map((k) => el("li", {}, `#${k.id} ${k.title || k.subject || ""} · ${k.status || ""}`))
       : [el("li", { class: "muted" }, t("pop.noTickets"))]));
 }
 
@@ -171,6 +172,12 @@ function newCustomerForm(callId, number) {
     }
   };
   return form;
+}
+
+/** The VIP badge: the CRM's value tier (大客户/主要客户), or a legacy vip_tier text. */
+function vipLabel(c) {
+  if (c.vip_tier) return `VIP ${c.vip_tier}`;
+  return c.tier === "vip" || c.tier === "key" ? t(`pop.tier.${c.tier}`) : "";
 }
 
 function renderWrap() {
