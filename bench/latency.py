@@ -17,6 +17,15 @@ Every agent client checks its seqs are contiguous and its delta count
 equals the events sent for it: "missed" must be 0.
 
     .venv/bin/python bench/latency.py [--agents 900 --boards 100 --rate 1000 --seconds 10 --procs 2]
+
+--wire measures the whole path instead: the in-process Asterisk simulator
+writes AMI events (QueueMemberPause, each agent paused and unpaused in
+turn) over TCP to the real bridge, ACD core and service, hub and websocket.
+Latency is from the event's wire "Timestamp:" (the simulator's wall clock)
+to the client receiving the agent view it changed (whose "since" is that
+timestamp); wall clocks, so both sides read time.time().
+
+    .venv/bin/python bench/latency.py --wire [--agents 900 --boards 100 --rate 1000 --seconds 10]
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ SEQ = re.compile(r'"seq":(\d+)')
 T0 = re.compile(r'"queue":"q\d+","waiting":\d+,.*?"t0":([0-9.e-]+)')
 SECRET = "bench-jwt-secret-0123456789abcdefghij"
 FREEZE = True
+WIRE_QUEUES = ["repairs", "complaints", "enquiries", "vip", "fees"]  # queues the simulator knows
 
 
 class BenchCore:
@@ -98,7 +108,8 @@ class BenchAcd:
 # --- clients (child processes) -------------------------------------------------
 
 
-async def _client(url: str, token: str, topic: str, out: dict[str, Any], ready: asyncio.Event, stop: asyncio.Event) -> None:
+async def _client(url: str, token: str, topic: str, out: dict[str, Any], ready: asyncio.Event, stop: asyncio.Event,
+                  wire: bool = False) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None,
@@ -128,6 +139,8 @@ async def _client(url: str, token: str, topic: str, out: dict[str, Any], ready: 
                 if last is not None:
                     out["resnapshots"] += 1
                 last = msg["seq"]
+                if wire and not board:
+                    out["since"] = ((msg.get("data") or {}).get("agent") or {}).get("since")
                 ready.set()
             elif kind == "delta":
                 if msg["seq"] != last + 1:
@@ -139,13 +152,20 @@ async def _client(url: str, token: str, topic: str, out: dict[str, Any], ready: 
                     for q in d["queues"].values():
                         if q["t0"]:
                             out["lat"].append(now - q["t0"])
+                elif wire:
+                    agent = d.get("agent") or {}
+                    since = agent.get("since")
+                    if since and since != out.get("since"):  # a new state: one pause/unpause on the wire
+                        out["lat"].append(time.time() - since)
+                        out["since"] = since
+                        out["deltas"] += 1
                 else:
                     out["lat"].append(now - d["agent"]["t0"])
                     out["last_n"] = d["agent"]["n"]
                     out["deltas"] += 1
 
 
-def client_proc(url: str, jobs: list[tuple[str, str]], conn: Any) -> None:
+def client_proc(url: str, jobs: list[tuple[str, str]], conn: Any, wire: bool = False) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         outs, readies, tasks = [], [], []
@@ -154,7 +174,7 @@ def client_proc(url: str, jobs: list[tuple[str, str]], conn: Any) -> None:
             ready = asyncio.Event()
             outs.append(out)
             readies.append(ready)
-            tasks.append(asyncio.create_task(_client(url, token, topic, out, ready, stop)))
+            tasks.append(asyncio.create_task(_client(url, token, topic, out, ready, stop, wire)))
             if i % 50 == 49:
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
@@ -174,7 +194,7 @@ def client_proc(url: str, jobs: list[tuple[str, str]], conn: Any) -> None:
 # --- the server -------------------------------------------------------------------
 
 
-def prepare_db(path: str, n_agents: int, n_boards: int) -> list[tuple[str, str]]:
+def prepare_db(path: str, n_agents: int, n_boards: int, queues: list[str] = QUEUES) -> list[tuple[str, str]]:
     """Users and their tokens: (token, topic) per client."""
     url = f"sqlite+aiosqlite:///{path}"
 
@@ -188,13 +208,13 @@ def prepare_db(path: str, n_agents: int, n_boards: int) -> list[tuple[str, str]]
             for i in range(n_agents):
                 users.append(User(username=f"a{i}", display_name=f"A{i}", role=Role.agent,
                                   interface=f"PJSIP/{10000 + i}", password_hash="x",
-                                  skills=[Skill(queue=QUEUES[i % len(QUEUES)], penalty=0)]))
+                                  skills=[Skill(queue=queues[i % len(queues)], penalty=0)]))
             for i in range(n_boards):
                 # a fifth are admins (all queues), the rest lead two queues each
                 lead = i % 5 != 0
                 users.append(User(username=f"b{i}", display_name=f"B{i}", role=Role.team_lead if lead else Role.admin,
                                   password_hash="x",
-                                  skills=[Skill(queue=QUEUES[i % 10]), Skill(queue=QUEUES[(i + 1) % 10])] if lead else []))
+                                  skills=[Skill(queue=queues[i % len(queues)]), Skill(queue=queues[(i + 1) % len(queues)])] if lead else []))
             s.add_all(users)
             await s.commit()
             for u in users:
@@ -364,6 +384,103 @@ async def _generate(app: Any, acd: BenchAcd, core: BenchCore, rate: int, seconds
     return {"events": n, "elapsed": elapsed, "cpu": time.thread_time() - cpu0}
 
 
+def run_wire(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> dict[str, Any]:
+    """The full path: simulator -> AMI/TCP -> bridge -> ACD core -> hub -> websocket."""
+    tmp = tempfile.mkdtemp(prefix="cc-bench-wire-")
+    jobs = prepare_db(os.path.join(tmp, "bench.db"), n_agents, n_boards, WIRE_QUEUES)
+    ifaces = [f"PJSIP/{10000 + i}" for i in range(n_agents)]
+    script = [{"at": 0, "login": iface, "queue": WIRE_QUEUES[i % len(WIRE_QUEUES)], "name": f"A{i}"} for i, iface in enumerate(ifaces)]
+    script_path = os.path.join(tmp, "logins.json")
+    with open(script_path, "w", encoding="utf-8") as f:
+        json.dump(script, f)
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.db", jwt_secret=SECRET, simulator=True,
+                             simulator_script=script_path, log_level="WARNING", log_format="console",
+                             recordings_dir=os.path.join(tmp, "rec"))
+    app = create_app(settings)
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            ws_ping_interval=None, backlog=4096, ws_per_message_deflate=False)
+    server = uvicorn.Server(config)
+    loop = asyncio.new_event_loop()
+    t = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
+    t.start()
+    while not server.started:
+        time.sleep(0.05)
+    deadline = time.monotonic() + 60
+    while len(app.state.acd.core.agents) < n_agents:  # the logins came over the wire
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(app.state.acd.core.agents)} of {n_agents} agents reached the core")
+        time.sleep(0.1)
+
+    url = f"ws://127.0.0.1:{port}/ws"
+    ctx = mp.get_context("spawn")
+    pipes, children = [], []
+    for p in range(procs):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=client_proc, args=(url, jobs[p::procs], child, True), daemon=True)
+        proc.start()
+        pipes.append(parent)
+        children.append(proc)
+    for parent in pipes:
+        assert parent.recv() == "ready"
+    if FREEZE:
+        gc.freeze()
+    sent = asyncio.run_coroutine_threadsafe(_toggle(app.state.simulator.pbx, ifaces, rate, seconds), loop).result()
+    gc.unfreeze()
+    for parent in pipes:
+        parent.send("stop")
+    outs: list[dict[str, Any]] = []
+    for parent in pipes:
+        outs.extend(parent.recv())
+    for proc in children:
+        proc.join(10)
+    hub_stats = dict(app.state.hub.stats)
+    server.should_exit = True
+    t.join(10)
+    agent_lat = [x for o in outs if o["topic"] != "wallboard" for x in o["lat"]]
+    missed = sum(max(0, sent["per_agent"][o["topic"][6:]] - o["deltas"]) + o["gaps"] for o in outs if o["topic"] != "wallboard")
+    return {
+        "clients": len(outs), "agents": n_agents, "boards": n_boards, "rate": rate, "events": sent["events"],
+        "achieved_rate": sent["events"] / sent["elapsed"], "agent": pcts(agent_lat), "missed": missed,
+        "gaps": sum(o["gaps"] for o in outs), "resnapshots": sum(o["resnapshots"] for o in outs), "hub": hub_stats,
+        "board_updates_per_s": sum(o["msgs"] for o in outs if o["topic"] == "wallboard") / max(1, n_boards) / sent["elapsed"],
+        "load": os.getloadavg()[0],
+    }
+
+
+async def _toggle(pbx: Any, ifaces: list[str], rate: int, seconds: float) -> dict[str, Any]:
+    """`rate` AMI events a second: agents paused and unpaused round-robin
+    (one queue each, so one QueueMemberPause per change)."""
+    per_agent = dict.fromkeys(ifaces, 0)
+    paused = dict.fromkeys(ifaces, False)
+    n, step = 0, 0.01
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        due = min(elapsed + step, seconds) * rate
+        pbx.sync()
+        while n < int(due):
+            iface = ifaces[n % len(ifaces)]
+            paused[iface] = not paused[iface]
+            pbx.pause(iface, paused[iface], "bench" if paused[iface] else "")
+            per_agent[iface] += 1
+            n += 1
+        await asyncio.sleep(max(0.0, start + (elapsed // step + 1) * step - time.perf_counter()))
+    return {"events": n, "elapsed": time.perf_counter() - start, "per_agent": per_agent}
+
+
+def show_wire(name: str, r: dict[str, Any]) -> None:
+    a = r["agent"]
+    print(f"{name}: {r['clients']} clients ({r['agents']} agents + {r['boards']} wallboards), "
+          f"{r['events']} AMI events at {r['achieved_rate']:.0f}/s (asked {r['rate']}/s)")
+    print(f"  simulator wire -> agent websocket: n={a['n']:>7}  p50={a['p50']:7.2f} ms  p99={a['p99']:7.2f} ms  max={a['max']:7.2f} ms")
+    print(f"  {r['board_updates_per_s']:.2f} updates/s per board; machine load average {r['load']:.1f} on {os.cpu_count()} CPUs")
+    print(f"  missed={r['missed']}  seq gaps={r['gaps']}  resnapshots={r['resnapshots']}  hub={r['hub']}")
+
+
 def show(name: str, r: dict[str, Any]) -> None:
     a, b = r["agent"], r["board"]
     print(f"{name}: {r['clients']} clients ({r['agents']} agents + {r['boards']} wallboards), "
@@ -389,11 +506,22 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--no-freeze", action="store_true", help="leave the connected clients' objects to full GCs")
+    ap.add_argument("--wire", action="store_true", help="measure from the simulator's wire timestamp (full path)")
     args = ap.parse_args()
     global FREEZE
     FREEZE = not args.no_freeze
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    if args.wire:
+        base = run_wire(9, 1, 100, min(args.seconds, 5.0), 1)
+        show_wire("BASELINE (wire)", base)
+        load = run_wire(args.agents, args.boards, args.rate, args.seconds, args.procs)
+        show_wire("LOAD (wire)", load)
+        print(f"agent p99 LOAD/BASELINE = {load['agent']['p99'] / base['agent']['p99']:.2f}x;"
+              f"  p50 {load['agent']['p50'] / base['agent']['p50']:.2f}x")
+        ok = load["missed"] == 0
+        print("PASS" if ok else "FAIL", "(no client missing a state change)")
+        return 0 if ok else 1
     base = run(9, 1, 100, min(args.seconds, 5.0), 1)
     show("BASELINE", base)
     load = run(args.agents, args.boards, args.rate, args.seconds, args.procs)

@@ -128,7 +128,12 @@ def test_manager_user_has_least_privilege():
     write = set(values(user, "write")[0].split(","))
     assert {"agent", "call", "user", "system", "dialplan"} <= read
     assert {"agent", "call", "originate"} <= write
-    assert not {"command", "config", "system", "all"} & write
+    assert not {"command", "config", "all"} & write
+    # system is for PJSIPNotify (desk-phone hold), and the notify types it sends exist
+    assert "system" in write
+    notify = sections(AST / "pjsip_notify.conf")
+    assert values(notify["cc-hold"], "Event") == ["hold"]
+    assert values(notify["cc-talk"], "Event") == ["talk"]
 
 
 def test_every_demo_queue_is_configured():

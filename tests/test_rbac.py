@@ -71,6 +71,13 @@ def _on_a_call(app: Any, actors: dict[Role, Any], ids: dict[str, Any]) -> None:
     install(app, FakeCore(auto_on_call=True))
 
 
+def _popped(app: Any, actors: dict[Role, Any], ids: dict[str, Any]) -> None:
+    """Every actor has a screen-pop for call-1."""
+    _on_a_call(app, actors, ids)
+    for actor in actors.values():
+        app.state.hub.pops[actor.user.interface] = {"call_id": "call-1", "phase": "ringing", "call": {"call_id": "call-1"}}
+
+
 def _thresholds() -> dict[str, Any]:
     from callcenter.realtime.schemas import default_thresholds
 
@@ -285,6 +292,7 @@ MATRIX: list[Case] = [
     Case("POST", "/api/desktop/pause", DESK, body=lambda c: {"reason": "break"}, prepare=_on_a_call),
     Case("POST", "/api/desktop/ready", DESK, prepare=_on_a_call),
     Case("POST", "/api/desktop/dial", DESK, body=lambda c: {"number": "10086"}, prepare=_on_a_call),
+    Case("POST", "/api/desktop/pop/refresh", DESK, body=lambda c: {"call_id": "call-1"}, prepare=_popped),
     Case("POST", "/api/desktop/hold", DESK, prepare=_on_a_call),
     Case("POST", "/api/desktop/unhold", DESK, prepare=_on_a_call),
     Case("POST", "/api/desktop/transfer", DESK, body=lambda c: {"kind": "blind", "to": "queue", "target": "repairs"}, prepare=_on_a_call),

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     simulator_port: int = Field(0, ge=0, le=65535, description="Port of the in-process simulator (0 = any free port)")
     simulator_agents: int = Field(20, ge=0, description="Simulated agents in the demo")
     simulator_seed: int = Field(7, description="Random seed of the demo traffic")
+    simulator_script: Path | None = Field(
+        None, description="JSON script (callcenter.simulator.traffic) the simulator runs instead of random traffic"
+    )
+    simulator_record: Path | None = Field(None, description="Save the simulator's exact AMI byte stream here (for `callcenter replay`)")
 
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto = JSON unless stderr is a TTY")
     log_level: str = Field("INFO", description="Python logging level")

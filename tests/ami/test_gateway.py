@@ -68,6 +68,14 @@ async def test_call_control_actions(linked, pbx: PBX) -> None:
     assert (await gw.unpause_monitor(connected.dest_channel)).action == "MixMonitorMute"
     assert (await gw.click_to_call("PJSIP/8002", "13900000000", "from-internal")).message == "Originate successfully queued"
     assert (await gw.spy("PJSIP/8009", "PJSIP/8001", "whisper")).message == "Originate successfully queued"
+    assert (await gw.hold(connected.dest_channel)).action == "PJSIPNotify"
+    [held] = await sink.wait(ev.Hold)
+    assert held.uniqueid == connected.dest_uniqueid
+    await gw.unhold("PJSIP/8001")
+    [unheld] = await sink.wait(ev.Unhold)
+    assert unheld.channel == connected.dest_channel
+    with pytest.raises(ActionError, match="not a PJSIP"):
+        await gw.hold("SIP/8001")
     assert (await gw.blind_transfer(connected.dest_channel, "8005", "from-internal")).action == "BlindTransfer"
     with pytest.raises(ActionError, match="No such channel"):
         await gw.hangup("PJSIP/nobody-00000000")

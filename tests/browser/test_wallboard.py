@@ -1,5 +1,8 @@
-"""The wallboard in real Chromium against the live server and the fake
-core (tests/realtime/stack.py): figures equal the core's, thresholds
+"""The wallboard in real Chromium.  Queue scoping runs on the real stack
+(LiveStack); the figures/alerts/supervision and reconnect tests still use
+the fake core (FakeStack: they need states the simulator does not script,
+and record actions instead of carrying them out); the SL/abandon figures
+against the real stack are in test_wallboard_replay.py.  Here: figures equal the core's, thresholds
 colour them, alerts fire, leads see only their queues, supervisor actions
 work and are audited, and it reconnects on its own without going stale."""
 
@@ -14,7 +17,8 @@ from callcenter.acd.core import Output
 from callcenter.auth.models import AuditEntry
 from callcenter.db import Database
 
-from ..realtime.stack import Stack, sign_in
+from ..realtime.stack import FakeStack as Stack
+from ..realtime.stack import LiveStack, sign_in
 
 pytestmark = pytest.mark.browser
 A, B = "PJSIP/8001", "PJSIP/8002"
@@ -116,15 +120,20 @@ async def test_wallboard_figures_alerts_and_supervision(browser, stack, shot):
     await ctx.close()
 
 
-async def test_team_lead_sees_only_their_queues(browser, stack, shot):
-    traffic(stack)
-    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-    await sign_in(page, stack.server.url, "lead2", "/wallboard")
-    await page.locator(".tile[data-queue=repairs]").wait_for()
-    assert await page.locator(".tile").count() == 1
-    assert await page.locator(f".agent[data-iface='{B}']").count() == 0
-    await page.locator(f".agent[data-iface='{A}']").wait_for()
-    await page.close()
+async def test_team_lead_sees_only_their_queues(browser, tmp_path, shot):
+    """On the real stack: the simulator logs A into repairs and B into complaints."""
+    live = LiveStack(tmp_path, [{"at": 0, "login": A, "queue": "repairs", "name": "王静"},
+                                {"at": 0, "login": B, "queue": "complaints", "name": "李伟"}])
+    try:
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        await sign_in(page, live.server.url, "lead2", "/wallboard")
+        await page.locator(".tile[data-queue=repairs]").wait_for()
+        await page.locator(f".agent[data-iface='{A}'][data-state=available]").wait_for()
+        assert await page.locator(".tile").count() == 1
+        assert await page.locator(f".agent[data-iface='{B}']").count() == 0
+        await page.close()
+    finally:
+        live.stop()
 
 
 async def test_wallboard_reconnects_and_is_not_stale(browser, stack, shot):

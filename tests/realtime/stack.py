@@ -1,23 +1,29 @@
-"""The stack the browser tests drive: a live server with demo-like queues
-and people, the fake ACD/gateway installed, a CRM with one known customer,
-and a stand-in for the ACD helper's POST /api/acd/disposition.
+"""The stacks the browser tests drive.
 
-This is the one place to switch at integration: replace `Stack.drive`
-(pushing into FakeCore) by the scripted simulator writing AMI events, and
-drop `install`/the disposition stand-in; the page tests stay as they are.
+`LiveStack` is the real thing: a live server whose app runs the in-process
+Asterisk simulator on a JSON script (settings.simulator_script), the real
+AMI bridge, ACD core and service, hub, CRM and /api/acd/disposition.  The
+database holds demo-like queues and people and one known customer,
+陈建国 on 13912345678.
+
+`FakeStack` keeps the FakeCore/FakeGateway (tests/realtime/fakes.py) for the
+wallboard's supervision and reconnect tests, which need states the
+simulator does not script (an agent 20 minutes into a break, actions
+recorded rather than carried out).
 """
 
 from __future__ import annotations
 
-import sys
-import types
+import json
+import time
+from pathlib import Path
 from typing import Any
-
-from fastapi import HTTPException, Request
 
 from callcenter.acd.models import Queue, default_dispositions
 from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
+from callcenter.crm import service as crm
+from callcenter.crm.models import TicketKind
 from callcenter.db import Base, Database
 
 from ..conftest import make_settings, run_sync
@@ -26,83 +32,87 @@ from .fakes import FakeCore, install
 
 PASSWORD = "demo-password"
 CUSTOMER_NUMBER = "13912345678"
-CUSTOMER = {"id": 7, "name": "陈建国", "address": "阳光花园 3 栋", "unit": "3-2-501", "grade": "A",
-            "vip_tier": "金卡", "account_manager": "李经理", "notes": "上次报修厨房漏水，已上门"}
+CUSTOMER = {"name": "陈建国", "address": "阳光花园 3 栋", "unit": "3-2-501", "grade": "A", "tier": "vip",
+            "account_manager": "李经理", "notes": "上次报修厨房漏水，已上门"}
 
 
-def fake_crm() -> types.ModuleType:
-    mod = types.ModuleType("callcenter.crm.service")
-    mod.lookups = []  # type: ignore[attr-defined]
+async def _seed(url: str, customer: bool, queues: dict[str, dict[str, Any]] | None = None) -> None:
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    h = hash_password(PASSWORD)
+    async with db.sessions() as s:
+        s.add_all([
+            Queue(name="repairs", display_name="报修", display_name_en="Repairs", sl_threshold_s=20, wrap_up_s=60,
+                  dispositions=default_dispositions()),
+            Queue(name="complaints", display_name="投诉", display_name_en="Complaints", sl_threshold_s=20, wrap_up_s=90,
+                  dispositions=default_dispositions()),
+            User(username="agent01", display_name="王静", role=Role.agent, interface="PJSIP/8001", password_hash=h,
+                 skills=[Skill(queue="repairs", penalty=0), Skill(queue="complaints", penalty=2)]),
+            User(username="agent02", display_name="李伟", role=Role.agent, interface="PJSIP/8002", password_hash=h,
+                 skills=[Skill(queue="complaints", penalty=0)]),
+            User(username="lead", display_name="班长 周敏", role=Role.team_lead, interface="PJSIP/7001",
+                 password_hash=h, skills=[Skill(queue="repairs", penalty=0), Skill(queue="complaints", penalty=0)]),
+            User(username="lead2", display_name="组长 何平", role=Role.team_lead, interface="PJSIP/7002",
+                 password_hash=h, skills=[Skill(queue="repairs", penalty=0)]),
+        ])  # fmt: skip
+        for name, fields in (queues or {}).items():
+            q = await s.get(Queue, name) or next(o for o in s.new if isinstance(o, Queue) and o.name == name)
+            for k, v in fields.items():
+                setattr(q, k, v)
+        if customer:
+            from zoneinfo import ZoneInfo
 
-    async def find_by_number(session: Any, number: str, default_area_code: str = "") -> dict[str, Any] | None:
-        mod.lookups.append(number)  # type: ignore[attr-defined]
-        return CUSTOMER if number == CUSTOMER_NUMBER else None
-
-    async def recent_interactions(session: Any, number: str, default_area_code: str = "", limit: int = 5) -> list[dict[str, Any]]:
-        if number != CUSTOMER_NUMBER:
-            return []
-        return [{"at": f"2026-11-{20 - i:02d}T09:{i:02d}:00", "kind": "来电", "summary": s}
-                for i, s in enumerate(["厨房漏水报修", "回访满意", "物业费咨询", "停车位", "门禁卡", "投诉噪音"])][:limit]
-
-    async def open_tickets(session: Any, customer_id: int) -> list[dict[str, Any]]:
-        return [{"id": 1042, "title": "厨房漏水复查", "status": "处理中"}]
-
-    mod.find_by_number, mod.recent_interactions, mod.open_tickets = find_by_number, recent_interactions, open_tickets  # type: ignore[attr-defined]
-    return mod
+            c = await crm.create_customer(s, {**CUSTOMER, "phones": [CUSTOMER_NUMBER]}, ZoneInfo("Asia/Shanghai"), "")
+            await crm.create_ticket(s, TicketKind.repair, "厨房漏水复查", c.id, CUSTOMER_NUMBER, "", None, "")
+        await s.commit()
+    await db.dispose()
 
 
-class Stack:
+class LiveStack:
+    """The real stack on a scripted simulator; time 0 of the script is the server's start."""
+
+    def __init__(
+        self, tmp_path: Path, script: list[dict[str, Any]], *, record: bool = False, queues: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """`queues` overrides queue settings (e.g. {"repairs": {"sl_threshold_s": 4}})."""
+        url = f"sqlite+aiosqlite:///{tmp_path}/rt.db"
+        run_sync(lambda: _seed(url, customer=True, queues=queues))
+        script_path = tmp_path / "script.json"
+        script_path.write_text(json.dumps(script, ensure_ascii=False), encoding="utf-8")
+        self.capture = tmp_path / "capture.ami" if record else None
+        settings = make_settings(database_url=url, simulator=True, simulator_script=script_path,
+                                 simulator_record=self.capture, recordings_dir=tmp_path / "recordings")
+        self.started = time.time()
+        self.server = LiveServer(settings).start()
+        self.app = self.server.app
+        self.acd = self.app.state.acd
+        self.pbx = self.app.state.simulator.pbx
+
+    def on_sim(self, fn: Any, *args: Any) -> Any:
+        """Run `fn(*args)` on the server's loop (the simulator and the core live there)."""
+
+        async def run() -> Any:
+            return fn(*args)
+
+        return self.server.call(run())
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+class FakeStack:
     def __init__(self, tmp_path: Any) -> None:
         url = f"sqlite+aiosqlite:///{tmp_path}/rt.db"
-        self.dispositions: list[tuple[str, str, str]] = []
-        run_sync(lambda: self._seed(url))
-        self.crm = fake_crm()
-        sys.modules["callcenter.crm.service"] = self.crm
+        run_sync(lambda: _seed(url, customer=False))
         self.server = LiveServer(make_settings(database_url=url)).start()
         self.app = self.server.app
         core = FakeCore({"repairs": {"sl_threshold_s": 20, "wrap_up_s": 60},
                          "complaints": {"sl_threshold_s": 20, "wrap_up_s": 90}})
         self.acd, self.gateway = self.server.call(self._install(core))
-        # In front of the real /api/acd/disposition, which knows nothing of the fake core.
-        self.app.router.add_api_route("/api/acd/disposition", self._disposition, methods=["POST"])
-        self.app.router.routes.insert(0, self.app.router.routes.pop())
 
     async def _install(self, core: FakeCore) -> Any:
         return install(self.app, core)
-
-    async def _disposition(self, request: Request) -> dict[str, Any]:
-        """Stand-in for the ACD helper's endpoint: code + note end wrap-up."""
-        body = await request.json()
-        if not body.get("code") or not body.get("note"):
-            raise HTTPException(422, "code and note are required")
-        for iface, a in self.acd.core.agents.items():
-            if a.get("wrap_up") and a["wrap_up"]["call_id"] == body["call_id"]:
-                self.dispositions.append((iface, body["code"], body["note"]))
-                self.acd.do("disposition", iface)
-                return {"ok": True}
-        raise HTTPException(409, "no wrap-up for that call")
-
-    @staticmethod
-    async def _seed(url: str) -> None:
-        db = Database(url)
-        async with db.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-        h = hash_password(PASSWORD)
-        async with db.sessions() as s:
-            s.add_all([
-                Queue(name="repairs", display_name="报修", display_name_en="Repairs", dispositions=default_dispositions()),
-                Queue(name="complaints", display_name="投诉", display_name_en="Complaints", dispositions=default_dispositions()),
-                User(username="agent01", display_name="王静", role=Role.agent, interface="PJSIP/8001", password_hash=h,
-                     skills=[Skill(queue="repairs", penalty=0), Skill(queue="complaints", penalty=2)]),
-                User(username="agent02", display_name="李伟", role=Role.agent, interface="PJSIP/8002", password_hash=h,
-                     skills=[Skill(queue="complaints", penalty=0)]),
-                User(username="lead", display_name="班长 周敏", role=Role.team_lead, interface="PJSIP/7001",
-                     password_hash=h, skills=[Skill(queue="repairs", penalty=0), Skill(queue="complaints", penalty=0)]),
-                User(username="lead2", display_name="组长 何平", role=Role.team_lead, interface="PJSIP/7002",
-                     password_hash=h, skills=[Skill(queue="repairs", penalty=0)]),
-            ])
-            await s.commit()
-        await db.dispose()
 
     def drive(self, method: str, *args: Any) -> Any:
         """Push a change through the fake core on the server's loop."""
@@ -114,7 +124,6 @@ class Stack:
 
     def stop(self) -> None:
         self.server.stop()
-        sys.modules.pop("callcenter.crm.service", None)
 
 
 async def sign_in(page: Any, base: str, username: str, next_path: str) -> None:

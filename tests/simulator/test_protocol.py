@@ -268,3 +268,23 @@ async def test_panoramisk_client_logs_in_and_lists(server: AmiServer) -> None:
         await asyncio.sleep(0.01)
     assert {"FullyBooted", "QueueCallerJoin", "AgentConnect", "AgentComplete"} <= set(got)
     manager.close()
+
+
+async def test_pjsipnotify_hold_and_talk_hold_the_agents_call(server: AmiServer, client: Client) -> None:
+    """The gateway's hold: a remote-control NOTIFY the agent's phone honours."""
+    pbx = server.pbx
+    pbx.add_member("vip", "PJSIP/8001", "王静")
+    pbx.new_call("vip", "13800138000", "张三", answer=[{"agent": "PJSIP/8001", "after": 2}], talk=100)
+    pbx.advance(5)
+    await client.until(lambda m: get(m, "Event") == "AgentConnect")
+    client.send(Action="PJSIPNotify", Endpoint="8001", Option="cc-hold", ActionID="h")
+    msgs = await client.until(lambda m: get(m, "Event") == "MusicOnHoldStart")
+    assert next(get(m, "Message") for m in msgs if get(m, "ActionID") == "h") == "NOTIFY sent"
+    hold = next(m for m in msgs if get(m, "Event") == "Hold")
+    assert get(hold, "Channel").startswith("PJSIP/8001-")
+    client.send(Action="PJSIPNotify", Endpoint="8001", Option="cc-talk", ActionID="t")
+    msgs = await client.until(lambda m: get(m, "Event") == "MusicOnHoldStop")
+    assert [get(m, "Event") for m in msgs if get(m, "Event")][-2:] == ["Unhold", "MusicOnHoldStop"]
+    client.send(Action="PJSIPNotify", Endpoint="8001", Option="nosuch", ActionID="n")
+    msgs = await client.until(lambda m: get(m, "ActionID") == "n")
+    assert get(msgs[-1], "Response") == "Error"

@@ -1414,6 +1414,8 @@ class Core:
                 "queue": call.queue,
                 "caller_number": call.caller_number,
                 "caller_name": call.caller_name,
+                # The agent's own leg: the desktop's hold, transfer and hang-up act on it.
+                "channel": call.legs.get(call.member_uid, {}).get("channel", ""),
                 "answered_at": call.answered_at,
                 "wait_s": _r((call.answered_at or self.now) - call.entered_at),
             },

@@ -68,6 +68,14 @@ def _check(action: Mapping[str, object]) -> None:
                 raise ValueError(f"{key} must not contain line breaks")
 
 
+def endpoint_of(interface_or_channel: str) -> str:
+    """The PJSIP endpoint of "PJSIP/8001" or of its channel "PJSIP/8001-0000002a"."""
+    tech, _, rest = interface_or_channel.partition("/")
+    if tech.upper() != "PJSIP" or not rest:
+        raise ActionError("PJSIPNotify", f"{interface_or_channel!r} is not a PJSIP interface or channel")
+    return rest.rsplit("-", 1)[0] if "-" in rest else rest
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -197,6 +205,22 @@ class Gateway:
 
     async def hangup(self, channel: str) -> ActionResult:
         return await self._do({"Action": "Hangup", "Channel": channel})
+
+    # --- hold (the agent's desk phone) ------------------------------------------
+
+    async def hold(self, interface_or_channel: str) -> ActionResult:
+        """Put the agent's call on hold from their phone.
+
+        AMI has no Hold action; like Wazo, we ask the phone itself with a SIP
+        NOTIFY it honours as a remote-control key press (asterisk/pjsip_notify.conf
+        [cc-hold]), so the phone, Asterisk and the caller's music agree."""
+        return await self._notify(interface_or_channel, "cc-hold")
+
+    async def unhold(self, interface_or_channel: str) -> ActionResult:
+        return await self._notify(interface_or_channel, "cc-talk")
+
+    async def _notify(self, interface_or_channel: str, option: str) -> ActionResult:
+        return await self._do({"Action": "PJSIPNotify", "Endpoint": endpoint_of(interface_or_channel), "Option": option})
 
     # --- recording ------------------------------------------------------------------
 

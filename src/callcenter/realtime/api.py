@@ -21,6 +21,7 @@ from callcenter.realtime.schemas import (
     ForcePauseIn,
     PauseIn,
     PauseReasonsIn,
+    PopRefreshIn,
     QueueLoginIn,
     QueueLogoutIn,
     SpyIn,
@@ -225,6 +226,19 @@ async def _on_my_call(me: Principal, request: Request, what: str, method: str, *
     except DeskError as exc:
         raise _http(exc) from None
     return {"ok": True, "channel": channel}
+
+
+@router.post("/api/desktop/pop/refresh")
+async def refresh_pop(body: PopRefreshIn, me: Desk, request: Request) -> dict[str, Any]:
+    """Look my current screen-pop up again, after creating the caller as a customer."""
+    try:
+        iface = service.my_interface(me)
+    except DeskError as exc:
+        raise _http(exc) from None
+    hub = getattr(request.app.state, "hub", None)
+    if hub is None or not hub.refresh_pop(iface, body.call_id):
+        raise HTTPException(409, f"call_id: {body.call_id!r} is not your current screen-pop")
+    return {"ok": True}
 
 
 @router.post("/api/desktop/hold")

@@ -336,6 +336,15 @@ class Hub:
                 for key in list(self.lookups)[:1000]:
                     self.lookups.pop(key, None)
 
+    def refresh_pop(self, interface: str, call_id: str) -> bool:
+        """Look the agent's pop up again (e.g. the caller was just created as a
+        customer); False if the agent has no pop for that call."""
+        entry = self.pops.get(interface)
+        if entry is None or entry["call_id"] != call_id:
+            return False
+        self._start_lookup(call_id, entry["call"])
+        return True
+
     def _start_lookup(self, call_id: str, call: dict[str, Any]) -> None:
         self.lookups[call_id] = None  # in flight: do not start another
         if self.lookup is None:

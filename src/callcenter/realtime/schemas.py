@@ -116,6 +116,10 @@ class TransferIn(BaseModel):
     target: str = Field(min_length=1, max_length=128)
 
 
+class PopRefreshIn(BaseModel):
+    call_id: str = Field(min_length=1, max_length=64)
+
+
 class SpyIn(BaseModel):
     mode: Literal["listen", "whisper", "barge"]
 

@@ -17,7 +17,7 @@ from typing import Any
 from callcenter.db import Database
 
 CUSTOMER_FIELDS = (
-    "id", "name", "address", "unit", "grade", "vip_tier", "account_manager", "notes", "phone", "company",
+    "id", "name", "address", "unit", "grade", "tier", "vip_tier", "account_manager", "notes", "phone", "company",
 )
 INTERACTION_FIELDS = (
     "id", "at", "started_at", "kind", "channel", "direction", "queue", "agent", "agent_name",

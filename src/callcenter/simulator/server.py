@@ -489,6 +489,24 @@ class AmiServer:
         conn.reply(action, [("Response", "Success"), ("Message", "Atxfer successfully queued")])
         self.pbx.transfer(call, {"type": "attended", "to": action["exten"], "consult": 8})
 
+    # asterisk/pjsip_notify.conf sections the simulated phones honour.
+    NOTIFY_HOLD = {"cc-hold": True, "cc-talk": False}
+
+    def _a_pjsipnotify(self, conn: Connection, action: dict[str, str]) -> None:
+        """The agent's phone takes a remote-control NOTIFY: hold or resume its call."""
+        endpoint, option = action.get("endpoint", ""), action.get("option", "")
+        if not endpoint:
+            conn.reply(action, [("Response", "Error"), ("Message", "PJSIPNotify requires either an endpoint or uri argument")])
+            return
+        if option not in self.NOTIFY_HOLD:
+            conn.reply(action, [("Response", "Error"), ("Message", f"Unable to find notify type '{option}'")])
+            return
+        iface = f"PJSIP/{endpoint}"
+        conn.reply(action, [("Response", "Success"), ("Message", "NOTIFY sent")])
+        call = next((c for c in self.pbx.calls.values() if c.state == "talking" and c.member and c.member.interface == iface), None)
+        if call is not None:  # a phone with no call ignores the key press, as a real one does
+            self.pbx.hold(call, self.NOTIFY_HOLD[option])
+
     def _a_getvar(self, conn: Connection, action: dict[str, str]) -> None:
         conn.reply(action, [("Response", "Success"), ("Variable", action.get("variable", "")), ("Value", "")])
 

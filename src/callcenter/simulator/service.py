@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+import weakref
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -83,17 +84,27 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
     (except agent01, PJSIP/8001, left for a person to log in from the
     desktop), live traffic, recordings into settings.recordings_dir.
     `on_wrap_up_done(interface)` is called when a simulated agent's
-    modelled wrap-up is over (the app submits their disposition).
+    modelled wrap-up is over (the app submits their disposition).  With
+    settings.simulator_script it runs that script instead (end-to-end
+    tests, demos of one situation); settings.simulator_record captures the
+    wire for `callcenter replay`.
     Returns the running server and settings pointing the bridge at it."""
+    script = load_script(settings.simulator_script) if settings.simulator_script else None
+    # Unbuffered: the capture can be replayed while the simulator still runs.
+    record = settings.simulator_record.open("wb", buffering=0) if settings.simulator_record else None
     server = build(
         agents=settings.simulator_agents,
         seed=settings.simulator_seed,
+        script=script,
         recordings_dir=settings.recordings_dir,
         skip=("PJSIP/8001",),
         username=settings.ami_user,
         secret=settings.ami_secret,
         on_wrap_up_done=on_wrap_up_done,
+        record=record,
     )
+    if record is not None:
+        weakref.finalize(server, record.close)
     try:
         port = await server.start("127.0.0.1", settings.simulator_port)
     except OSError as exc:

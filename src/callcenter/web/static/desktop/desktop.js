@@ -14,7 +14,8 @@ addStrings({
     "state.on_hold": "保持", "state.wrap_up": "话后处理", "state.paused": "示忙",
     "pop.none": "暂无来电", "pop.wait": "已等待", "pop.customer": "客户资料", "pop.route": "路由决策",
     "pop.history": "最近 5 次接触", "pop.tickets": "未结工单", "pop.loading": "正在查询…", "pop.new": "新客户",
-    "pop.create": "新建客户", "pop.ringing": "振铃中", "pop.answered": "通话中", "pop.noTickets": "无",
+    "pop.create": "新建客户", "pop.name": "姓名", "pop.unitOptional": "如 3-2-501（可选）",
+    "pop.number": "来电号码", "pop.tier.vip": "VIP 大客户", "pop.tier.key": "主要客户", "pop.needName": "请填写客户姓名", "pop.ringing": "振铃中", "pop.answered": "通话中", "pop.noTickets": "无",
     "pop.noStore": "工单系统未启用", "pop.noHistory": "无记录", "pop.address": "地址", "pop.unit": "房号",
     "pop.grade": "等级", "pop.vip": "VIP", "pop.manager": "客户经理", "pop.notes": "备注", "pop.queue": "队列",
     "pop.choices": "IVR 选择", "pop.priority": "优先级", "pop.reason": "原因",
@@ -32,7 +33,8 @@ addStrings({
     "state.on_hold": "On hold", "state.wrap_up": "Wrap-up", "state.paused": "Paused",
     "pop.none": "No call", "pop.wait": "Waited", "pop.customer": "Customer", "pop.route": "Routing",
     "pop.history": "Last 5 interactions", "pop.tickets": "Open tickets", "pop.loading": "Looking up…", "pop.new": "New customer",
-    "pop.create": "Create customer", "pop.ringing": "Ringing", "pop.answered": "Answered", "pop.noTickets": "None",
+    "pop.create": "Create customer", "pop.name": "Name", "pop.unitOptional": "e.g. 3-2-501 (optional)",
+    "pop.number": "Number", "pop.tier.vip": "VIP", "pop.tier.key": "Key customer", "pop.needName": "Enter the customer's name", "pop.ringing": "Ringing", "pop.answered": "Answered", "pop.noTickets": "None",
     "pop.noStore": "No ticket store yet", "pop.noHistory": "None", "pop.address": "Address", "pop.unit": "Unit",
     "pop.grade": "Grade", "pop.vip": "VIP", "pop.manager": "Account manager", "pop.notes": "Notes", "pop.queue": "Queue",
     "pop.choices": "IVR choices", "pop.priority": "Priority", "pop.reason": "Why",
@@ -122,14 +124,14 @@ function renderPop() {
     }
     box.replaceChildren(
       el("div", { class: "row" }, el("span", { class: "customer-name", id: "pop-customer-name" }, c.name || ""),
-        c.vip_tier ? el("span", { class: "badge vip" }, `VIP ${c.vip_tier}`) : null),
+        vipLabel(c) ? el("span", { class: "badge vip" }, vipLabel(c)) : null),
       dl);
-  } else {
-    const create = el("button", { class: "primary", id: "pop-create" }, t("pop.create"));
-    create.onclick = () => window.open(`/crm?new=${encodeURIComponent(call.caller_number || "")}`, "_blank");
-    box.replaceChildren(el("div", { class: "new-customer" },
-      el("div", { class: "customer-name", id: "pop-customer-name" }, t("pop.new")), create));
+  } else if (box.dataset.newFor !== pop.call_id) {
+    // Re-rendered on every update: keep the form (and what is typed) for this call.
+    box.dataset.newFor = pop.call_id;
+    box.replaceChildren(newCustomerForm(pop.call_id, call.caller_number || ""));
   }
+  if (!lookup || lookup.customer) delete box.dataset.newFor;
   const route = (lookup && lookup.route) || call.route || null;
   const rdl = $("pop-route");
   rdl.replaceChildren();
@@ -140,10 +142,42 @@ function renderPop() {
   $("pop-history").replaceChildren(...(hist.length ? hist.map((i) =>
     el("li", {}, `${(i.at || i.started_at || "").replace("T", " ").slice(0, 16)} ${i.kind || i.channel || ""} ${i.summary || i.disposition || ""}`))
     : [el("li", { class: "muted" }, t("pop.noHistory"))]));
-  const tickets = lookup ? lookup.tickets : null;
+  // A new caller has no tickets yet; "no store" only when the CRM is not there at all.
+  const tickets = lookup ? (lookup.tickets ?? (lookup.crm ? [] : null)) : null;
   $("pop-tickets").replaceChildren(...(tickets == null ? [el("li", { class: "muted" }, t("pop.noStore"))]
-    : tickets.length ? tickets.map((k) => el("li", {}, `#${k.number || k.id} ${k.title || k.subject || ""} · ${k.status || ""}`))
+    : tickets.length ? tickets.map((k) => el("li", {}, `#${k.id} ${k.title || k.subject || ""} · ${k.status || ""}`))
       : [el("li", { class: "muted" }, t("pop.noTickets"))]));
+}
+
+/** Create the unknown caller as a customer in place, then ask the hub to look the pop up again. */
+function newCustomerForm(callId, number) {
+  const name = el("input", { id: "new-name", maxLength: 128, placeholder: t("pop.name") });
+  const unit = el("input", { id: "new-unit", maxLength: 64, placeholder: t("pop.unitOptional") });
+  const save = el("button", { class: "primary", id: "pop-create", type: "submit" }, t("pop.create"));
+  const form = el("form", { class: "new-customer", id: "new-customer" },
+    el("div", { class: "customer-name", id: "pop-customer-name" }, t("pop.new")),
+    el("label", {}, t("pop.name"), name), el("label", {}, t("pop.unit"), unit),
+    el("div", { class: "muted" }, `${t("pop.number")} ${number}`), save);
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    if (!name.value.trim()) { result(t("pop.needName"), false); name.focus(); return; }
+    save.disabled = true;
+    try {
+      await api("/api/customers", { method: "POST", body: { name: name.value.trim(), phones: number ? [number] : [], unit: unit.value.trim() } });
+      await api("/api/desktop/pop/refresh", { method: "POST", body: { call_id: callId } });
+      result(`${t("pop.create")}: ${t("ctl.ok")}`, true);
+    } catch (err) {
+      result(`${t("pop.create")}: ${err.message}`, false);
+      save.disabled = false;
+    }
+  };
+  return form;
+}
+
+/** The VIP badge: the CRM's value tier (大客户/主要客户), or a legacy vip_tier text. */
+function vipLabel(c) {
+  if (c.vip_tier) return `VIP ${c.vip_tier}`;
+  return c.tier === "vip" || c.tier === "key" ? t(`pop.tier.${c.tier}`) : "";
 }
 
 function renderWrap() {
