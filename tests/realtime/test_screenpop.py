@@ -57,6 +57,19 @@ def pops(ws: StubWS) -> list[dict]:
     return [m["data"]["pop"] for m in ws.sent if m["type"] == "delta" and "pop" in m["data"]]
 
 
+async def settle(cond, timeout_s: float = 5.0) -> None:  # noqa: ANN001
+    """Wait until cond() holds: a loaded CI box may take longer than a fixed sleep."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not cond():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def has_lookup(ws: StubWS) -> bool:
+    return bool(pops(ws)) and pops(ws)[-1].get("lookup") is not None
+
+
 async def test_pop_lifecycle_and_one_lookup_per_call(db, crm):
     hub = Hub(lookup=CustomerLookup(db))
     acd = FakeAcd()
@@ -68,12 +81,12 @@ async def test_pop_lifecycle_and_one_lookup_per_call(db, crm):
 
     acd.do("caller_joined", "call-1", "repairs", "13912345678", "CHEN")
     acd.do("ring", A, "call-1")
-    await asyncio.sleep(0.01)
+    await settle(lambda: pops(wa))
     first = pops(wa)[0]  # at once, before any lookup finished
     assert first["phase"] == "ringing" and first["call"]["caller_number"] == "13912345678"
     assert first["call"]["caller_name"] == "CHEN" and first["lookup"] is None
     acd.do("ring", B, "call-1")  # ringall: B rings too
-    await asyncio.sleep(0.1)
+    await settle(lambda: has_lookup(wa) and has_lookup(wb))
     enriched = pops(wa)[-1]["lookup"]
     assert enriched["customer"]["name"] == "陈先生" and enriched["customer"]["vip_tier"] == "gold"
     assert len(enriched["interactions"]) == 5 and enriched["tickets"][0]["title"] == "漏水"
@@ -81,13 +94,13 @@ async def test_pop_lifecycle_and_one_lookup_per_call(db, crm):
     assert crm == ["13912345678"]  # one lookup for the call, not per agent
 
     acd.do("answer", A, "call-1")
-    await asyncio.sleep(0.01)
+    await settle(lambda: pops(wa)[-1]["phase"] == "answered")
     answered = pops(wa)[-1]
     assert answered["phase"] == "answered" and answered["lookup"]["customer"]["id"] == 7  # no new lookup
     # reconnecting mid-call gets the pop in the snapshot
     assert hub.snapshot_data(next(iter(hub.clients)), "agent:" + A)["pop"]["phase"] == "answered"
     acd.do("hangup", A, "call-1")
-    await asyncio.sleep(0.01)
+    await settle(lambda: pops(wa)[-1]["phase"] == "cleared")
     assert pops(wa)[-1] == {"call_id": "call-1", "phase": "cleared"}
     assert hub.pops.get(A) is None
     assert crm == ["13912345678"]
@@ -104,7 +117,7 @@ async def test_unknown_caller_still_pops_as_new_customer(db, crm):
     wa, ta = await _agent(hub, A)
     acd.do("caller_joined", "call-2", "repairs", "075500000000")
     acd.do("ring", A, "call-2")
-    await asyncio.sleep(0.1)
+    await settle(lambda: has_lookup(wa))
     last = pops(wa)[-1]
     assert last["phase"] == "ringing" and last["lookup"]["customer"] is None and last["lookup"]["crm"] is True
     ta.cancel()
@@ -118,7 +131,7 @@ async def test_pop_without_a_crm(db):
     wa, ta = await _agent(hub, A)
     acd.do("caller_joined", "call-3", "repairs", "13912345678", "CHEN")
     acd.do("ring", A, "call-3")
-    await asyncio.sleep(0.1)
+    await settle(lambda: has_lookup(wa))
     last = pops(wa)[-1]
     assert last["lookup"] == {"customer": None, "interactions": [], "tickets": None, "route": None,
                               "crm": "callcenter.crm.service" in sys.modules}
