@@ -157,7 +157,7 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--memory-agents", type=int, default=2_000)
-    ap.add_argument("--memory-calls", type=int, default=100_000)
+    ap.add_argument("--memory-calls", type=int, default=100_000, help="0 skips the memory step (slow: see docs/benchmarks.md)")
     ap.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)  # the child process of step 4
     args = ap.parse_args()
     if args.memory_of:
@@ -189,6 +189,8 @@ def main() -> None:
     del data
     gc.collect()
 
+    if not args.memory_calls:
+        return
     big = capture(args.memory_agents, 48.0, seed=8, profile="flat", calls=args.memory_calls)
     child = subprocess.run([sys.executable, __file__, "--memory-of", str(big)], capture_output=True, text=True, check=True)
     m = json.loads(child.stdout)
