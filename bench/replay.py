@@ -17,7 +17,8 @@ panoramisk parsing of the same bytes in the same run.
    windows, records and intervals) -> batched persistence into a fresh SQLite
    file, flushed every 5,000 events.
 4. Memory: a bigger day (2,000 agents, 100,000 calls) streamed from its
-   capture through EventStream and the core; tracemalloc's peak.
+   capture through EventStream and the core in a fresh process; peak RSS
+   (resource.getrusage; tracemalloc would triple the run time).
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,14 +41,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 
+from callcenter.acd import kpi  # noqa: E402
 from callcenter.acd.core import Core, CoreConfig, QueueConfig  # noqa: E402
 from callcenter.acd.service import AcdService  # noqa: E402
 from callcenter.ami.normaliser import EventStream  # noqa: E402
 from callcenter.db import Base, Database, import_all_models  # noqa: E402
-from callcenter.demo import DEMO_QUEUES  # noqa: E402
+from callcenter.demo import DEMO_QUEUES, demo_agents  # noqa: E402
 from callcenter.simulator.clock import VirtualClock  # noqa: E402
+from callcenter.simulator.pbx import PBX  # noqa: E402
 from callcenter.simulator.server import encode  # noqa: E402
-from callcenter.simulator.service import build  # noqa: E402
+from callcenter.simulator.traffic import FLAT_PROFILE, HOTLINE_PROFILE, Traffic, TrafficModel  # noqa: E402
 
 CHUNK = 64 << 10
 DAY_START = 1_700_006_400.0  # 2023-11-15 00:00 UTC = 08:00 Beijing
@@ -59,19 +65,28 @@ def capture(agents: int, hours: float, seed: int, profile: str, calls: int | Non
     part = path.with_suffix(".part")
     with open(part, "wb") as f:
         f.write(b"Asterisk Call Manager/7.0.3\r\n")
-        server = build(agents=agents, seed=seed, clock=VirtualClock(DAY_START), occupancy=0.85, profile=profile)
+        # What simulator.service.build does, with the warm start capped: a
+        # thousand callers at once would only measure the PBX's distribution loop.
+        pbx = PBX(clock=VirtualClock(DAY_START), seed=seed)
+        people = demo_agents(agents)
+        shape = HOTLINE_PROFILE if profile == "hotline" else FLAT_PROFILE
+        model = TrafficModel.for_occupancy(len(people), 0.85, profile=list(shape), warm_start=min(100, round(0.85 * len(people))))
+        traffic = Traffic(pbx, model, seed)
+        for _username, name, iface, skills in people:
+            traffic.login(iface, name, skills)
+        traffic.start()
         buf = bytearray()
-        server.pbx.sinks.append(lambda fields: buf.extend(encode(fields)))
-        end = server.pbx.now + hours * 3600
-        while server.pbx.now < end and (calls is None or server.traffic.arrivals < calls):
-            server.pbx.advance(60)
+        pbx.sinks.append(lambda fields: buf.extend(encode(fields)))
+        end = pbx.now + hours * 3600
+        while pbx.now < end and (calls is None or traffic.arrivals < calls):
+            pbx.advance(60)
             f.write(buf)
             buf.clear()
-        server.traffic.stop()
-        server.pbx.run_until_idle(4 * 3600)
+        traffic.stop()
+        pbx.run_until_idle(4 * 3600)
         f.write(buf)
     part.replace(path)
-    print(f"generated {path} ({server.traffic.arrivals} calls) in {time.perf_counter() - t0:.0f} s")
+    print(f"generated {path} ({traffic.arrivals} calls) in {time.perf_counter() - t0:.0f} s")
     return path
 
 
@@ -142,8 +157,11 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--memory-agents", type=int, default=2_000)
-    ap.add_argument("--memory-calls", type=int, default=100_000)
+    ap.add_argument("--memory-calls", type=int, default=100_000, help="0 skips the memory step (slow: see docs/benchmarks.md)")
+    ap.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)  # the child process of step 4
     args = ap.parse_args()
+    if args.memory_of:
+        return memory_of(args.memory_of)
     import_all_models()
 
     path = capture(args.agents, args.hours, seed=7, profile="hotline")
@@ -171,20 +189,33 @@ def main() -> None:
     del data
     gc.collect()
 
+    if not args.memory_calls:
+        return
     big = capture(args.memory_agents, 48.0, seed=8, profile="flat", calls=args.memory_calls)
-    gc.collect()
+    child = subprocess.run([sys.executable, __file__, "--memory-of", str(big)], capture_output=True, text=True, check=True)
+    m = json.loads(child.stdout)
+    print(f"\nmemory: {args.memory_agents} agents, {m['calls']:,} calls ({big.stat().st_size / 1e9:.2f} GB capture, streamed "
+          f"through EventStream + core in {m['seconds']:.0f} s, {m['frames']:,} frames, {m['agents']} agents, {m['errors']} errors)")  # fmt: skip
+    print(f"  EventStream + core: peak traced {m['traced_peak_mib']:.1f} MiB, retained at end {m['traced_end_mib']:.1f} MiB; process peak RSS {m['rss_mib']:.0f} MiB")
+
+
+def memory_of(path: Path) -> None:
+    """In a fresh process: stream a capture through EventStream and the core;
+    print tracemalloc's peak and the process's peak RSS as JSON."""
     tracemalloc.start()
     core, stream, last = Core(config()), EventStream(), 0.0
-    with open(big, "rb") as f:
+    t = time.perf_counter()
+    with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             for e in stream.feed(chunk, last):
                 last = e.ts  # type: ignore[union-attr]
                 core.apply(e)  # type: ignore[arg-type]
     current, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"\nmemory: {args.memory_agents} agents, {args.memory_calls:,} calls ({big.stat().st_size / 1e9:.2f} GB capture, streamed)")
-    print(f"  EventStream + core peak traced {peak / 2**20:.1f} MiB, retained at end {current / 2**20:.1f} MiB, "
-          f"{len(core.agents)} agents, {core.stats['errors']} errors")  # fmt: skip
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    errors = core.stats["errors"] + sum(stream.problems.counts.values())
+    calls = sum(kpi.figures(q.kpi.window("total", core.now))["offered"] for q in core.queues.values())
+    print(json.dumps({"traced_peak_mib": peak / 2**20, "traced_end_mib": current / 2**20, "rss_mib": rss, "calls": calls, "seconds": time.perf_counter() - t, "frames": stream.frames,
+                      "agents": len(core.agents), "errors": errors}))  # fmt: skip
 
 
 if __name__ == "__main__":

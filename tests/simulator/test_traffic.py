@@ -350,3 +350,30 @@ def test_simulated_agents_finish_wrap_up_like_people():
     assert at_limit / len(handled) < 0.1
     assert statistics.median(wraps) == pytest.approx(15 * math.exp(-0.18), rel=0.2)  # log-normal median
     assert {r["disposition"] for r in handled} >= {"resolved"}
+
+
+def test_the_app_submits_a_demo_agents_disposition():
+    """The lifespan's callback closes the agent's wrap-up with a disposition."""
+    from types import SimpleNamespace
+
+    from callcenter.acd.core import CoreConfig, QueueConfig
+    from callcenter.acd.script import Script
+    from callcenter.acd.service import AcdService
+    from callcenter.app import _demo_disposition
+
+    acd = AcdService(None, CoreConfig(queues={"q": QueueConfig("q", wrap_up_s=60)}), tick_s=None, clock=lambda: 1_700_000_050.0)
+    s, a = Script(), "PJSIP/8002"
+    s.member(1_700_000_000.0, "q", a)
+    c = s.join(1_700_000_000.0, "q", "13800000000")
+    s.ring(1_700_000_001.0, c, a)
+    s.answer(1_700_000_003.0, c, a, ring_started=1_700_000_001.0)
+    s.hang_up(1_700_000_040.0, c, by="caller")
+    for e in s.events:
+        acd.submit(e)
+    assert acd.core.wrap_up_of(a) is not None
+    records = []
+    acd.subscribe(lambda out, core: records.extend(out.records))
+    _demo_disposition(SimpleNamespace(state=SimpleNamespace(acd=acd)), a)
+    assert acd.core.wrap_up_of(a) is None
+    assert records[0]["wrap_up_s"] == 10 and records[0]["disposition"] in {"resolved", "ticket", "callback", "other"}
+    _demo_disposition(SimpleNamespace(state=SimpleNamespace(acd=acd)), a)  # nothing in wrap-up: nothing happens
