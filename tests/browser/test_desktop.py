@@ -42,8 +42,8 @@ def ringing_since(stack: LiveStack) -> float:
     return next(h["start"] for h in reversed(view["history"]) if h["state"] == "ringing")
 
 
-async def test_agent_day(browser, tmp_path, shot):
-    stack = LiveStack(tmp_path, KNOWN_CALLER)
+async def test_agent_day(browser, tmp_path, db_url, shot):
+    stack = LiveStack(tmp_path, KNOWN_CALLER, url=db_url)
     try:
         await agent_day(browser, stack, shot)
     finally:
@@ -148,13 +148,15 @@ async def agent_day(browser, stack: LiveStack, shot) -> None:  # noqa: ANN001
     await lead_ctx.close()
 
 
-async def test_unknown_caller_is_created_in_place(browser, tmp_path, shot):
-    stack = LiveStack(tmp_path, UNKNOWN_CALLER)
+async def test_unknown_caller_is_created_in_place(browser, tmp_path, db_url, shot):
+    stack = LiveStack(tmp_path, UNKNOWN_CALLER, url=db_url)
     try:
         page = await browser.new_page(viewport={"width": 1366, "height": 768})
         await sign_in(page, stack.server.url, "agent01", "/desktop")
+        await page.wait_for_selector("#skills input[value=complaints]")  # my queues are loaded
         await page.wait_for_selector("#conn.hidden", state="attached")
         await page.click("#login-btn")
+        await page.wait_for_selector("#result.ok:has-text('签入')")
         await page.wait_for_selector("#pop-customer-name:has-text('新客户')", timeout=RING_WITHIN_MS)
         await page.click("#pop-create")  # no name: refused in place
         await page.wait_for_selector("#result.err:has-text('姓名')")

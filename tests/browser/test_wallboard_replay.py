@@ -46,8 +46,8 @@ def replay(capture: Path, config: Path) -> dict:
     return json.loads(out.stdout)
 
 
-async def test_wallboard_figures_equal_replay_of_the_capture(browser, tmp_path, shot):
-    stack = LiveStack(tmp_path, SCRIPT, record=True, queues={"repairs": SETTINGS})
+async def test_wallboard_figures_equal_replay_of_the_capture(browser, tmp_path, db_url, shot):
+    stack = LiveStack(tmp_path, SCRIPT, url=db_url, record=True, queues={"repairs": SETTINGS})
     try:
         page = await browser.new_page(viewport={"width": 1920, "height": 1080})
         await sign_in(page, stack.server.url, "lead", "/wallboard")

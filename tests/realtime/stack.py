@@ -73,10 +73,13 @@ class LiveStack:
     """The real stack on a scripted simulator; time 0 of the script is the server's start."""
 
     def __init__(
-        self, tmp_path: Path, script: list[dict[str, Any]], *, record: bool = False, queues: dict[str, dict[str, Any]] | None = None
+        self, tmp_path: Path, script: list[dict[str, Any]], *, url: str | None = None, record: bool = False,
+        queues: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """`queues` overrides queue settings (e.g. {"repairs": {"sl_threshold_s": 4}})."""
-        url = f"sqlite+aiosqlite:///{tmp_path}/rt.db"
+        """`url`: an empty database (the `db_url` fixture, both backends; SQLite
+        in tmp_path if not given).  `queues` overrides queue settings (e.g.
+        {"repairs": {"sl_threshold_s": 4}})."""
+        url = url or f"sqlite+aiosqlite:///{tmp_path}/rt.db"
         run_sync(lambda: _seed(url, customer=True, queues=queues))
         script_path = tmp_path / "script.json"
         script_path.write_text(json.dumps(script, ensure_ascii=False), encoding="utf-8")
