@@ -172,7 +172,7 @@ async def test_database_down_still_answers(tmp_path):
             elapsed = time.perf_counter() - start
         # The lookup gives up at 80 % of the budget; the margin is the test
         # client and a busy CI box, not the hook (a hang would take seconds).
-        assert r.status_code == 200 and elapsed < settings.hook_budget_ms / 1000 + 0.2, elapsed
+        assert r.status_code == 200 and elapsed < settings.hook_budget_ms / 1000 + 0.5, elapsed
         f = fields(r.text)
         assert f["queue"] == "repairs" and f["fallback"] == "1"
         assert app.state.routes.log.pending  # kept for when the database is back

@@ -155,6 +155,7 @@ class Bridge:
         self._backlog: asyncio.Queue[Any] = asyncio.Queue()
         self._link: _Link | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._quiet = False  # the same failure again: log at debug
         self._resync_seq = 0
 
@@ -164,6 +165,7 @@ class Bridge:
         if self._tasks:
             return
         self.manager.loop = asyncio.get_running_loop()
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._consume(), name="ami-consumer"),
             asyncio.create_task(self._supervise(), name="ami-link"),
@@ -175,8 +177,13 @@ class Bridge:
             return
         consumer, supervisor = self._tasks
         self._tasks = []
-        supervisor.cancel()
-        await asyncio.gather(supervisor, return_exceptions=True)
+        self._stopping = True
+        # Cancel until it is really gone: on Python 3.11 asyncio.wait_for can
+        # swallow a cancellation that lands as its inner await completes, and
+        # the supervisor would then carry on reconnecting (a hung shutdown).
+        while not supervisor.done():
+            supervisor.cancel()
+            await asyncio.wait({supervisor}, timeout=0.1)
         self.manager.authenticated = False
         self.resynced = False
         if self._link is not None:
@@ -214,7 +221,7 @@ class Bridge:
     async def _supervise(self) -> None:
         attempt = 0
         last_error: str | None = None
-        while True:
+        while not self._stopping:
             started, sessions = time.monotonic(), self.sessions
             rejected = False
             try:
