@@ -84,12 +84,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
         await hooks_service.start(app, stack)
         await stack.enter_async_context(scheduled_jobs(settings, db))
-        # The hub follows the ACD service when it runs (start it before this).
+        # The hub reads the ACD core's views and pushes them to browsers.
         hub = Hub(lookup=CustomerLookup(db, default_area_code=settings.default_area_code))
         app.state.hub = hub
         stack.push_async_callback(hub.close)
-        if getattr(app.state, "acd", None) is not None:
-            hub.attach(app.state.acd)
+        hub.attach(acd)
         yield
         log.info("callcenter stopping")
 
