@@ -184,20 +184,19 @@ def month_of(ts: datetime, tz: ZoneInfo) -> str:
     return ts.astimezone(tz).strftime("%Y-%m")
 
 
-def _current_eval():  # noqa: ANN202
-    """Latest non-superseded evaluation per call, as a subquery."""
-    return (
-        select(Evaluation.call_record_id, func.max(Evaluation.id).label("eval_id"))
-        .where(Evaluation.superseded.is_(False))
-        .group_by(Evaluation.call_record_id)
-        .subquery()
-    )
+def _current_eval(drafts: bool):  # noqa: ANN202
+    """Latest non-superseded evaluation per call, as a subquery; without
+    drafts for agents (a draft is the evaluator's working notes)."""
+    q = select(Evaluation.call_record_id, func.max(Evaluation.id).label("eval_id")).where(Evaluation.superseded.is_(False))
+    if not drafts:
+        q = q.where(Evaluation.status != EvalStatus.draft)
+    return q.group_by(Evaluation.call_record_id).subquery()
 
 
 async def search_calls(
     session: AsyncSession, principal: Principal, f: CallFilter, tz: ZoneInfo, agents_can_play_own: bool, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    cur = _current_eval()
+    cur = _current_eval(drafts=principal.role != Role.agent)
     q: Select[Any] = (
         select(CallRecord, Evaluation, Assignment)
         .outerjoin(cur, cur.c.call_record_id == CallRecord.id)
@@ -208,9 +207,7 @@ async def search_calls(
     if principal.role == Role.agent:
         if not agents_can_play_own or not principal.interface:
             # Agents still see calls that have a submitted evaluation of theirs.
-            conds.append(
-                and_(CallRecord.agent == (principal.interface or "-"), Evaluation.status != EvalStatus.draft)
-            )
+            conds.append(and_(CallRecord.agent == (principal.interface or "-"), Evaluation.id.is_not(None)))
         else:
             conds.append(CallRecord.agent == principal.interface)
     if f.month:
@@ -547,7 +544,7 @@ async def sample_month(
     """Pick calls for review and assign them to QA staff.
 
     Candidates are answered, recorded calls of the month at least
-    `min_talk_s` long.  For each agent the job tops up to the quota due
+    `min_talk_s` long, not yet assigned or evaluated.  For each agent the job tops up to the quota due
     by `today` (see quota_to_date), never above it, so it is idempotent:
     a second run the same day adds nothing.  Picks are random, spread
     across days and queues (each pick prefers the least-used day, then
@@ -570,6 +567,7 @@ async def sample_month(
                     CallRecord.recording_file.is_not(None),
                     CallRecord.talk_s >= min_talk_s,
                     Assignment.id.is_(None),
+                    ~select(Evaluation.id).where(Evaluation.call_record_id == CallRecord.id).exists(),
                 )
                 .order_by(CallRecord.id)
             )
