@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.models import CallRecord, Outcome
@@ -274,15 +275,18 @@ def call_summary(call: CallRecord, ev: Evaluation | None, asg: Assignment | None
 
 
 async def ensure_default_form(session: AsyncSession) -> QaForm:
-    """The shipped form, version 1, created once (idempotent)."""
-    form = (
-        await session.execute(select(QaForm).where(QaForm.code == scoring.DEFAULT_FORM_CODE).order_by(QaForm.version.desc()))
-    ).scalars().first()
+    """The shipped form, version 1, created once (idempotent, and safe
+    when two first requests race: the loser reads the winner's row)."""
+    q = select(QaForm).where(QaForm.code == scoring.DEFAULT_FORM_CODE).order_by(QaForm.version.desc())
+    form = (await session.execute(q)).scalars().first()
     if form is None:
         d = scoring.DEFAULT_FORM
-        form = QaForm(code=d["code"], version=1, name_zh=d["name_zh"], name_en=d["name_en"], definition=d["definition"])
-        session.add(form)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                form = QaForm(code=d["code"], version=1, name_zh=d["name_zh"], name_en=d["name_en"], definition=d["definition"])
+                session.add(form)
+        except IntegrityError:
+            form = (await session.execute(q)).scalars().one()
     return form
 
 
