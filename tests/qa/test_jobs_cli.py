@@ -86,6 +86,15 @@ async def test_forms_are_versioned(client, make_user):
     assert r.status_code == 422 and "add up to 50" in r.json()["detail"]
 
 
+async def test_first_form_requests_racing_make_one_form(client, make_user):
+    import asyncio
+
+    users = [await make_user(Role.qa) for _ in range(4)]
+    rs = await asyncio.gather(*[client.get("/api/qa/forms", headers=u.headers) for u in users])
+    assert [r.status_code for r in rs] == [200] * 4
+    assert {tuple(f["id"] for f in r.json()) for r in rs} == {(1,)}
+
+
 async def test_demo_seeds_the_default_form_once(db, settings):
     from callcenter.demo import seed
 

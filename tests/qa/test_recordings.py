@@ -184,6 +184,15 @@ async def test_peaks_two_lanes_computed_once(client, make_user, db, recorded):
     assert "marker" not in fresh and fresh["duration_s"] == pytest.approx(20, abs=0.01)
 
 
+async def test_concurrent_first_peaks_requests_all_succeed(client, make_user, recorded):
+    import asyncio
+
+    qa = await make_user(Role.qa)
+    rs = await asyncio.gather(*[client.get("/api/qa/calls/c1/peaks", headers=qa.headers) for _ in range(4)])
+    assert [r.status_code for r in rs] == [200] * 4
+    assert len({r.content for r in rs}) == 1
+
+
 async def test_peaks_of_a_non_wav_recording(client, make_user, db, settings):
     qa = await make_user(Role.qa)
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)

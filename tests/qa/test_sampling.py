@@ -89,6 +89,23 @@ async def test_seeded_runs_repeat_and_seeds_differ(db, make_user):
     assert await picks(1) != await picks(2)
 
 
+async def test_calls_already_evaluated_are_not_sampled(db, make_user):
+    from callcenter.qa.models import Evaluation
+    from callcenter.qa.service import ensure_default_form
+
+    await make_user(Role.qa)
+    a = await make_call(db, "done", agent="PJSIP/8001", recording_file="a.wav")
+    await make_call(db, "fresh", agent="PJSIP/8001", recording_file="b.wav")
+    async with db.sessions() as s:
+        form = await ensure_default_form(s)
+        s.add(Evaluation(call_record_id=a.id, form_id=form.id, agent="PJSIP/8001", month="2026-11"))
+        await s.commit()
+        r = await sample_month(s, "2026-11", 5, 30, TZ, END, seed=1)
+        await s.commit()
+    assert r.created == 1
+    assert [c.call_id for _, c in await _assignments(db)] == ["fresh"]
+
+
 async def test_mid_month_takes_a_share_then_tops_up(db, make_user):
     await make_user(Role.qa)
     await _month_of_calls(db, agents=("PJSIP/8001",))

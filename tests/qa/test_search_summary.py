@@ -77,6 +77,14 @@ async def test_agents_search_only_their_evaluated_calls(client, db, make_user):
     await _score(client, qa, "theirs", marks())
     r = await client.get("/api/qa/calls", headers=me.headers)
     assert [c["call_id"] for c in r.json()["calls"]] == ["mine1"]
+    # a draft revision neither hides the call nor shows its working score
+    ev_id = r.json()["calls"][0]["evaluation"]["id"]
+    rev = (await client.post(f"/api/qa/evaluations/{ev_id}/revisions", headers=qa.headers)).json()
+    await client.patch(f"/api/qa/evaluations/{rev['id']}", json={"answers": marks(veto=True)}, headers=qa.headers)
+    r = await client.get("/api/qa/calls", headers=me.headers)
+    assert [(c["call_id"], c["evaluation"]["id"], c["evaluation"]["total"]) for c in r.json()["calls"]] == [("mine1", ev_id, 100.0)]
+    r = await client.get("/api/qa/calls", params={"queue": "repairs", "evaluated": "true"}, headers=qa.headers)
+    assert {c["call_id"]: c["evaluation"]["status"] for c in r.json()["calls"]}["mine1"] == "draft"
 
 
 async def test_summaries_and_csv(client, db, make_user):

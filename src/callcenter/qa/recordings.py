@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.qa.models import RecordingPeaks
@@ -149,7 +150,10 @@ async def peaks_for(session: AsyncSession, recordings_dir: Path, recording_file:
         session.add(RecordingPeaks(recording_file=recording_file, size=st.st_size, mtime=st.st_mtime, data=data))
     else:
         row.size, row.mtime, row.data = st.st_size, st.st_mtime, data
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:  # another request cached the same file first: same result
+        await session.rollback()
     return data
 
 

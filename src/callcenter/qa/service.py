@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.models import CallRecord, Outcome
@@ -190,20 +191,19 @@ def month_of(ts: datetime, tz: ZoneInfo) -> str:
     return ts.astimezone(tz).strftime("%Y-%m")
 
 
-def _current_eval():  # noqa: ANN202
-    """Latest non-superseded evaluation per call, as a subquery."""
-    return (
-        select(Evaluation.call_record_id, func.max(Evaluation.id).label("eval_id"))
-        .where(Evaluation.superseded.is_(False))
-        .group_by(Evaluation.call_record_id)
-        .subquery()
-    )
+def _current_eval(drafts: bool):  # noqa: ANN202
+    """Latest non-superseded evaluation per call, as a subquery; without
+    drafts for agents (a draft is the evaluator's working notes)."""
+    q = select(Evaluation.call_record_id, func.max(Evaluation.id).label("eval_id")).where(Evaluation.superseded.is_(False))
+    if not drafts:
+        q = q.where(Evaluation.status != EvalStatus.draft)
+    return q.group_by(Evaluation.call_record_id).subquery()
 
 
 async def search_calls(
     session: AsyncSession, principal: Principal, f: CallFilter, tz: ZoneInfo, agents_can_play_own: bool, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    cur = _current_eval()
+    cur = _current_eval(drafts=principal.role != Role.agent)
     q: Select[Any] = (
         select(CallRecord, Evaluation, Assignment, SurveyResponse)
         .outerjoin(cur, cur.c.call_record_id == CallRecord.id)
@@ -217,9 +217,7 @@ async def search_calls(
     if principal.role == Role.agent:
         if not agents_can_play_own or not principal.interface:
             # Agents still see calls that have a submitted evaluation of theirs.
-            conds.append(
-                and_(CallRecord.agent == (principal.interface or "-"), Evaluation.status != EvalStatus.draft)
-            )
+            conds.append(and_(CallRecord.agent == (principal.interface or "-"), Evaluation.id.is_not(None)))
         else:
             conds.append(CallRecord.agent == principal.interface)
     if f.month:
@@ -291,15 +289,18 @@ def call_summary(call: CallRecord, ev: Evaluation | None, asg: Assignment | None
 
 
 async def ensure_default_form(session: AsyncSession) -> QaForm:
-    """The shipped form, version 1, created once (idempotent)."""
-    form = (
-        await session.execute(select(QaForm).where(QaForm.code == scoring.DEFAULT_FORM_CODE).order_by(QaForm.version.desc()))
-    ).scalars().first()
+    """The shipped form, version 1, created once (idempotent, and safe
+    when two first requests race: the loser reads the winner's row)."""
+    q = select(QaForm).where(QaForm.code == scoring.DEFAULT_FORM_CODE).order_by(QaForm.version.desc())
+    form = (await session.execute(q)).scalars().first()
     if form is None:
         d = scoring.DEFAULT_FORM
-        form = QaForm(code=d["code"], version=1, name_zh=d["name_zh"], name_en=d["name_en"], definition=d["definition"])
-        session.add(form)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                form = QaForm(code=d["code"], version=1, name_zh=d["name_zh"], name_en=d["name_en"], definition=d["definition"])
+                session.add(form)
+        except IntegrityError:
+            form = (await session.execute(q)).scalars().one()
     return form
 
 
@@ -564,7 +565,7 @@ async def sample_month(
     """Pick calls for review and assign them to QA staff.
 
     Candidates are answered, recorded calls of the month at least
-    `min_talk_s` long.  For each agent the job tops up to the quota due
+    `min_talk_s` long, not yet assigned or evaluated.  For each agent the job tops up to the quota due
     by `today` (see quota_to_date), never above it, so it is idempotent:
     a second run the same day adds nothing.  Picks are random, spread
     across days and queues (each pick prefers the least-used day, then
@@ -587,6 +588,7 @@ async def sample_month(
                     CallRecord.recording_file.is_not(None),
                     CallRecord.talk_s >= min_talk_s,
                     Assignment.id.is_(None),
+                    ~select(Evaluation.id).where(Evaluation.call_record_id == CallRecord.id).exists(),
                 )
                 .order_by(CallRecord.id)
             )
