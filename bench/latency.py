@@ -165,6 +165,25 @@ async def _client(url: str, token: str, topic: str, out: dict[str, Any], ready: 
                     out["deltas"] += 1
 
 
+def serve_in_thread(app):  # noqa: ANN001, ANN201
+    """The app on a free loopback port, in its own thread and event loop,
+    configured as `callcenter serve` runs it; returns (server, port, loop, thread)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            ws_ping_interval=None, backlog=4096, ws_per_message_deflate=False)
+    server = uvicorn.Server(config)
+    loop = asyncio.new_event_loop()
+    t = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
+    t.start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, port, loop, t
+
+
 def client_proc(url: str, jobs: list[tuple[str, str]], conn: Any, wire: bool = False) -> None:
     async def main() -> None:
         stop = asyncio.Event()
@@ -242,19 +261,7 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
     app = create_app(settings)
     core = BenchCore(n_agents)
     acd = BenchAcd(core)
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws_ping_interval=None, backlog=4096, ws_per_message_deflate=False)
-    server = uvicorn.Server(config)
-    loop = asyncio.new_event_loop()
-    t = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
-    t.start()
-    while not server.started:
-        time.sleep(0.05)
+    server, port, loop, t = serve_in_thread(app)
     asyncio.run_coroutine_threadsafe(_attach(app, acd), loop).result()
 
     url = f"ws://127.0.0.1:{port}/ws"
@@ -397,19 +404,7 @@ def run_wire(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int
                              simulator_script=script_path, log_level="WARNING", log_format="console",
                              recordings_dir=os.path.join(tmp, "rec"))
     app = create_app(settings)
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws_ping_interval=None, backlog=4096, ws_per_message_deflate=False)
-    server = uvicorn.Server(config)
-    loop = asyncio.new_event_loop()
-    t = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
-    t.start()
-    while not server.started:
-        time.sleep(0.05)
+    server, port, loop, t = serve_in_thread(app)
     deadline = time.monotonic() + 60
     while len(app.state.acd.core.agents) < n_agents:  # the logins came over the wire
         if time.monotonic() > deadline:
