@@ -310,12 +310,14 @@ def pct(values: list[float], p: float) -> float:
 def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     print(f"\n== {backend}: {args.customers:,} customers (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
     pg_name = None
+    keep = args.keep
     if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        url = f"sqlite+aiosqlite:///{keep / 'bench.db' if keep else tmp / 'bench.db'}"
+        fresh = not (keep and (keep / "bench.db").exists())
     else:
         import asyncpg
 
-        pg_name = f"cc_bench_{uuid.uuid4().hex[:10]}"
+        pg_name = "cc_bench_hooks_kept" if keep else f"cc_bench_{uuid.uuid4().hex[:10]}"
 
         async def admin(sql: str) -> None:
             conn = await asyncpg.connect(PG_SERVER.replace("postgresql+asyncpg://", "postgresql://") + "/postgres")
@@ -324,14 +326,24 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             finally:
                 await conn.close()
 
-        asyncio.run(admin(f'CREATE DATABASE "{pg_name}"'))
+        fresh = True
+        try:
+            asyncio.run(admin(f'CREATE DATABASE "{pg_name}"'))
+        except asyncpg.DuplicateDatabaseError:
+            fresh = False
         url = f"{PG_SERVER}/{pg_name}"
     try:
-        migrate(url)
-        seed_routing(url)
-        t = time.perf_counter()
-        import_100k = asyncio.run(load(url, args.customers))
-        print(f"  loaded in {time.perf_counter() - t:.1f} s; 100,000-row import: {import_100k:.2f} s", flush=True)
+        import_100k = float("nan")
+        if fresh:
+            if keep:
+                keep.mkdir(parents=True, exist_ok=True)
+            migrate(url)
+            seed_routing(url)
+            t = time.perf_counter()
+            import_100k = asyncio.run(load(url, args.customers))
+            print(f"  loaded in {time.perf_counter() - t:.1f} s; 100,000-row import: {import_100k:.2f} s", flush=True)
+        else:
+            print("  reusing the kept database (no import timed)", flush=True)
         port = free_port()
         server = start_server(url, port, tmp / f"server-{backend}.log")
         results = []
@@ -352,7 +364,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             except subprocess.TimeoutExpired:
                 server.kill()
     finally:
-        if pg_name:
+        if pg_name and not keep:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
     rows = []
     for rps, result in results:
@@ -392,6 +404,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--route-rps", type=int, action="append", help="route req/s (repeatable; default 500); healthz runs at a fifth of it; 0 = back to back")
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="keep the loaded databases (SQLite file in DIR, PostgreSQL cc_bench_hooks_kept) and reuse them next time")
     args = ap.parse_args()
     args.route_rps = args.route_rps or [500]
     rows = []

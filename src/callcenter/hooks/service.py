@@ -4,10 +4,10 @@ Every call waits on /hooks/route before it reaches a queue, so the decision
 is built for speed and for always answering:
 - the routing configuration (rules, calendars) is held in memory and
   refreshed in the background, never read per call;
-- the caller lookup is two indexed queries on one pooled connection
-  (customer by normalised number; recent abandons, callbacks and open
-  tickets as EXISTS probes), run under a time budget: a slow or failing
-  database yields the safe default route, never an error;
+- the caller lookup is one indexed statement (customer by normalised
+  number; recent abandons, callbacks and open tickets as EXISTS probes) on
+  the driver's own prepared connection, run under a time budget: a slow or
+  failing database yields the safe default route, never an error;
 - the decision is written to route_decisions by a batching writer after the
   answer has gone, so the hook never waits on a write.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
@@ -24,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, exists, insert, literal_column, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+import asyncpg
+from sqlalchemy import delete, insert, make_url, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.events import RouteDecided
-from callcenter.acd.models import CallRecord, Outcome
 from callcenter.config import Settings
-from callcenter.crm.models import CallbackStatus, CallbackTask, Customer, CustomerPhone, Grade, Ticket, TicketKind, TicketStatus, Tier
+from callcenter.crm.models import Grade, Tier
 from callcenter.crm.service import normalise_number, number_variants
 from callcenter.db import Database
 from callcenter.hooks.hours import status_at
@@ -128,85 +129,169 @@ class CallerFacts:
     open_ticket: bool = False
 
 
-_CT = Customer.__table__
-_PT = CustomerPhone.__table__
-_ONE_ROW = select(literal_column("1").label("one")).subquery("q")
-_OPEN_TICKET = and_(
-    Ticket.status == TicketStatus.open, or_(Ticket.number == bindparam("n"), Ticket.customer_id == _CT.c.id)
-)
 # One statement, one round trip: the customer (if the number is known) and
-# the four facts that raise priority, each an EXISTS on an index.
-_LOOKUP = select(
-    _CT.c.id,
-    _CT.c.name,
-    _CT.c.grade,
-    _CT.c.tier,
-    _CT.c.language,
-    _CT.c.priority_until,
-    _CT.c.priority_reason,
-    exists()
-    .where(
-        CallRecord.caller_number.in_(bindparam("variants", expanding=True)),
-        CallRecord.outcome == Outcome.abandoned,
-        CallRecord.short_abandon.is_(False),
-        CallRecord.entered_at >= bindparam("since"),
-    )
-    .label("abandon"),
-    exists()
-    .where(
-        CallbackTask.number == bindparam("n"),
-        CallbackTask.created_at >= bindparam("since"),
-        or_(CallbackTask.status != CallbackStatus.done, CallbackTask.result != "reached"),
-    )
-    .label("callback"),
-    exists().where(_OPEN_TICKET, Ticket.kind == TicketKind.complaint).label("complaint"),
-    exists().where(_OPEN_TICKET).label("ticket"),
-).select_from(
-    _ONE_ROW.outerjoin(_PT, _PT.c.number == bindparam("n")).outerjoin(_CT, _CT.c.id == _PT.c.customer_id)
-)
+# the four facts that raise priority, each an EXISTS on an index.  Plain SQL
+# valid on SQLite and PostgreSQL, run on the driver's own connection: this
+# is the one query on every call's path, and SQLAlchemy's execute cost more
+# than the query itself (and on PostgreSQL its pool's pre-ping, BEGIN and
+# ROLLBACK made one lookup four round trips).  Enum columns store their
+# names, which equal their values.
+VARIANT_SLOTS = 8  # number_variants() gives at most 6 spellings; padded so the SQL never changes
+LOOKUP_SQL = f"""
+SELECT c.id, c.name, c.grade, c.tier, c.language, c.priority_until, c.priority_reason,
+  EXISTS (SELECT 1 FROM call_records r
+          WHERE r.caller_number IN ({", ".join(f":v{i}" for i in range(VARIANT_SLOTS))})
+            AND r.outcome = 'abandoned' AND NOT r.short_abandon AND r.entered_at >= :since) AS abandon,
+  EXISTS (SELECT 1 FROM callback_tasks b
+          WHERE b.number = :n AND b.created_at >= :since
+            AND (b.status != 'done' OR b.result != 'reached')) AS callback,
+  EXISTS (SELECT 1 FROM tickets t
+          WHERE t.status = 'open' AND t.kind = 'complaint' AND (t.number = :n OR t.customer_id = c.id)) AS complaint,
+  EXISTS (SELECT 1 FROM tickets t
+          WHERE t.status = 'open' AND (t.number = :n OR t.customer_id = c.id)) AS ticket
+FROM (SELECT 1 AS one) AS q
+LEFT OUTER JOIN customer_phones p ON p.number = :n
+LEFT OUTER JOIN customers c ON c.id = p.customer_id
+"""
 
 
-def sqlite_reader(url: str) -> Engine:
-    """A synchronous, read-only SQLite engine for the hook's lookup.  An
-    indexed read takes tens of microseconds; aiosqlite's hand-off to its
-    thread and back costs more than that, and under load much more.  (WAL
-    mode: readers never wait for the writer.)"""
-    engine = create_engine(url.replace("sqlite+aiosqlite://", "sqlite://", 1), connect_args={"timeout": 1})
-
-    @event.listens_for(engine, "connect")
-    def _read_only(dbapi_conn, _record):  # noqa: ANN001
-        dbapi_conn.execute("PRAGMA query_only=ON")
-
-    return engine
+class DatabaseDown(Exception):
+    """The lookup was not tried: the database failed moments ago."""
 
 
-async def lookup(engine: AsyncEngine | Engine, number: str, variants: list[str], since: datetime) -> CallerFacts:
-    """Everything the decision needs to know about the caller."""
-    params: dict[str, Any] = {"n": number, "variants": variants, "since": since}
-    if isinstance(engine, AsyncEngine):
-        async with engine.connect() as conn:
-            row = (await conn.execute(_LOOKUP, params)).one()
-    else:
-        with engine.connect() as conn:
-            row = conn.execute(_LOOKUP, params).one()
-    facts = dict(
-        recent_abandon=bool(row.abandon),
-        recent_callback=bool(row.callback),
-        open_complaint=bool(row.complaint),
-        open_ticket=bool(row.ticket),
-    )
-    if row.id is None:
+def _lookup_params(number: str, variants: list[str], since: datetime) -> dict[str, Any]:
+    padded = (variants or [number])[:VARIANT_SLOTS]
+    padded += [padded[-1]] * (VARIANT_SLOTS - len(padded))
+    return {"n": number, "since": since, **{f"v{i}": v for i, v in enumerate(padded)}}
+
+
+def _facts(row: Any, priority_until: datetime | None) -> CallerFacts:
+    facts = dict(recent_abandon=bool(row[7]), recent_callback=bool(row[8]), open_complaint=bool(row[9]), open_ticket=bool(row[10]))
+    if row[0] is None:
         return CallerFacts(**facts)
     return CallerFacts(
-        customer_id=row.id,
-        name=row.name,
-        grade=Grade(row.grade),
-        tier=Tier(row.tier),
-        language=row.language,
-        priority_until=row.priority_until,
-        priority_reason=row.priority_reason or "",
+        customer_id=row[0],
+        name=row[1],
+        grade=Grade(row[2]),
+        tier=Tier(row[3]),
+        language=row[4],
+        priority_until=priority_until,
+        priority_reason=row[6] or "",
         **facts,
     )
+
+
+class SqliteReader:
+    """A synchronous, read-only sqlite3 connection for the lookup.  The
+    indexed query takes tens of microseconds, less than a hand-off to
+    aiosqlite's thread; in WAL mode readers never wait for the writer.  A
+    progress handler stops a query that overruns its budget, since a
+    blocking call cannot be timed out from the event loop."""
+
+    def __init__(self, url: str) -> None:
+        self.path = make_url(url).database or ":memory:"
+        self.conn: sqlite3.Connection | None = None  # opened on first use: the app starts without a database
+        self.deadline = 0.0
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=0.1, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA query_only=ON")
+        conn.set_progress_handler(lambda: time.perf_counter() > self.deadline, 100)
+        return conn
+
+    async def fetch(self, number: str, variants: list[str], since: datetime, budget_s: float) -> CallerFacts:
+        params = _lookup_params(number, variants, since)
+        params["since"] = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite storage format
+        self.deadline = time.perf_counter() + budget_s
+        try:
+            self.conn = self.conn or self._connect()
+            row = self.conn.execute(LOOKUP_SQL, params).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise TimeoutError from exc
+            await self.close()  # start afresh next time
+            raise
+        until = datetime.fromisoformat(row[5]).replace(tzinfo=UTC) if row[5] else None
+        return _facts(row, until)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+# A connection that is gone, or a server that will not take one.
+_CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError)
+
+
+class PostgresReader:
+    """The lookup's own few asyncpg connections, each with the statement
+    prepared once: a lookup is a single round trip.  A pooled connection
+    the server dropped (a restart) is replaced on the spot; when a new one
+    cannot be had either, lookups fail at once for `retry_s` (a breaker)
+    instead of every caller waiting on a connect that will not come."""
+
+    def __init__(self, url: str, size: int = 4, retry_s: float = 1.0) -> None:
+        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.retry_s = retry_s
+        self.slots: asyncio.LifoQueue[tuple[Any, Any] | None] = asyncio.LifoQueue()
+        for _ in range(size):
+            self.slots.put_nowait(None)
+        self.down_until = 0.0
+        self.sql, self.order = _dollar_params(LOOKUP_SQL)
+
+    async def _connect(self, timeout: float) -> tuple[Any, Any]:
+        conn = await asyncpg.connect(self.dsn, timeout=timeout, server_settings={"application_name": "callcenter-hooks"})
+        try:
+            return conn, await conn.prepare(self.sql)
+        except BaseException:
+            conn.terminate()
+            raise
+
+    async def fetch(self, number: str, variants: list[str], since: datetime, budget_s: float) -> CallerFacts:
+        if time.monotonic() < self.down_until:
+            raise DatabaseDown
+        params = _lookup_params(number, variants, since)
+        args = [params[k] for k in self.order]
+        slot = await self.slots.get()
+        try:
+            if slot is not None:
+                try:
+                    row = await slot[1].fetchrow(*args)
+                    return _facts(row, row[5])
+                except Exception:  # noqa: BLE001 - whatever asyncpg makes of a dropped connection
+                    slot[0].terminate()
+                    slot = None  # one more try, on a new connection
+            slot = await self._connect(budget_s)
+            row = await slot[1].fetchrow(*args)
+            return _facts(row, row[5])
+        except BaseException as exc:
+            if slot is not None:
+                slot[0].terminate()  # cancelled mid-query or broken: never reuse it
+                slot = None
+            if isinstance(exc, _CONNECTION_ERRORS):
+                self.down_until = time.monotonic() + self.retry_s
+            raise
+        finally:
+            self.slots.put_nowait(slot)
+
+    async def close(self) -> None:
+        while not self.slots.empty():
+            slot = self.slots.get_nowait()
+            if slot is not None:
+                await slot[0].close(timeout=2)
+
+
+def _dollar_params(sql: str) -> tuple[str, list[str]]:
+    """:name placeholders as asyncpg's $1.. and the names in that order."""
+    order: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m[1] not in order:
+            order.append(m[1])
+        return f"${order.index(m[1]) + 1}"
+
+    return re.sub(r"(?<!:):([a-z]\w*)", number, sql), order
 
 
 # --- the decision --------------------------------------------------------------------
@@ -321,8 +406,8 @@ class RouteService:
         self.settings = settings
         self.table = RoutingTable(db)
         self.log = DecisionLog(db)
-        self.lookup = lookup  # replaceable in tests (a slow database)
-        self.reader: AsyncEngine | Engine = sqlite_reader(db.url) if db.url.startswith("sqlite") else db.engine
+        self.reader = SqliteReader(db.url) if db.url.startswith("sqlite") else PostgresReader(db.url)
+        self.lookup = self.reader.fetch  # replaceable in tests (a slow database)
 
     async def decide(self, caller: str, dnis: str, uniqueid: str, choice: str, now: datetime | None = None) -> Decision:
         start = time.perf_counter()
@@ -338,10 +423,12 @@ class RouteService:
             since = now - timedelta(hours=s.priority_boost_hours)
             budget = s.hook_budget_ms / 1000 * 0.8  # leave room to answer
             try:
-                facts = await asyncio.wait_for(
-                    self.lookup(self.reader, number, number_variants(caller, s.default_area_code), since), budget
-                )
+                async with asyncio.timeout(budget):
+                    facts = await self.lookup(number, number_variants(caller, s.default_area_code), since, budget)
                 apply_facts(d, facts, rule, now)
+            except DatabaseDown:
+                d.fallback = True
+                d.reasons.append("fallback:database_down")
             except TimeoutError:
                 d.fallback = True
                 d.reasons.append("fallback:slow_lookup")
@@ -460,8 +547,7 @@ async def start(app: Any, stack: AsyncExitStack) -> None:
     writer = asyncio.get_running_loop().create_task(service.log.run(), name="route-decision-log")
 
     async def stop() -> None:
-        if isinstance(service.reader, Engine):
-            service.reader.dispose()
+        await service.reader.close()
         writer.cancel()
         try:
             await writer
