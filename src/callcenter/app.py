@@ -189,10 +189,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # Routes are matched in order: the dialplan's hooks, on every call's path, come first.
+    app.include_router(hooks_api.router)
     app.include_router(auth_api.router)
     app.include_router(acd_api.router)
     app.include_router(crm_api.router)
-    app.include_router(hooks_api.router)
     app.include_router(hooks_api.admin_router)
     app.include_router(qa_api.router)
     app.include_router(realtime_api.router)
