@@ -16,7 +16,10 @@ Prints p50/p99 of both and the p99 ratio.  Target: route p99 <= 2x healthz
 p99 and <= 5 ms.
 
     .venv/bin/python bench/hooks.py [--customers 1000000] [--seconds 20] [--backend sqlite|postgresql]
-                                    [--route-rps 500 --route-rps 150]
+                                    [--route-rps 500 --route-rps 150] [--keep DIR]
+
+--keep loads each database once and reuses it on later runs (the import is
+then not timed): for iterating on the hook, not for the recorded figures.
 """
 
 from __future__ import annotations
@@ -413,7 +416,7 @@ def main() -> int:
         for backend in args.backend or ["sqlite", "postgresql"]:
             rows += run_backend(backend, args, Path(tmp))
     print(f"\n{'backend':<11} {'req/s':>5} {'import 100k':>11} {'route p50':>9} {'route p99':>9} {'healthz p50':>11} {'healthz p99':>11} {'p99 ratio':>9}")
-    ok = True
+    ok = any(r["rps"] for r in rows)  # back to back alone says nothing about the target
     for r in rows:
         print(
             f"{r['backend']:<11} {r['rps'] or 'seq':>5} {r['import_100k_s']:>9.2f} s {r['route_p50']:>6.2f} ms {r['route_p99']:>6.2f} ms "
@@ -422,7 +425,7 @@ def main() -> int:
         if not r["rps"]:
             continue  # service time is informative; the target is about load
         ok &= r["route_p99"] <= 5.0 and r["ratio"] <= 2.0 and not r["errors"] and not r["fallbacks"]
-    print("target (route p99 <= 5 ms and <= 2x healthz p99, no errors, no fallbacks):", "MET" if ok else "NOT MET")
+    print("target (route p99 <= 5 ms and <= 2x healthz p99 under load, no errors, no fallbacks):", "MET" if ok else "NOT MET")
     return 0
 
 

@@ -494,6 +494,8 @@ class DecisionLog:
     while the database is unreachable (up to `max_pending`, oldest dropped
     first, with a warning) and go in when it is back."""
 
+    SLICE = 20
+
     def __init__(self, db: Database, interval_s: float = 0.2, batch: int = 1000, max_pending: int = 50_000) -> None:
         self.db = db
         self.interval_s = interval_s
@@ -517,7 +519,10 @@ class DecisionLog:
             while self.pending:
                 rows = self.pending[: self.batch]
                 async with self.db.engine.begin() as conn:
-                    await conn.execute(insert(RouteDecision.__table__), rows)
+                    # Preparing rows holds the event loop (~40 us a row): in
+                    # slices, the hooks answered meanwhile wait ~1 ms, not ~5.
+                    for i in range(0, len(rows), self.SLICE):
+                        await conn.execute(insert(RouteDecision.__table__), rows[i : i + self.SLICE])
                 del self.pending[: len(rows)]
 
     async def run(self) -> None:
