@@ -45,6 +45,21 @@ async def test_request_id_is_echoed_or_made(client):
     assert len(r.headers["x-request-id"]) == 16
 
 
+async def test_access_log_keeps_answered_routes_at_debug(client, settings, caplog):
+    """Every request gets a line, except an answered /hooks/route, which is
+    in route_decisions already: its line is DEBUG, a refused one INFO."""
+    with caplog.at_level(logging.DEBUG, logger="callcenter.http"):
+        ok = await client.get("/hooks/route", params={"uniqueid": "1.1"}, headers={"X-Hook-Secret": settings.hook_secret})
+        refused = await client.get("/hooks/route", params={"uniqueid": "1.2"})
+        await client.get("/api/queues")
+    assert (ok.status_code, refused.status_code) == (200, 401)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "callcenter.http"] == [
+        (logging.DEBUG, "GET /hooks/route 200"),
+        (logging.INFO, "GET /hooks/route 401"),
+        (logging.INFO, "GET /api/queues 401"),
+    ]
+
+
 async def test_metrics_count_requests(client):
     await client.get("/api/queues")
     text = (await client.get("/metrics")).text

@@ -79,7 +79,11 @@ class RequestContext:
             HTTP_REQUESTS.labels(scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(path).observe(elapsed)
             if not path.startswith(("/static", "/healthz", "/metrics")):
-                log.info("%s %s %s", scope["method"], scope["path"], status, extra={"status": status, "ms": round(elapsed * 1000, 2)})
+                # An answered /hooks/route is in route_decisions already (with
+                # its time); at hundreds a second its line would cost more
+                # than the routing.  At DEBUG it is still there when wanted.
+                level = logging.DEBUG if path == "/hooks/route" and status < 400 else logging.INFO
+                log.log(level, "%s %s %s", scope["method"], scope["path"], status, extra={"status": status, "ms": round(elapsed * 1000, 2)})
             request_id.reset(token)
 
 
