@@ -17,6 +17,7 @@ from callcenter.acd.events import RouteDecided
 from callcenter.acd.models import CallRecord, Outcome
 from callcenter.app import create_app
 from callcenter.crm.models import Customer, CustomerPhone, Grade, Ticket, TicketKind, Tier
+from callcenter.db import Database
 from callcenter.demo import COMPLAINT_LINE, HOTLINE, NIGHT_DUTY
 from callcenter.hooks.models import RouteDecision
 from callcenter.hooks.service import decision_for
@@ -293,3 +294,31 @@ async def test_lookup_recovers_from_a_dropped_database_connection(db_url, db, ro
     await asyncio.sleep(0.25)
     d = await routing.decide("13800138000", HOTLINE, "2.5", "1")
     assert not d.fallback and d.name == "李秀兰"
+
+
+async def test_decisions_wait_out_a_database_outage(db_url, db, routing, tmp_path):
+    """The decision log keeps what it could not write and writes it when the
+    database is back: nothing is lost, nothing written twice."""
+    log = routing.log
+    await routing.decide("13800138000", HOTLINE, "3.1", "1")
+    if db_url.startswith("postgresql"):
+        good, log._pg_dsn = log._pg_dsn, "postgresql://postgres@127.0.0.1:9/none"
+        await log.close()
+    else:
+        (tmp_path / "dir.db").mkdir()  # SQLite cannot open a directory
+        good, log.db = log.db, Database(f"sqlite+aiosqlite:///{tmp_path / 'dir.db'}")
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises
+        await log.flush()
+    await routing.decide("13800138000", HOTLINE, "3.2", "1")
+    assert [r["uniqueid"] for r in log.pending] == ["3.1", "3.2"]
+    if db_url.startswith("postgresql"):
+        log._pg_dsn = good
+    else:
+        await log.db.dispose()
+        log.db = good
+    await log.flush()
+    assert not log.pending
+    async with db.sessions() as s:
+        stored = (await s.execute(select(RouteDecision.uniqueid).where(RouteDecision.uniqueid.in_(["3.1", "3.2"])))).scalars()
+        assert sorted(stored) == ["3.1", "3.2"]
+        assert (await decision_for(s, "3.2"))["reasons"][0] == "unknown_caller"

@@ -15,6 +15,7 @@ is built for speed and for always answering:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import sqlite3
@@ -232,7 +233,7 @@ class PostgresReader:
     instead of every caller waiting on a connect that will not come."""
 
     def __init__(self, url: str, size: int = 4, retry_s: float = 1.0) -> None:
-        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.dsn = asyncpg_dsn(url)
         self.retry_s = retry_s
         self.slots: asyncio.LifoQueue[tuple[Any, Any] | None] = asyncio.LifoQueue()
         for _ in range(size):
@@ -280,6 +281,11 @@ class PostgresReader:
             slot = self.slots.get_nowait()
             if slot is not None:
                 await slot[0].close(timeout=2)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as asyncpg's own connect() takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _dollar_params(sql: str) -> tuple[str, list[str]]:
@@ -492,9 +498,15 @@ def hand_to_acd(app_state: Any, event: Any) -> None:
 class DecisionLog:
     """Writes decisions in batches, off the hook's path.  Rows wait in memory
     while the database is unreachable (up to `max_pending`, oldest dropped
-    first, with a warning) and go in when it is back."""
+    first, with a warning) and go in when it is back.
+
+    On PostgreSQL a batch is one binary COPY on the log's own connection;
+    through SQLAlchemy, preparing the rows held the event loop ~50 us a row
+    (5 ms for a 0.2 s batch at 500 calls/s), and every hook answered in that
+    time waited.  SQLite's batches go in slices, for the same reason."""
 
     SLICE = 20
+    COLUMNS = tuple(c.name for c in RouteDecision.__table__.columns if c.name != "id")
 
     def __init__(self, db: Database, interval_s: float = 0.2, batch: int = 1000, max_pending: int = 50_000) -> None:
         self.db = db
@@ -504,6 +516,8 @@ class DecisionLog:
         self.pending: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._pg_dsn = asyncpg_dsn(db.url) if db.url.startswith("postgresql") else None
+        self._pg: Any = None
 
     def add(self, row: dict[str, Any]) -> None:
         self.pending.append(row)
@@ -518,12 +532,29 @@ class DecisionLog:
         async with self._lock:
             while self.pending:
                 rows = self.pending[: self.batch]
-                async with self.db.engine.begin() as conn:
-                    # Preparing rows holds the event loop (~40 us a row): in
-                    # slices, the hooks answered meanwhile wait ~1 ms, not ~5.
-                    for i in range(0, len(rows), self.SLICE):
-                        await conn.execute(insert(RouteDecision.__table__), rows[i : i + self.SLICE])
+                await (self._copy(rows) if self._pg_dsn else self._insert(rows))
                 del self.pending[: len(rows)]
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with self.db.engine.begin() as conn:
+            for i in range(0, len(rows), self.SLICE):
+                await conn.execute(insert(RouteDecision.__table__), rows[i : i + self.SLICE])
+
+    async def _copy(self, rows: list[dict[str, Any]]) -> None:
+        if self._pg is None or self._pg.is_closed():
+            self._pg = await asyncpg.connect(self._pg_dsn, timeout=5, server_settings={"application_name": "callcenter-hooks-log"})
+        records = [tuple(json.dumps(r[c]) if c == "reasons" else r[c] for c in self.COLUMNS) for r in rows]
+        try:
+            await self._pg.copy_records_to_table(RouteDecision.__tablename__, records=records, columns=self.COLUMNS, timeout=10)
+        except BaseException:
+            self._pg.terminate()  # a fresh connection next time
+            self._pg = None
+            raise
+
+    async def close(self) -> None:
+        if self._pg is not None:
+            await self._pg.close(timeout=2)
+            self._pg = None
 
     async def run(self) -> None:
         while True:
@@ -562,6 +593,7 @@ async def start(app: Any, stack: AsyncExitStack) -> None:
             await service.log.flush()
         except Exception as exc:  # noqa: BLE001
             log.warning("%d route decisions not written at shutdown: %s", len(service.log.pending), exc)
+        await service.log.close()
 
     stack.push_async_callback(stop)
     app.state.routes = service
