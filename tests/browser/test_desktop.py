@@ -142,6 +142,9 @@ async def agent_day(browser, stack: LiveStack, shot) -> None:  # noqa: ANN001
     # English
     await page.click("#lang-btn")
     await page.wait_for_selector("#state:has-text('Available')")
+    # Everything follows the switch, the last action's message and the role label too.
+    assert await page.inner_text("#result") == "Ready: done"
+    assert await page.inner_text("header.bar .who-role") == "Agent"
     await shot(page, "english")
     assert errors == []
     await ctx.close()

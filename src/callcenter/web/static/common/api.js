@@ -1,6 +1,6 @@
 // Talking to the server: JSON over fetch with the HttpOnly cookie the
 // log-in sets, and a header bar shared by every signed-in page.
-import { applyI18n, lang, setLang, setTheme, t, theme } from "./i18n.js";
+import { applyI18n, lang, setLang, setTheme, theme } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -60,11 +60,12 @@ export async function signedIn() {
     <a class="brand" href="/home" data-i18n="app.name"></a>
     <nav class="row" id="nav"></nav>
     <span class="spacer"></span>
-    <span class="who"></span>
+    <span class="who"><span class="who-name"></span> · <span class="who-role"></span></span>
     <button id="lang-btn" data-i18n="nav.lang"></button>
     <button id="theme-btn" data-i18n="nav.theme"></button>
     <button id="logout-btn" data-i18n="nav.logout"></button>`;
-  bar.querySelector(".who").textContent = `${me.display_name} · ${t("role." + me.role)}`;
+  bar.querySelector(".who-name").textContent = me.display_name;
+  bar.querySelector(".who-role").dataset.i18n = "role." + me.role; // follows a language switch
   const nav = bar.querySelector("#nav");
   for (const p of PAGES.filter((p) => p.roles.includes(me.role))) {
     const a = document.createElement("a");

@@ -75,7 +75,7 @@ function renderStatic() {
         `${lang() === "en" ? s.display_name_en : s.display_name} (${s.queue}) · P${s.penalty}`)),
   );
   $("pause-reason").replaceChildren(...ctx.pause_reasons.map((r) => el("option", { value: r.code }, label(r))));
-  if (!iface) result(t("desk.noPhone"), false);
+  if (!iface) result(() => t("desk.noPhone"), false);
 }
 
 // --- live state -----------------------------------------------------------------
@@ -160,14 +160,14 @@ function newCustomerForm(callId, number) {
     el("div", { class: "muted" }, `${t("pop.number")} ${number}`), save);
   form.onsubmit = async (e) => {
     e.preventDefault();
-    if (!name.value.trim()) { result(t("pop.needName"), false); name.focus(); return; }
+    if (!name.value.trim()) { result(() => t("pop.needName"), false); name.focus(); return; }
     save.disabled = true;
     try {
       await api("/api/customers", { method: "POST", body: { name: name.value.trim(), phones: number ? [number] : [], unit: unit.value.trim() } });
       await api("/api/desktop/pop/refresh", { method: "POST", body: { call_id: callId } });
-      result(`${t("pop.create")}: ${t("ctl.ok")}`, true);
+      result(() => `${t("pop.create")}: ${t("ctl.ok")}`, true);
     } catch (err) {
-      result(`${t("pop.create")}: ${err.message}`, false);
+      result(() => `${t("pop.create")}: ${err.message}`, false);
       save.disabled = false;
     }
   };
@@ -212,45 +212,49 @@ setInterval(tick, 1000);
 
 // --- actions --------------------------------------------------------------------
 
-// ok: true done, false failed, null under way.
+// text: a string, or a function giving it in the current language (so the
+// message follows a language switch); ok: true done, false failed, null under way.
+let lastResult = null;
 function result(text, ok) {
+  lastResult = [typeof text === "function" ? text : () => text, ok];
   const r = $("result");
-  r.textContent = text;
+  r.textContent = lastResult[0]();
   r.className = `result ${ok === null ? "pending" : ok ? "ok" : "err"}`;
 }
 
-async function act(name, path, body) {
-  result(`${name}…`, null);
+// key: the action's name in the strings table.
+async function act(key, path, body) {
+  result(() => `${t(key)}…`, null);
   try {
     await api(path, { method: "POST", body });
-    result(`${name}: ${t("ctl.ok")}`, true);
+    result(() => `${t(key)}: ${t("ctl.ok")}`, true);
     return true;
   } catch (e) {
-    result(`${name}: ${e.message}`, false);
+    result(() => `${t(key)}: ${e.message}`, false);
     return false;
   }
 }
 
 const checked = () => [...$("skills").querySelectorAll("input:checked")].map((b) => b.value);
-$("login-btn").onclick = () => act(t("desk.login"), "/api/desktop/queues/login", { queues: checked() });
-$("logout-btn-q").onclick = () => act(t("desk.logout"), "/api/desktop/queues/logout", {});
-$("ready-btn").onclick = () => act(t("desk.ready"), "/api/desktop/ready");
-$("pause-btn").onclick = () => act(t("desk.pause"), "/api/desktop/pause", { reason: $("pause-reason").value });
-$("dial-btn").onclick = () => act(t("ctl.dial"), "/api/desktop/dial", { number: $("dial-number").value.trim() });
-$("hold-btn").onclick = () => act(t("ctl.hold"), "/api/desktop/hold");
-$("unhold-btn").onclick = () => act(t("ctl.unhold"), "/api/desktop/unhold");
-$("hangup-btn").onclick = () => act(t("ctl.hangup"), "/api/desktop/hangup");
-$("xfer-btn").onclick = () => act(t("ctl.transfer"), "/api/desktop/transfer",
+$("login-btn").onclick = () => act("desk.login", "/api/desktop/queues/login", { queues: checked() });
+$("logout-btn-q").onclick = () => act("desk.logout", "/api/desktop/queues/logout", {});
+$("ready-btn").onclick = () => act("desk.ready", "/api/desktop/ready");
+$("pause-btn").onclick = () => act("desk.pause", "/api/desktop/pause", { reason: $("pause-reason").value });
+$("dial-btn").onclick = () => act("ctl.dial", "/api/desktop/dial", { number: $("dial-number").value.trim() });
+$("hold-btn").onclick = () => act("ctl.hold", "/api/desktop/hold");
+$("unhold-btn").onclick = () => act("ctl.unhold", "/api/desktop/unhold");
+$("hangup-btn").onclick = () => act("ctl.hangup", "/api/desktop/hangup");
+$("xfer-btn").onclick = () => act("ctl.transfer", "/api/desktop/transfer",
   { kind: $("xfer-kind").value, to: $("xfer-to").value, target: $("xfer-target").value.trim() });
 $("wrap-submit").onclick = async () => {
   const wrap = agent && agent.wrap_up;
   const code = $("disposition").value;
   const note = $("wrap-note").value.trim();
   if (!wrap || !code || !note) {
-    result(t("wrap.need"), false);
+    result(() => t("wrap.need"), false);
     return;
   }
-  if (await act(t("wrap.submit"), "/api/acd/disposition", { call_id: wrap.call_id, code, note })) {
+  if (await act("wrap.submit", "/api/acd/disposition", { call_id: wrap.call_id, code, note })) {
     $("wrap-note").value = "";
   }
 };
@@ -268,7 +272,7 @@ $("xfer-to").onchange = fillTargets;
 renderStatic();
 render();
 applyI18n();
-document.getElementById("lang-btn").addEventListener("click", () => { renderStatic(); render(); });
+document.getElementById("lang-btn").addEventListener("click", () => { renderStatic(); render(); if (lastResult) result(...lastResult); });
 
 if (iface) {
   const hub = new Hub({
