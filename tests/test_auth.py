@@ -30,7 +30,7 @@ async def test_login_returns_token_and_httponly_cookie(client, make_user, passwo
     assert "cc_token=" in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
     # the token works as a bearer header ...
     me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert me.json()["id"] == agent.user.id
+    assert me.json()["id"] == agent.user.id and me.json()["timezone"] == "Asia/Shanghai"  # pages show the centre's times
     # ... and the cookie alone works too
     client.cookies.set("cc_token", body["access_token"])
     me2 = await client.get("/api/auth/me")

@@ -34,7 +34,9 @@ def server(tmp_path):  # noqa: ANN001, ANN201
             chen = Customer(name="陈建国", unit="3栋1201", grade=Grade.C, tier=Tier.regular, phones=[CustomerPhone(number="13912345678")])
             s.add_all([chen, Customer(name="陈丽", unit="5栋0302", phones=[CustomerPhone(number="13700000002")]), Customer(name="王强", unit="1栋0101")])
             await s.flush()
-            s.add(Ticket(kind=TicketKind.complaint, subject="厨房漏水未修复", customer_id=chen.id, number="13912345678"))
+            # 01:30 on 23 November in Shanghai, still the 22nd in UTC.
+            s.add(Ticket(kind=TicketKind.complaint, subject="厨房漏水未修复", customer_id=chen.id, number="13912345678",
+                         created_at=datetime(2026, 11, 22, 17, 30, tzinfo=UTC)))
             s.add(CallbackTask(number="13912345678", customer_id=chen.id, reason=CallbackReason.abandoned, due_on=date(2026, 11, 23),
                                due_at=datetime(2026, 11, 23, 2, tzinfo=UTC), status=CallbackStatus.open))
             await s.commit()
@@ -47,7 +49,8 @@ def server(tmp_path):  # noqa: ANN001, ANN201
 
 
 async def test_agent_finds_and_edits_a_customer(browser, server, shot):
-    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    # A browser in another time zone than the centre's: dates are the centre's.
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="UTC")
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -66,6 +69,7 @@ async def test_agent_finds_and_edits_a_customer(browser, server, shot):
     await page.click("#search-btn")
     await page.wait_for_selector("#d-name:has-text('陈建国')")  # one hit opens it
     await page.wait_for_selector("#tickets li:has-text('厨房漏水未修复')")
+    assert "2026/11/23" in await page.inner_text("#tickets li")
     assert await page.input_value("#e-grade") == "C"
 
     await page.select_option("#e-grade", "A")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.auth import service
 from callcenter.auth.models import AuditEntry, Role, User
-from callcenter.auth.schemas import AuditOut, LoginIn, PasswordIn, TokenOut, UserCreate, UserOut, UserUpdate
+from callcenter.auth.schemas import AuditOut, LoginIn, MeOut, PasswordIn, TokenOut, UserCreate, UserOut, UserUpdate
 from callcenter.auth.service import TOKEN_COOKIE, Principal, TokenError
 from callcenter.config import Settings
 
@@ -128,11 +128,11 @@ async def logout(response: Response) -> Response:
     return response
 
 
-@router.get("/auth/me", response_model=UserOut)
-async def me(principal: AnyUser, session: SessionDep) -> User:
+@router.get("/auth/me", response_model=MeOut)
+async def me(principal: AnyUser, session: SessionDep, settings: SettingsDep) -> MeOut:
     user = await session.get(User, principal.id)
     assert user is not None  # current_principal checked it
-    return user
+    return MeOut.model_validate({**UserOut.model_validate(user).model_dump(), "timezone": settings.timezone})
 
 
 @router.get("/users", response_model=list[UserOut])

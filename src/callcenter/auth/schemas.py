@@ -99,6 +99,12 @@ class UserOut(BaseModel):
     skills: list[SkillOut]
 
 
+class MeOut(UserOut):
+    """The signed-in user, and the centre's time zone every page shows times in."""
+
+    timezone: str
+
+
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

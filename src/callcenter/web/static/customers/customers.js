@@ -69,7 +69,7 @@ async function tickets() {
   $("tickets").innerHTML = list.length ? "" : `<li class="muted">${t("cu.none")}</li>`;
   for (const tk of list) {
     $("tickets").insertAdjacentHTML("beforeend", `<li><span class="badge">${esc(t("cu.kind." + tk.kind))}</span><span class="grow">${esc(tk.subject)}</span>
-      <span class="muted mono">${esc(new Date(tk.created_at).toLocaleDateString(lang()))}</span></li>`);
+      <span class="muted mono">${esc(new Date(tk.created_at).toLocaleDateString(lang(), { timeZone: me.timezone }))}</span></li>`);
   }
 }
 
