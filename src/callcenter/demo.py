@@ -21,6 +21,11 @@ from callcenter.hooks.schemas import Calendar
 from callcenter.qa.service import ensure_default_form
 
 # name, display name (zh), display name (en), SL threshold s, wrap-up s
+# Asterisk's wrapuptime in asterisk/queues.conf (and the simulated PBX): a
+# floor covering the moment between hang-up and callcenter's wrap-up pause.
+# The wrap-up limit per queue is the last column of DEMO_QUEUES.
+PBX_WRAPUPTIME_S = 5
+
 DEMO_QUEUES = [
     ("repairs", "报修", "Repairs", 20, 60),
     ("complaints", "投诉", "Complaints", 20, 90),

@@ -1493,12 +1493,12 @@ def _split_callerid(cid: str) -> tuple[str, str]:
 
 def demo_queues() -> list[Queue]:
     """The demo centre's queues (names match callcenter.demo.DEMO_QUEUES)."""
-    from callcenter.demo import DEMO_QUEUES
+    from callcenter.demo import DEMO_QUEUES, PBX_WRAPUPTIME_S
 
     strategy = {"repairs": "rrmemory", "complaints": "leastrecent", "enquiries": "rrmemory", "vip": "ringall", "fees": "fewestcalls"}
     weight = {"vip": 10, "complaints": 5}
     return [
-        Queue(n, strategy=strategy.get(n, "rrmemory"), servicelevel=sl, wrapuptime=float(wrap), maxwait=300.0,
+        Queue(n, strategy=strategy.get(n, "rrmemory"), servicelevel=sl, wrapuptime=float(PBX_WRAPUPTIME_S), maxwait=300.0,
               weight=weight.get(n, 0), autopause="yes")  # fmt: skip
-        for n, _zh, _en, sl, wrap in DEMO_QUEUES
+        for n, _zh, _en, sl, _wrap in DEMO_QUEUES
     ]
