@@ -665,9 +665,12 @@ class PBX:
         self._kicked = False
         # Higher-weight queues get shared members first (queues.conf weight).
         for q in sorted(self.queues.values(), key=lambda q: -q.weight):
+            # Is anyone free: asked once per queue and again only after a
+            # ring, not before every waiting caller (with hundreds waiting
+            # and nobody free, that scan was the simulator's whole cost).
+            if not q.entries or not self._anyone_idle(q):
+                continue
             for call in list(q.entries):
-                if not any(self._member_idle(m) for m in q.members.values()):
-                    break
                 if call.state != "waiting" or call.rings or call.retry_until > self.now:
                     continue
                 picked = self._pick(q, call)
@@ -676,6 +679,11 @@ class PBX:
                     picked = self._pick(q, call)
                 for m in picked:
                     self._ring(call, m)
+                if picked and not self._anyone_idle(q):
+                    break
+
+    def _anyone_idle(self, q: Queue) -> bool:
+        return any(self._member_idle(m) for m in q.members.values())
 
     def _pick(self, q: Queue, call: Call) -> list[Member]:
         free = [m for m in q.members.values() if m.interface not in call.tried and self._member_idle(m)]
