@@ -6,10 +6,12 @@ second at speed 1).  Two measures:
 - wire: the same events delivered over loopback TCP to a raw reader.
 
 Run: .venv/bin/python bench/simulator.py
+     .venv/bin/python bench/simulator.py --agents 1000 --agents 2000 --runs 1   (a centre at scale; PBX only)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import time
@@ -77,10 +79,16 @@ def report(name: str, runs: list[tuple[int, float]]) -> None:
 
 
 def main() -> None:
-    for agents in (20, 100):
-        report(f"pbx, {agents} agents, {HOURS:g} h", [pbx_run(agents, 7) for _ in range(RUNS)])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--agents", type=int, action="append", help="PBX runs with this many agents (repeatable); no wire runs")
+    ap.add_argument("--runs", type=int, default=RUNS)
+    args = ap.parse_args()
+    for agents in args.agents or (20, 100):
+        report(f"pbx, {agents} agents, {HOURS:g} h", [pbx_run(agents, 7) for _ in range(args.runs)])
+    if args.agents:
+        return
     for agents in (20,):
-        report(f"wire, {agents} agents, {HOURS:g} h", [asyncio.run(wire_run(agents, 7)) for _ in range(RUNS)])
+        report(f"wire, {agents} agents, {HOURS:g} h", [asyncio.run(wire_run(agents, 7)) for _ in range(args.runs)])
 
 
 if __name__ == "__main__":
