@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 
 from callcenter.demo import DEMO_QUEUES, HOTLINE, PBX_WRAPUPTIME_S
+from callcenter.simulator.pbx import demo_queues
 
 from .test_rbac import _app_routes
 
@@ -147,6 +148,10 @@ def test_every_demo_queue_is_configured():
         # Wrap-up is callcenter's pause (limit: `wrap`); Asterisk's is only the floor.
         assert int(q["wrapuptime"]) == PBX_WRAPUPTIME_S < wrap, name
         assert int(q["servicelevel"]) == sl, name
+    # The simulated PBX runs the demo on the same queue settings.
+    for sim in demo_queues():
+        q = {**template, **dict(conf[sim.name])}
+        assert (q["strategy"], int(q.get("weight", 0)), int(q["wrapuptime"])) == (sim.strategy, sim.weight, sim.wrapuptime), sim.name
     assert "cc-queue-keys" in sections(DIALPLAN)
 
 
