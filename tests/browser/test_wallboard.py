@@ -1,14 +1,12 @@
-"""The wallboard in real Chromium.  Queue scoping runs on the real stack
-(LiveStack); the figures/alerts/supervision and reconnect tests still use
-the fake core (FakeStack: they need states the simulator does not script,
-and record actions instead of carrying them out); the SL/abandon figures
-against the real stack are in test_wallboard_replay.py.  Here: figures equal the core's, thresholds
+"""The wallboard in real Chromium.  Queue scoping and reconnecting run on
+the real stack (LiveStack); the figures/alerts/supervision test still uses
+the fake core (FakeStack: it back-dates a break and records supervisor
+actions instead of carrying them out); the SL/abandon figures against the
+real stack are in test_wallboard_replay.py.  Here: figures equal the core's, thresholds
 colour them, alerts fire, leads see only their queues, supervisor actions
 work and are audited, and it reconnects on its own without going stale."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 from sqlalchemy import select
@@ -136,36 +134,43 @@ async def test_team_lead_sees_only_their_queues(browser, tmp_path, shot):
         live.stop()
 
 
-async def test_wallboard_reconnects_and_is_not_stale(browser, stack, shot):
-    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-    await sign_in(page, stack.server.url, "lead", "/wallboard")
-    await page.locator(f".agent[data-iface='{A}'][data-state=available]").wait_for()
-    await page.wait_for_selector("#conn.hidden", state="attached")
-    hub = stack.app.state.hub
-    serve = hub.serve
+async def test_wallboard_reconnects_and_is_not_stale(browser, tmp_path, shot):
+    """On the real stack: while the board is cut off, the agent pauses at the
+    PBX and a caller joins; both come over AMI, and the reconnected board
+    shows them."""
+    live = LiveStack(tmp_path, [{"at": 0, "login": A, "queue": "repairs", "name": "王静"}])
+    try:
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        await sign_in(page, live.server.url, "lead", "/wallboard")
+        await page.locator(f".agent[data-iface='{A}'][data-state=available]").wait_for()
+        await page.wait_for_selector("#conn.hidden", state="attached")
+        hub = live.app.state.hub
+        serve = hub.serve
 
-    async def refuse(ws, principal):  # noqa: ANN001, ANN202 - the server is "down"
-        await ws.close(1013)
+        async def refuse(ws, principal):  # noqa: ANN001, ANN202 - the server is "down"
+            await ws.close(1013)
 
-    async def cut() -> None:
-        hub.serve = refuse
-        for c in list(hub.clients):
-            await c.ws.close(1012)
+        async def cut() -> None:
+            hub.serve = refuse
+            for c in list(hub.clients):
+                await c.ws.close(1012)
 
-    stack.server.call(cut())
-    await page.wait_for_selector("#conn:not(.hidden):has-text('正在重新连接')")
-    await shot(page, "reconnecting")
-    stack.drive("paused", A, True, "training")  # happens while the board is away
-    stack.drive("caller_joined", "x1", "repairs", "13700000000")
+        live.server.call(cut())
+        await page.wait_for_selector("#conn:not(.hidden):has-text('正在重新连接')")
+        await shot(page, "reconnecting")
+        # Happens while the board is away: a pause at the phone, a caller who waits.
+        live.on_sim(live.pbx.pause, A, True, "training")
+        live.on_sim(lambda: live.pbx.new_call("repairs", "13700000000", patience=600))
 
-    async def restore() -> None:
-        hub.serve = serve
+        async def restore() -> None:
+            hub.serve = serve
 
-    stack.server.call(restore())
-    await page.wait_for_selector("#conn.hidden", state="attached", timeout=15000)
-    card = page.locator(f".agent[data-iface='{A}'][data-state=paused]")
-    await card.wait_for()
-    assert "培训" in await card.inner_text()
-    assert await page.locator(".tile[data-queue=repairs] [data-k=waiting]").inner_text() == "1"
-    await asyncio.sleep(0)
-    await page.close()
+        live.server.call(restore())
+        await page.wait_for_selector("#conn.hidden", state="attached", timeout=15000)
+        card = page.locator(f".agent[data-iface='{A}'][data-state=paused]")
+        await card.wait_for()
+        assert "培训" in await card.inner_text()
+        await page.wait_for_function("document.querySelector(\".tile[data-queue=repairs] [data-k=waiting]\").textContent === '1'")
+        await page.close()
+    finally:
+        live.stop()
