@@ -136,3 +136,29 @@ async def test_pop_without_a_crm(db):
     assert last["lookup"] == {"customer": None, "interactions": [], "tickets": None, "route": None,
                               "crm": "callcenter.crm.service" in sys.modules}
     ta.cancel()
+
+
+async def test_a_lookup_in_flight_is_finished_before_the_database_closes(settings):
+    """The app stops while a pop's customer lookup holds a database
+    connection: the lookup unwinds while the database is still open, so
+    nothing is left waiting on a closed connection when the loop ends."""
+    from sqlalchemy import text
+
+    from callcenter.app import create_app
+
+    app = create_app(settings)
+    started = asyncio.Event()
+    async with app.router.lifespan_context(app):
+        hub, db = app.state.hub, app.state.db
+
+        async def slow_lookup(call_id, call):  # noqa: ANN001, ANN202 - a query the shutdown interrupts
+            async with db.sessions() as s:
+                await s.execute(text("SELECT 1"))
+                started.set()
+                await asyncio.sleep(30)
+
+        hub.lookup = slow_lookup
+        hub._start_lookup("c1", {"caller_number": "13912345678"})
+        await asyncio.wait_for(started.wait(), 5)
+    left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert left == []

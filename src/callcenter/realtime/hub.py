@@ -187,8 +187,15 @@ class Hub:
     async def close(self) -> None:
         if self._flush_handle:
             self._flush_handle.cancel()
-        for task in list(self._lookup_tasks):
+        lookups = list(self._lookup_tasks)
+        for task in lookups:
             task.cancel()
+        if lookups:
+            # Let them unwind while the database is still open: a lookup
+            # cancelled mid-query that unwinds after the engine is disposed
+            # waits forever on a connection thread that is gone (seen as a
+            # hang at event-loop close in CI).
+            await asyncio.wait(lookups, timeout=5)
         for client in list(self.clients):
             client.closed = True
             with contextlib.suppress(Exception):
