@@ -213,6 +213,37 @@ def client_proc(url: str, jobs: list[tuple[str, str]], conn: Any, wire: bool = F
 # --- the server -------------------------------------------------------------------
 
 
+def start_clients(port: int, jobs: list[tuple[str, str]], procs: int, wire: bool = False) -> tuple[list[Any], list[Any]]:
+    """The client processes, each with its share of the jobs, connected and subscribed."""
+    url = f"ws://127.0.0.1:{port}/ws"
+    ctx = mp.get_context("spawn")
+    pipes, children = [], []
+    for p in range(procs):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=client_proc, args=(url, jobs[p::procs], child, wire), daemon=True)
+        proc.start()
+        pipes.append(parent)
+        children.append(proc)
+    for parent in pipes:
+        assert parent.recv() == "ready"
+    return pipes, children
+
+
+def stop_clients(pipes: list[Any], children: list[Any], app: Any, server: Any, thread: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Stop the clients, collect what each received, then stop the server."""
+    for parent in pipes:
+        parent.send("stop")
+    outs: list[dict[str, Any]] = []
+    for parent in pipes:
+        outs.extend(parent.recv())
+    for proc in children:
+        proc.join(10)
+    hub_stats = dict(app.state.hub.stats)
+    server.should_exit = True
+    thread.join(10)
+    return outs, hub_stats
+
+
 def prepare_db(path: str, n_agents: int, n_boards: int, queues: list[str] = QUEUES) -> list[tuple[str, str]]:
     """Users and their tokens: (token, topic) per client."""
     url = f"sqlite+aiosqlite:///{path}"
@@ -264,17 +295,7 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
     server, port, loop, t = serve_in_thread(app)
     asyncio.run_coroutine_threadsafe(_attach(app, acd), loop).result()
 
-    url = f"ws://127.0.0.1:{port}/ws"
-    ctx = mp.get_context("spawn")
-    pipes, children = [], []
-    for p in range(procs):
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=client_proc, args=(url, jobs[p::procs], child), daemon=True)
-        proc.start()
-        pipes.append(parent)
-        children.append(proc)
-    for parent in pipes:
-        assert parent.recv() == "ready"
+    pipes, children = start_clients(port, jobs, procs)
 
     if FREEZE:
         # What a warmed-up server should do once its long-lived objects exist
@@ -296,16 +317,7 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
     sent = asyncio.run_coroutine_threadsafe(_generate(app, acd, core, rate, seconds), loop).result()
     gc.callbacks.remove(gc_cb)
     gc.unfreeze()
-    for parent in pipes:
-        parent.send("stop")
-    outs: list[dict[str, Any]] = []
-    for parent in pipes:
-        outs.extend(parent.recv())
-    for proc in children:
-        proc.join(10)
-    hub_stats = dict(app.state.hub.stats)
-    server.should_exit = True
-    t.join(10)
+    outs, hub_stats = stop_clients(pipes, children, app, server, t)
 
     agent_lat = [x for o in outs if o["topic"] != "wallboard" for x in o["lat"]]
     board_lat = [x for o in outs if o["topic"] == "wallboard" for x in o["lat"]]
@@ -411,31 +423,12 @@ def run_wire(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int
             raise RuntimeError(f"only {len(app.state.acd.core.agents)} of {n_agents} agents reached the core")
         time.sleep(0.1)
 
-    url = f"ws://127.0.0.1:{port}/ws"
-    ctx = mp.get_context("spawn")
-    pipes, children = [], []
-    for p in range(procs):
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=client_proc, args=(url, jobs[p::procs], child, True), daemon=True)
-        proc.start()
-        pipes.append(parent)
-        children.append(proc)
-    for parent in pipes:
-        assert parent.recv() == "ready"
+    pipes, children = start_clients(port, jobs, procs, wire=True)
     if FREEZE:
         gc.freeze()
     sent = asyncio.run_coroutine_threadsafe(_toggle(app.state.simulator.pbx, ifaces, rate, seconds), loop).result()
     gc.unfreeze()
-    for parent in pipes:
-        parent.send("stop")
-    outs: list[dict[str, Any]] = []
-    for parent in pipes:
-        outs.extend(parent.recv())
-    for proc in children:
-        proc.join(10)
-    hub_stats = dict(app.state.hub.stats)
-    server.should_exit = True
-    t.join(10)
+    outs, hub_stats = stop_clients(pipes, children, app, server, t)
     agent_lat = [x for o in outs if o["topic"] != "wallboard" for x in o["lat"]]
     missed = sum(max(0, sent["per_agent"][o["topic"][6:]] - o["deltas"]) + o["gaps"] for o in outs if o["topic"] != "wallboard")
     return {

@@ -962,30 +962,35 @@ class Core:
         m = self._member(a, e.queue)
         m.penalty = e.penalty
         self._set_pause(a, m, e.paused, e.paused_reason)
-        self._refresh(a, e.ts, out)
-        out.agents.add(a.interface)
-        out.queues.add(e.queue)
+        self._membership_changed(a, e.queue, e.ts, out)
 
     def _on_member_removed(self, e: MemberRemoved, out: Output) -> None:
-        a = self.agents.get(e.interface)
-        if a is None or e.queue not in a.queues:
-            self._skip("unknown_member")
+        a = self._known_member(e.interface, e.queue)
+        if a is None:
             return
         del a.queues[e.queue]
         self._queue(e.queue).members.discard(e.interface)
-        self._refresh(a, e.ts, out)
-        out.agents.add(a.interface)
-        out.queues.add(e.queue)
+        self._membership_changed(a, e.queue, e.ts, out)
 
     def _on_member_paused(self, e: MemberPaused, out: Output) -> None:
-        a = self.agents.get(e.interface)
-        if a is None or e.queue not in a.queues:
-            self._skip("unknown_member")
+        a = self._known_member(e.interface, e.queue)
+        if a is None:
             return
         self._set_pause(a, a.queues[e.queue], e.paused, e.reason)
-        self._refresh(a, e.ts, out)
+        self._membership_changed(a, e.queue, e.ts, out)
+
+    def _known_member(self, interface: str, queue: str) -> _Agent | None:
+        """The agent, if they are a member of `queue`; else the event is skipped."""
+        a = self.agents.get(interface)
+        if a is None or queue not in a.queues:
+            self._skip("unknown_member")
+            return None
+        return a
+
+    def _membership_changed(self, a: _Agent, queue: str, ts: float, out: Output) -> None:
+        self._refresh(a, ts, out)
         out.agents.add(a.interface)
-        out.queues.add(e.queue)
+        out.queues.add(queue)
 
     def _on_member_status(self, e: MemberStatus, out: Output) -> None:
         a = self._agent(e.interface, e.member_name)

@@ -1355,23 +1355,10 @@ class PBX:
         ]
 
     def queue_member(self, m: Member) -> Fields:
-        return [
-            ("Queue", m.queue),
-            ("Name", m.name),
-            ("Location", m.interface),
-            ("StateInterface", m.interface),
-            ("Membership", m.membership),
-            ("Penalty", str(m.penalty)),
-            ("CallsTaken", str(m.calls_taken)),
-            ("LastCall", str(m.last_call)),
-            ("LastPause", str(m.last_pause)),
-            ("LoginTime", str(m.login_time)),
-            ("InCall", "1" if m.in_call else "0"),
-            ("Status", str(self.phone(m.interface).status)),
-            ("Paused", "1" if m.paused else "0"),
-            ("PausedReason", m.paused_reason),
-            ("Wrapuptime", str(int(m.wrapuptime))),
-        ]
+        """A QueueStatus QueueMember block: the member event's fields, with
+        app_queue's other names for two of them and no Ringinuse."""
+        names = {"MemberName": "Name", "Interface": "Location"}
+        return [(names.get(k, k), v) for k, v in self.member_block(m) if k != "Ringinuse"]
 
     def queue_entry(self, q: Queue, call: Call) -> Fields:
         ch = call.caller

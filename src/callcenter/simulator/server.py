@@ -464,19 +464,13 @@ class AmiServer:
         return next((c for c in self.pbx.calls.values() if c.state == "talking" and ch in (c.caller, c.leg)), None)
 
     def _a_blindtransfer(self, conn: Connection, action: dict[str, str]) -> None:
-        if self._no_channel(conn, action):
-            return
-        if not action.get("exten"):
-            conn.reply(action, [("Response", "Error"), ("Message", "No extension specified")])
-            return
-        call = self._talking_call(action)
-        if call is None:
-            conn.reply(action, [("Response", "Error"), ("Message", "Transfer failed")])
-            return
-        conn.reply(action, [("Response", "Success"), ("Message", "Transfer succeeded")])
-        self.pbx.transfer(call, {"type": "blind", "to": action["exten"]})
+        self._transfer(conn, action, {"type": "blind"}, "Transfer failed", "Transfer succeeded")
 
     def _a_atxfer(self, conn: Connection, action: dict[str, str]) -> None:
+        self._transfer(conn, action, {"type": "attended", "consult": 8}, "No active call to transfer", "Atxfer successfully queued")
+
+    def _transfer(self, conn: Connection, action: dict[str, str], how: dict[str, object], failed: str, done: str) -> None:
+        """BlindTransfer and Atxfer of a talking queue call, with each one's own replies."""
         if self._no_channel(conn, action):
             return
         if not action.get("exten"):
@@ -484,10 +478,10 @@ class AmiServer:
             return
         call = self._talking_call(action)
         if call is None:
-            conn.reply(action, [("Response", "Error"), ("Message", "No active call to transfer")])
+            conn.reply(action, [("Response", "Error"), ("Message", failed)])
             return
-        conn.reply(action, [("Response", "Success"), ("Message", "Atxfer successfully queued")])
-        self.pbx.transfer(call, {"type": "attended", "to": action["exten"], "consult": 8})
+        conn.reply(action, [("Response", "Success"), ("Message", done)])
+        self.pbx.transfer(call, {**how, "to": action["exten"]})
 
     # asterisk/pjsip_notify.conf sections the simulated phones honour.
     NOTIFY_HOLD = {"cc-hold": True, "cc-talk": False}
