@@ -407,6 +407,37 @@ async def ring_no_answer_then_second(r: Run) -> None:
     await r.pause(a, False)
 
 
+async def member_busy(r: Run) -> None:
+    """repairs: 王芳's phone answers busy (AgentRingNoAnswer at once, no
+    autopause: autopausebusy = no); after retry 3 s 李娜 answers; talk 3 s;
+    the caller hangs up."""
+    await r.phones(_8001="busy", _8002="answer:1")
+    await r.login("repairs", "8001")
+    await r.login("repairs", "8002")
+    c = await r.call("13900000001", "1")
+    await r.ami.event("AgentConnect", Queue="repairs", timeout=40)
+    await sleep(3)
+    await r.hangup(c.handset)
+
+
+async def supervisor_listen(r: Run) -> None:
+    """repairs: 王芳 answers; 2 s in, the lead's phone 7001 is originated into
+    ChanSpy(Local/8001@sim-phone-,qES) (the gateway's listen options); it
+    listens 3 s and hangs up; the caller hangs up 2 s later."""
+    await r.phones(_8001="answer:1", _7001="answer:1")
+    await r.login("repairs", "8001")
+    c = await r.call("13900000001", "1")
+    await r.ami.event("AgentConnect", Queue="repairs")
+    await sleep(2)
+    await r.ami.action("Originate", Channel="Local/7001@sim-phone", Application="ChanSpy", Data="Local/8001@sim-phone-,qES",
+                       CallerID='"listen" <8001>', Async="true", Timeout=30000)
+    await r.ami.event("ChanSpyStart", timeout=15)
+    await sleep(3)
+    await r.hangup(r.handset("7001"))
+    await sleep(2)
+    await r.hangup(c.handset)
+
+
 async def ringall(r: Run) -> None:
     """vip (strategy = ringall in queues.conf): 王芳 and 李娜 ring; 李娜 answers after 2 s, 王芳 would after 4 s."""
     await r.phones(_8001="answer:4", _8002="answer:2")
@@ -660,7 +691,7 @@ async def originate_answered(r: Run) -> None:
     m = r.ami.mark()
     await r.ami.action("Originate", Channel="Local/8001@sim-phone", Context="agents", Exten="13800000001", Priority=1,
                        CallerID='"13800000001" <13800000001>', Async="true", Timeout=30000)
-    await r.ami.event("DialEnd", since=m, DialStatus="ANSWER", timeout=30)
+    await r.ami.event("DialEnd", since=m, DialStatus="ANSWER", DestChannel="Local/13800000001@sim-pstn-*", timeout=30)
     await sleep(3)
     await r.hangup(r.handset("8001"))
 
@@ -709,7 +740,7 @@ async def internal_call(r: Run) -> None:
     m = r.ami.mark()
     await r.ami.action("Originate", Channel="Local/8001@sim-phone", Context="agents", Exten="8002", Priority=1,
                        CallerID='"王芳" <8001>', Async="true", Timeout=30000)
-    await r.ami.event("DialEnd", since=m, DialStatus="ANSWER", timeout=30)
+    await r.ami.event("DialEnd", since=m, DialStatus="ANSWER", DestChannel="Local/8002@sim-phone-*", timeout=30)
     await sleep(3)
     await r.hangup(r.handset("8002"))
 
@@ -776,13 +807,14 @@ async def hook_unreachable(r: Run) -> None:
 
 SCENARIOS = {f.__name__: f for f in [
     answered_caller_hangup, answered_agent_hangup, agent_hangup_desktop, join_empty, abandon_waiting, abandon_ringing, ring_no_answer_then_second,
+    member_busy,
     ringall, queue_timeout, leavewhenempty, exit_with_key, caller_priority, hook_unreachable,
     local_member_n, local_optimise_agent_talks_first, local_optimise_caller_talks_first,
     duty_caller_moves, duty_phone_moves, duty_mobile,
     blind_transfer, blind_transfer_local_member, attended_transfer, blonde_transfer,
     pause_reason, remove_mid_call, pause_during_call,
     originate_answered, originate_busy, originate_no_answer, originate_from_internal, internal_call, pickup,
-    resync_lists,
+    resync_lists, supervisor_listen,
 ]}
 
 
