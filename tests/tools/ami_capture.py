@@ -420,6 +420,28 @@ async def member_busy(r: Run) -> None:
     await r.hangup(c.handset)
 
 
+async def member_busy_local_agents(r: Run) -> None:
+    """As member_busy, but the members are Local/80xx@agents/n: [agents]'s
+    Dial gets BUSY from the phone and hangs up its Local ;2."""
+    await r.phones(_8001="busy", _8002="answer:1")
+    await r.login("repairs", "8001", style="agents_n")
+    await r.login("repairs", "8002", style="agents_n")
+    c = await r.call("13900000001", "1")
+    await r.ami.event("AgentConnect", Queue="repairs", timeout=40)
+    await sleep(3)
+    await r.hangup(c.handset)
+
+
+async def abandon_ringing_local_agents(r: Run) -> None:
+    """As abandon_ringing, with the member Local/8001@agents/n."""
+    await r.phones(_8001="noanswer")
+    await r.login("repairs", "8001", style="agents_n")
+    c = await r.call("13900000001", "1")
+    await r.ami.event("AgentCalled", Queue="repairs")
+    await sleep(4)
+    await r.hangup(c.handset)
+
+
 async def supervisor_listen(r: Run) -> None:
     """repairs: 王芳 answers; 2 s in, the lead's phone 7001 is originated into
     ChanSpy(Local/8001@sim-phone-,qES) (the gateway's listen options); it
@@ -807,7 +829,7 @@ async def hook_unreachable(r: Run) -> None:
 
 SCENARIOS = {f.__name__: f for f in [
     answered_caller_hangup, answered_agent_hangup, agent_hangup_desktop, join_empty, abandon_waiting, abandon_ringing, ring_no_answer_then_second,
-    member_busy,
+    member_busy, member_busy_local_agents, abandon_ringing_local_agents,
     ringall, queue_timeout, leavewhenempty, exit_with_key, caller_priority, hook_unreachable,
     local_member_n, local_optimise_agent_talks_first, local_optimise_caller_talks_first,
     duty_caller_moves, duty_phone_moves, duty_mobile,
