@@ -252,6 +252,7 @@ class Run:
         self.ami = ami
         self.hook = hook
         self.members: list[tuple[str, str]] = []
+        self.serve_hook = "http://127.0.0.1:18081/hooks"
 
     async def phones(self, **modes: str) -> None:
         """SIM_<ext> globals: 'answer:<ring s>[:talk]', 'noanswer', 'busy'."""
@@ -827,6 +828,27 @@ async def hook_unreachable(r: Run) -> None:
         await r.setglobal("CC_HOOK", os.environ.get("CC_HOOK", "http://127.0.0.1:18080/hooks"))
 
 
+async def served_by_callcenter(r: Run) -> None:
+    """The real hooks: CC_HOOK points at `callcenter serve` (--serve-hook,
+    fresh SQLite database, no routing rules: it answers enquiries) for this
+    call.  王芳 in enquiries answers after 1 s; talk 3 s; she hangs up; the
+    caller scores 4, which /hooks/survey stores."""
+    await r.setglobal("CC_HOOK", r.serve_hook)
+    try:
+        await r.phones(_8001="answer:1")
+        await r.login("enquiries", "8001")
+        c = await r.call("13900000002", "1")
+        await r.ami.event("AgentConnect", Queue="enquiries", timeout=20)
+        await sleep(3)
+        await r.hangup(r.handset("8001"))
+        await r.ami.event("AgentComplete")
+        await sleep(1.5)
+        await r.ami.action("PlayDTMF", Channel=c.handset, Digit="4", Duration=120)
+        await r.ami.event("Hangup", Channel=c.trunk, timeout=20)
+    finally:
+        await r.setglobal("CC_HOOK", os.environ.get("CC_HOOK", "http://127.0.0.1:18080/hooks"))
+
+
 SCENARIOS = {f.__name__: f for f in [
     answered_caller_hangup, answered_agent_hangup, agent_hangup_desktop, join_empty, abandon_waiting, abandon_ringing, ring_no_answer_then_second,
     member_busy, member_busy_local_agents, abandon_ringing_local_agents,
@@ -836,7 +858,7 @@ SCENARIOS = {f.__name__: f for f in [
     blind_transfer, blind_transfer_local_member, attended_transfer, blonde_transfer,
     pause_reason, remove_mid_call, pause_during_call,
     originate_answered, originate_busy, originate_no_answer, originate_from_internal, internal_call, pickup,
-    resync_lists, supervisor_listen,
+    resync_lists, supervisor_listen, served_by_callcenter,
 ]}
 
 
@@ -847,6 +869,7 @@ async def run_one(name: str, args: argparse.Namespace, hook: HookStub | None) ->
     ami = Ami(out / f"{name}.ami")
     await ami.connect(args.host, args.port, args.user, args.secret)
     r = Run(ami, hook)
+    r.serve_hook = args.serve_hook
     t0 = time.monotonic()
     try:
         await SCENARIOS[name](r)
@@ -875,6 +898,7 @@ async def main() -> None:
     p.add_argument("--queue-log", default="/var/log/asterisk/queue_log")
     p.add_argument("--hook-port", type=int, default=18080)
     p.add_argument("--no-hook", action="store_true", help="callcenter serve answers /hooks itself")
+    p.add_argument("--serve-hook", default="http://127.0.0.1:18081/hooks", help="callcenter serve's /hooks, for served_by_callcenter")
     p.add_argument("--list", action="store_true")
     p.add_argument("scenarios", nargs="*")
     args = p.parse_args()
