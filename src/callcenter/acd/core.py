@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from callcenter.acd import kpi
+from callcenter.acd.calls import Tracker
 from callcenter.acd.events import (
     AgentCalled,
     AgentCompleted,
@@ -117,6 +118,7 @@ class Output:
     actions: list[PauseMember] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)  # finished calls, `replay --json` call shape + extras
     intervals: list[dict[str, Any]] = field(default_factory=list)  # closed agent state intervals
+    facts: list[Any] = field(default_factory=list)  # the call tracker's facts (calls.Fact)
 
 
 
@@ -297,6 +299,7 @@ def _r(x: float | None) -> float | None:
 class Core:
     def __init__(self, config: CoreConfig | None = None) -> None:
         self.config = config or CoreConfig()
+        self.tracker = Tracker()
         self.now = 0.0
         self.calls: dict[str, _Call] = {}
         self._by_uid: dict[str, _Call] = {}
@@ -355,6 +358,7 @@ class Core:
         self.stats["events"] += 1
         try:
             self._advance(event.ts, out)
+            out.facts = self.tracker.apply(event)
             handler = self._handlers.get(type(event))
             if handler is None:
                 self._skip("unhandled_event")

@@ -135,14 +135,6 @@ class AgentDumped(Event):
     member_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class DialEnded(Event):
-    """DialEnd for a member leg: ends a ring (CANCEL under ringall, BUSY...)."""
-
-    uniqueid: str
-    dest_uniqueid: str
-    dest_channel: str
-    status: str  # ANSWER | BUSY | CANCEL | CHANUNAVAIL | CONGESTION | NOANSWER | ...
 
 
 # --- queue membership -----------------------------------------------------------
@@ -158,6 +150,7 @@ class MemberAdded(Event):
     paused_reason: str
     status: int  # device state, see ami.md §3.1 member block
     membership: str = "dynamic"
+    state_interface: str = ""  # the device whose state app_queue watches (a Local member's phone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +180,88 @@ class MemberStatus(Event):
     paused: bool
     paused_reason: str
     in_call: bool
+    state_interface: str = ""
+
+
+# --- channels and bridges (the call tracker's input) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreated(Event):
+    """Newchannel.  ``context``/``exten`` are where the channel starts in the
+    dialplan: an inbound trunk channel starts in the trunk's context with the
+    DID as its extension."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    state: int
+    caller_number: str = ""
+    caller_name: str = ""
+    connected_number: str = ""
+    connected_name: str = ""
+    context: str = ""
+    exten: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStateChanged(Event):
+    """Newstate: 4 Ring (the caller hears ringback), 5 Ringing (a callee's
+    phone rings), 6 Up (answered)."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    state: int
+    caller_number: str = ""
+    caller_name: str = ""
+    connected_number: str = ""
+    connected_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerIdChanged(Event):
+    """NewCallerid and NewConnectedLine: the snapshot's caller and connected
+    line after the change (e.g. our dialplan sets CALLERID(name))."""
+
+    uniqueid: str
+    caller_number: str
+    caller_name: str
+    connected_number: str
+    connected_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialBegan(Event):
+    """DialBegin.  ``uniqueid`` is "" when Originate dials the first leg:
+    nobody is calling it, the PBX is."""
+
+    uniqueid: str
+    dest_uniqueid: str
+    dest_channel: str
+    dial_string: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DialEnded(Event):
+    """DialEnd: one dialled leg stops ringing (ANSWER, or why not)."""
+
+    uniqueid: str
+    dest_uniqueid: str
+    dest_channel: str
+    status: str  # ANSWER | BUSY | CANCEL | CHANUNAVAIL | CONGESTION | NOANSWER | ...
+    forward: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalBridged(Event):
+    """LocalBridge: the two halves (;1 and ;2) of one Local channel."""
+
+    one_uniqueid: str
+    two_uniqueid: str
+    context: str = ""
+    exten: str = ""
+    optimize: bool = True
 
 
 # --- channels -------------------------------------------------------------------
@@ -241,6 +316,7 @@ class BlindTransfer(Event):
     context: str
     extension: str
     result: str  # Success | Fail | Invalid | Not Permitted
+    bridge_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +331,11 @@ class AttendedTransfer(Event):
     target_number: str
     dest_type: str  # Bridge | App | Link | Threeway | Fail
     result: str
+    second_transferer_channel: str = ""
+    dest_app: str = ""  # "Dial" for a blonde transfer (DestType App)
+    exten: str = ""  # the extension the second transferer dialled
+    dest_bridge_id: str = ""  # older Asterisk omits Transferee*/TransferTarget*: found from here
+    orig_transferer_linkedid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +397,7 @@ class MemberSnapshot:
     calls_taken: int
     last_call: float  # epoch s, 0 if never
     login_time: float  # epoch s, 0 if unknown
+    state_interface: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +492,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgentCompleted,
         AgentDumped,
         DialEnded,
+        ChannelCreated,
+        ChannelStateChanged,
+        CallerIdChanged,
+        DialBegan,
+        LocalBridged,
         MemberAdded,
         MemberRemoved,
         MemberPaused,
