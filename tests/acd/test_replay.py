@@ -22,7 +22,7 @@ QUEUE_KEYS = {
     "offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "sl_threshold_s",
     "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s",
 }  # fmt: skip
-AGENT_KEYS = {"name", "state", "handled", "talk_s", "hold_s", "wrap_up_s", "paused_s", "occupancy"}
+AGENT_KEYS = {"name", "state", "handled", "talk_s", "hold_s", "wrap_up_s", "paused_s", "occupancy", "by_direction"}
 
 
 def test_replay_document_shape_and_numbers():

@@ -110,7 +110,10 @@ def test_cli_replay_prints_counts() -> None:
     # without --counts the same capture goes on through the ACD core
     report = CliRunner().invoke(app, ["replay", "--json", capture])
     assert report.exit_code == 0, report.output
-    assert json.loads(report.stdout)["calls"] == []  # the capture kept no QueueCallerJoin: no call to report
+    # The capture kept no QueueCallerJoin, but its QueueCallerAbandon is a
+    # real abandon: the call is made from what it says (waited 11 s).
+    [call] = json.loads(report.stdout)["calls"]
+    assert (call["outcome"], call["wait_s"], call["caller_number"]) == ("abandoned", 11.0, "+31150010001")
 
 
 def test_cli_replay_rejects_a_bad_file(tmp_path: Path) -> None:

@@ -480,6 +480,39 @@ class CallbackRequested(Event):
     number: str
 
 
+# A disposition travels through Asterisk as a UserEvent (the service sends
+# Action: UserEvent through the gateway; Asterisk broadcasts it back), so the
+# capture a replay reads holds it exactly where the live core applied it.
+DISPOSITION_EVENT = "CcDisposition"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\r", "").replace("\n", "\\n")
+
+
+def _unescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            out.append("\n" if text[i + 1] == "n" else text[i + 1])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def disposition_fields(interface: str, call_id: str, code: str, note: str) -> dict[str, str]:
+    """The headers of the AMI UserEvent action that carries a disposition
+    (one line each: a note's line breaks are escaped)."""
+    return {"UserEvent": DISPOSITION_EVENT, "Interface": interface, "CallId": call_id, "Code": code, "Note": _escape(note)}
+
+
+def disposition_from(e: UserEvent) -> DispositionSubmitted:
+    return DispositionSubmitted(e.ts, e.get("Interface"), e.get("CallId"), e.get("Code"), _unescape(e.get("Note")))
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
