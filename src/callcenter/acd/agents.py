@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.acd import events as ev
-from callcenter.acd.common import UNSPECIFIED, WRAP_REASON, CoreConfig, Output, PauseMember, ScreenPop, Timers
+from callcenter.acd.common import (
+    UNSPECIFIED,
+    WRAP_REASON,
+    CoreConfig,
+    Output,
+    PauseMember,
+    ScreenPop,
+    Timers,
+)
 
 HISTORY = 50  # closed intervals kept per agent for the desktop
 DIRECTIONS = ("inbound", "outbound", "internal")

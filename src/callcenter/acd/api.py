@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from callcenter.acd import erlang
 from callcenter.acd.models import CallRecord, Outcome, Queue, default_dispositions
-from callcenter.acd.schemas import CallOut, CallPage, DispositionIn, QueueIn, QueueOut, check_queue_name
+from callcenter.acd.schemas import (
+    CallOut,
+    CallPage,
+    DispositionIn,
+    QueueIn,
+    QueueOut,
+    check_queue_name,
+)
 from callcenter.acd.service import AcdService, queue_config
 from callcenter.auth import service as auth_service
 from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, client_ip, require

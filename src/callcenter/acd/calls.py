@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.acd import events as ev
-from callcenter.acd.channels import DOWN, RING, RINGING, UP, Channel, Graph
+from callcenter.acd.channels import DOWN, RINGING, UP, Channel, Graph
 
 # Hangup causes (include/asterisk/causes.h) -> what happened, in words.
 NORMAL, BUSY, NO_RESPONSE, NO_ANSWER, REJECTED, ANSWERED_ELSEWHERE, INTERWORKING = 16, 17, 18, 19, 21, 26, 127

@@ -8,7 +8,9 @@ down the core, top to bottom:
     events.py    the input language (typed AMI events + our own)
     channels.py  channels, bridges, Local pairs            } the call tracker:
     calls.py     calls, legs, transfers -> call facts       } every call
-    queues.py    queue calls: waiting, rings, outcome, talk (the ACD)
+    queues.py    queue calls: waiting, members rung, outcome   } the queue ACD
+    talk.py      ... answered: talk, hold, transfers              }
+    dialplan.py  ... what our dialplan adds: recording, route     }
     direct.py    calls outside queues: outbound, internal, direct, IVR
     agents.py    membership, pauses, states, wrap-up, time per state
     kpi.py       the windows and the formulas
@@ -39,9 +41,18 @@ from callcenter.acd.common import (  # noqa: F401 - the core's public names
     ScreenPop,
     Timers,
 )
+from callcenter.acd.dialplan import DialplanFacts
 from callcenter.acd.direct import DirectCall, DirectCalls
-from callcenter.acd.queues import EXIT_GRACE_S, LINGER_S, OUTCOME_SLOT, QueueCall, Queues, QueueState  # noqa: F401
+from callcenter.acd.queues import (  # noqa: F401
+    EXIT_GRACE_S,
+    LINGER_S,
+    OUTCOME_SLOT,
+    QueueCall,
+    Queues,
+    QueueState,
+)
 from callcenter.acd.resync import apply_resync
+from callcenter.acd.talk import Talk
 
 
 class Core:
@@ -52,6 +63,8 @@ class Core:
         self.tracker = Tracker()
         self.agent_states = Agents(self.config, self.timers, self.day_of, self.day_start)
         self.queue_acd = Queues(self.config, self.timers, self.tracker, self.agent_states, self.kpiset)
+        self.queue_acd.talk = self.talk = Talk(self.queue_acd)
+        self.queue_acd.dialplan = self.dialplan = DialplanFacts(self.queue_acd)
         self.direct = DirectCalls(self.tracker, self.agent_states)
         self.agent_states.on_wrap_done = self._wrap_done
         # What the core skipped and why: odd input is counted, never raised.
@@ -61,15 +74,15 @@ class Core:
         self.last_error = ""
         for name in self.config.queues:
             self.queue_acd.queue(name)
-        qa, ag = self.queue_acd, self.agent_states
+        qa, ag, talk, dp = self.queue_acd, self.agent_states, self.talk, self.dialplan
         self._handlers: dict[type, Any] = {
             ev.CallerJoined: qa.joined,
             ev.CallerLeft: qa.left,
             ev.CallerAbandoned: qa.abandoned,
             ev.AgentCalled: qa.called,
             ev.AgentRingNoAnswer: qa.ring_no_answer,
-            ev.AgentConnected: qa.connected,
-            ev.AgentCompleted: qa.completed,
+            ev.AgentConnected: talk.connected,
+            ev.AgentCompleted: talk.completed,
             ev.AgentDumped: qa.dumped,
             ev.DialEnded: qa.dial_ended,
             ev.MemberAdded: ag.added,
@@ -79,15 +92,15 @@ class Core:
             ev.Hangup: qa.hangup,
             ev.Hold: self._on_hold,
             ev.Unhold: self._on_hold,
-            ev.BridgeEntered: qa.bridge_entered,
+            ev.BridgeEntered: talk.bridge_entered,
             ev.RecordingStarted: self._on_recording,
             ev.RecordingStopped: self._on_recording,
             ev.VarSet: self._on_varset,
             ev.UserEvent: self._on_user_event,
             ev.Resync: self._on_resync,
             ev.DispositionSubmitted: self._on_disposition,
-            ev.RouteDecided: qa.route,
-            ev.CallbackRequested: lambda e, out: qa.callback(e.uniqueid, e.number, e.ts, out),
+            ev.RouteDecided: dp.route,
+            ev.CallbackRequested: lambda e, out: dp.callback(e.uniqueid, e.number, e.ts, out),
         }
         # Only the tracker needs these (and Tick only moves the clock).
         self._tracker_only = {
@@ -130,13 +143,13 @@ class Core:
             kind = type(event)
             handler = self._handlers.get(kind)
             if kind is ev.BlindTransfer or kind is ev.AttendedTransfer:
-                self.queue_acd.transferred(event, facts, out)  # type: ignore[arg-type]
+                self.talk.transferred(event, facts, out)  # type: ignore[arg-type]
             elif handler is not None:
                 handler(event, out)
             elif kind not in self._tracker_only:
                 self._skip("unhandled_event")
             if facts:
-                self.queue_acd.facts(facts, out)
+                self.talk.facts(facts, out)
                 self.direct.facts(facts, event.ts, out)
         except Exception as exc:  # noqa: BLE001 - odd input must not stop the feed
             self.stats["errors"] += 1
@@ -164,7 +177,7 @@ class Core:
             elif kind == "exit":
                 self.queue_acd.exit_timer(key, deadline, out)
             elif kind == "linger":
-                self.queue_acd.linger_timer(key, deadline, out)
+                self.talk.linger_timer(key, deadline, out)
         self._set_now(ts)
 
     def _set_now(self, ts: float) -> None:
@@ -195,20 +208,20 @@ class Core:
         if self.direct.by_phone.get(e.uniqueid) is not None and self.queue_acd.by_uid.get(e.uniqueid) is None:
             self.direct.hold(e, out)
         else:
-            self.queue_acd.hold(e, out)
+            self.talk.hold(e, out)
 
     def _on_recording(self, e: ev.RecordingStarted | ev.RecordingStopped, out: Output) -> None:
         if self.queue_acd.call(e.uniqueid, e.linkedid) is None and isinstance(e, ev.RecordingStarted):
             if self.direct.recording(e.uniqueid, None, e.ts):
                 return
-        self.queue_acd.recording(e, out)
+        self.dialplan.recording(e, out)
 
     def _on_varset(self, e: ev.VarSet, out: Output) -> None:
         name = e.variable.upper()
         if name in ("MIXMONITOR_FILENAME", "CC_RECORDING") and self.queue_acd.call(e.uniqueid, e.linkedid) is None:
             if self.direct.recording(e.uniqueid, e.value, e.ts):
                 return
-        self.queue_acd.varset(e, out)
+        self.dialplan.varset(e, out)
 
     def _on_user_event(self, e: ev.UserEvent, out: Output) -> None:
         name = e.name.lower()
@@ -218,7 +231,7 @@ class Core:
             d = ev.disposition_from(e)
             self._on_disposition(d, out)
         elif name == "cccallback" and e.get("Status"):
-            self.queue_acd.callback(e.get("Uniqueid") or e.uniqueid, "", e.ts, out)
+            self.dialplan.callback(e.get("Uniqueid") or e.uniqueid, "", e.ts, out)
 
     def _on_disposition(self, e: ev.DispositionSubmitted, out: Output) -> None:
         self.agent_states.disposition(e.interface, e.call_id, e.code, e.note, e.ts, out)

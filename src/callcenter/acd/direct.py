@@ -18,7 +18,15 @@ from typing import Any
 
 from callcenter.acd import events as ev
 from callcenter.acd.agents import Agent, Agents
-from callcenter.acd.calls import Call, ChannelGone, Connected, Dialing, Ended, Party, Tracker
+from callcenter.acd.calls import (
+    Call,
+    ChannelGone,
+    Connected,
+    Dialing,
+    Ended,
+    Party,
+    Tracker,
+)
 from callcenter.acd.channels import interface_of
 from callcenter.acd.common import Output, rounded
 

@@ -27,14 +27,17 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callcenter.acd import events as ev
 from callcenter.acd import kpi
 from callcenter.acd.agents import Agent, Agents
-from callcenter.acd.calls import Call, Connected, Tracker, Transferred
-from callcenter.acd.channels import Channel, interface_of
+from callcenter.acd.calls import Tracker
 from callcenter.acd.common import CoreConfig, Output, Timers, rounded
+
+if TYPE_CHECKING:
+    from callcenter.acd.dialplan import DialplanFacts
+    from callcenter.acd.talk import Talk
 
 EXIT_GRACE_S = 10.0  # how long a caller who left the queue may wait for its QUEUESTATUS
 LINGER_S = 3600.0  # a transferred caller still talking after this is closed anyway
@@ -151,13 +154,14 @@ class Queues:
         self.totals = kpis()
         self._recent: deque[str] = deque()
         self._recent_set: set[str] = set()
-        self._routes: dict[str, ev.RouteDecided] = {}
-        self._callbacks: dict[str, float] = {}
         self.stats: dict[str, int] = {}
-        agents.on_wrap_done = self._wrap_done
         agents.on_membership = self._membership
+        # The conversation and the dialplan's facts are theirs (Core wires them).
+        self.talk: Talk
+        self.dialplan: DialplanFacts
 
-    def _skip(self, why: str) -> None:
+    def skip(self, why: str) -> None:
+        """Count odd input instead of raising: the core's stats say what was skipped."""
         self.stats[why] = self.stats.get(why, 0) + 1
 
     # --- lookups --------------------------------------------------------------------
@@ -187,8 +191,8 @@ class Queues:
         call = self.by_uid.get(uniqueid)
         return call if call is not None and call.uniqueid == uniqueid else None
 
-    def _late_or_unknown(self, uniqueid: str, linkedid: str = "") -> None:
-        self._skip("late_event" if linkedid in self._recent_set or uniqueid in self._recent_set else "unknown_call")
+    def late_or_unknown(self, uniqueid: str, linkedid: str = "") -> None:
+        self.skip("late_event" if linkedid in self._recent_set or uniqueid in self._recent_set else "unknown_call")
 
     def _new_call_id(self, base: str) -> str:
         if base not in self.calls and base not in self._recent_set:
@@ -239,15 +243,9 @@ class Queues:
             entered_at=ts,
             position=position,
         )
-        route = self._routes.pop(uniqueid, None)
-        if route is not None:
-            call.route = route_dict(route)
-            call.priority = route.priority
-        if self._callbacks.pop(uniqueid, None) is not None:
-            call.callback = True
         call.legs[uniqueid] = {"uniqueid": uniqueid, "channel": channel, "role": "caller", "start": ts, "end": None}
         ch = self.tracker.graph.ensure(uniqueid, channel, linkedid, ts)
-        self._adopt_channel_facts(call, ch)
+        self.dialplan.adopt_channel_facts(call, ch)
         if not ch.local:
             thread = self.tracker.call_of(ch, ts)
             call.thread = thread.call_id
@@ -257,37 +255,18 @@ class Queues:
         self.by_linked[call.linkedid] = call
         return call
 
-    def _adopt_channel_facts(self, call: QueueCall, ch: Channel) -> None:
-        """What the dialplan did to the channel before Queue(): recording, priority, CC_* variables."""
-        prio = ch.variables.get("QUEUE_PRIO")
-        if prio is not None:
-            try:
-                call.priority = int(prio)
-            except ValueError:
-                self._skip("bad_value")
-        file = ch.variables.get("MIXMONITOR_FILENAME") or ch.variables.get("CC_RECORDING")
-        if ch.recording_at is not None or file:
-            call.recording_file = file or None
-            entry: dict[str, Any] = {"t": ch.recording_at if ch.recording_at is not None else call.entered_at, "kind": "recording"}
-            if file:
-                entry["file"] = file
-            call.timeline.append(entry)
-        for name, value in ch.variables.items():
-            if name.startswith("CC_"):
-                call.note(call.entered_at, "var", name=name, value=value)
-
     def joined(self, e: ev.CallerJoined, out: Output) -> None:
         existing = self.own(e.uniqueid)
         if existing is not None:
             if existing.queue == e.queue and existing.left_at is None:
-                self._skip("duplicate")
+                self.skip("duplicate")
                 return
             # The same caller enters a queue again (e.g. blind-transferred to it):
             # the previous queue call ends here and a new one starts.
             if existing.pending:
                 self.resolve(existing, "exit_key" if existing.pending == "left" else "timeout", e.ts, out)
             elif existing.answered_at is not None and existing.talk_end is None:
-                self.end_talk(existing, e.ts, out, "requeued")
+                self.talk.end_talk(existing, e.ts, out, "requeued")
             if existing.ended_at is None:
                 existing.ended_at = e.ts
                 existing.note(e.ts, "requeued", queue=e.queue)
@@ -305,7 +284,7 @@ class Queues:
         out.queues.add(e.queue)
         out.calls.add(call.call_id)
 
-    def _unseen(self, ts: float, queue: str, uniqueid: str, linkedid: str, wait_s: float, position: int) -> QueueCall | None:
+    def unseen(self, ts: float, queue: str, uniqueid: str, linkedid: str, wait_s: float, position: int) -> QueueCall | None:
         """A queue event for a caller whose join we never saw (we connected
         after it): the call is made from what Asterisk tells now."""
         if uniqueid in self._recent_set or (linkedid and linkedid in self._recent_set):
@@ -329,17 +308,17 @@ class Queues:
     def abandoned(self, e: ev.CallerAbandoned, out: Output) -> None:
         call = self.own(e.uniqueid)
         if call is None:
-            call = self._unseen(e.ts, e.queue, e.uniqueid, e.linkedid, e.hold_time_s, e.original_position or e.position)
+            call = self.unseen(e.ts, e.queue, e.uniqueid, e.linkedid, e.hold_time_s, e.original_position or e.position)
             if call is None:
-                self._late_or_unknown(e.uniqueid, e.linkedid)
+                self.late_or_unknown(e.uniqueid, e.linkedid)
                 return
         if call.pending == "abandon" or call.outcome is not None:
-            self._skip("duplicate")
+            self.skip("duplicate")
             return
         call.pending = "abandon"
         call.abandon_position = e.position
         call.sl_wait = int(e.hold_time_s)
-        self._left_queue(call, e.ts, out)
+        self.left_queue(call, e.ts, out)
         if call.callback:
             self.resolve(call, "callback_requested", e.ts, out)
         else:
@@ -348,34 +327,34 @@ class Queues:
     def left(self, e: ev.CallerLeft, out: Output) -> None:
         call = self.own(e.uniqueid)
         if call is None:
-            self._late_or_unknown(e.uniqueid, e.linkedid)
+            self.late_or_unknown(e.uniqueid, e.linkedid)
             return
         if call.left_at is not None or call.outcome is not None:
             return  # the leave that follows an abandon or a connect
         call.pending = "left"
-        self._left_queue(call, e.ts, out, cancel=False)
+        self.left_queue(call, e.ts, out, cancel=False)
         if call.callback:
             self.resolve(call, "callback_requested", e.ts, out)
         else:
             self.timers.add(e.ts + EXIT_GRACE_S, "exit", call.call_id)
 
-    def _left_queue(self, call: QueueCall, ts: float, out: Output, cancel: bool = True) -> None:
+    def left_queue(self, call: QueueCall, ts: float, out: Output, cancel: bool = True) -> None:
         """Out of the waiting line.  A plain QueueCallerLeave comes just
         before AgentConnect, so it leaves the rings to the connect."""
         call.left_at = ts
         self._remove_waiting(call)
         if cancel:
             for att in call.open_attempts():
-                self._end_attempt(call, att, ts, "cancelled", out)
+                self.end_attempt(call, att, ts, "cancelled", out)
         out.queues.add(call.queue)
         out.calls.add(call.call_id)
 
     def resolve(self, call: QueueCall, outcome: str, ts: float, out: Output) -> None:
         """The caller left the queue unanswered; `outcome` says how."""
         if call.left_at is None:
-            self._left_queue(call, ts, out)
+            self.left_queue(call, ts, out)
         for att in call.open_attempts():
-            self._end_attempt(call, att, ts, "cancelled", out)
+            self.end_attempt(call, att, ts, "cancelled", out)
         if call.callback or outcome == "callback_requested":
             outcome = "callback_requested"
         call.pending = None
@@ -383,7 +362,7 @@ class Queues:
         wait = max(0.0, call.left_at - call.entered_at)  # type: ignore[operator]
         short = outcome == "abandoned" and wait < self.config.queue(call.queue).short_abandon_s
         if not call.inferred:
-            self.kpi_exit(call.queue, call.left_at, outcome, wait, self._sl_wait(call, call.left_at), short)  # type: ignore[arg-type]
+            self.kpi_exit(call.queue, call.left_at, outcome, wait, self.sl_wait_of(call, call.left_at), short)  # type: ignore[arg-type]
         call.state = "ended"
         if call.ended_at is None:
             call.ended_at = ts if outcome == "abandoned" else call.left_at
@@ -392,7 +371,7 @@ class Queues:
         self.maybe_finish(call, out)
 
     @staticmethod
-    def _sl_wait(call: QueueCall, until: float) -> int:
+    def sl_wait_of(call: QueueCall, until: float) -> int:
         """Whole seconds, as app_queue: time(NULL) at the end minus time(NULL) at the join."""
         if call.sl_wait is not None:
             return call.sl_wait
@@ -420,11 +399,11 @@ class Queues:
     def called(self, e: ev.AgentCalled, out: Output) -> None:
         call = self.own(e.uniqueid)
         if call is None or call.outcome is not None or call.left_at is not None:
-            self._late_or_unknown(e.uniqueid, e.linkedid)
+            self.late_or_unknown(e.uniqueid, e.linkedid)
             return
         for att in call.open_attempts():
             if att.agent == e.interface and att.dest_uniqueid == e.dest_uniqueid:
-                self._skip("duplicate")
+                self.skip("duplicate")
                 return
         a = self.agents.agent(e.interface, e.member_name, e.ts)
         if e.queue not in a.queues:
@@ -439,13 +418,13 @@ class Queues:
         out.calls.add(call.call_id)
         out.queues.add(call.queue)
 
-    def _open_attempt(self, call: QueueCall, interface: str = "", dest_uid: str = "") -> Attempt | None:
+    def open_attempt(self, call: QueueCall, interface: str = "", dest_uid: str = "") -> Attempt | None:
         for att in reversed(call.attempts):
             if att.result is None and ((dest_uid and att.dest_uniqueid == dest_uid) or (interface and att.agent == interface)):
                 return att
         return None
 
-    def _end_attempt(self, call: QueueCall, att: Attempt, ts: float, result: str, out: Output, ring_s: float | None = None) -> None:
+    def end_attempt(self, call: QueueCall, att: Attempt, ts: float, result: str, out: Output, ring_s: float | None = None) -> None:
         att.result = result
         att.ring_s = max(0.0, ts - att.started_at) if ring_s is None else ring_s
         if att.dest_uniqueid and att.dest_uniqueid in call.legs and result != "answered":
@@ -461,13 +440,13 @@ class Queues:
     def ring_no_answer(self, e: ev.AgentRingNoAnswer, out: Output) -> None:
         call = self.by_uid.get(e.uniqueid)
         if call is None:
-            self._late_or_unknown(e.uniqueid, e.linkedid)
+            self.late_or_unknown(e.uniqueid, e.linkedid)
             return
-        att = self._open_attempt(call, interface=e.interface)
+        att = self.open_attempt(call, interface=e.interface)
         if att is None:
-            self._skip("duplicate")
+            self.skip("duplicate")
             return
-        self._end_attempt(call, att, e.ts, "no_answer", out, ring_s=e.ring_time_s)
+        self.end_attempt(call, att, e.ts, "no_answer", out, ring_s=e.ring_time_s)
 
     def dial_ended(self, e: ev.DialEnded, out: Output) -> None:
         call = self.by_uid.get(e.dest_uniqueid) or self.by_uid.get(e.uniqueid)
@@ -476,126 +455,20 @@ class Queues:
         status = e.status.upper()
         if status == "ANSWER":
             return  # AgentConnected says who answered
-        att = self._open_attempt(call, dest_uid=e.dest_uniqueid)
+        att = self.open_attempt(call, dest_uid=e.dest_uniqueid)
         if att is None:
             return  # not a member leg, or already ended by AgentRingNoAnswer / AgentConnected
-        self._end_attempt(call, att, e.ts, _DIAL_RESULT.get(status, "failed"), out)
+        self.end_attempt(call, att, e.ts, _DIAL_RESULT.get(status, "failed"), out)
 
     def dumped(self, e: ev.AgentDumped, out: Output) -> None:
         call = self.by_uid.get(e.uniqueid)
         if call is None:
-            self._late_or_unknown(e.uniqueid, e.linkedid)
+            self.late_or_unknown(e.uniqueid, e.linkedid)
             return
-        att = self._open_attempt(call, interface=e.interface)
+        att = self.open_attempt(call, interface=e.interface)
         if att is not None:
-            self._end_attempt(call, att, e.ts, "dumped", out)
+            self.end_attempt(call, att, e.ts, "dumped", out)
 
-    # --- answered ----------------------------------------------------------------------------
-
-    def connected(self, e: ev.AgentConnected, out: Output) -> None:
-        call = self.own(e.uniqueid)
-        if call is None:
-            call = self._unseen(e.ts, e.queue, e.uniqueid, e.linkedid, e.hold_time_s, 1)
-            if call is None:
-                self._late_or_unknown(e.uniqueid, e.linkedid)
-                return
-        if call.answered_at is not None or (call.outcome is not None and call.outcome != "answered"):
-            self._skip("duplicate")
-            return
-        if call.left_at is None:
-            self._left_queue(call, e.ts, out, cancel=False)
-        call.pending = None
-        att = self._open_attempt(call, interface=e.interface, dest_uid=e.dest_uniqueid)
-        if att is None:
-            att = Attempt(e.interface, e.member_name, e.ts - e.ring_time_s, e.dest_uniqueid)
-            call.attempts.append(att)
-        a = self.agents.agent(e.interface, e.member_name, e.ts)
-        if e.queue not in a.queues:
-            self.agents.member(a, e.queue)
-        self._end_attempt(call, att, e.ts, "answered", out, ring_s=e.ring_time_s)
-        for other in call.open_attempts():  # ringall: the others are cancelled
-            self._end_attempt(call, other, e.ts, "cancelled", out)
-        call.answered_at = e.ts
-        call.outcome = "answered"
-        call.agent, call.agent_name = e.interface, e.member_name
-        call.member_uid = e.dest_uniqueid
-        call.state = "talking"
-        call.sl_wait = int(e.hold_time_s) if e.hold_time_s >= 0 else None
-        if e.dest_uniqueid:
-            self.by_uid[e.dest_uniqueid] = call
-            call.legs.setdefault(e.dest_uniqueid, {"uniqueid": e.dest_uniqueid, "channel": e.dest_channel, "role": "agent", "start": e.ts, "end": None})
-            if not e.dest_channel.startswith("Local/"):
-                self._phone(call, e.dest_uniqueid, e.dest_channel, a)
-        thread = self.tracker.calls.get(call.thread)
-        if thread is not None and thread.talking_to:
-            self._phone_from_tracker(call, thread.talking_to)
-        wait = max(0.0, e.ts - call.entered_at)
-        if not call.inferred:
-            self.kpi_exit(call.queue, call.left_at or e.ts, "answered", wait, self._sl_wait(call, e.ts), False)
-        call.note(e.ts, "answered", agent=e.interface)
-        self.agents.connected(a, call, e.ts, out)
-        out.calls.add(call.call_id)
-        out.queues.add(call.queue)
-
-    def _phone(self, call: QueueCall, uid: str, channel: str, a: Agent | None) -> None:
-        call.phone_uid = uid
-        self.by_uid[uid] = call
-        if a is not None:
-            self.agents.learn_device(a, interface_of(channel))
-
-    def _phone_from_tracker(self, call: QueueCall, uid: str) -> None:
-        ch = self.tracker.graph.get(uid)
-        if ch is None or ch.local or uid == call.uniqueid:
-            return
-        self._phone(call, uid, ch.name, self.agents.get(call.agent or ""))
-        if uid not in call.legs:
-            call.legs[uid] = {"uniqueid": uid, "channel": ch.name, "role": "agent", "start": self.now, "end": None}
-
-    def completed(self, e: ev.AgentCompleted, out: Output) -> None:
-        call = self.by_uid.get(e.uniqueid)
-        if call is None or call.answered_at is None:
-            self._late_or_unknown(e.uniqueid, e.linkedid)
-            return
-        if call.talk_end is not None:
-            return  # already ended by the hangup or the transfer
-        if e.reason == "transfer" and call.transfer is None:
-            call.transfer = {"kind": "unknown", "target": ""}
-        self.end_talk(call, e.ts, out, e.reason or "complete")
-
-    def end_talk(self, call: QueueCall, ts: float, out: Output, why: str) -> None:
-        if call.talk_end is not None or call.answered_at is None:
-            return
-        ts = max(ts, call.answered_at)
-        if call.hold_started is not None:
-            call.hold_s += ts - call.hold_started
-            call.hold_started = None
-            call.note(ts, "unhold")
-        call.talk_end = ts
-        call.talk_s = max(0.0, ts - call.answered_at - call.hold_s)
-        call.note(ts, "talk_end", by=why)
-        a = self.agents.get(call.agent or "")
-        if a is not None and a.call is call:
-            self.agents.talk_ended(a, call, ts, out)
-        else:
-            call.wrap_done = True
-        if call.state != "wrap_up":
-            call.state = "ended" if call.ended_at is not None else "talking"
-        if call.ended_at is None:
-            self.timers.add(ts + LINGER_S, "linger", call.call_id)
-        out.calls.add(call.call_id)
-        out.queues.add(call.queue)
-        self.maybe_finish(call, out)
-
-    def linger_timer(self, call_id: str, deadline: float, out: Output) -> None:
-        call = self.calls.get(call_id)
-        if call and call.ended_at is None and call.talk_end is not None and call.talk_end + LINGER_S <= deadline:
-            call.ended_at = deadline
-            call.note(deadline, "closed", note="caller still connected after transfer")
-            self.maybe_finish(call, out)
-
-    def _wrap_done(self, call: Any, out: Output) -> None:
-        if isinstance(call, QueueCall):
-            self.maybe_finish(call, out)
 
     def maybe_finish(self, call: QueueCall, out: Output) -> None:
         if call.outcome is None or call.ended_at is None:
@@ -626,8 +499,7 @@ class Queues:
     # --- channels ---------------------------------------------------------------------------
 
     def hangup(self, e: ev.Hangup, out: Output) -> None:
-        self._routes.pop(e.uniqueid, None)
-        self._callbacks.pop(e.uniqueid, None)
+        self.dialplan.forget(e.uniqueid)
         call = self.by_uid.get(e.uniqueid)
         if call is None:
             return
@@ -640,10 +512,10 @@ class Queues:
             elif call.pending == "left":
                 self.resolve(call, "exit_key", e.ts, out)
             elif call.outcome is None:
-                self._left_queue(call, e.ts, out)  # no QueueCallerAbandon seen: still an abandon
+                self.left_queue(call, e.ts, out)  # no QueueCallerAbandon seen: still an abandon
                 self.resolve(call, "abandoned", e.ts, out)
             elif call.answered_at is not None and call.talk_end is None:
-                self.end_talk(call, e.ts, out, "caller")
+                self.talk.end_talk(call, e.ts, out, "caller")
             if call.ended_at is None:
                 call.ended_at = e.ts
             call.note(e.ts, "hangup", cause=e.cause)
@@ -651,244 +523,15 @@ class Queues:
                 del self.by_uid[e.uniqueid]
             self.maybe_finish(call, out)
             return
-        att = self._open_attempt(call, dest_uid=e.uniqueid)
+        att = self.open_attempt(call, dest_uid=e.uniqueid)
         if att is not None:
-            self._end_attempt(call, att, e.ts, "no_answer", out)
-        elif call.answered_at is not None and call.talk_end is None and self._is_agent_side(call, e):
-            self.end_talk(call, e.ts, out, "agent")
+            self.end_attempt(call, att, e.ts, "no_answer", out)
+        elif call.answered_at is not None and call.talk_end is None and self.talk.is_agent_side(call, e):
+            self.talk.end_talk(call, e.ts, out, "agent")
         if self.by_uid.get(e.uniqueid) is call and e.uniqueid not in (call.member_uid, call.phone_uid):
             del self.by_uid[e.uniqueid]
 
-    @staticmethod
-    def _is_local(call: QueueCall, uid: str, channel: str = "") -> bool:
-        return (channel or call.legs.get(uid, {}).get("channel", "")).startswith("Local/")
 
-    def _is_agent_side(self, call: QueueCall, e: ev.Hangup) -> bool:
-        """The agent's side ended: their phone, or a member leg that is not a
-        Local half (a Local half goes when Asterisk optimises it away, while
-        the agent talks on)."""
-        if e.uniqueid == call.phone_uid:
-            return True
-        return e.uniqueid == call.member_uid and not call.phone_uid and not self._is_local(call, e.uniqueid, e.channel)
-
-    def hold(self, e: ev.Hold | ev.Unhold, out: Output) -> None:
-        call = self.call(e.uniqueid, e.linkedid)
-        if call is None or call.answered_at is None or call.talk_end is not None:
-            self._skip("hold_ignored")
-            return
-        on = isinstance(e, ev.Hold)
-        if on == (call.hold_started is not None):
-            self._skip("hold_ignored")
-            return
-        if on:
-            call.hold_started = e.ts
-            call.state = "on_hold"
-            call.note(e.ts, "hold")
-        else:
-            call.hold_s += max(0.0, e.ts - call.hold_started)  # type: ignore[operator]
-            call.hold_started = None
-            call.state = "talking"
-            call.note(e.ts, "unhold")
-        a = self.agents.get(call.agent or "")
-        if a is not None:
-            self.agents.refresh(a, e.ts, out)
-        out.calls.add(call.call_id)
-
-    def bridge_entered(self, e: ev.BridgeEntered, out: Output) -> None:
-        """A channel takes another's place in a bridge (SwapUniqueid): the
-        agent's phone replacing a Local member half (optimisation), or an
-        attended transfer's target replacing the agent."""
-        if not e.swap_uniqueid:
-            return
-        call = self.by_uid.get(e.swap_uniqueid)
-        if call is None or call.answered_at is None:
-            return
-        if e.uniqueid == call.uniqueid:
-            return  # the caller moving into the agent's bridge (Local optimised "the other way")
-        if call.talk_end is None and call.transfer is None and self._is_local(call, e.swap_uniqueid):
-            self._phone(call, e.uniqueid, e.channel, self.agents.get(call.agent or ""))
-            call.legs.setdefault(e.uniqueid, {"uniqueid": e.uniqueid, "channel": e.channel, "role": "agent", "start": e.ts, "end": None})
-            out.calls.add(call.call_id)
-            return
-        if call.transfer is None and call.talk_end is None:
-            return  # not ours to read: the transfer event says what happened
-        leg = call.legs.setdefault(e.uniqueid, {"uniqueid": e.uniqueid, "channel": e.channel, "role": "transfer_target", "start": e.ts, "end": None})
-        leg["role"] = "transfer_target"
-        out.calls.add(call.call_id)
-
-    def facts(self, facts: list[Any], out: Output) -> None:
-        """The tracker's view: the agent's phone behind a Local member."""
-        for f in facts:
-            if isinstance(f, Connected):
-                call = self._talking_call_of(f.call)
-                if call is not None and not call.phone_uid and f.target.uniqueid != call.uniqueid:
-                    self._phone_from_tracker(call, f.target.uniqueid)
-
-    def _talking_call_of(self, thread: Call | None) -> QueueCall | None:
-        if thread is None:
-            return None
-        for call_id in reversed(thread.queue_calls):
-            call = self.calls.get(call_id)
-            if call is not None and call.answered_at is not None and call.talk_end is None:
-                return call
-        return None
-
-    def transferred(self, e: ev.BlindTransfer | ev.AttendedTransfer, facts: list[Any], out: Output) -> None:
-        if e.result.lower() != "success":
-            call = self._transfer_call(e)
-            if call is not None:
-                kind = "blind" if isinstance(e, ev.BlindTransfer) else "attended"
-                target = e.extension if isinstance(e, ev.BlindTransfer) else (e.target_number or e.target_channel)
-                call.note(e.ts, "transfer_failed", transfer=kind, target=target, result=e.result)
-            return
-        call = self._transfer_call(e)
-        if call is None:
-            self._skip("unknown_call")
-            return
-        if isinstance(e, ev.BlindTransfer):
-            kind, target, extra = "blind", e.extension, {"context": e.context}
-        else:
-            fact = next((f for f in facts if isinstance(f, Transferred)), None)
-            if e.dest_type == "App" and e.dest_app.lower() == "dial":
-                kind = "blonde"
-                target = e.exten or ", ".join(t.channel for t in (fact.targets if fact else ()))
-            elif e.dest_type == "Threeway":
-                call.note(e.ts, "threeway", target=e.target_number or e.target_channel)
-                return  # app_queue ignores a three-way: the agent stays on the call
-            else:
-                kind = "attended"
-                target = e.target_number or e.target_channel
-                if fact is not None and fact.targets and not target:
-                    target = fact.targets[0].number or fact.targets[0].channel
-                if e.target_uniqueid:
-                    self.by_uid[e.target_uniqueid] = call
-                    call.legs.setdefault(e.target_uniqueid, {"uniqueid": e.target_uniqueid, "channel": e.target_channel, "role": "transfer_target", "start": e.ts, "end": None})
-            extra = {"dest_type": e.dest_type}
-        call.transfer = {"kind": kind, "target": target}
-        call.note(e.ts, "transfer", transfer=kind, target=target, **extra)
-        self.end_talk(call, e.ts, out, "transfer")
-
-    def _transfer_call(self, e: ev.BlindTransfer | ev.AttendedTransfer) -> QueueCall | None:
-        if isinstance(e, ev.BlindTransfer):
-            uids = (e.transferee_uniqueid, e.transferer_uniqueid)
-            linked = e.transferee_linkedid
-        else:
-            uids = (e.transferee_uniqueid, e.orig_transferer_uniqueid, e.second_transferer_uniqueid)
-            linked = e.transferee_linkedid
-        for uid in uids:
-            call = self.by_uid.get(uid)
-            if call is not None and call.answered_at is not None and call.talk_end is None:
-                return call
-            call = self._talking_call_of(self.tracker.find_call(uid)) if uid else None
-            if call is not None:
-                return call
-        call = self.by_linked.get(linked) if linked else None
-        if call is not None and call.answered_at is not None and call.talk_end is None:
-            return call
-        return None
-
-    # --- facts from the dialplan ----------------------------------------------------------------
-
-    def recording(self, e: ev.RecordingStarted | ev.RecordingStopped, out: Output) -> None:
-        call = self.call(e.uniqueid, e.linkedid)
-        if call is None:
-            if isinstance(e, ev.RecordingStarted):
-                ch = self.tracker.graph.ensure(e.uniqueid, e.channel, e.linkedid, e.ts)
-                if ch.recording_at is None:
-                    ch.recording_at = e.ts  # before Queue(): kept for the join
-            return
-        if isinstance(e, ev.RecordingStarted):
-            self._recording_started(call, e.ts, call.recording_file)
-        else:
-            call.note(e.ts, "recording_end")
-
-    @staticmethod
-    def _recording_started(call: QueueCall, ts: float, file: str | None) -> None:
-        """One "recording" entry per MixMonitor run, at the instant it starts:
-        the QA player's audio t=0.  MixMonitor sets MIXMONITOR_FILENAME and
-        emits MixMonitorStart together (either may be missing: the event is
-        Asterisk 14+, the VarSet needs the channel's VarSet events), so the
-        second of the pair adds the file to the first's entry."""
-        for item in reversed(call.timeline):
-            if item["kind"] == "recording_end":
-                break
-            if item["kind"] == "recording":
-                if file and not item.get("file"):
-                    item["file"] = file
-                return
-        if file:
-            call.note(ts, "recording", file=file)
-        else:
-            call.note(ts, "recording")
-
-    def varset(self, e: ev.VarSet, out: Output) -> None:
-        name = e.variable.upper()
-        if name == "QUEUESTATUS":
-            self.queue_result(e.uniqueid, e.value, e.ts, out)
-            return
-        call = self.own(e.uniqueid) if name == "QUEUE_PRIO" else self.call(e.uniqueid, e.linkedid)
-        if call is None or call.outcome not in (None, "answered"):
-            # Not in a queue (yet): the value waits on the channel for the join.
-            ch = self.tracker.graph.ensure(e.uniqueid, e.channel, e.linkedid, e.ts)
-            ch.variables[name] = e.value
-            if name == "MIXMONITOR_FILENAME" and ch.recording_at is None:
-                ch.recording_at = e.ts
-            return
-        if name == "QUEUE_PRIO":
-            try:
-                call.priority = int(e.value)
-            except ValueError:
-                self._skip("bad_value")
-                return
-            out.calls.add(call.call_id)
-        elif name == "MIXMONITOR_FILENAME":
-            call.recording_file = e.value
-            self._recording_started(call, e.ts, e.value)
-        elif name == "CC_RECORDING":
-            if not call.recording_file:
-                call.recording_file = e.value
-        elif name.startswith("CC_"):
-            call.note(e.ts, "var", name=e.variable, value=e.value)
-
-    def route(self, e: ev.RouteDecided, out: Output) -> None:
-        call = self.own(e.uniqueid)
-        if call is not None and call.outcome is None:
-            call.route = route_dict(e)
-            call.priority = call.priority or e.priority
-            out.calls.add(call.call_id)
-        else:
-            _bounded_put(self._routes, e.uniqueid, e)
-
-    def callback(self, uniqueid: str, number: str, ts: float, out: Output) -> None:
-        call = self.own(uniqueid)
-        if call is None:
-            _bounded_put(self._callbacks, uniqueid, ts)
-            return
-        if call.callback:
-            return
-        call.callback = True
-        call.note(ts, "callback_requested", number=number)
-        if call.pending:
-            self.resolve(call, "callback_requested", ts, out)
-
-
-def route_dict(e: ev.RouteDecided) -> dict[str, Any]:
-    return {
-        "queue": e.queue,
-        "priority": e.priority,
-        "reason": e.reason,
-        "customer_id": e.customer_id,
-        "customer_name": e.customer_name,
-        "choices": list(e.choices),
-        "details": dict(e.details),
-    }
-
-
-def _bounded_put(d: dict[str, Any], key: str, value: Any) -> None:
-    """Facts about a channel that may never join a queue: keep the newest."""
-    d[key] = value
-    if len(d) > PENDING_MAX:
-        del d[next(iter(d))]
 
 
 def queue_record(c: QueueCall, config: CoreConfig) -> dict[str, Any]:

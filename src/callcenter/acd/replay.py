@@ -174,7 +174,9 @@ def read_events(path: str | Path) -> Iterator[ev.Event]:
                         raise ValueError(f"{path}:{n}: not a domain event ({type(exc).__name__}: {exc})") from None
         return
     try:
-        from callcenter.ami.replay import iter_capture  # the bridge's AMI capture reader
+        from callcenter.ami.replay import (
+            iter_capture,  # the bridge's AMI capture reader
+        )
     except ImportError:
         raise ValueError(f"{path}: not a domain-event file, and this build has no AMI capture reader") from None
     yield from iter_capture(path)

@@ -71,7 +71,7 @@ def apply_resync(core: Core, e: ev.Resync, out: Output) -> None:
             qa.resolve(call, "abandoned" if call.uniqueid not in alive else "timeout", ts, out)
         elif e.channels and call.answered_at is not None and call.uniqueid not in alive:
             if call.talk_end is None:
-                qa.end_talk(call, ts, out, "resync")
+                core.talk.end_talk(call, ts, out, "resync")
             if call.ended_at is None:
                 call.ended_at = ts
             qa.maybe_finish(call, out)

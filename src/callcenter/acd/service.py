@@ -37,7 +37,14 @@ from sqlalchemy import insert, select
 
 from callcenter.acd import events as ev
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
-from callcenter.acd.models import AbandonMode, AgentInterval, CallRecord, Outcome, Queue, RingAttempt
+from callcenter.acd.models import (
+    AbandonMode,
+    AgentInterval,
+    CallRecord,
+    Outcome,
+    Queue,
+    RingAttempt,
+)
 from callcenter.db import Database
 
 log = logging.getLogger("callcenter.acd")
