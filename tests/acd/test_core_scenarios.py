@@ -105,7 +105,7 @@ def test_queue_kpis_for_the_day():
         assert k["avg_hold_s"] == pytest.approx(20 / 3, abs=1e-3)
         assert k["avg_wrap_up_s"] == pytest.approx(80 / 3, abs=1e-3)
         assert k["longest_wait_s"] == pytest.approx(60.0)
-    assert v["sl_formula"] == "SL = answered ≤ 20s / (answered + abandoned ≥ 5s + timed out)"
+    assert v["sl_formula"] == "SL = answered ≤ 20s / (answered + abandoned ≥ 5s + timed out); waits in whole seconds, as app_queue counts them"
     assert v["waiting"] == 0 and v["callers"] == []
     assert v["agents"]["available"] == 2
     assert core.wallboard()["totals"]["kpi"]["today"]["service_level"] == pytest.approx(0.4)
