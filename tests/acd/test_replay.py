@@ -17,7 +17,7 @@ from .test_core_scenarios import A, B, T0, day
 CALL_KEYS = {
     "call_id", "queue", "caller_number", "caller_name", "entered_at", "answered_at", "ended_at", "wait_s", "talk_s",
     "hold_s", "wrap_up_s", "agent", "outcome", "short_abandon", "abandon_position", "ring_attempts", "transfer",
-    "kind", "direction", "sl_wait_s", "recording_file",
+    "kind", "direction", "sl_wait_s", "recording_file", "disposition", "disposition_note",
 }  # fmt: skip
 QUEUE_KEYS = {
     "offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "sl_threshold_s",

@@ -124,7 +124,7 @@ async def disposition(body: DispositionIn, principal: AgentOnly, session: Sessio
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"code: {body.code!r} is not a disposition of queue {wrap['queue']} ({', '.join(codes)})")
     if codes[body.code].get("note_required") and not body.note.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"note: required with disposition {body.code!r}")
-    acd.disposition(principal.interface, body.call_id, body.code, body.note.strip())
+    await acd.submit_disposition(principal.interface, body.call_id, body.code, body.note.strip())
     return {"call_id": body.call_id, "code": body.code, "agent": acd.core.agent_view(principal.interface)}
 
 

@@ -43,6 +43,8 @@ CALL_KEYS = (
     "direction",
     "sl_wait_s",
     "recording_file",
+    "disposition",
+    "disposition_note",
 )
 QUEUE_KEYS = ("offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s")
 ABANDON_MODES = ("against", "ignore", "favour")

@@ -186,6 +186,7 @@ class AcdService:
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._actions: dict[str, asyncio.Task[None]] = {}
+        self._awaiting: dict[tuple[str, str], asyncio.Future[Output]] = {}  # dispositions on their way through Asterisk
         self._wake = asyncio.Event()
         self._db_down_since: float | None = None
         self._core_errors = 0
@@ -201,6 +202,11 @@ class AcdService:
         """Apply one event now.  Never waits; safe as the bridge's on_event callback."""
         out = self.core.apply(event)
         EVENTS.inc()
+        if self._awaiting and event.__class__ is ev.UserEvent and event.name == ev.DISPOSITION_EVENT:
+            d = ev.disposition_from(event)
+            waiting = self._awaiting.get((d.interface, d.call_id))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(out)
         if self.core.stats["errors"] != self._core_errors:
             self._core_errors = self.core.stats["errors"]
             CORE_SKIPS.inc()
@@ -221,7 +227,32 @@ class AcdService:
         return out
 
     def disposition(self, interface: str, call_id: str, code: str, note: str = "") -> Output:
+        """Apply a disposition here and now (no AMI link to carry it)."""
         return self.submit(ev.DispositionSubmitted(self.stamp(), interface, call_id, code, note))
+
+    async def submit_disposition(self, interface: str, call_id: str, code: str, note: str = "", timeout_s: float = 2.0) -> Output | None:
+        """Close an agent's wrap-up.  The disposition goes to Asterisk as a
+        CcDisposition UserEvent and the core applies it when Asterisk sends
+        it back, so the AMI stream, and any capture of it, holds it where it
+        happened: a replay gives the same wrap-up as the live run.  Without a
+        link (AMI off, or down), it is applied here; the capture lacks it."""
+        if self.gateway is not None:
+            key = (interface, call_id)
+            future: asyncio.Future[Output] = asyncio.get_running_loop().create_future()
+            self._awaiting[key] = future
+            try:
+                await self.gateway.user_event(ev.disposition_fields(interface, call_id, code, note))
+                return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of the round trip: apply it here
+                log.warning("disposition of %s by %s not carried by Asterisk (%s: %s); applied locally", call_id, interface, type(exc).__name__, exc)
+            finally:
+                self._awaiting.pop(key, None)
+            wrap = self.core.wrap_up_of(interface)
+            if wrap is None or wrap["call_id"] != call_id:
+                return None  # it arrived after all
+        return self.disposition(interface, call_id, code, note)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """`listener(output, core)` after every event; returns the unsubscribe."""
