@@ -272,13 +272,13 @@ class Tracker:
     def _on_dial_begin(self, e: ev.DialBegan, facts: list[Fact]) -> None:
         dest = self.graph.ensure(e.dest_uniqueid, e.dest_channel, "", e.ts)
         if not e.uniqueid:
-            self.graph.dial(None, dest)  # Originate: the PBX dials the first leg
+            self.graph.dial(None, dest, e.dial_string)  # Originate: the PBX dials the first leg
             return
         src = self.graph.get(e.uniqueid)
         if src is None:
             self._skip("unknown_channel")
             return
-        self.graph.dial(src, dest)
+        self.graph.dial(src, dest, e.dial_string)
         src.calling = True
         if not dest.local and dest.state == RINGING:
             self._ringing(dest, e.ts, facts)
@@ -422,6 +422,13 @@ class Tracker:
         if orig is None or second is None:
             self._skip("unknown_channel")
             return
+        target_ch = self.graph.get(e.target_uniqueid) if e.target_uniqueid else None
+        if e.dest_type == "Bridge" and target_ch is not None and target_ch.state != UP:
+            # Asterisk 12+ reports a blonde transfer (the transferer leaves while
+            # the target still rings) as DestType Bridge; only the target's
+            # state tells it from an attended one.
+            self._blonde(orig, second, e, facts)
+            return
         if e.dest_type == "Bridge":
             transferee = self.graph.get(e.transferee_uniqueid)
             target = self.graph.get(e.target_uniqueid)
@@ -451,23 +458,35 @@ class Tracker:
             call.transfers.append({"kind": "attended", "at": e.ts, "transferer": second.name, "target": target.name, "number": e.target_number})
             facts.append(Transferred(call, "attended", Party.of(transferee), Party.of(second), (Party.of(target),)))
         elif e.dest_type == "App" and e.dest_app.lower() == "dial":
-            transferee = self.graph.get(e.transferee_uniqueid)
-            if transferee is None:
-                self._skip("unknown_channel")
-                return
-            transferee.up_reported = False
-            transferee.calling = True
-            transferee.exten = second.exten
-            targets = list(dict.fromkeys(self.graph.dialed(second) + self.graph.dialed(transferee)))
-            call = self._move_call(transferee, e.ts)
-            call.talking_to = None
-            for t in targets:
-                self._add_leg(call, t, e.ts)
-            call.transfers.append({"kind": "blonde", "at": e.ts, "transferer": second.name, "targets": [t.name for t in targets]})
-            facts.append(Transferred(call, "blonde", Party.of(transferee), Party.of(second), tuple(Party.of(t) for t in targets)))
+            self._blonde(orig, second, e, facts)
+            return
         else:
             self._skip("transfer_kind_not_followed")
             return
+        orig.transfer_done = True
+        second.transfer_done = True
+
+    def _blonde(self, orig: Channel, second: Channel, e: ev.AttendedTransfer, facts: list[Fact]) -> None:
+        """The transferer left before the target answered: the transferee
+        now calls whoever still rings."""
+        transferee = self.graph.get(e.transferee_uniqueid)
+        if transferee is None:
+            self._skip("unknown_channel")
+            return
+        if transferee.local:
+            for p in self.graph.peers(transferee):
+                if p not in (second, orig):
+                    transferee = p
+        transferee.up_reported = False
+        transferee.calling = True
+        transferee.exten = second.exten
+        targets = list(dict.fromkeys(self.graph.dialed(second) + self.graph.dialed(transferee)))
+        call = self._move_call(transferee, e.ts)
+        call.talking_to = None
+        for t in targets:
+            self._add_leg(call, t, e.ts)
+        call.transfers.append({"kind": "blonde", "at": e.ts, "transferer": second.name, "targets": [t.name for t in targets], "number": e.exten})
+        facts.append(Transferred(call, "blonde", Party.of(transferee), Party.of(second), tuple(Party.of(t) for t in targets)))
         orig.transfer_done = True
         second.transfer_done = True
 

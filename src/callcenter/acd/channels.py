@@ -62,6 +62,7 @@ class Channel:
     dials: list[Channel] = field(default_factory=list)  # open dials from this channel
     was_dialed: bool = False  # ever the destination of a Dial (a B side)
     originated: bool = False  # dialled by Originate, not by a channel
+    dial_string: str = ""  # what its dialler asked for (DialBegin's DialString: "8002@agents", "8001")
     bridge: Bridge | None = None
     hold_since: float | None = None
     # Facts that arrive before anyone knows which call they belong to
@@ -145,8 +146,10 @@ class Graph:
         one.local = two.local = True
         one.half, two.half = 1, 2
 
-    def dial(self, src: Channel | None, dest: Channel) -> None:
+    def dial(self, src: Channel | None, dest: Channel, dial_string: str = "") -> None:
         dest.was_dialed = True
+        if dial_string:
+            dest.dial_string = dial_string
         if src is None:
             dest.originated = True
             return

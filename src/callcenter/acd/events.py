@@ -336,6 +336,7 @@ class AttendedTransfer(Event):
     exten: str = ""  # the extension the second transferer dialled
     dest_bridge_id: str = ""  # older Asterisk omits Transferee*/TransferTarget*: found from here
     orig_transferer_linkedid: str = ""
+    target_exten: str = ""  # where the target's channel is in the dialplan (Atxfer: the number dialled)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,7 @@ class QueueCall:
     agent: str | None = None
     agent_name: str = ""
     member_uid: str = ""  # the member leg app_queue dialled (a Local half for Local members)
+    member_optimised: bool = False  # that Local half was swapped out of the call (optimised away)
     phone_uid: str = ""  # the agent's own phone channel on this call
     hold_started: float | None = None
     hold_s: float = 0.0

@@ -145,7 +145,11 @@ class Talk:
         the agent talks on)."""
         if e.uniqueid == call.phone_uid:
             return True
-        return e.uniqueid == call.member_uid and not call.phone_uid and not self._is_local(call, e.uniqueid, e.channel)
+        if e.uniqueid != call.member_uid or call.phone_uid:
+            return False
+        # A Local member half ends the agent's side unless Asterisk optimised
+        # it away (then the phone talks on, and its own hangup will come).
+        return not (call.member_optimised and self._is_local(call, e.uniqueid, e.channel))
 
     def hold(self, e: ev.Hold | ev.Unhold, out: Output) -> None:
         call = self.qa.call(e.uniqueid, e.linkedid)
@@ -176,12 +180,18 @@ class Talk:
         attended transfer's target replacing the agent."""
         if not e.swap_uniqueid:
             return
-        call = self.qa.by_uid.get(e.swap_uniqueid)
+        call = self.qa.by_uid.get(e.swap_uniqueid) or self.qa.own(e.uniqueid)
         if call is None or call.answered_at is None:
             return
+        swapped = self.qa.tracker.graph.get(e.swap_uniqueid)
         if e.uniqueid == call.uniqueid:
-            return  # the caller moving into the agent's bridge (Local optimised "the other way")
+            # The caller moving into the agent's bridge: a Local member
+            # optimised "the other way" (the caller swaps out its ;2).
+            if swapped is not None and swapped.local and call.talk_end is None:
+                call.member_optimised = True
+            return
         if call.talk_end is None and call.transfer is None and self._is_local(call, e.swap_uniqueid):
+            call.member_optimised = True
             self._phone(call, e.uniqueid, e.channel, self.qa.agents.get(call.agent or ""))
             call.legs.setdefault(e.uniqueid, {"uniqueid": e.uniqueid, "channel": e.channel, "role": "agent", "start": e.ts, "end": None})
             out.calls.add(call.call_id)
@@ -225,24 +235,36 @@ class Talk:
             kind, target, extra = "blind", e.extension, {"context": e.context}
         else:
             fact = next((f for f in facts if isinstance(f, Transferred)), None)
-            if e.dest_type == "App" and e.dest_app.lower() == "dial":
-                kind = "blonde"
-                target = e.exten or ", ".join(t.channel for t in (fact.targets if fact else ()))
-            elif e.dest_type == "Threeway":
-                call.note(e.ts, "threeway", target=e.target_number or e.target_channel)
+            if e.dest_type == "Threeway":
+                call.note(e.ts, "threeway", target=e.target_number or e.exten or e.target_channel)
                 return  # app_queue ignores a three-way: the agent stays on the call
-            else:
-                kind = "attended"
-                target = e.target_number or e.target_channel
-                if fact is not None and fact.targets and not target:
-                    target = fact.targets[0].number or fact.targets[0].channel
-                if e.target_uniqueid:
-                    self.qa.by_uid[e.target_uniqueid] = call
-                    call.legs.setdefault(e.target_uniqueid, {"uniqueid": e.target_uniqueid, "channel": e.target_channel, "role": "transfer_target", "start": e.ts, "end": None})
+            blonde = (fact is not None and fact.kind == "blonde") or (e.dest_type == "App" and e.dest_app.lower() == "dial")
+            kind = "blonde" if blonde else "attended"
+            target = self._target_name(e, fact)
+            if not blonde and e.target_uniqueid:
+                self.qa.by_uid[e.target_uniqueid] = call
+                call.legs.setdefault(e.target_uniqueid, {"uniqueid": e.target_uniqueid, "channel": e.target_channel, "role": "transfer_target", "start": e.ts, "end": None})
             extra = {"dest_type": e.dest_type}
         call.transfer = {"kind": kind, "target": target}
         call.note(e.ts, "transfer", transfer=kind, target=target, **extra)
         self.end_talk(call, e.ts, out, "transfer")
+
+    def _target_name(self, e: ev.AttendedTransfer, fact: Transferred | None) -> str:
+        """Whom the caller was handed to: the number, or what the agent dialled."""
+        if e.target_number:
+            return e.target_number
+        if e.target_exten and e.target_exten != "s":
+            return e.target_exten
+        graph = self.qa.tracker.graph
+        for uid in [e.target_uniqueid] + [t.uniqueid for t in (fact.targets if fact else ())]:
+            ch = graph.get(uid) if uid else None
+            if ch is not None and ch.dial_string:
+                return ch.dial_string.split("@")[0].rsplit("/", 1)[-1]
+        if e.exten and e.exten != "s":
+            return e.exten
+        if fact is not None and fact.targets:
+            return fact.targets[0].number or fact.targets[0].channel
+        return e.target_channel
 
     def _transfer_call(self, e: ev.BlindTransfer | ev.AttendedTransfer) -> QueueCall | None:
         if isinstance(e, ev.BlindTransfer):

@@ -232,7 +232,7 @@ class Normaliser:
             _s(h, "TransfereeUniqueid"), _s(h, "TransfereeLinkedid"), _s(h, "TransferTargetUniqueid"),
             _s(h, "TransferTargetChannel"), _s(h, "TransferTargetCallerIDNum"), _s(h, "DestType"), _s(h, "Result"),
             _s(h, "SecondTransfererChannel"), _s(h, "DestApp"), _s(h, "SecondTransfererExten") or _s(h, "OrigTransfererExten"),
-            _s(h, "DestBridgeUniqueid"), _s(h, "OrigTransfererLinkedid"),
+            _s(h, "DestBridgeUniqueid"), _s(h, "OrigTransfererLinkedid"), _s(h, "TransferTargetExten"),
         )  # fmt: skip
 
     def _bridge_enter(self, h: Headers, ts: float) -> ev.Event:
