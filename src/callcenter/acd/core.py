@@ -138,23 +138,29 @@ class Core:
         self.stats["events"] += 1
         try:
             self._advance(event.ts, out)
-            facts = self.tracker.apply(event)
-            out.facts = facts
-            kind = type(event)
-            handler = self._handlers.get(kind)
-            if kind is ev.BlindTransfer or kind is ev.AttendedTransfer:
-                self.talk.transferred(event, facts, out)  # type: ignore[arg-type]
-            elif handler is not None:
-                handler(event, out)
-            elif kind not in self._tracker_only:
-                self._skip("unhandled_event")
-            if facts:
-                self.talk.facts(facts, out)
-                self.direct.facts(facts, event.ts, out)
+            self.route(event, out)
         except Exception as exc:  # noqa: BLE001 - odd input must not stop the feed
             self.stats["errors"] += 1
             self.last_error = f"{type(event).__name__}: {type(exc).__name__}: {exc}"
         return out
+
+    def route(self, event: ev.Event, out: Output) -> None:
+        """One event down the core: the tracker first, then whoever reads it,
+        then the tracker's facts to the queue ACD and the direct calls.
+        (The resync sends the hangups it infers through here too.)"""
+        facts = self.tracker.apply(event)
+        out.facts.extend(facts)
+        kind = type(event)
+        handler = self._handlers.get(kind)
+        if kind is ev.BlindTransfer or kind is ev.AttendedTransfer:
+            self.talk.transferred(event, facts, out)  # type: ignore[arg-type]
+        elif handler is not None:
+            handler(event, out)
+        elif kind not in self._tracker_only:
+            self._skip("unhandled_event")
+        if facts:
+            self.talk.facts(facts, out)
+            self.direct.facts(facts, event.ts, out)
 
     def _skip(self, why: str) -> None:
         self.stats[why] = self.stats.get(why, 0) + 1

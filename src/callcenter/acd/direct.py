@@ -60,6 +60,7 @@ class DirectCall:
     disposition_note: str = ""
     recording_file: str | None = None
     originated: bool = False
+    source: str = "live"  # live | resync
     phones: dict[str, str] = field(default_factory=dict)  # phone channel uniqueid -> agent interface
     timeline: list[dict[str, Any]] = field(default_factory=list)
     thread: Call | None = None
@@ -281,7 +282,7 @@ def direct_record(d: DirectCall, recording: str | None) -> dict[str, Any]:
         "legs": legs,
         "timeline": d.timeline,
         "inferred": False,
-        "source": "live",
+        "source": d.source,
         "end_reason": d.end_reason,
     }
 

@@ -424,7 +424,8 @@ class ChannelSnapshot:
     connected_number: str
     application: str
     bridge_id: str
-    duration_s: float
+    duration_s: float  # the channel's age (CoreShowChannel's Duration)
+    application_data: str = ""  # "repairs,tc,,,300" for a caller in Queue()
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +437,7 @@ class Resync(Event):
     entries: tuple[EntrySnapshot, ...] = ()
     channels: tuple[ChannelSnapshot, ...] = ()
     queues: tuple[str, ...] = ()
+    channels_listed: bool = False  # `channels` is every live channel (CoreShowChannels answered)
 
 
 # --- events that do not come from Asterisk --------------------------------------
