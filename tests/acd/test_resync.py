@@ -103,3 +103,52 @@ def test_calls_that_ended_while_blind_are_closed_once() -> None:
     assert by_id["1795655360.300"]["outcome"] == "answered"
     assert by_id["1795655361.304"]["inferred"]  # left while we were away: how, we cannot know
     assert not core.calls and not core.tracker.graph.channels
+
+
+def test_a_restart_goes_on_from_the_snapshot() -> None:
+    """serve stops mid-call (the snapshot is written), a new core loads it,
+    the resync finds the call still up, and the call ends with its real
+    answer time: talk as queue_log counts it, and counted once."""
+    from callcenter.acd import snapshot
+
+    before, channels, status, after = split()
+    old = Core()
+    play(old, events(before))
+    rows = snapshot.dump(old)
+    assert {r["kind"] for r in rows} == {"queue"} and len(rows) == 2
+    new = Core()
+    assert snapshot.load(new, rows, SNAPSHOT_TS) == 2
+    me = next(a for a in new.agents.values() if a.name == "王芳")
+    assert new.agent_view(me.interface)["state"] == "on_call"
+    play(new, [build_resync(status, channels, SNAPSHOT_TS)])
+    records = play(new, events(after) + [ev.Tick(SNAPSHOT_TS + 600)])
+    check(records, new)
+    answered = next(r for r in records if r["call_id"] == "1795655360.300")
+    assert answered["answered_at"] == 1795655361.642731 and answered["source"] == "live" and not answered["inferred"]
+    k = new.queue_view("repairs")["kpi"]["today"]
+    assert (k["offered"], k["answered"], k["abandoned"]) == (2, 1, 1)
+
+
+async def test_serve_restart_keeps_calls_in_progress(db) -> None:
+    """The same through the service and the database (both backends): stop
+    writes the calls in progress, a new service loads them at start."""
+    from callcenter.acd.service import AcdService
+    from tests.acd.test_service import stored_calls
+
+    before, channels, status, after = split()
+    first = AcdService(db, tick_s=None, snapshot_s=0.05, clock=lambda: SNAPSHOT_TS)
+    await first.start()
+    for e in events(before):
+        first.submit(e)
+    await first.stop()
+    second = AcdService(db, tick_s=None, snapshot_s=0.05, clock=lambda: SNAPSHOT_TS)
+    await second.start()
+    assert set(second.core.calls) == {"1795655360.300", "1795655361.304"}
+    for e in [build_resync(status, channels, SNAPSHOT_TS)] + events(after) + [ev.Tick(SNAPSHOT_TS + 600)]:
+        second.submit(e)
+    await second.flush_all()
+    await second.stop()
+    stored = {c["call_id"]: c for c in await stored_calls(db)}
+    assert set(stored) == {"1795655360.300", "1795655361.304"}
+    assert stored["1795655360.300"]["answered_at"] == 1795655361.642731
+    assert abs(stored["1795655360.300"]["talk_s"] - 4.16) <= 1.0

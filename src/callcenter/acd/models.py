@@ -169,3 +169,16 @@ class AgentInterval(Base):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
     duration_s: Mapped[float] = mapped_column(Float)
     call_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class LiveCall(Base):
+    """A call in progress (acd/snapshot.py), rewritten every few seconds and
+    at shutdown, so a restart of serve goes on where the last one stopped."""
+
+    __tablename__ = "acd_live_calls"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "<kind>:<call id or interface>"
+    kind: Mapped[str] = mapped_column(String(16))  # queue | direct | wrap
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,14 +33,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from callcenter.acd import events as ev
+from callcenter.acd import snapshot
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
 from callcenter.acd.models import (
     AbandonMode,
     AgentInterval,
     CallKind,
+    LiveCall,
     CallRecord,
     Outcome,
     Queue,
@@ -170,6 +172,7 @@ class AcdService:
         batch_max: int = 500,
         buffer_max: int = 100_000,
         action_retries: int = 5,
+        snapshot_s: float = 3.0,
         action_backoff_s: float = 0.5,
     ) -> None:
         self.core = Core(config)
@@ -180,6 +183,7 @@ class AcdService:
         self.flush_s = flush_s
         self.batch_max = batch_max
         self.buffer_max = buffer_max
+        self.snapshot_s = snapshot_s
         self.action_retries = action_retries
         self.action_backoff_s = action_backoff_s
         self._buffer: deque[tuple[str, dict[str, Any]]] = deque()
@@ -276,6 +280,8 @@ class AcdService:
             self._tasks.append(asyncio.create_task(self._ticker(), name="acd-tick"))
         if self.db is not None:
             self._tasks.append(asyncio.create_task(self._flusher(), name="acd-flush"))
+            if self.snapshot_s:
+                self._tasks.append(asyncio.create_task(self._snapshotter(), name="acd-snapshot"))
 
     async def stop(self) -> None:
         for t in self._tasks + list(self._actions.values()):
@@ -287,6 +293,11 @@ class AcdService:
                 pass
         self._tasks.clear()
         self._actions.clear()
+        if self.db is not None and self.snapshot_s:
+            try:
+                await asyncio.wait_for(self.write_snapshot(), 10)
+            except Exception as exc:  # noqa: BLE001
+                log.error("ACD stopped without saving its calls in progress: %s: %s", type(exc).__name__, exc)
         if self.db is not None and self._buffer:
             try:
                 await asyncio.wait_for(self.flush_all(), 10)
@@ -311,6 +322,32 @@ class AcdService:
             ]
         self.core.restore(records, intervals, now)
         log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
+        async with self.db.sessions() as s:
+            live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in (await s.execute(select(LiveCall))).scalars()]
+        if live:
+            n = snapshot.load(self.core, live, now)
+            log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
+
+    async def _snapshotter(self) -> None:
+        while True:
+            await asyncio.sleep(self.snapshot_s)
+            try:
+                await self.write_snapshot()
+            except Exception as exc:  # noqa: BLE001 - a database outage: the next round tries again
+                log.debug("ACD snapshot not written: %s: %s", type(exc).__name__, exc)
+
+    async def write_snapshot(self) -> None:
+        """Replace the saved calls in progress with the core's (a few hundred rows at most)."""
+        assert self.db is not None
+        rows = [
+            {"key": f"{r['kind']}:{r['key']}", "kind": r["kind"], "version": r["version"], "data": r["data"], "updated_at": datetime.now(UTC)}
+            for r in snapshot.dump(self.core)
+        ]
+        async with self.db.sessions() as s:
+            await s.execute(delete(LiveCall))
+            if rows:
+                await s.execute(insert(LiveCall.__table__), rows)
+            await s.commit()
 
     async def _ticker(self) -> None:
         assert self.tick_s
