@@ -12,8 +12,8 @@ second short when the join straddles a second (queue_timeout: start
 The exact figures are in the events themselves: AgentConnect/AgentComplete
 HoldTime and TalkTime, QueueCallerAbandon HoldTime.  Hence the 1 s slack.
 
-Where queue_log and the call as it really happened differ, the case is
-marked xfail with the reason; the lead decides which fact the core keeps.
+Where queue_log and the call as it really happened differ, DIFFERENT says
+which fact we keep and why, and the test checks our figure.
 """
 
 from __future__ import annotations
@@ -28,15 +28,24 @@ from tests.tools.queue_log_calls import calls
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk"
 CAPTURES = sorted(ROOT.glob("*/*.ami"))
 
-# scenario -> why queue_log and the replay differ (Asterisk's figure is not the call's)
-KNOWN = {
-    "agent_hangup_desktop": "AMI Hangup publishes no hangup request: app_queue's AgentComplete waits for the "
-    "caller to leave cc-survey and says Reason=caller, talk 10 s (4 s talk + survey)",
-    "attended_transfer": "queue_log's talk runs to the transfer's completion (consultation included); "
-    "the replay stops talk when the agent starts the transfer",
-    "blonde_transfer": "as attended_transfer",
-    "blind_transfer_local_member": "the transfer happens in the Local member's own Dial bridge: app_queue "
-    "sees no transfer and counts 李娜's talk as 王芳's (COMPLETEAGENT 8 s)",
+# Where we keep a different fact from queue_log on purpose: scenario ->
+# (field, our value, why).  Everything else must agree.
+DIFFERENT = {
+    "agent_hangup_desktop": (
+        "talk_s", 4,
+        "AMI Hangup on the agent's channel publishes no HangupRequest, so app_queue's AgentComplete waits "
+        "for the caller to leave cc-survey (Reason=caller, talk 10 s); the agent's side hung up after 4 s",
+    ),
+    "blind_transfer_local_member": (
+        "talk_s", 3,
+        "the transfer happens in the Local member's own Dial bridge: app_queue sees no transfer and counts "
+        "李娜's talk as 王芳's (COMPLETEAGENT 8 s); the BlindTransfer event comes at 3 s",
+    ),
+    "exit_with_key": (
+        "outcome", "callback_requested",
+        "the key (9) took the caller to [cc-callback], which booked a callback (UserEvent CcCallback): "
+        "queue_log says EXITWITHKEY, we say what the caller asked for; neither is an abandon",
+    ),
 }
 
 
@@ -60,11 +69,19 @@ def test_replay_agrees_with_queue_log(capture: Path) -> None:
         c = got.pop(q["callid"], None)
         assert c is not None, f"{q['callid']} ({q['outcome']} in queue_log) is missing from the replay"
         where = f"{capture.stem} {q['callid']}"
+        field, ours, _why = DIFFERENT.get(capture.stem, ("", None, ""))
+        if field == "outcome":
+            q = {**q, "outcome": ours}
+        elif field == "talk_s":
+            q = {**q, "talk_s": ours}
         assert c["outcome"] == q["outcome"], where
         assert (names.get(c["agent"], c["agent"]) if c["agent"] else "") == q["agent"], where
         assert abs(whole(c["entered_at"], c["wait_s"]) - q["wait_s"]) <= 1, f"{where}: wait {c['wait_s']} vs {q['wait_s']}"
         if q["talk_s"] is not None:
-            assert abs(whole(c["answered_at"], c["talk_s"]) - q["talk_s"]) <= 1, f"{where}: talk {c['talk_s']} vs {q['talk_s']}"
+            # queue_log's call time includes hold (a consultation before a
+            # transfer is hold); we keep hold apart: AHT = talk + hold + wrap.
+            on_call = c["talk_s"] + c["hold_s"]
+            assert abs(whole(c["answered_at"], on_call) - q["talk_s"]) <= 1, f"{where}: talk {c['talk_s']} + hold {c['hold_s']} vs {q['talk_s']}"
         if q["transfer"]:
             assert c["transfer"], f"{where}: queue_log has {q['transfer']}"
     assert not got, f"calls in the replay that queue_log does not have: {sorted(got)}"

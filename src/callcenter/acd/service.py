@@ -33,11 +33,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 
 from callcenter.acd import events as ev
+from callcenter.acd import queue_log, snapshot
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
-from callcenter.acd.models import AbandonMode, AgentInterval, CallRecord, Outcome, Queue, RingAttempt
+from callcenter.acd.models import (
+    AbandonMode,
+    AgentInterval,
+    CallKind,
+    CallRecord,
+    LiveCall,
+    Outcome,
+    Queue,
+    RingAttempt,
+)
 from callcenter.db import Database
 
 log = logging.getLogger("callcenter.acd")
@@ -48,6 +58,8 @@ BUFFERED = Gauge("callcenter_acd_persist_buffer_items", "Call records and interv
 WRITTEN = Counter("callcenter_acd_persisted_total", "Rows written by the ACD persister", ["kind"])
 DROPPED = Counter("callcenter_acd_records_dropped_total", "Items refused because the persist buffer was full", ["kind"])
 FLUSH_FAILURES = Counter("callcenter_acd_flush_failures_total", "Failed batch writes (retried)")
+BACKFILL_MARGIN_S = 60.0  # read queue_log this much either side of a blind window
+
 ACTION_FAILURES = Counter("callcenter_acd_action_failures_total", "Failed gateway actions", ["final"])
 
 Listener = Callable[[Output, Core], Any]
@@ -77,24 +89,32 @@ def record_values(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "call_id": r["call_id"],
         "uniqueid": r["uniqueid"],
+        "linkedid": r.get("linkedid") or "",
+        "kind": CallKind(r.get("kind") or "queue"),
+        "direction": r.get("direction") or "inbound",
+        "source": r.get("source") or "live",
         "queue": r["queue"],
         "caller_number": r["caller_number"],
         "caller_name": r["caller_name"],
+        "callee_number": r.get("callee_number") or "",
         "entered_at": _dt(r["entered_at"]),
         "answered_at": _dt(r["answered_at"]),
         "ended_at": _dt(r["ended_at"]),
         "wait_s": r["wait_s"],
+        "sl_wait_s": r.get("sl_wait_s"),
         "talk_s": r["talk_s"],
         "hold_s": r["hold_s"],
         "wrap_up_s": r["wrap_up_s"],
         "agent": r["agent"],
         "agent_name": r["agent_name"],
+        "peer_agent": r.get("peer_agent"),
         "outcome": Outcome(r["outcome"]),
         "short_abandon": r["short_abandon"],
         "abandon_position": r["abandon_position"],
         "priority": r["priority"],
         "transfer_kind": transfer.get("kind"),
         "transfer_target": transfer.get("target"),
+        "end_reason": r.get("end_reason"),
         "disposition": r["disposition"],
         "disposition_note": r["disposition_note"] or "",
         "recording_file": r["recording_file"],
@@ -108,18 +128,25 @@ def record_dict(row: CallRecord) -> dict[str, Any]:
     return {
         "call_id": row.call_id,
         "uniqueid": row.uniqueid,
+        "linkedid": row.linkedid,
+        "kind": row.kind.value,
+        "direction": row.direction,
+        "source": row.source,
         "queue": row.queue,
         "caller_number": row.caller_number,
         "caller_name": row.caller_name,
+        "callee_number": row.callee_number,
         "entered_at": _ts(row.entered_at),
         "answered_at": _ts(row.answered_at),
         "ended_at": _ts(row.ended_at),
         "wait_s": row.wait_s,
+        "sl_wait_s": row.sl_wait_s,
         "talk_s": row.talk_s,
         "hold_s": row.hold_s,
         "wrap_up_s": row.wrap_up_s,
         "agent": row.agent,
         "agent_name": row.agent_name,
+        "peer_agent": row.peer_agent,
         "outcome": row.outcome.value,
         "short_abandon": row.short_abandon,
         "abandon_position": row.abandon_position,
@@ -129,6 +156,7 @@ def record_dict(row: CallRecord) -> dict[str, Any]:
         "recording_file": row.recording_file,
         "ring_attempts": [{"agent": a.agent, "ring_s": a.ring_s, "result": a.result, "started_at": _ts(a.started_at)} for a in row.ring_attempts],
         "transfer": {"kind": row.transfer_kind, "target": row.transfer_target or ""} if row.transfer_kind else None,
+        "end_reason": row.end_reason,
         "inferred": any(t.get("kind") == "inferred" for t in row.timeline or []),
     }
 
@@ -146,6 +174,8 @@ class AcdService:
         batch_max: int = 500,
         buffer_max: int = 100_000,
         action_retries: int = 5,
+        snapshot_s: float = 3.0,
+        backfill_delay_s: float | None = 2.0,
         action_backoff_s: float = 0.5,
     ) -> None:
         self.core = Core(config)
@@ -156,12 +186,16 @@ class AcdService:
         self.flush_s = flush_s
         self.batch_max = batch_max
         self.buffer_max = buffer_max
+        self.snapshot_s = snapshot_s
+        self.backfill_delay_s = backfill_delay_s
+        self._seen_until: float | None = None  # the last moment the core heard from Asterisk
         self.action_retries = action_retries
         self.action_backoff_s = action_backoff_s
         self._buffer: deque[tuple[str, dict[str, Any]]] = deque()
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._actions: dict[str, asyncio.Task[None]] = {}
+        self._awaiting: dict[tuple[str, str], asyncio.Future[Output]] = {}  # dispositions on their way through Asterisk
         self._wake = asyncio.Event()
         self._db_down_since: float | None = None
         self._core_errors = 0
@@ -175,8 +209,17 @@ class AcdService:
 
     def submit(self, event: ev.Event) -> Output:
         """Apply one event now.  Never waits; safe as the bridge's on_event callback."""
+        if event.__class__ is ev.Resync and self.db is not None and self.backfill_delay_s is not None:
+            self._backfill_soon(self._seen_until if self._seen_until is not None else self.core.now, event.ts)
         out = self.core.apply(event)
         EVENTS.inc()
+        if event.__class__ is not ev.Resync and event.__class__ is not ev.Tick:
+            self._seen_until = self.core.now
+        if self._awaiting and event.__class__ is ev.UserEvent and event.name == ev.DISPOSITION_EVENT:
+            d = ev.disposition_from(event)
+            waiting = self._awaiting.get((d.interface, d.call_id))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(out)
         if self.core.stats["errors"] != self._core_errors:
             self._core_errors = self.core.stats["errors"]
             CORE_SKIPS.inc()
@@ -197,7 +240,32 @@ class AcdService:
         return out
 
     def disposition(self, interface: str, call_id: str, code: str, note: str = "") -> Output:
+        """Apply a disposition here and now (no AMI link to carry it)."""
         return self.submit(ev.DispositionSubmitted(self.stamp(), interface, call_id, code, note))
+
+    async def submit_disposition(self, interface: str, call_id: str, code: str, note: str = "", timeout_s: float = 2.0) -> Output | None:
+        """Close an agent's wrap-up.  The disposition goes to Asterisk as a
+        CcDisposition UserEvent and the core applies it when Asterisk sends
+        it back, so the AMI stream, and any capture of it, holds it where it
+        happened: a replay gives the same wrap-up as the live run.  Without a
+        link (AMI off, or down), it is applied here; the capture lacks it."""
+        if self.gateway is not None:
+            key = (interface, call_id)
+            future: asyncio.Future[Output] = asyncio.get_running_loop().create_future()
+            self._awaiting[key] = future
+            try:
+                await self.gateway.user_event(ev.disposition_fields(interface, call_id, code, note))
+                return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of the round trip: apply it here
+                log.warning("disposition of %s by %s not carried by Asterisk (%s: %s); applied locally", call_id, interface, type(exc).__name__, exc)
+            finally:
+                self._awaiting.pop(key, None)
+            wrap = self.core.wrap_up_of(interface)
+            if wrap is None or wrap["call_id"] != call_id:
+                return None  # it arrived after all
+        return self.disposition(interface, call_id, code, note)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """`listener(output, core)` after every event; returns the unsubscribe."""
@@ -221,6 +289,8 @@ class AcdService:
             self._tasks.append(asyncio.create_task(self._ticker(), name="acd-tick"))
         if self.db is not None:
             self._tasks.append(asyncio.create_task(self._flusher(), name="acd-flush"))
+            if self.snapshot_s:
+                self._tasks.append(asyncio.create_task(self._snapshotter(), name="acd-snapshot"))
 
     async def stop(self) -> None:
         for t in self._tasks + list(self._actions.values()):
@@ -232,6 +302,11 @@ class AcdService:
                 pass
         self._tasks.clear()
         self._actions.clear()
+        if self.db is not None and self.snapshot_s:
+            try:
+                await asyncio.wait_for(self.write_snapshot(), 10)
+            except Exception as exc:  # noqa: BLE001
+                log.error("ACD stopped without saving its calls in progress: %s: %s", type(exc).__name__, exc)
         if self.db is not None and self._buffer:
             try:
                 await asyncio.wait_for(self.flush_all(), 10)
@@ -256,6 +331,60 @@ class AcdService:
             ]
         self.core.restore(records, intervals, now)
         log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
+        # Heard from Asterisk until: the last call we wrote (or the day's
+        # start): the first resync's backfill reads queue_log from there.
+        ends = [r["ended_at"] for r in records if r.get("ended_at")]
+        self._seen_until = max(ends) if ends else self.core.today_start(now)
+        async with self.db.sessions() as s:
+            live_rows = (await s.execute(select(LiveCall))).scalars().all()
+            live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in live_rows]
+        if live:
+            self._seen_until = max(self._seen_until or 0.0, *(_ts(r.updated_at) or 0.0 for r in live_rows))
+            n = snapshot.load(self.core, live, now)
+            log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
+
+    def _backfill_soon(self, since: float, until: float) -> None:
+        """After a resync, read queue_log for the window we could not see
+        (backfill.py) once Asterisk has written it."""
+        try:
+            task = asyncio.get_running_loop().create_task(self._backfill(since, until), name="acd-backfill")
+        except RuntimeError:
+            return
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
+    async def _backfill(self, since: float, until: float) -> None:
+        assert self.db is not None and self.backfill_delay_s is not None
+        await asyncio.sleep(self.backfill_delay_s)
+        try:
+            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + BACKFILL_MARGIN_S)
+        except Exception as exc:  # noqa: BLE001 - no queue_log table, or the database is down: nothing to correct with
+            log.warning("queue_log backfill for %.0f..%.0f not read: %s: %s", since, until, type(exc).__name__, exc)
+            return
+        if rows:
+            out = self.submit(ev.QueueLogRows(self.stamp(), rows))
+            log.info("queue_log backfill: %d rows, %d calls made or corrected", len(rows), len(out.records))
+
+    async def _snapshotter(self) -> None:
+        while True:
+            await asyncio.sleep(self.snapshot_s)
+            try:
+                await self.write_snapshot()
+            except Exception as exc:  # noqa: BLE001 - a database outage: the next round tries again
+                log.debug("ACD snapshot not written: %s: %s", type(exc).__name__, exc)
+
+    async def write_snapshot(self) -> None:
+        """Replace the saved calls in progress with the core's (a few hundred rows at most)."""
+        assert self.db is not None
+        rows = [
+            {"key": f"{r['kind']}:{r['key']}", "kind": r["kind"], "version": r["version"], "data": r["data"], "updated_at": datetime.now(UTC)}
+            for r in snapshot.dump(self.core)
+        ]
+        async with self.db.sessions() as s:
+            await s.execute(delete(LiveCall))
+            if rows:
+                await s.execute(insert(LiveCall.__table__), rows)
+            await s.commit()
 
     async def _ticker(self) -> None:
         assert self.tick_s
@@ -388,6 +517,12 @@ class AcdService:
                 # A retried batch whose commit did succeed must not write twice.
                 existing = set((await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids)))).scalars())
                 fresh = {r["call_id"]: r for r in records if r["call_id"] not in existing}
+                for r in records:
+                    if r.get("correction") and r["call_id"] in existing:
+                        # queue_log's figures for a call we closed with estimates (backfill.py)
+                        values = record_values(r)
+                        del values["call_id"]
+                        await s.execute(update(CallRecord).where(CallRecord.call_id == r["call_id"]).values(**values))
                 if fresh:
                     rows = (
                         await s.execute(
