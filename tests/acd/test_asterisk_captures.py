@@ -54,12 +54,7 @@ def whole(start: float, seconds: float) -> int:
     return int(start + seconds) - int(start)
 
 
-def _case(capture: Path) -> object:
-    marks = [pytest.mark.xfail(reason=KNOWN[capture.stem], strict=False)] if capture.stem in KNOWN else []
-    return pytest.param(capture, marks=marks, id=f"{capture.parent.name}/{capture.stem}")
-
-
-@pytest.mark.parametrize("capture", [_case(c) for c in CAPTURES])
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_replay_agrees_with_queue_log(capture: Path) -> None:
     expected = calls(capture.with_suffix(".queue_log").read_text("utf-8"))
     result = replay(read_events(capture))
