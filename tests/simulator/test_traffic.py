@@ -106,8 +106,9 @@ def test_recording_wav_written_with_talk_duration(tmp_path: Path) -> None:
     path = Path(var["Value"])
     assert path.is_file() and path.is_relative_to(tmp_path) and path.suffix == ".wav"
     names = ev.names()
-    assert names.index("MixMonitorStart") > names.index("AgentConnect")
-    assert names.index("MixMonitorStop") < names.index("Hangup")
+    assert names.index("MixMonitorStart") < names.index("QueueCallerJoin")  # [cc-queue]: MixMonitor, then Queue()
+    stop = names.index("MixMonitorStop")
+    assert names[stop + 1] == "Hangup" and ev.msgs[stop + 1] and dict(ev.msgs[stop + 1])["Channel"] == var["Channel"]
     with wave.open(str(path)) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
         assert w.getnframes() == 12 * 8000

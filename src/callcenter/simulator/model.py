@@ -78,6 +78,12 @@ class Channel:
     after_bridge: Callable[[Channel], None] | None = None
     dnid: str = ""
     tech: str = "PJSIP"
+    # The application it runs returns before the Hangup (e.g. Queue() sets
+    # QUEUESTATUS), and what the PBX forgets with it.
+    before_hangup: Callable[[Channel], None] | None = None
+    dialing: Channel | None = None  # the outgoing channel its Dial() rings
+    vars: dict[str, str] = field(default_factory=dict)  # variables set by Originate (CC_AGENT...)
+    on_gone: Callable[[Channel], None] | None = None
 
     def snapshot(self, prefix: str = "") -> Fields:
         p = prefix
@@ -148,6 +154,7 @@ class Phone:
     answer_jitter: float = 0.0  # +- uniform jitter on answer_after
     miss_prob: float = 0.0  # chance they let it ring out
     talk_s: float = 120.0  # default conversation length for calls without a plan
+    busy: bool = False  # declines every call (BUSY)
     status: int = NOT_INUSE  # kept for callers that set it; device state lives in PBX.devices
 
 
@@ -229,6 +236,7 @@ class Call:
     timers: list[Timer] = field(default_factory=list)
     member: Member | None = None
     leg: Channel | None = None  # the channel app_queue dialled (the phone, or a Local ;1)
+    phone: Channel | None = None  # the agent's phone leg (= leg unless a Local member)
     bridge: Bridge | None = None
     connected: float = 0.0
     # app_queue's queue_stasis_data: the uniqueids it watches for the
@@ -239,6 +247,21 @@ class Call:
     recording: Recording | None = None
     on_hold: bool = False
     holds: list[tuple[float, float]] = field(default_factory=list)
+    # MixMonitor's b option: audio only while the channel is bridged.  The
+    # bridged stretches, absolute [start, end or -1]; the file is their sum.
+    bridged: list[list[float]] = field(default_factory=list)
+
+    def audio_seconds(self, now: float) -> float:
+        return sum((now if end == -1.0 else end) - start for start, end in self.bridged)
+
+    def audio_offset(self, t: float) -> float:
+        """Where absolute time `t` falls in the file (gaps while not bridged removed)."""
+        out = 0.0
+        for start, end in self.bridged:
+            stop = t if end == -1.0 else min(end, t)
+            if stop > start:
+                out += stop - start
+        return out
     consult: Any = None  # the agent's consultation call during an attended transfer
     reactions_used: set[int] = field(default_factory=set)  # indexes of plan["answer"] steps spent
 
@@ -262,3 +285,18 @@ class Recording:
     segments: list[tuple[float, float, str]] = field(default_factory=list)
     mutes: list[list[float | str]] = field(default_factory=list)  # [start, end or -1, direction], absolute
     holds: list[tuple[float, float]] = field(default_factory=list)
+    # MixMonitor's b option: audio only while the channel is bridged.  The
+    # bridged stretches, absolute [start, end or -1]; the file is their sum.
+    bridged: list[list[float]] = field(default_factory=list)
+
+    def audio_seconds(self, now: float) -> float:
+        return sum((now if end == -1.0 else end) - start for start, end in self.bridged)
+
+    def audio_offset(self, t: float) -> float:
+        """Where absolute time `t` falls in the file (gaps while not bridged removed)."""
+        out = 0.0
+        for start, end in self.bridged:
+            stop = t if end == -1.0 else min(end, t)
+            if stop > start:
+                out += stop - start
+        return out
