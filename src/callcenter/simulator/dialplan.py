@@ -115,7 +115,7 @@ class Dialplan(Connect, Monitor):
         ch = call.caller
         ch.context, ch.exten, ch.priority, ch.app = QUEUE, queue, 1, ""
         self._varset(ch, "__CC_QUEUE", queue)
-        if self.record and ch.name not in self.recordings:
+        if self.record and self.queues[queue].record and ch.name not in self.recordings:
             file = recording or self.default_recording(queue, ch)
             self._varset(ch, "CC_RECORDING", file)
             self._record(ch, file)

@@ -172,6 +172,7 @@ class Queue:
     joinempty: str = ""  # queues.conf words; "" = always join
     leavewhenempty: str = ""
     keys: str = ""  # digits with an extension in the queue's context (queues.conf context=): ExitWithKey
+    record: bool = True  # [cc-queue] records its callers (MixMonitor before Queue())
     entries: list[Call] = field(default_factory=list)
     members: dict[str, Member] = field(default_factory=dict)
     rrpos: int = 0
