@@ -31,8 +31,7 @@ class LocalChannels(PbxBase):
         """ast_request("Local/…"): the two halves' Newchannel, ;1 Down, ;2 Ring,
         both with the requestor's Linkedid and caller id."""
         exten, context, opts = parse_local(interface)
-        self._chan += 1
-        base = f"Local/{exten}@{context}-{self._chan:08x}"
+        base = f"Local/{exten}@{context}-{self._chan + 1:08x}"
         kw = dict(linkedid=requestor.linkedid, context=context, exten=exten, device=interface)
         one = self.new_channel("Local", requestor.cid_num, requestor.cid_name, name=base + ";1", state=0, **kw)
         two = self.new_channel("Local", requestor.cid_num, requestor.cid_name, name=base + ";2", state=4,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -109,6 +110,7 @@ class AmiServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
+        self.cleanups: list[Callable[[], Awaitable[None]]] = []  # run by stop() (queue_log writers...)
         self.pbx.sinks.append(self._broadcast)
 
     # -- lifecycle ------------------------------------------------------------
@@ -139,6 +141,9 @@ class AmiServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
+        while self.cleanups:
+            with contextlib.suppress(Exception):
+                await self.cleanups.pop()()
 
     # -- faults -----------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any, BinaryIO
 from callcenter.config import Settings
 from callcenter.simulator.clock import RealClock, VirtualClock
 from callcenter.simulator.pbx import PBX
+from callcenter.simulator.queue_log import QueueLogFile, QueueLogTable
 from callcenter.simulator.recording import WavWriter
 from callcenter.simulator.server import AmiServer
 from callcenter.simulator.traffic import HOTLINE_PROFILE, Script, Traffic, TrafficModel
@@ -38,6 +40,7 @@ def build(
     secret: str = "callcenter",
     systemname: str = "",
     on_wrap_up_done: Callable[[str], None] | None = None,
+    queue_log: Path | None = None,
 ) -> AmiServer:
     """A server whose PBX runs either `script` (exact) or the traffic model
     with the demo's agents (names and skills from callcenter.demo), minus
@@ -53,6 +56,14 @@ def build(
         # Live, synthesis runs in a worker thread so the event loop never stalls.
         pbx.wav_writer = (lambda rec, secs: asyncio.get_running_loop().run_in_executor(None, writer, rec, secs)) if clock.realtime else writer
     server = AmiServer(username=username, secret=secret, version=ami_version, pbx=pbx, record=record)
+    if queue_log is not None:  # Asterisk's /var/log/asterisk/queue_log
+        log_file = QueueLogFile(queue_log)
+        pbx.queue_log.append(log_file)
+
+        async def close_file() -> None:
+            log_file.close()
+
+        server.cleanups.append(close_file)
     if script is not None:
         Script(pbx, script).start()
         return server
@@ -102,9 +113,23 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
         secret=settings.ami_secret,
         on_wrap_up_done=on_wrap_up_done,
         record=record,
+        queue_log=settings.simulator_queue_log,
     )
     if record is not None:
         weakref.finalize(server, record.close)
+    if settings.simulator_queue_log_table:
+        # Asterisk's realtime queue_log (asterisk/extconfig.conf): the same rows in our database.
+        table = QueueLogTable(settings.database_url)
+        server.pbx.queue_log.append(table)
+        writer = asyncio.create_task(table.run())
+
+        async def stop_table() -> None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await table.close()
+
+        server.cleanups.append(stop_table)
     try:
         port = await server.start("127.0.0.1", settings.simulator_port)
     except OSError as exc:
