@@ -80,18 +80,22 @@ class DirectCall:
             pbx._newexten(a, "Hangup", "")
             pbx._gone(a, 16)
 
-    def _answered(self) -> None:
+    def _answered(self, picked: bool = False) -> None:
+        """B answers (or a colleague picked it up: `picked`, B's answer is out already)."""
         pbx, a, b = self.pbx, self.a_leg, self.b_leg
         phone = self.phone
         assert phone is not None
-        if phone.device:
-            pbx._device(phone.device, INUSE)
-        pbx._newstate(phone, 6)
+        if not picked:
+            if phone.device:
+                pbx._device(phone.device, INUSE)
+            pbx._newstate(phone, 6)
         if self.pair is not None:
-            pbx._dial_end(self.pair.two, phone, "ANSWER")
+            if not picked:
+                pbx._dial_end(self.pair.two, phone, "ANSWER")
             pbx._local_answered(self.pair)
             pbx._bridge_two(phone, self.pair.two)
-        pbx._dial_end(a, b, "ANSWER")
+        if not picked or self.pair is not None:
+            pbx._dial_end(a, b, "ANSWER")
         if a.state != 6:
             pbx._newstate(a, 6)
         self.bridge = pbx._bridge_two(b, a)
@@ -279,8 +283,8 @@ class Calls(Dialplan):
                 if ring.phone is None and ring.leg.device != interface:
                     return self._pickup_queue_ring(interface, call, ring)
         for dc in list(self.others):
-            b = getattr(dc, "b_leg", None)
-            if dc.bridge is None and b is not None and b.alive and b.device and b.device != interface and dc.pair is None:
+            phone = dc.phone
+            if dc.bridge is None and phone is not None and phone.alive and phone.state == 5 and phone.device and phone.device != interface:
                 return self._pickup_direct(interface, dc)
         return False
 
@@ -317,19 +321,20 @@ class Calls(Dialplan):
         self._answer(call, ring, picked=True)
 
     def _pickup_direct(self, interface: str, dc: DirectCall) -> bool:
+        """The ringing phone is the one a Dial() rings (or a Local pair's ;2 does)."""
         picker = self._picker(interface)
-        target = dc.b_leg
-        dc.a_leg.dialing = None
-        self._swap_in(dc.a_leg, target, picker, dc.target.split("/", 1)[1])
+        target = dc.phone
+        assert target is not None
+        dialler = dc.pair.two if dc.pair is not None else dc.a_leg
+        dialler.dialing = None
+        self._swap_in(dialler, target, picker, target.name.rsplit("-", 1)[0].split("/", 1)[1])
         for t in dc.timers:
             t.cancel()
         dc.timers.clear()
-        dc.b_leg = dc.phone = picker
-        if dc.a_leg.state != 6:
-            self._newstate(dc.a_leg, 6)
-        dc.bridge = self._bridge_two(picker, dc.a_leg)
-        if dc.talk is not None:
-            dc.timers.append(self.after(dc.talk, dc.end))
+        dc.phone = picker
+        if dc.pair is None:
+            dc.b_leg = picker
+        dc._answered(picked=True)
         return True
 
 

@@ -80,12 +80,18 @@ class AppQueue(Members, LocalChannels):
         )
 
     def _cancel_rings(self, call: Call, cause: int = 16, log_canceled: bool = False) -> None:
-        """The caller hung up or pressed a key while members rang: DialEnd
-        CANCEL, RINGCANCELED for each, the legs hung up."""
-        for ring in list(call.rings.values()):
-            if log_canceled:
+        """The caller hung up or pressed a key while members rang
+        (wait_for_answer's canceled_by_caller): DialEnd CANCEL and
+        RINGCANCELED for each, then hangupcalls() publishes CANCEL again and
+        hangs the legs up (a Local ;1 with cause 0, as in cacofonisk's
+        queue_a_cancel capture)."""
+        rings = list(call.rings.values())
+        if log_canceled:
+            for ring in rings:
+                self._dial("DialEnd", call.caller, ring.leg, [("DialStatus", "CANCEL"), ("Forward", "")])
                 self.log(call.queue, call.caller.uniqueid, ring.member.name, "RINGCANCELED", int(round((self.now - ring.started) * 1000)))
-            self._cancel_ring(call, ring, "CANCEL", cause)
+        for ring in rings:
+            self._cancel_ring(call, ring, "CANCEL", 0 if ring.leg.local is not None else cause)
 
     def _abandon(self, call: Call) -> None:
         """The caller hangs up while waiting (or while members ring)."""
@@ -279,9 +285,13 @@ class AppQueue(Members, LocalChannels):
         self._end_ring(call, ring)
         m = ring.member
         ms = int(round((self.now - ring.started) * 1000))
-        if ring.phone is not None and ring.leg.local is not None:  # the Local pair's own Dial sees the BUSY first
-            self._dial_end(ring.leg.local.two, ring.phone, "BUSY", 17)
-        self._dial_end(call.caller, ring.leg, "BUSY", 17)
+        if ring.phone is not None and ring.leg.local is not None:
+            # The Local pair's own Dial sees the BUSY; app_queue only sees ;1
+            # hang up: NOANSWER (cacofonisk queue_simple), cause 19 all along.
+            self._dial_end(ring.leg.local.two, ring.phone, "BUSY", 19)
+            self._dial_end(call.caller, ring.leg, "NOANSWER", 19)
+        else:
+            self._dial_end(call.caller, ring.leg, "BUSY", 17)
         self._agent_event("AgentRingNoAnswer", call, ring.leg, m, [("RingTime", str(ms))])
         self.log(call.queue, call.caller.uniqueid, m.name, "RINGNOANSWER", ms)
         q = self.queues[call.queue]
