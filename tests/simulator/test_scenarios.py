@@ -413,7 +413,7 @@ def test_agent_dump_keeps_the_caller_queued(events: Events) -> None:
                                                  "DialEnd", "QueueCallerLeave", "AgentConnect", "AgentComplete"]  # fmt: skip
     dump = events.of("AgentDump")[0]
     assert dump["Interface"] == "PJSIP/8001" and dump["DestChannelState"] == "6"
-    assert events.of("AgentConnect")[0]["HoldTime"] == "5"
+    assert events.of("AgentConnect")[0]["HoldTime"] == "10"  # 2 s ring, `retry` (5 s, wait_a_bit), 3 s ring
 
 
 def test_mixmonitor_action_records_a_queue_without_auto_recording(tmp_path) -> None:  # noqa: ANN001

@@ -148,7 +148,8 @@ class PbxBase:
     def log(self, queue: str, callid: str, agent: str, event: str, *data: object) -> None:
         """One queue_log line, as app_queue's ast_queue_log writes it."""
         if self.queue_log:
-            row = QueueLogRow(self.now, callid, queue, agent, event, tuple(str(d) for d in data))
+            fields = tuple(str(d) for d in data)
+            row = QueueLogRow(self.now, callid, queue, agent, event, () if fields == ("",) else fields)
             for sink in list(self.queue_log):
                 sink(row)
 

@@ -317,7 +317,10 @@ class AppQueue(Members, LocalChannels):
         if phone.alive:
             phone.dying = True
             self._hangup(phone, 16)
-        self._kick()
+        # try_calling returns; queue_exec waits `retry` (wait_a_bit) before ringing again.
+        q = self.queues[call.queue]
+        call.retry_until = self.now + q.retry
+        call.timers.append(self.after(q.retry, self._kick))
 
     def _after_rna(self, call: Call, m: Member, natural: bool, retry: bool = True) -> None:
         q = self.queues[call.queue]
