@@ -104,6 +104,8 @@ class PbxBase:
         self.hangup_watchers: list[Callable[[Channel], None]] = []
         self.watching: dict[str, Call] = {}  # connected queue calls by the uniqueids app_queue watches
         self._kicked = False
+        self._stamp_at, self._stamp_text = -1.0, ""
+        self.device_channels: dict[str, list[Channel]] = {}  # live channels by device
 
     # -- time -------------------------------------------------------------------
 
@@ -138,7 +140,10 @@ class PbxBase:
     # -- emitting -----------------------------------------------------------------
 
     def emit(self, event: str, privilege: str, body: Fields) -> None:
-        msg = [("Event", event), ("Privilege", privilege + ",all"), ("Timestamp", f"{self.now:.6f}")]
+        now = self.schedule.now
+        if now != self._stamp_at:  # many events share an instant: format it once
+            self._stamp_at, self._stamp_text = now, f"{now:.6f}"
+        msg = [("Event", event), ("Privilege", privilege + ",all"), ("Timestamp", self._stamp_text)]
         if self.systemname:
             msg.append(("SystemName", self.systemname))
         msg.extend(body)
@@ -195,6 +200,8 @@ class PbxBase:
             **kw,
         )
         self.channels[ch.name] = ch
+        if device:
+            self.device_channels.setdefault(device, []).append(ch)
         self._chan_event("Newchannel", ch)
         return ch
 
@@ -284,6 +291,9 @@ class PbxBase:
         self._chan_event("Hangup", ch, [("Cause", str(cause)), ("Cause-txt", CAUSES.get(cause, "Unknown"))])
         self.channels.pop(ch.name, None)
         if ch.device:
+            live = self.device_channels.get(ch.device)
+            if live is not None and ch in live:
+                live.remove(ch)
             self._device_refresh(ch.device)
         if ch.on_gone is not None:
             ch.on_gone(ch)
@@ -360,7 +370,7 @@ class PbxBase:
 
     def _device_refresh(self, device: str) -> None:
         """After a channel of `device` hangs up: what its other channels say."""
-        live = [c for c in self.channels.values() if c.device == device]
+        live = self.device_channels.get(device)
         if not live:
             self._device(device, NOT_INUSE)
         elif any(c.state == 6 for c in live):

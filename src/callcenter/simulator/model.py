@@ -49,6 +49,15 @@ def empty_conditions(value: str, joinempty: bool) -> frozenset[str]:
 
 # --- channels and bridges -------------------------------------------------------
 
+_SNAPSHOT_FIELDS = ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName", "ConnectedLineNum",
+                    "ConnectedLineName", "Language", "AccountCode", "Context", "Exten", "Priority", "Uniqueid", "Linkedid")  # fmt: skip
+_SNAPSHOT_KEYS: dict[str, tuple[str, ...]] = {}
+
+
+def _snapshot_keys(prefix: str) -> tuple[str, ...]:
+    keys = _SNAPSHOT_KEYS[prefix] = tuple(prefix + k for k in _SNAPSHOT_FIELDS)
+    return keys
+
 
 @dataclass(eq=False)
 class Channel:
@@ -86,23 +95,13 @@ class Channel:
     on_gone: Callable[[Channel], None] | None = None
 
     def snapshot(self, prefix: str = "") -> Fields:
-        p = prefix
-        return [
-            (p + "Channel", self.name),
-            (p + "ChannelState", str(self.state)),
-            (p + "ChannelStateDesc", STATE_DESC.get(self.state, "Unknown")),
-            (p + "CallerIDNum", unknown(self.cid_num)),
-            (p + "CallerIDName", unknown(self.cid_name)),
-            (p + "ConnectedLineNum", unknown(self.conn_num)),
-            (p + "ConnectedLineName", unknown(self.conn_name)),
-            (p + "Language", self.language),
-            (p + "AccountCode", self.accountcode),
-            (p + "Context", self.context),
-            (p + "Exten", self.exten),
-            (p + "Priority", str(self.priority)),
-            (p + "Uniqueid", self.uniqueid),
-            (p + "Linkedid", self.linkedid),
-        ]
+        """ast_manager_build_channel_state_string_prefix: the channel's fields, each key prefixed."""
+        keys = _SNAPSHOT_KEYS.get(prefix) or _snapshot_keys(prefix)
+        return list(zip(keys, (
+            self.name, str(self.state), STATE_DESC.get(self.state, "Unknown"), self.cid_num or "<unknown>",
+            self.cid_name or "<unknown>", self.conn_num or "<unknown>", self.conn_name or "<unknown>", self.language,
+            self.accountcode, self.context, self.exten, str(self.priority), self.uniqueid, self.linkedid,
+        )))  # fmt: skip
 
 
 @dataclass(eq=False)

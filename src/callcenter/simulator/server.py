@@ -26,7 +26,8 @@ CRLF = "\r\n"
 
 
 def encode(fields: Fields) -> bytes:
-    return ("".join(f"{k}: {v}{CRLF}" for k, v in fields) + CRLF).encode("utf-8")
+    """`Key: Value` lines and the blank line (every value is a str)."""
+    return ("\r\n".join(map(": ".join, fields)) + "\r\n\r\n").encode("utf-8")
 
 
 @dataclass
