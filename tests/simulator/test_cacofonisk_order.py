@@ -159,7 +159,7 @@ def test_a_local_call_optimised_the_other_way():
         assert got[role] == want[role], role
     begin = next(e for e in sim if e["Event"] == "LocalOptimizationBegin")
     assert begin["SourceChannel"] == next(n for n, r in sim_roles.items() if r == "caller")
-    assert begin["DestUniqueId"] == next(e["Uniqueid"] for e in sim if e["Event"] == "Newchannel" and e["Channel"].endswith(";2"))
+    assert begin["DestUniqueId"] == next(e["Uniqueid"] for e in sim if e["Event"] == "Newchannel" and e["Channel"].endswith(";2"))  # always ;2
 
 
 def test_star_pickup_of_a_ringing_phone():

@@ -53,13 +53,17 @@ def test_local_member_optimised_into_the_queue_bridge(pbx: PBX, events: Events) 
     local_call(events, pbx, LOCAL, hangup="agent")
     one = events.of("Newchannel")[1]
     phone = events.of("Newchannel")[3]
+    two = events.of("Newchannel")[2]
     begin, end = events.of("LocalOptimizationBegin")[0], events.of("LocalOptimizationEnd")[0]
-    assert begin["SourceChannel"] == phone["Channel"] and begin["DestUniqueId"] == one["Uniqueid"] and begin["Id"] == end["Id"]
+    # DestUniqueId is always the ;2 half's (an Asterisk quirk the real captures show)
+    assert begin["SourceChannel"] == phone["Channel"] and begin["DestUniqueId"] == two["Uniqueid"] and begin["Id"] == end["Id"]
     assert end["Success"] == "Yes" and events.of("LocalBridge")[0]["LocalOptimization"] == "Yes"
     names = events.names()
     i = names.index("LocalOptimizationBegin")
-    assert names[i : i + 9] == ["LocalOptimizationBegin", "BridgeLeave", "BridgeLeave", "BridgeEnter", "LocalOptimizationEnd",
-                                "BridgeLeave", "BridgeDestroy", "Hangup", "Hangup"]  # fmt: skip
+    # As captured on Asterisk 20.20.1 (local_optimise_agent_talks_first): the ;2 half is left in
+    # the pair's bridge, its Dial() returns ([agents] hangs it up) and ;1 follows.
+    assert names[i : i + 11] == ["LocalOptimizationBegin", "BridgeLeave", "BridgeLeave", "BridgeEnter", "LocalOptimizationEnd",
+                                 "BridgeLeave", "BridgeDestroy", "SoftHangupRequest", "HangupRequest", "Hangup", "Hangup"]  # fmt: skip
     swap = next(e for e in events.of("BridgeEnter") if e.get("SwapUniqueid"))
     connect = events.of("AgentConnect")[0]
     assert swap["Channel"] == phone["Channel"] and swap["SwapUniqueid"] == one["Uniqueid"]
@@ -164,7 +168,7 @@ def test_after_hours_duty_call_optimised_both_ways(events: Events) -> None:
         swap = next(e for e in ev.of("BridgeEnter") if e.get("SwapUniqueid"))
         assert swap["Channel"].startswith(moved) and swap["SwapUniqueid"] == halves[swapped], writer
         begin = ev.of("LocalOptimizationBegin")[0]
-        assert begin["SourceChannel"] == swap["Channel"] and begin["DestUniqueId"] == halves[swapped]
+        assert begin["SourceChannel"] == swap["Channel"] and begin["DestUniqueId"] == halves[";2"]
         assert [e["AppData"] for e in ev.of("Newexten") if e["Context"] == "cc-closed"] == ["Local/8020@cc-duty,45"]
         # Whoever moved, the caller and the duty phone end up in one bridge and hang up.
         assert [e["Channel"][:10] for e in ev.of("Hangup")][-2:] == ["PJSIP/8020", "PJSIP/carr"]

@@ -76,6 +76,12 @@ class PbxBase:
         self.recordings_dir = recordings_dir.resolve() if recordings_dir is not None else None
         self.monitor_dir = self.recordings_dir or MONITOR_DIR
         self.record = record  # the shipped dialplan records every queue and outbound call
+        # Which Local half sees media first and asks to be optimised away: "two"
+        # (the phone's side talks first) or "one" (the caller's side).
+        self.local_first_writer = "two"
+        # Media flows on Local channels (real phones): the pair optimises away.
+        # False models silent endpoints (no frame, no optimisation).
+        self.local_media = True
         self.sinks: list[Sink] = []
         self.queue_log: list[Callable[[QueueLogRow], None]] = []  # app_queue's queue_log rows
         self.queues: dict[str, Queue] = {}
@@ -284,6 +290,8 @@ class PbxBase:
             fn(ch)
         if ch.name in self.recordings:
             self._stop_recording(ch)
+        if ch.local is not None:
+            self._local_going(ch.local, ch)
         ch.alive = False
         ch.dying = True
         if ch.bridge is not None:
@@ -385,6 +393,9 @@ class PbxBase:
         raise NotImplementedError
 
     def _local_gone(self, pair: Any, half: Channel) -> None:  # pragma: no cover - Local channels
+        raise NotImplementedError
+
+    def _local_going(self, pair: Any, half: Channel) -> None:  # pragma: no cover - Local channels
         raise NotImplementedError
 
 

@@ -31,7 +31,7 @@ class DirectCall:
         on_answer: Callable[[DirectCall], None] | None = None,
         on_end: Callable[[DirectCall], None] | None = None,
         hangup: str = "a",
-        first_writer: str = "two",
+        first_writer: str = "",
     ) -> None:
         self.pbx, self.a_leg, self.target, self.on_answer, self.on_end = pbx, a, target, on_answer, on_end
         self.talk, self.hangup = talk, hangup
@@ -78,7 +78,7 @@ class DirectCall:
         self._done()
         if a.alive:
             pbx._newexten(a, "Hangup", "")
-            pbx._gone(a, 16)
+            pbx._gone(a, 16, soft=True)
 
     def _answered(self, picked: bool = False) -> None:
         """B answers (or a colleague picked it up: `picked`, B's answer is out already)."""
@@ -265,6 +265,9 @@ class Calls(Dialplan):
         self._varset(ch, "__CC_DIRECTION", "inbound")
         self._newexten(ch, "Answer", "", priority=5)
         self._newstate(ch, 6)
+        ch.context, ch.exten, ch.priority, ch.app = "cc-route", "s", 1, ""
+        self._user_event(ch, "CcRoute", [("Uniqueid", ch.uniqueid), ("Queue", ""), ("Priority", "0"), ("Action", "duty"),
+                                         ("Reason", "after_hours"), ("Fallback", "0")])  # fmt: skip
         self._varset(ch, "__CC_AFTER_HOURS", "1")
         self._newexten(ch, "Dial", f"Local/{duty}@{DUTY},45", context="cc-closed", exten="duty", priority=3)
         return DirectCall(self, ch, f"Local/{duty}@{DUTY}", talk=talk, answer_after=answer_after, timeout=45,

@@ -32,7 +32,8 @@ class Connect(AppQueue):
             self._newstate(leg, 6)
         if not picked:
             self._dial_end(caller, leg, "ANSWER")
-        for other in list(call.rings.values()):
+        for other in list(call.rings.values()):  # ringall: the others get CANCEL, twice (as captured)
+            self._dial("DialEnd", caller, other.leg, [("DialStatus", "CANCEL"), ("Forward", "")])
             self._cancel_ring(call, other, "CANCEL", 26)
         self._chan_event("MusicOnHoldStop", caller)
         hold = int(self.now - call.joined)

@@ -177,8 +177,9 @@ class Dialplan(Connect, Monitor):
             call.timers.append(t)
 
     def _hangs_up(self, ch: Channel) -> None:
+        """The dialplan's Hangup() (or the caller putting the phone down after a prompt)."""
         if ch.alive and ch.bridge is None:
-            self._gone(ch, 16)
+            self._gone(ch, 16, soft=True)
 
     # -- a Local channel's ;2 half runs [agents] -----------------------------------------------
 

@@ -27,7 +27,7 @@ def parse_local(interface: str) -> tuple[str, str, str]:
 
 
 class LocalChannels(PbxBase):
-    def _local_pair(self, interface: str, requestor: Channel, *, first_writer: str = "two") -> LocalPair:
+    def _local_pair(self, interface: str, requestor: Channel, *, first_writer: str = "") -> LocalPair:
         """ast_request("Local/…"): the two halves' Newchannel, ;1 Down, ;2 Ring,
         both with the requestor's Linkedid and caller id."""
         exten, context, opts = parse_local(interface)
@@ -36,7 +36,7 @@ class LocalChannels(PbxBase):
         one = self.new_channel("Local", requestor.cid_num, requestor.cid_name, name=base + ";1", state=0, **kw)
         two = self.new_channel("Local", requestor.cid_num, requestor.cid_name, name=base + ";2", state=4,
                                conn_num=requestor.cid_num, conn_name=requestor.cid_name, **kw)  # fmt: skip
-        pair = LocalPair(one, two, exten, context, optimize="n" not in opts, first_writer=first_writer)
+        pair = LocalPair(one, two, exten, context, optimize="n" not in opts, first_writer=first_writer or self.local_first_writer)
         one.local = two.local = pair
         # A Local interface's own device state: in use while a Local channel to it exists.
         self._device(interface, INUSE)
@@ -61,7 +61,7 @@ class LocalChannels(PbxBase):
         """Both halves in two-party bridges: move the real channel across,
         as bridge.c's try_swap_optimize_out does.  True if it happened."""
         one, two = pair.one, pair.two
-        if not pair.optimize or one.bridge is None or two.bridge is None:
+        if not pair.optimize or not self.local_media or one.bridge is None or two.bridge is None:
             return False
         chan = one if pair.first_writer == "one" else two
         peer = two if chan is one else one
@@ -86,30 +86,56 @@ class LocalChannels(PbxBase):
         self._optimisations += 1
         oid = str(self._optimisations)
         halves = one.snapshot("LocalOne") + two.snapshot("LocalTwo")
-        self.emit("LocalOptimizationBegin", "call", halves + other.snapshot("Source") + [("DestUniqueId", dst_half.uniqueid), ("Id", oid)])
+        # DestUniqueId is meant to name the half being replaced, but
+        # local_message_to_ami compares a JSON pointer with AST_UNREAL_OWNER,
+        # so Asterisk always sends the ;2 half's (real 20.20.1/22.10.1 captures).
+        self.emit("LocalOptimizationBegin", "call", halves + other.snapshot("Source") + [("DestUniqueId", two.uniqueid), ("Id", oid)])
         self._bridge_leave(src_bridge, other)
         self._bridge_leave(dst_bridge, dst_half)
         self._bridge_enter(dst_bridge, other, swap=dst_half.uniqueid)
         self.emit("LocalOptimizationEnd", "call", halves + [("Success", "Yes"), ("Id", oid)])
         self._optimised(pair, other, dst_half)
-        # The half left behind leaves its bridge, which dissolves; both halves go.
-        self._bridge_leave(src_bridge, src_half)
-        self._bridge_destroy(src_bridge)
-        for half in (two, one):
-            half.local = None
-            half.dying = True
-            self._hangup(half, 16)
+        # The half left behind leaves its bridge, which dissolves, and the pair
+        # goes the way the captures show for each side.
+        one.local = two.local = None
         pair.optimize = False
+        if chan is two:  # ;2 asked: its Dial() returns, [agents] hangs it up, ;1 follows
+            if two.bridge is not None:
+                self._bridge_leave(two.bridge, two)
+                self._bridge_destroy(src_bridge)
+            self._hangup_request(two, 16, soft=True)
+            self._hangup_request(one, 16)
+            self._hangup(two, 16)
+            self._hangup(one, 16)
+        else:  # ;1 asked: it is hung up first; ;2 gets the request, then its Dial() returns
+            self._hangup_request(two, 16)
+            if two.bridge is not None:
+                self._bridge_leave(two.bridge, two)
+            if one.bridge is not None:
+                self._bridge_leave(one.bridge, one)
+            self._bridge_destroy(src_bridge)
+            one.dying = True
+            self._hangup(one, 16)
+            self._chan_event("SoftHangupRequest", two, [("Cause", "16")])
+            self._hangup(two, 16)
+        self._device_refresh(one.device)
         return True
 
     def _optimised(self, pair: LocalPair, moved: Channel, replaced: Channel) -> None:
         """Whoever watches `replaced` now watches `moved` (app_queue: connect.py)."""
 
-    def _local_gone(self, pair: LocalPair, half: Channel) -> None:
-        """One half hung up: the other gets a soft hang-up, and the Local
-        device is free once both are gone."""
+    def _local_going(self, pair: LocalPair, half: Channel) -> None:
+        """One half is hanging up (local_hangup): the other half gets a
+        HangupRequest before the first one's Hangup event."""
         other = pair.two if half is pair.one else pair.one
         if other.alive and not other.dying:
-            self._gone(other, 16, soft=True)
+            self._hangup_request(other, 16)
+
+    def _local_gone(self, pair: LocalPair, half: Channel) -> None:
+        """The other half then leaves its bridge and goes; the Local device
+        is free once both are gone."""
+        other = pair.two if half is pair.one else pair.one
+        if other.alive:
+            self._gone(other, 16)
         if not pair.one.alive and not pair.two.alive:
             self._device_refresh(pair.one.device)

@@ -165,6 +165,7 @@ class Queue:
     retry: float = 5.0  # pause between ring cycles
     maxwait: float | None = None  # Queue() timeout: caller exits with QUEUESTATUS=TIMEOUT
     autopause: str = "no"  # no | yes | all
+    autopausebusy: bool = False  # queues.conf autopausebusy: a BUSY also auto-pauses
     wrapuptime: float = 0.0
     servicelevel: int = 20
     weight: int = 0

@@ -277,29 +277,44 @@ class AppQueue(Members, LocalChannels):
         ms = int(round((self.now - ring.started) * 1000))
         self._agent_event("AgentRingNoAnswer", call, ring.leg, m, [("RingTime", str(ms))])
         self.log(call.queue, call.caller.uniqueid, m.name, "RINGNOANSWER", ms)
-        self._dial_end(call.caller, ring.leg, "NOANSWER", 19)
+        self._dial_end(call.caller, ring.leg, "NOANSWER")
+        # try_calling ends the ring cycle with hangupcalls(): CANCEL again, then the hang-up.
+        self._dial_end(call.caller, ring.leg, "CANCEL", 0 if ring.leg.local is not None else 19)
         self._after_rna(call, m, natural)
 
     def _reject(self, call: Call, ring: Ring) -> None:
-        """The member's phone declines: DialEnd BUSY first, then RNA (§3.4)."""
+        """The member's phone answers BUSY (wait_for_answer AST_CONTROL_BUSY):
+        DialEnd BUSY, AgentRingNoAnswer with the whole seconds it rang (ms),
+        the leg hung up; autopause only with autopausebusy.  A Local member
+        (Local/…@agents/n): [agents]'s Dial() gets the BUSY, hangs its ;2 up,
+        and app_queue sees only ;1 go: NOANSWER, and autopause applies
+        (real captures member_busy / member_busy_local_agents)."""
         self._end_ring(call, ring)
-        m = ring.member
-        ms = int(round((self.now - ring.started) * 1000))
-        if ring.phone is not None and ring.leg.local is not None:
-            # The Local pair's own Dial sees the BUSY; app_queue only sees ;1
-            # hang up: NOANSWER (cacofonisk queue_simple), cause 19 all along.
-            self._dial_end(ring.leg.local.two, ring.phone, "BUSY", 19)
-            self._dial_end(call.caller, ring.leg, "NOANSWER", 19)
-        else:
-            self._dial_end(call.caller, ring.leg, "BUSY", 17)
-        self._agent_event("AgentRingNoAnswer", call, ring.leg, m, [("RingTime", str(ms))])
-        self.log(call.queue, call.caller.uniqueid, m.name, "RINGNOANSWER", ms)
+        m, leg, caller = ring.member, ring.leg, call.caller
+        ms = (int(self.now) - int(ring.started)) * 1000
         q = self.queues[call.queue]
-        if q.strategy != "ringall":
-            call.retry_until = 0.0  # non-ringall rings the next member at once
-            self._after_rna(call, m, True, retry=False)
+        pair = leg.local
+        if ring.phone is not None and pair is not None:
+            one, two = pair.one, pair.two
+            self._dial_end(two, ring.phone, "BUSY", 17)
+            one.local = two.local = None  # the order below is the captures', not the generic one
+            self._hangup_request(two, 16, soft=True)
+            self._hangup_request(one, 16)
+            self._hangup(two, 16)
+            self._dial("DialEnd", caller, one, [("DialStatus", "NOANSWER"), ("Forward", "")])
+            autopause = True
         else:
-            self._after_rna(call, m, True)
+            self._dial("DialEnd", caller, leg, [("DialStatus", "BUSY"), ("Forward", "")])
+            autopause = q.autopausebusy
+        self._agent_event("AgentRingNoAnswer", call, leg, m, [("RingTime", str(ms))])
+        self.log(call.queue, caller.uniqueid, m.name, "RINGNOANSWER", ms)
+        leg.dying = True
+        self._hangup(leg, 16 if pair is not None else 17)
+        if q.strategy != "ringall":
+            call.retry_until = 0.0  # non-ringall rings the next member at once (ring_one)
+            self._after_rna(call, m, autopause, retry=False)
+        else:
+            self._after_rna(call, m, autopause)
 
     def _dump(self, call: Call, ring: Ring) -> None:
         """The member picks up and hangs up before being bridged (§3.2):

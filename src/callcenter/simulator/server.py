@@ -517,7 +517,17 @@ class AmiServer:
         self._transfer(conn, action, {"type": "blind"}, "Transfer failed", "Transfer succeeded")
 
     def _a_atxfer(self, conn: Connection, action: dict[str, str]) -> None:
-        self._transfer(conn, action, {"type": "attended", "consult": 8}, "No active call to transfer", "Atxfer successfully queued")
+        """The attended-transfer feature on the agent's phone (asterisk/features.conf
+        atxfer); the phone's hang-up (a Hangup action) completes it."""
+        if self._no_channel(conn, action):
+            return
+        if not action.get("exten"):
+            conn.reply(action, [("Response", "Error"), ("Message", "No extension specified")])
+            return
+        if not self.pbx.atxfer(action["channel"], action["exten"], action.get("context") or "agents"):
+            conn.reply(action, [("Response", "Error"), ("Message", "No active call to transfer")])
+            return
+        conn.reply(action, [("Response", "Success"), ("Message", "Atxfer successfully queued")])
 
     def _transfer(self, conn: Connection, action: dict[str, str], how: dict[str, object], failed: str, done: str) -> None:
         """BlindTransfer and Atxfer of a talking queue call, with each one's own replies."""

@@ -21,8 +21,24 @@ from typing import Any
 
 from callcenter.simulator.base import outside
 from callcenter.simulator.calls import Calls, DirectCall
-from callcenter.simulator.dialplan import AGENTS, QUEUE, TRUNK
-from callcenter.simulator.model import Call, Channel
+from dataclasses import dataclass, field
+
+from callcenter.simulator.dialplan import AGENTS, QUEUE, TRUNK, dial_target
+from callcenter.simulator.model import Bridge, Call, Channel, LocalPair
+
+
+@dataclass(eq=False)
+class _Feature:
+    """An attended transfer by the feature (AMI Atxfer) in progress."""
+
+    pair: LocalPair  # Local/<exten>@<context>: ;1 in the consultation bridge
+    bridge: Bridge  # the consultation bridge (the transferer and ;1)
+    phone: Channel  # the target's phone, dialled by ;2
+    transferer: Channel
+    timers: list = field(default_factory=list)
+    answered: bool = False
+    completed: bool = False
+    then: tuple[float, str] | None = None  # a script's (talk, who hangs up) once the target talks
 
 
 class Transfers(Calls):
@@ -37,6 +53,12 @@ class Transfers(Calls):
         if call.on_hold and xfer.get("type", "blind") == "blind":
             self.hold(call, False)
         kind = xfer.get("type", "blind")
+        if kind == "atxfer":  # the desktop's way: AMI Atxfer, then the agent hangs up
+            context, exten = self._where(str(xfer["to"]))
+            phone = call.phone
+            if self.atxfer(phone.name, exten, context, answer_after=xfer.get("answer_after")):
+                call.timers.append(self.after(float(xfer.get("consult", 10)), self._atxfer_done, call, phone, xfer))
+            return
         if kind == "attended":
             self._attended(call, xfer, blonde=False)
         elif kind == "blonde":
@@ -60,7 +82,7 @@ class Transfers(Calls):
         self.emit(
             "BlindTransfer",
             "call",
-            [("Result", "Success")] + phone.snapshot("Transferer") + bridge.snapshot() + transferee.snapshot("Transferee")
+            [("Result", "Success")] + phone.snapshot("Transferer") + transferee.snapshot("Transferee") + bridge.snapshot()
             + [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)],
         )  # fmt: skip
         plan = self._next_plan(call, xfer)
@@ -73,7 +95,7 @@ class Transfers(Calls):
             t.cancel()
         call.timers.clear()
         transferee.after_bridge = lambda ch: self._transferee_runs(ch, context, exten, plan)
-        self._gone(phone, 16)
+        self._gone(phone, 16, soft=True)  # Asterisk ends the transferer: no HangupRequest from the phone
 
     def _next_plan(self, call: Call, xfer: dict[str, Any]) -> dict[str, Any]:
         plan = dict(call.plan)
@@ -145,8 +167,8 @@ class Transfers(Calls):
             "call",
             [("Result", "Success")] + phone.snapshot("OrigTransferer") + b.snapshot("Orig")
             + leg2.snapshot("SecondTransferer") + consult_bridge.snapshot("Second")
-            + [("DestType", "Bridge"), ("DestBridgeUniqueid", b.uniqueid)]
-            + caller.snapshot("Transferee") + target.snapshot("TransferTarget") + [("IsExternal", "No")],
+            + caller.snapshot("Transferee") + target.snapshot("TransferTarget")
+            + [("IsExternal", "Yes"), ("DestType", "Bridge"), ("DestBridgeUniqueid", b.uniqueid)],
         )  # fmt: skip
         call.state = "transferring"
         self._complete(call, "transfer", "ATTENDEDTRANSFER", ("BRIDGE", b.uniqueid))
@@ -184,8 +206,8 @@ class Transfers(Calls):
             "AttendedTransfer",
             "call",
             [("Result", "Success")] + phone.snapshot("OrigTransferer") + b.snapshot("Orig")
-            + leg2.snapshot("SecondTransferer") + [("DestType", "App"), ("DestApp", "Dial")]
-            + caller.snapshot("Transferee") + [("IsExternal", "No")],
+            + leg2.snapshot("SecondTransferer") + caller.snapshot("Transferee")
+            + [("IsExternal", "Yes"), ("DestType", "App"), ("DestApp", "Dial")],
         )  # fmt: skip
         call.state = "transferring"
         self._complete(call, "transfer", "ATTENDEDTRANSFER", ("APP", "Dial"))
@@ -212,6 +234,107 @@ class Transfers(Calls):
             t.cancel()
         call.timers.clear()
 
+    # -- the attended-transfer feature (AMI Atxfer, features.conf atxfer) ----------------------------
+
+    @outside
+    def atxfer(self, channel: str, exten: str, context: str = AGENTS, *, answer_after: float | None = None) -> bool:
+        """AMI Atxfer on the agent's phone: bridge_basic's attended transfer.
+        The caller is held, the phone moves into a consultation bridge with a
+        Local/<exten>@<context> channel that dials the target.  The phone's
+        hang-up completes it (hangup_channel): the consultation bridge merges
+        into the caller's (DestType Bridge), answered or still ringing."""
+        ch = self.channels.get(channel)
+        call = next((c for c in self.calls.values() if c.state == "talking" and c.phone is ch), None)
+        if ch is None or call is None or call.bridge is None or ch.bridge is not call.bridge:
+            return False
+        self.hold(call, True)
+        pair = self._local_pair(f"Local/{exten}@{context}", ch)
+        consult = self._bridge_create()
+        self._local_call(pair)
+        self._bridge_enter(consult, pair.one)
+        self._bridge_leave(call.bridge, ch)
+        self._bridge_enter(consult, ch)
+        target = dial_target(context, exten)
+        phone = self._local_runs_dial(pair)
+        self.emit("DialState", "call", pair.one.snapshot("Dest") + [("DialStatus", "RINGING")])  # the feature has no caller channel
+        behaviour = self.phone(target)
+        after = answer_after if answer_after is not None else behaviour.answer_after
+        f = call.consult = _Feature(pair, consult, phone, ch, [])
+        f.timers.append(self.after(float(after), self._feature_answered, call, f))
+        call.state = "consulting"
+        return True
+
+    def _feature_answered(self, call: Call, f: _Feature) -> None:
+        if not f.phone.alive or f.answered:
+            return
+        pair, phone = f.pair, f.phone
+        self._device(phone.device, 6)
+        self._newstate(phone, 6)
+        self._dial_end(pair.two, phone, "ANSWER")
+        self._newstate(pair.two, 6)
+        local_bridge = self._bridge_create()
+        self._bridge_enter(local_bridge, phone)
+        self._newstate(pair.one, 6)
+        self.emit("DialEnd", "call", pair.one.snapshot("Dest") + [("DialStatus", "ANSWER"), ("Forward", "")])
+        self._bridge_enter(local_bridge, pair.two)
+        f.answered = True
+        if pair.optimize and pair.one.bridge is not None and self.local_media:
+            self._local_optimize(pair)
+        if f.completed and f.then is not None:  # blonde: the caller and the target talk now
+            talk, who = f.then
+            party = call.caller if who == "caller" else f.phone
+            call.timers.append(self.after(talk, self._hangs_up_bridged, party))
+
+    def _feature_complete(self, call: Call) -> None:
+        """The transferer hung up: its consultation bridge merges into the caller's."""
+        f = call.consult
+        assert isinstance(f, _Feature)
+        caller, b, transferer, consult = call.caller, call.bridge, f.transferer, f.bridge
+        assert b is not None
+        call.consult = None
+        call.state = "transferring"
+        self._hangup_request(transferer, 16)
+        self._bridge_leave(consult, transferer)
+        moving = list(consult.channels)
+        self.emit("BridgeMerge", "call", b.snapshot("To") + consult.snapshot("From"))
+        for ch in moving:
+            self._bridge_leave(consult, ch)
+            self._bridge_enter(b, ch)
+            ch.linkedid = caller.linkedid
+        self._chan_event("MusicOnHoldStop", caller)
+        if call.holds:
+            call.holds[-1] = (call.holds[-1][0], self.now)
+        target = moving[0] if moving else None
+        self.emit(
+            "AttendedTransfer",
+            "call",
+            [("Result", "Success")] + transferer.snapshot("OrigTransferer") + b.snapshot("Orig")
+            + transferer.snapshot("SecondTransferer") + consult.snapshot("Second") + caller.snapshot("Transferee")
+            + (target.snapshot("TransferTarget") if target is not None and f.answered else [])
+            + [("IsExternal", "No"), ("DestType", "Bridge"), ("DestBridgeUniqueid", b.uniqueid)],
+        )  # fmt: skip
+        self._bridge_destroy(consult)
+        self._hangup(transferer, 16)
+        self._complete(call, "transfer", "ATTENDEDTRANSFER", ("BRIDGE", b.uniqueid))
+        call.on_hold = False
+        call.state, call.phone = "transferred", f.phone
+        f.completed = True  # blonde if not answered: the target still rings, now for the caller
+        for timer in call.timers:
+            timer.cancel()
+        call.timers.clear()
+
+    def _atxfer_done(self, call: Call, phone: Channel, xfer: dict[str, Any]) -> None:
+        """A scripted Atxfer: the agent hangs up `consult` s later; the caller
+        and the target talk `talk` s once the target has answered."""
+        f = call.consult
+        if phone.alive and isinstance(f, _Feature):
+            f.then = (float(xfer.get("talk", 60)), xfer.get("hangup", "caller"))
+            self.hangup_channel(phone.name)
+            if f.answered:
+                talk, who = f.then
+                party = call.caller if who == "caller" else f.phone
+                call.timers.append(self.after(talk, self._hangs_up_bridged, party))
+
     def _hangs_up_bridged(self, ch: Channel) -> None:
         if ch.alive:
             self._gone(ch, 16)
@@ -221,10 +344,15 @@ class Transfers(Calls):
     @outside
     def hangup_channel(self, name: str) -> bool:
         """Hangup action: whoever's channel it is hangs up (a waiting caller
-        abandons, a ringing member's phone declines)."""
+        abandons, a ringing member's phone declines, a transferer in an
+        attended transfer completes it)."""
         ch = self.channels.get(name)
         if ch is None:
             return False
+        consulting = next((c for c in self.calls.values() if isinstance(c.consult, _Feature) and c.consult.transferer is ch), None)
+        if consulting is not None:
+            self._feature_complete(consulting)
+            return True
         call = self.calls.get(ch.uniqueid)
         if call is not None and call.state == "waiting":
             self._abandon(call)
