@@ -320,3 +320,12 @@ def test_local_member_interfaces_are_accepted_and_follow_their_phone():
     assert state_interface("Local/8006@agents/n") == "PJSIP/8006"
     assert state_interface("PJSIP/8001") is None and state_interface("Local/x@elsewhere") is None
     assert endpoint_of("Local/8006@agents-0000001a;1") == "8006" == endpoint_of("Local/8006@agents/n")
+
+
+def test_the_attended_transfer_feature_has_a_code():
+    """AMI Atxfer (the desktop's attended transfer) needs features.conf's
+    atxfer code, and Queue() must let the agent transfer (option t)."""
+    conf = sections(AST / "features.conf")
+    assert values(conf["featuremap"], "atxfer") == ["*2"]
+    queue = next(s for s in dialplan.load()["cc-queue"].extens["_[0-9A-Za-z]."] if s.startswith("Queue("))
+    assert "t" in queue.split(",")[1]
