@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -14,6 +15,8 @@ from sqlalchemy import insert
 from callcenter.ami.models import QueueLogEntry
 from callcenter.ami.queue_log import QueueLogRow
 from callcenter.db import make_engine
+
+log = logging.getLogger("callcenter.simulator")
 
 
 class QueueLogFile:
@@ -41,6 +44,8 @@ class QueueLogTable:
         self.pending: list[QueueLogRow] = []
         self._engine = make_engine(database_url)
         self.written = 0
+        self.max_pending = 100_000
+        self._warned = False
 
     def __call__(self, row: QueueLogRow) -> None:
         self.pending.append(row)
@@ -62,8 +67,12 @@ class QueueLogTable:
             await asyncio.sleep(every_s)
             try:
                 await self.flush()
-            except Exception:  # noqa: BLE001 - a database hiccup: keep the rows, retry next time
-                continue
+            except Exception as exc:  # noqa: BLE001 - a database hiccup: keep the rows, retry next time
+                if len(self.pending) > self.max_pending:  # down for long (or no table): keep the newest
+                    del self.pending[: len(self.pending) - self.max_pending]
+                if not self._warned:
+                    log.warning("simulated queue_log rows not written yet: %s", exc)
+                    self._warned = True
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
