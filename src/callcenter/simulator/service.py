@@ -11,6 +11,7 @@ import weakref
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from callcenter.ami.queue_log import QueueLogRow
 from callcenter.config import Settings
 from callcenter.simulator.clock import RealClock, VirtualClock
 from callcenter.simulator.pbx import PBX
@@ -41,6 +42,7 @@ def build(
     systemname: str = "",
     on_wrap_up_done: Callable[[str], None] | None = None,
     queue_log: Path | None = None,
+    queue_log_sinks: tuple[Callable[[QueueLogRow], None], ...] = (),
 ) -> AmiServer:
     """A server whose PBX runs either `script` (exact) or the traffic model
     with the demo's agents (names and skills from callcenter.demo), minus
@@ -51,6 +53,7 @@ def build(
     ami_version = VERSIONS.get(version, version)
     clock = clock or RealClock()
     pbx = PBX(clock=clock, seed=seed, recordings_dir=recordings_dir, version=ami_version, systemname=systemname)
+    pbx.queue_log.extend(queue_log_sinks)  # before the agents log in: their ADDMEMBER lines too
     if recordings_dir is not None:
         writer = WavWriter(seed)
         # Live, synthesis runs in a worker thread so the event loop never stalls.
@@ -101,6 +104,8 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
     wire for `callcenter replay`.
     Returns the running server and settings pointing the bridge at it."""
     script = load_script(settings.simulator_script) if settings.simulator_script else None
+    # Asterisk's realtime queue_log (asterisk/extconfig.conf): the same rows in our database.
+    table = QueueLogTable(settings.database_url) if settings.simulator_queue_log_table else None
     # Unbuffered: the capture can be replayed while the simulator still runs.
     record = settings.simulator_record.open("wb", buffering=0) if settings.simulator_record else None
     server = build(
@@ -114,13 +119,11 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
         on_wrap_up_done=on_wrap_up_done,
         record=record,
         queue_log=settings.simulator_queue_log,
+        queue_log_sinks=(table,) if table is not None else (),
     )
     if record is not None:
         weakref.finalize(server, record.close)
-    if settings.simulator_queue_log_table:
-        # Asterisk's realtime queue_log (asterisk/extconfig.conf): the same rows in our database.
-        table = QueueLogTable(settings.database_url)
-        server.pbx.queue_log.append(table)
+    if table is not None:
         writer = asyncio.create_task(table.run())
 
         async def stop_table() -> None:
@@ -133,6 +136,7 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
     try:
         port = await server.start("127.0.0.1", settings.simulator_port)
     except OSError as exc:
+        await server.stop()  # the queue_log writer and the recording file with it
         raise RuntimeError(
             f"the simulator cannot listen on 127.0.0.1:{settings.simulator_port} ({exc.strerror}); "
             "set CALLCENTER_SIMULATOR_PORT to a free port, or 0 for any"
