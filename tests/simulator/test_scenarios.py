@@ -432,3 +432,17 @@ def test_mixmonitor_action_records_a_queue_without_auto_recording(tmp_path) -> N
     pbx.run_until_idle()
     assert [e["Value"] for e in ev.of("VarSet") if e["Variable"] == "MIXMONITOR_FILENAME"] == [str(tmp_path.resolve() / "qa/call-1.wav")]
     assert written == [(tmp_path.resolve() / "qa/call-1.wav", 26.0)]
+
+
+def test_a_late_agent_complete_has_no_channel_snapshots(pbx: PBX, events: Events) -> None:
+    """As on a real Asterisk (20.20.1 captures member_busy, caller_priority):
+    when app_queue's stasis thread runs after both channels are gone, the
+    AgentComplete carries no Channel/Uniqueid/Dest* at all, and comes last."""
+    pbx.late_agent_complete = 1.0
+    login(pbx, "PJSIP/8001")
+    pbx.new_call("repairs", "13800138000", answer=[{"agent": "PJSIP/8001", "after": 1}], talk=10)
+    pbx.run_until_idle()
+    complete = events.of("AgentComplete")[0]
+    assert "Uniqueid" not in complete and "DestChannel" not in complete
+    assert (complete["Interface"], complete["Reason"], complete["TalkTime"]) == ("PJSIP/8001", "caller", "10")
+    assert events.names()[-1] == "AgentComplete"

@@ -82,6 +82,9 @@ class PbxBase:
         # Media flows on Local channels (real phones): the pair optimises away.
         # False models silent endpoints (no frame, no optimisation).
         self.local_media = True
+        # Share of AgentCompletes sent after both channels are gone, so without
+        # their snapshots (as on a real Asterisk under load); 0 = always with them.
+        self.late_agent_complete = 0.0
         self.sinks: list[Sink] = []
         self.queue_log: list[Callable[[QueueLogRow], None]] = []  # app_queue's queue_log rows
         self.queues: dict[str, Queue] = {}
