@@ -51,7 +51,6 @@ def ringing_since(stack: LiveStack) -> float:
 # for the survey (real Asterisk captures answered_agent_hangup), and today's core
 # counts the handled call only when the caller's channel goes, after the
 # disposition this test submits: "#st-handled" is still 0 then.
-@pytest.mark.xfail(reason="core tracker (issue 11, lead)", strict=False)
 async def test_agent_day(browser, tmp_path, db_url, shot):
     stack = LiveStack(tmp_path, KNOWN_CALLER, url=db_url)
     try:

@@ -1,11 +1,9 @@
 """The ACD core on the shipped dialplan's real order (issue 11, the lead's
 core tracker): each test runs the simulator's wire through the core and
-states a fact a call tracker must get right.  Those today's core gets wrong
-are marked xfail (not strict) until the new tracker lands."""
+states a fact a call tracker must get right."""
 
 from __future__ import annotations
 
-import pytest
 
 from callcenter.acd import events as ev
 from callcenter.acd.core import Core, CoreConfig, QueueConfig
@@ -14,7 +12,6 @@ from callcenter.simulator.clock import VirtualClock
 from callcenter.simulator.pbx import PBX
 from callcenter.simulator.server import encode
 
-CORE = "core tracker (issue 11, lead)"
 
 
 def close_wrap_up(core: Core, pbx: PBX, records: list[dict], interface: str = "PJSIP/8001") -> None:
@@ -31,7 +28,6 @@ def wired(pbx: PBX) -> tuple[Core, list[dict]]:
     return core, records
 
 
-@pytest.mark.xfail(reason=CORE, strict=False)
 def test_the_agents_call_counts_when_the_agent_hangs_up_not_after_the_survey() -> None:
     """Queue(...,c): the agent hangs up, the caller stays 6 s in the survey.
     The agent's part (handled, talk, the record) ends at AgentComplete."""
@@ -46,7 +42,6 @@ def test_the_agents_call_counts_when_the_agent_hangs_up_not_after_the_survey() -
     assert [r["talk_s"] for r in records] == [10]
 
 
-@pytest.mark.xfail(reason=CORE, strict=False)
 def test_the_recording_started_before_the_join_is_linked() -> None:
     """[cc-queue] runs MixMonitor before Queue(): MIXMONITOR_FILENAME and
     MixMonitorStart reach the core before QueueCallerJoin."""
