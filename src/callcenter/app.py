@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
@@ -27,6 +28,7 @@ from callcenter.hooks import api as hooks_api
 from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database
+from callcenter.errors import http_error
 from callcenter.logs import request_id
 from callcenter.qa import api as qa_api
 from callcenter.qa.service import scheduled_jobs
@@ -34,6 +36,7 @@ from callcenter.realtime import api as realtime_api
 from callcenter.realtime.hub import Hub
 from callcenter.realtime.screenpop import CustomerLookup
 from callcenter.web import api as web_api
+from callcenter.web import docs as web_docs
 
 log = logging.getLogger("callcenter.http")
 
@@ -160,6 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Contact-centre backend for Asterisk.",
         lifespan=lifespan,
+        # Served from the fastapi-offline package's assets (web.docs): no CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_s)
@@ -167,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = {}
 
     app.add_middleware(RequestContext)
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -176,7 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+        return JSONResponse({"detail": summary, "code": "invalid", "errors": errors}, status_code=422)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -210,5 +217,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(qa_api.router)
     app.include_router(realtime_api.router)
     app.include_router(web_api.router)
+    web_docs.mount(app)  # before /static: its assets live under /static/docs
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app
