@@ -52,7 +52,10 @@ async def put_queue(name: str, body: QueueIn, admin: Admin, session: SessionDep,
     await session.commit()
     acd = getattr(request.app.state, "acd", None)
     if acd is not None:
-        acd.configure(queue_config(queue))
+        acd.configure(queue_config(queue))  # the running core uses the new SL settings from now on
+    hub = getattr(request.app.state, "hub", None)
+    if hub is not None:
+        hub.settings_changed("queues")
     return queue
 
 

@@ -74,6 +74,7 @@ async def put_pause_reasons(body: PauseReasonsIn, admin: Admin, session: Session
     await service.put_setting(session, service.PAUSE_REASONS, value, admin.username)
     auth_service.audit(session, admin, "realtime.pause_reasons", "", client_ip(request), codes=[r["code"] for r in value])
     await session.commit()
+    _changed(request, "pause_reasons")
     return {"reasons": value}
 
 
@@ -88,7 +89,14 @@ async def put_thresholds(body: ThresholdsIn, admin: Admin, session: SessionDep, 
     await service.put_setting(session, service.THRESHOLDS, value, admin.username)
     auth_service.audit(session, admin, "realtime.thresholds", "", client_ip(request))
     await session.commit()
+    _changed(request, "wallboard_thresholds")
     return value
+
+
+def _changed(request: Request, key: str) -> None:
+    hub = getattr(request.app.state, "hub", None)
+    if hub is not None:
+        hub.settings_changed(key)
 
 
 # --- the agent desktop -------------------------------------------------------------
