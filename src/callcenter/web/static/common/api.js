@@ -1,11 +1,20 @@
 // Talking to the server: JSON over fetch with the HttpOnly cookie the
 // log-in sets, and a header bar shared by every signed-in page.
 import { applyI18n, lang, setLang, setTheme, theme } from "./i18n.js";
+import { errorText } from "./errors.js";
 
+// A failed request.  `message` is the server's answer in the user's
+// language (from its code, see errors.js), worked out when read, so it
+// follows a language switch; `detail` is the server's English text.
 export class ApiError extends Error {
-  constructor(status, detail) {
-    super(detail || `HTTP ${status}`);
+  constructor(status, detail, { code = "", params = {}, errors = null } = {}) {
+    super();
     this.status = status;
+    this.detail = detail || `HTTP ${status}`;
+    this.code = code;
+    this.params = params;
+    this.errors = errors;
+    Object.defineProperty(this, "message", { get: () => errorText(this) });
   }
 }
 
@@ -15,7 +24,12 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network error", { code: "network" });
+  }
   if (res.status === 401 && !path.startsWith("/api/auth/login")) {
     location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
     throw new ApiError(401, "not signed in");
@@ -23,7 +37,11 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (!res.ok) throw new ApiError(res.status, (data && data.detail) || text || res.statusText);
+  if (!res.ok) {
+    const body = data && typeof data === "object" ? data : {};
+    const detail = typeof body.detail === "string" ? body.detail : text || res.statusText;
+    throw new ApiError(res.status, detail, { code: body.code || "", params: body.params || {}, errors: body.errors || null });
+  }
   return data;
 }
 

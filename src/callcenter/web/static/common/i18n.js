@@ -9,6 +9,7 @@ const STRINGS = {
     "login.password": "密码",
     "login.submit": "登录",
     "login.failed": "登录失败",
+    "login.wrong": "用户名或密码错误",
     "nav.home": "首页",
     "nav.desktop": "坐席工作台",
     "nav.wallboard": "大屏监控",
@@ -33,6 +34,7 @@ const STRINGS = {
     "login.password": "Password",
     "login.submit": "Sign in",
     "login.failed": "Sign-in failed",
+    "login.wrong": "Wrong username or password",
     "nav.home": "Home",
     "nav.desktop": "Agent desktop",
     "nav.wallboard": "Wallboard",
@@ -58,10 +60,23 @@ export function lang() {
   return navigator.language && navigator.language.toLowerCase().startsWith("zh") ? "zh-CN" : "zh-CN";
 }
 
+// Pages re-render what they built from data on "cc:lang" (window event).
 export function setLang(l) {
   localStorage.setItem("cc.lang", l);
   document.documentElement.lang = l;
   applyI18n();
+  window.dispatchEvent(new CustomEvent("cc:lang", { detail: l }));
+}
+
+// An element whose text is t(key, vars) and stays translated: applyI18n
+// fills it again after a language switch.
+export function tr(tag, key, vars = null, attrs = {}) {
+  const e = document.createElement(tag);
+  e.dataset.i18n = key;
+  if (vars) e.dataset.i18nArgs = JSON.stringify(vars);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.textContent = t(key, vars || {});
+  return e;
 }
 
 export function addStrings(table) {
@@ -75,7 +90,9 @@ export function t(key, vars = {}) {
 
 export function applyI18n(root = document) {
   document.documentElement.lang = lang();
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n, el.dataset.i18nArgs ? JSON.parse(el.dataset.i18nArgs) : {});
+  }
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
 }
