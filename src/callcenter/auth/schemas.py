@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from callcenter.auth.models import Role
 
-INTERFACE_RE = re.compile(r"^(PJSIP|SIP|IAX2|Local|DAHDI)/[A-Za-z0-9_.@;+-]{1,100}$")
+# A device (PJSIP/8001), or a Local channel through the dialplan
+# (Local/8001@agents, Local/8001@agents/n): agents on mobiles or desk
+# phones reached through a context are queue members by the latter.
+INTERFACE_RE = re.compile(r"^((PJSIP|SIP|IAX2|DAHDI)/[A-Za-z0-9_.@;+-]{1,100}|Local/[A-Za-z0-9_.+*#-]{1,64}@[A-Za-z0-9_.-]{1,64}(/[nmbj]{1,4})?)$")
 QUEUE_RE = re.compile(r"^[\w.-]{1,64}$")
 
 
@@ -18,7 +21,7 @@ def check_interface(v: str | None) -> str | None:
     if v is None or v == "":
         return None
     if not INTERFACE_RE.match(v):
-        raise ValueError("must look like PJSIP/8001 (technology/resource)")
+        raise ValueError("must look like PJSIP/8001 (technology/resource) or Local/8001@agents/n")
     return v
 
 

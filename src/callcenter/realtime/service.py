@@ -116,7 +116,11 @@ def transfer_target(to: str, target: str) -> tuple[str, str]:
     if to == "agent":
         if not INTERFACE_RE.match(target):
             raise DeskError(422, "target: an agent is given by interface, e.g. PJSIP/8002", "bad_agent_target")
-        return target.split("/", 1)[1], DIAL_CONTEXT
+        resource = target.split("/", 1)[1]
+        if target.startswith("Local/"):  # Local/8001@agents/n: its extension in its own context
+            exten, _, rest = resource.partition("@")
+            return exten, rest.split("/", 1)[0]
+        return resource, DIAL_CONTEXT
     if not target.lstrip("+").replace("*", "").replace("#", "").isdigit():
         raise DeskError(422, "target: a number has digits, *, # and a leading + only", "bad_number_target")
     return target, DIAL_CONTEXT

@@ -63,10 +63,12 @@ export function toast(message, { error = false, ms = 4000 } = {}) {
 
 // Pages each role may open; the server enforces the same on the data.
 export const PAGES = [
+  { href: "/admin", key: "nav.admin", roles: ["admin", "team_lead"] },
   { href: "/desktop", key: "nav.desktop", roles: ["agent", "team_lead", "admin"] },
   { href: "/wallboard", key: "nav.wallboard", roles: ["team_lead", "admin"] },
   { href: "/qa", key: "nav.qa", roles: ["qa", "team_lead", "admin", "agent"] },
   { href: "/customers", key: "nav.customers", roles: ["agent", "team_lead", "admin"] },
+  { href: "/docs", key: "nav.docs", roles: ["admin"] },
 ];
 
 // Renders the shared header and returns the signed-in user.
@@ -89,6 +91,7 @@ export async function signedIn() {
     const a = document.createElement("a");
     a.href = p.href;
     a.dataset.i18n = p.key;
+    if (location.pathname === p.href || (p.href === "/admin" && ["/users", "/queues", "/settings"].includes(location.pathname))) a.className = "active";
     nav.appendChild(a);
   }
   bar.querySelector("#lang-btn").onclick = () => setLang(lang() === "en" ? "zh-CN" : "en");

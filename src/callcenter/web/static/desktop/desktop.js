@@ -8,6 +8,7 @@ import { addStrings, applyI18n, lang, mmss, pct, t } from "/static/common/i18n.j
 import { Hub, noteServerTime, serverNow } from "/static/common/hub.js";
 import { enabledButtons, installShortcuts, isBusy, pendingPause, shortcutHelp } from "./controls.js";
 import { Followups } from "./followups.js";
+import { reasonsText } from "/static/common/route.js";
 
 addStrings({
   "zh-CN": {
@@ -34,10 +35,6 @@ addStrings({
     "pause.queued": "示忙：将在本次通话结束后生效", "desk.noQueues": "未签入任何队列",
     "fu.title": "待补处理结果", "fu.hint": "话后处理超时未选择处理结果的通话，请补填。", "fu.flag": "无处理结果",
     "fu.note": "备注", "fu.save": "补填",
-    "why.unknown_caller": "未知来电", "why.anonymous": "隐藏号码", "why.tier": "客户类别 {arg}", "why.grade": "{arg} 级客户",
-    "why.priority_flag": "阶段性优先", "why.vip_line": "大客户专线", "why.recent_abandon": "近期未接通",
-    "why.recent_callback": "近期要求回呼", "why.open_complaint": "有未结投诉", "why.no_rule": "无匹配规则",
-    "why.closed": "非工作时间", "why.fallback": "默认路由",
     "hist.call": "来电", "hist.ticket": "工单", "hist.callback": "回呼",
     "hist.outcome.answered": "已接听", "hist.outcome.abandoned": "放弃", "hist.outcome.timeout": "超时",
     "hist.outcome.left_empty": "无人值守", "hist.outcome.exit_key": "按键离开", "hist.outcome.callback_requested": "要求回呼",
@@ -69,10 +66,6 @@ addStrings({
     "pause.queued": "Pause: starts when this call is over", "desk.noQueues": "Not signed in to any queue",
     "fu.title": "No disposition", "fu.hint": "Calls whose wrap-up ran out without a disposition: please complete them.", "fu.flag": "no disposition",
     "fu.note": "Note", "fu.save": "Complete",
-    "why.unknown_caller": "unknown caller", "why.anonymous": "withheld number", "why.tier": "tier {arg}", "why.grade": "grade {arg}",
-    "why.priority_flag": "priority flag", "why.vip_line": "VIP line", "why.recent_abandon": "hung up waiting lately",
-    "why.recent_callback": "asked for a callback lately", "why.open_complaint": "open complaint", "why.no_rule": "no rule matched",
-    "why.closed": "out of hours", "why.fallback": "default route",
     "hist.call": "Call", "hist.ticket": "Ticket", "hist.callback": "Callback",
     "hist.outcome.answered": "answered", "hist.outcome.abandoned": "abandoned", "hist.outcome.timeout": "timed out",
     "hist.outcome.left_empty": "no agents", "hist.outcome.exit_key": "left by key", "hist.outcome.callback_requested": "callback asked",
@@ -238,17 +231,6 @@ function queueLabel(name) {
   if (s) return lang() === "en" ? s.display_name_en : s.display_name;
   if (q) return lang() === "en" ? q.display_name_en || q.name : q.display_name;
   return name;
-}
-
-// The route hook's reasons (hooks.service), as words.
-function reasonsText(reason) {
-  if (!reason) return "";
-  return reason.split(" ").filter(Boolean).map((r) => {
-    const [head, arg] = r.split(":");
-    const key = "why." + head;
-    const text = t(key, { arg: arg || "" });
-    return text === key ? r : text;
-  }).join(" · ");
 }
 
 /** Create the unknown caller as a customer in place, then ask the hub to look the pop up again. */
