@@ -16,9 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class CodedError(HTTPException):
     """An HTTP error with a code the pages know, e.g. ``not_on_call``."""
 
-    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **params: Any) -> None:
+    def __init__(self, status: int, error_code: str, detail: str, headers: dict[str, str] | None = None, **params: Any) -> None:
         super().__init__(status, detail, headers=headers)
-        self.code = code
+        self.code = error_code
         self.params = params
 
 

@@ -35,10 +35,10 @@ class DeskError(Exception):
     """An action that cannot be done; `status` is the HTTP status to answer,
     `code` what the desktop translates (web/static/common/errors.js)."""
 
-    def __init__(self, status: int, message: str, code: str = "", **params: Any) -> None:
+    def __init__(self, status: int, message: str, error_code: str = "", **params: Any) -> None:
         super().__init__(message)
         self.status = status
-        self.code = code or f"http_{status}"
+        self.code = error_code or f"http_{status}"
         self.params = params
 
 
