@@ -122,7 +122,7 @@ def demo(
         overrides["simulator_agents"] = agents
     settings = _settings(**overrides)
     _migrate(settings)
-    from callcenter.demo import DEMO_LOGINS, seed
+    from callcenter.demo import DEMO_LOGINS, seed, what_to_try
 
     asyncio.run(seed(settings))
     base = settings.public_url or f"http://{settings.bind_host}:{settings.bind_port}"
@@ -133,11 +133,14 @@ def demo(
         f"  desktop    {base}/desktop",
         f"  wallboard  {base}/wallboard",
         f"  QA         {base}/qa",
+        f"  admin      {base}/admin",
         f"  API docs   {base}/docs",
         f"  health     {base}/readyz",
         "",
         "  demo logins (username / password):",
         *[f"    {role:<10} {u} / {p}" for role, u, p in DEMO_LOGINS],
+        "",
+        *what_to_try(base),
         "",
     ]
     typer.echo("\n".join(lines))
