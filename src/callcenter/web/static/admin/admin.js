@@ -19,7 +19,6 @@ import { renderFollowups } from "./followups.js";
 import { renderTeams } from "./teams.js";
 
 const me = await signedIn();
-document.title = `${t("adm.title")} · ${t("app.name")}`;
 if (me.role !== "admin" && me.role !== "team_lead") {
   $("view").replaceChildren(tx("adm.notAllowed", null, "p"));
   throw new Error("not a console user");

@@ -23,7 +23,7 @@ export async function renderForms(view, state) {
   function edit(form) {
     const ro = !state.canEdit;
     const def = form ? form.definition : { sections: [{ key: "s1", zh: "", en: "", items: [{ key: "i1", zh: "", en: "", weight: 100, veto: false, na_allowed: false }] }] };
-    const code = input({ value: form ? form.code : "", disabled: ro || !!form, id: "f-code", placeholder: "hotline" });
+    const code = input({ value: form ? form.code : "", disabled: ro || !!form, id: "f-code", placeholder: "hotline", translate: "no" });
     const nameZh = input({ value: form ? form.name_zh : "", disabled: ro, id: "f-name-zh" });
     const nameEn = input({ value: form ? form.name_en : "", disabled: ro, id: "f-name-en" });
     const total = el("span", { class: "total", id: "f-total" });
@@ -69,7 +69,7 @@ export async function renderForms(view, state) {
     def.sections.forEach(addSection);
     sections.addEventListener("input", updateTotal);
     sections.addEventListener("click", () => setTimeout(updateTotal));
-    box.replaceChildren(
+    box.replaceChildren(...[
       el("div", { class: "fields" }, field("adm.f.code", code), field("adm.f.nameZh", nameZh), field("adm.f.nameEn", nameEn)),
       form ? tx("adm.f.version", { v: form.version }, "p") : null,
       sections, ro ? null : button("adm.f.addSection", () => addSection({ key: `s${editors.length + 1}`, zh: "", en: "", items: [] }), "edit-only"),
@@ -84,7 +84,7 @@ export async function renderForms(view, state) {
           el("option", { value: "new" }, tx("adm.f.new")));
         pick.value = String(saved.id);
         edit(forms.find((f) => f.id === saved.id) || saved);
-      }, "adm.f.saveVersion"));
+      }, "adm.f.saveVersion")].filter(Boolean));
     updateTotal();
   }
   edit(forms[0] || null);

@@ -33,7 +33,7 @@ export async function renderHours(view, state) {
     const holidays = dates(cal.holidays, ro, "h-holidays");
     const workdays = dates(cal.workdays, ro, "h-workdays");
     const after = select([["duty", "adm.h.after.duty"], ["voicemail", "adm.h.after.voicemail"]], cal.after_hours, { disabled: ro, id: "h-after" });
-    const mailbox = input({ value: cal.voicemail, disabled: ro, placeholder: "800@callcenter", id: "h-voicemail" });
+    const mailbox = input({ value: cal.voicemail, disabled: ro, placeholder: "800@callcenter", id: "h-voicemail", translate: "no" });
     const summerBox = el("div", { class: summer.element.className }, field("adm.h.summerFrom", from), field("adm.h.summerTo", to), summer.element);
     const syncSummer = () => summerBox.classList.toggle("hidden", !hasSummer.checked);
     hasSummer.onchange = syncSummer;

@@ -27,7 +27,7 @@ export async function renderQueues(view, state) {
     q = q || { name: "", display_name: "", display_name_en: "", sl_threshold_s: 20, short_abandon_s: 5, abandon_mode: "against", wrap_up_s: 60, dispositions: [] };
     const ro = !state.canEdit;
     const f = {
-      name: input({ value: q.name, disabled: !isNew || ro, name: "name", maxLength: 64, placeholder: "repairs" }),
+      name: input({ value: q.name, disabled: !isNew || ro, name: "name", maxLength: 64, placeholder: "repairs", translate: "no" }),
       display_name: input({ value: q.display_name, disabled: ro, name: "display_name", maxLength: 128 }),
       display_name_en: input({ value: q.display_name_en, disabled: ro, name: "display_name_en", maxLength: 128 }),
       sl: input({ type: "number", min: 1, max: 3600, value: q.sl_threshold_s, disabled: ro, name: "sl_threshold_s" }),

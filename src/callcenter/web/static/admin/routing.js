@@ -45,7 +45,7 @@ export async function renderRouting(view, state) {
   view.append(
     el("h2", {}, tx("adm.s.routing")), tx("adm.r.help", null, "p"),
     rules.element,
-    ro ? null : saveBar(async () => {
+    ro ? "" : saveBar(async () => {
       await api("/api/routing/rules", { method: "PUT", body: { rules: rules.rows() } });
       await state.reload();
     }),

@@ -12,7 +12,7 @@ export async function renderPauseReasons(view, state) {
       { key: "max_min", label: "adm.p.max", type: "number", attrs: { min: 0, max: 1440, step: "0.5" } }],
     rows, { readOnly: ro, blank: { code: "", zh: "", en: "", max_min: 15 } });
   view.append(el("h2", {}, tx("adm.s.pause")), tx("adm.p.help", null, "p"), editor.element,
-    ro ? null : saveBar(async () => {
+    ro ? "" : saveBar(async () => {
       const reasons = editor.rows().map((r) => ({ code: r.code, zh: r.zh, en: r.en, max_s: Math.round((r.max_min || 0) * 60) }));
       await api("/api/realtime/pause-reasons", { method: "PUT", body: { reasons } });
       await state.reload();
@@ -55,7 +55,7 @@ export async function renderThresholds(view, state) {
     el("h3", {}, tx("adm.w.alerts")),
     el("div", { class: "fields" }, field("adm.w.longestWait", alert.longest_wait_s), field("adm.w.wrapOver", alert.wrap_up_over_s),
       field("adm.w.pauseMax", alert.default_pause_max_s), field("adm.w.window", win)),
-    ro ? null : saveBar(async () => {
+    ro ? "" : saveBar(async () => {
       const kpi = {};
       for (const [name, unit] of KPIS) {
         if (!enabled[name].checked) continue;

@@ -3,7 +3,7 @@ import { addStrings } from "/static/common/i18n.js";
 
 addStrings({
   "zh-CN": {
-    "adm.title": "管理控制台", "adm.notAllowed": "管理控制台仅供管理员和班长使用。",
+    "adm.title": "管理控制台", "adm.sections": "设置项", "adm.notAllowed": "管理控制台仅供管理员和班长使用。",
     "adm.readonly": "只读：您看到的是适用于您班组的配置，修改需由管理员进行。",
     "adm.s.users": "用户", "adm.s.teams": "班组", "adm.s.queues": "队列", "adm.s.routing": "路由规则", "adm.s.hours": "营业时间",
     "adm.s.pause": "示忙原因", "adm.s.wallboard": "大屏阈值", "adm.s.forms": "质检表", "adm.s.followups": "待补处理结果", "adm.s.audit": "审计日志",
@@ -13,7 +13,7 @@ addStrings({
     "adm.u.interface": "分机（AMI 接口）", "adm.u.interfaceHint": "如 PJSIP/8001，或经拨号方案的 Local/8001@agents/n",
     "adm.u.language": "界面语言", "adm.u.active": "启用", "adm.u.password": "初始密码", "adm.u.newPassword": "重置密码",
     "adm.u.passwordHint": "至少 8 位；留空则不修改", "adm.u.skills": "技能队列与等级", "adm.u.queue": "队列", "adm.u.level": "等级（优先级）",
-    "adm.u.levelHint": "等级即队列的 penalty：数字越小越先振铃，0 为最高。",
+    "adm.u.levelHint": "等级数字越小越先振铃，0 为最高。",
     "adm.team.name": "班组", "adm.team.queues": "队列", "adm.team.members": "成员数",
     "adm.q.add": "新建队列", "adm.q.new": "新队列", "adm.q.name": "队列代码", "adm.q.displayName": "中文名称", "adm.q.displayNameEn": "英文名称",
     "adm.q.sl": "服务水平阈值（秒）", "adm.q.slHint": "在此时间内接通计为达标，如 80/20 中的 20",
@@ -69,7 +69,7 @@ addStrings({
     "adm.a.target": "对象", "adm.a.details": "详情", "adm.a.ip": "地址",
   },
   en: {
-    "adm.title": "Admin console", "adm.notAllowed": "The admin console is for admins and team leads.",
+    "adm.title": "Admin console", "adm.sections": "Sections", "adm.notAllowed": "The admin console is for admins and team leads.",
     "adm.readonly": "Read-only: this is the configuration that applies to your teams; an admin changes it.",
     "adm.s.users": "Users", "adm.s.teams": "Teams", "adm.s.queues": "Queues", "adm.s.routing": "Routing", "adm.s.hours": "Opening hours",
     "adm.s.pause": "Pause reasons", "adm.s.wallboard": "Wallboard", "adm.s.forms": "QA forms", "adm.s.followups": "No disposition", "adm.s.audit": "Audit log",
@@ -99,12 +99,12 @@ addStrings({
     "adm.r.outWhy": "Why", "adm.r.outDuty": "Duty number", "adm.r.outVoicemail": "Voicemail", "adm.r.outRule": "Rule matched",
     "adm.r.unknown": "unknown caller", "adm.r.anyLine": "any line", "adm.r.noKey": "no key",
     "adm.r.action.queue": "to the queue", "adm.r.action.duty": "to the duty phone", "adm.r.action.voicemail": "to voicemail",
-    "adm.h.help": "Each queue's hours: the winter (default) and summer timetables, who is on duty when closed, holidays and make-up working days (调休).",
+    "adm.h.help": "Each queue's hours: the winter (default) and summer timetables, who is on duty when closed, holidays and make-up working days.",
     "adm.h.queue": "Queue", "adm.h.noQueues": "No queues yet.", "adm.h.always": "Open 24 hours", "adm.h.winter": "Winter timetable (default)",
     "adm.h.hasSummer": "Has a summer timetable", "adm.h.summerFrom": "Summer from (MM-DD)", "adm.h.summerTo": "Summer to (MM-DD)",
     "adm.h.windowsHint": "Opening windows per day, comma separated, e.g. 08:30-12:00, 13:30-17:30; empty means closed all day.",
     "adm.h.duty": "Duty roster", "adm.h.window": "Window", "adm.h.dutyNumber": "Duty number", "adm.h.dutyLabel": "Note",
-    "adm.h.holidays": "Holidays", "adm.h.holidaysHint": "Closed all day.", "adm.h.workdays": "Make-up working days (调休)",
+    "adm.h.holidays": "Holidays", "adm.h.holidaysHint": "Closed all day.", "adm.h.workdays": "Make-up working days",
     "adm.h.workdaysHint": "Weekend days worked, with Monday's hours.", "adm.h.addDate": "Add date",
     "adm.h.afterHours": "After hours", "adm.h.after": "Calls go to", "adm.h.after.duty": "the duty roster", "adm.h.after.voicemail": "voicemail",
     "adm.h.voicemail": "Voicemail box",

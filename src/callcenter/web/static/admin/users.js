@@ -41,10 +41,10 @@ export async function renderUsers(view, state) {
     u = u || { username: "", display_name: "", role: "agent", interface: "", language: "zh-CN", active: true, skills: [] };
     const ro = !state.canEdit;
     const f = {
-      username: input({ value: u.username, disabled: !isNew || ro, maxLength: 64, name: "username", autocomplete: "off" }),
+      username: input({ value: u.username, disabled: !isNew || ro, maxLength: 64, name: "username", autocomplete: "off", translate: "no" }),
       display_name: input({ value: u.display_name, disabled: ro, maxLength: 128, name: "display_name" }),
       role: select(ROLES.map((r) => [r, "role." + r]), u.role, { disabled: ro, name: "role" }),
-      interface: input({ value: u.interface || "", disabled: ro, placeholder: "PJSIP/8001", name: "interface", autocomplete: "off" }),
+      interface: input({ value: u.interface || "", disabled: ro, placeholder: "PJSIP/8001", name: "interface", autocomplete: "off", translate: "no" }),
       language: select([["zh-CN", { text: "中文" }], ["en", { text: "English" }]], u.language, { disabled: ro, name: "language" }),
       active: input({ type: "checkbox", checked: u.active, disabled: ro || isNew, name: "active" }),
       password: input({ type: "password", disabled: ro, autocomplete: "new-password", name: "password" }),

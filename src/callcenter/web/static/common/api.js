@@ -46,7 +46,7 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
 }
 
 let toastTimer;
-export function toast(message, { error = false, ms = 4000 } = {}) {
+export function toast(message, { error = false, ms = error ? 6000 : 2500 } = {}) {
   let el = document.querySelector(".toast");
   if (!el) {
     el = document.createElement("div");
@@ -80,7 +80,7 @@ export async function signedIn() {
     <a class="brand" href="/home" data-i18n="app.name"></a>
     <nav class="row" id="nav"></nav>
     <span class="spacer"></span>
-    <span class="who"><span class="who-name"></span> · <span class="who-role"></span></span>
+    <span class="who"><span class="who-name" translate="no"></span> · <span class="who-role"></span></span>
     <button id="lang-btn" data-i18n="nav.lang"></button>
     <button id="theme-btn" data-i18n="nav.theme"></button>
     <button id="logout-btn" data-i18n="nav.logout"></button>`;

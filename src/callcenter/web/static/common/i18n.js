@@ -4,6 +4,9 @@
 const STRINGS = {
   "zh-CN": {
     "app.name": "呼叫中心",
+    "title.home": "呼叫中心", "title.login": "登录 · 呼叫中心", "title.desktop": "坐席工作台 · 呼叫中心",
+    "title.wallboard": "大屏监控 · 呼叫中心", "title.admin": "管理控制台 · 呼叫中心", "title.customers": "客户 · 呼叫中心",
+    "title.qa": "质检 · 呼叫中心",
     "login.title": "登录",
     "login.username": "用户名",
     "login.password": "密码",
@@ -31,6 +34,9 @@ const STRINGS = {
   },
   en: {
     "app.name": "Call Center",
+    "title.home": "Call Center", "title.login": "Sign in · Call Center", "title.desktop": "Agent desktop · Call Center",
+    "title.wallboard": "Wallboard · Call Center", "title.admin": "Admin console · Call Center", "title.customers": "Customers · Call Center",
+    "title.qa": "Quality · Call Center",
     "login.title": "Sign in",
     "login.username": "Username",
     "login.password": "Password",
@@ -72,6 +78,21 @@ export function setLang(l) {
   window.dispatchEvent(new CustomEvent("cc:lang", { detail: l }));
 }
 
+// t(key, vars) as nodes, with the values named in `data` (people's names,
+// numbers) in spans marked translate="no": the rest is the UI's words.
+export function tNodes(key, vars = {}, data = []) {
+  const s = (STRINGS[lang()] && STRINGS[lang()][key]) ?? STRINGS.en[key] ?? key;
+  return s.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+    const m = part.match(/^\{(\w+)\}$/);
+    if (!m || !(m[1] in vars)) return part;
+    if (!data.includes(m[1])) return String(vars[m[1]]);
+    const span = document.createElement("span");
+    span.translate = false;
+    span.textContent = String(vars[m[1]]);
+    return span;
+  });
+}
+
 // An element whose text is t(key, vars) and stays translated: applyI18n
 // fills it again after a language switch.
 export function tr(tag, key, vars = null, attrs = {}) {
@@ -99,6 +120,7 @@ export function applyI18n(root = document) {
   }
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
 }
 
 // Durations the way people read them: mm:ss, or h:mm:ss past an hour.

@@ -26,7 +26,6 @@ const secs = (v) => {
 
 const me = await signedIn();
 const ctx = await api("/api/qa/context");
-document.title = `${t("qa.title")} · ${t("app.name")}`;
 const reviewer = REVIEWERS.includes(me.role);
 document.body.classList.toggle("is-reviewer", reviewer);
 const queues = await api("/api/queues");
