@@ -169,7 +169,6 @@ MATRIX: list[Case] = [
     Case("GET", "/favicon.ico", PUBLIC),
     Case("GET", "/docs", PUBLIC),
     Case("GET", "/docs/oauth2-redirect", PUBLIC),
-    Case("GET", "/redoc", PUBLIC),
     # the admin console: pages (shells), the scoped read, the routing test, the audit search
     Case("GET", "/admin", PUBLIC),
     Case("GET", "/users", PUBLIC),

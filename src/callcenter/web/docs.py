@@ -1,6 +1,7 @@
-"""The API docs (/docs Swagger UI, /redoc ReDoc) with their scripts and
-styles served from the fastapi-offline package: the centres' intranets
-reach no CDN, and FastAPI's defaults load from one."""
+"""The API docs (/docs, Swagger UI) with its script and styles served from
+the fastapi-offline package: the centres' intranets reach no CDN, and
+FastAPI's defaults load from one.  No ReDoc: its page fetches a logo from
+the internet (tests/browser/test_pages.py blocks and counts such loads)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -37,14 +38,3 @@ def mount(app: FastAPI) -> None:
     @app.get(oauth2_redirect, include_in_schema=False)
     async def swagger_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} · API",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
-            with_google_fonts=False,
-        )
