@@ -50,7 +50,6 @@ function fillSelects() {
     if (me.role === "agent" && s === "draft") continue;
     $("e-status").insertAdjacentHTML("beforeend", `<option value="${s}" data-i18n="qa.status.${s}"></option>`);
   }
-  if (me.role === "qa") $("f-mine").checked = true;
   applyI18n();
 }
 
