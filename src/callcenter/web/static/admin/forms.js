@@ -3,7 +3,7 @@
 // Saving makes a new version; evaluations keep the version they used.
 import { api } from "/static/common/api.js";
 import { lang, t } from "/static/common/i18n.js";
-import { button, data, el, field, input, rowsEditor, saveBar, select, tx } from "./ui.js";
+import { button, data, el, field, input, rowsEditor, saveBar, select, tx, markSaved } from "./ui.js";
 
 const ITEM_COLUMNS = [
   { key: "key", label: "adm.f.key" }, { key: "zh", label: "adm.f.zh" }, { key: "en", label: "adm.f.en" },
@@ -84,6 +84,7 @@ export async function renderForms(view, state) {
           el("option", { value: "new" }, tx("adm.f.new")));
         pick.value = String(saved.id);
         edit(forms.find((f) => f.id === saved.id) || saved);
+        markSaved(box);
       }, "adm.f.saveVersion")].filter(Boolean));
     updateTotal();
   }

@@ -2,7 +2,7 @@
 // count (abandon mode), the wrap-up limit and the dispositions agents pick
 // from.  Saving reconfigures the running ACD core at once.
 import { api } from "/static/common/api.js";
-import { button, data, el, field, input, rowsEditor, saveBar, select, tx } from "./ui.js";
+import { button, data, el, field, input, rowsEditor, saveBar, select, tx, markSaved } from "./ui.js";
 
 export async function renderQueues(view, state) {
   const { config } = state;
@@ -56,9 +56,11 @@ export async function renderQueues(view, state) {
         if (!body.dispositions.length) delete body.dispositions; // a new queue gets the default list
         const saved = await api(`/api/queues/${encodeURIComponent(name)}`, { method: "PUT", body });
         await state.reload();
+        Object.assign(config, state.config);
         selected = state.config.queues.find((x) => x.name === saved.name) || saved;
         fillList();
         edit(selected);
+        markSaved(editor);
       }));
     f.mode.onchange = () => {
       const hint = f.mode.closest(".field").querySelector("small");

@@ -121,3 +121,11 @@ export function saveBar(onSave, key = "adm.save") {
   }, "primary save");
   return el("div", { class: "row save-bar" }, b, msg);
 }
+
+/** After a save re-rendered its section: say so in the new save bar. */
+export function markSaved(root) {
+  const msg = root.querySelector(".save-msg");
+  if (!msg) return;
+  msg.className = "save-msg good";
+  msg.replaceChildren(tx("adm.saved"));
+}

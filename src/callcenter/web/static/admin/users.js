@@ -3,7 +3,7 @@
 // language, active; a new user's password, and password resets.
 import { api } from "/static/common/api.js";
 import { lang, t } from "/static/common/i18n.js";
-import { button, data, el, field, input, rowsEditor, saveBar, select, tx } from "./ui.js";
+import { button, data, el, field, input, rowsEditor, saveBar, select, tx, markSaved } from "./ui.js";
 
 const ROLES = ["agent", "team_lead", "qa", "admin"];
 
@@ -71,8 +71,10 @@ export async function renderUsers(view, state) {
         throw e;
       }
       await state.reload();
+      Object.assign(config, state.config);
       fillList();
       edit(config.users.find((x) => x.id === selected.id) || selected);
+      markSaved(editor);
     });
     editor.replaceChildren(
       el("h3", {}, isNew ? tx("adm.u.new") : data("span", `${u.display_name} (${u.username})`)),
