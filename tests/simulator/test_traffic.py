@@ -267,7 +267,12 @@ async def test_cli_simulate_script_and_record(tmp_path: Path) -> None:
             pass
     finally:
         proc.send_signal(signal.SIGINT)
-        await asyncio.wait_for(proc.wait(), 10)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()  # never leak a simulator
+            await proc.wait()
+            raise
     assert record.read_bytes() == c.raw
     assert list((tmp_path / "rec").rglob("*.wav"))
 

@@ -20,7 +20,7 @@ def check_interface(v: str | None) -> str | None:
     if v is None or v == "":
         return None
     if not INTERFACE_RE.match(v):
-        raise ValueError("must look like PJSIP/8001 (technology/resource)")
+        raise ValueError("must look like PJSIP/8001 (technology/resource) or Local/8001@agents/n")
     return v
 
 

@@ -43,6 +43,8 @@ def build(
     on_wrap_up_done: Callable[[str], None] | None = None,
     queue_log: Path | None = None,
     queue_log_sinks: tuple[Callable[[QueueLogRow], None], ...] = (),
+    caller: Callable[[str], dict[str, Any]] | None = None,
+    on_call: Callable[[Any, dict[str, Any]], None] | None = None,
 ) -> AmiServer:
     """A server whose PBX runs either `script` (exact) or the traffic model
     with the demo's agents (names and skills from callcenter.demo), minus
@@ -77,7 +79,7 @@ def build(
         profile=list(HOTLINE_PROFILE) if profile == "hotline" else [1.0] * 24,
         warm_start=round(occupancy * len(people)),
     )
-    traffic = Traffic(pbx, model, seed, on_wrap_up_done)
+    traffic = Traffic(pbx, model, seed, on_wrap_up_done, caller=caller, on_call=on_call)
     for _username, name, iface, skills in people:
         traffic.login(iface, name, skills)
     traffic.start()
@@ -93,12 +95,16 @@ def load_script(path: Path) -> list[dict[str, Any]]:
     return steps
 
 
-async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] | None = None) -> tuple[AmiServer, Settings]:
+async def start_demo(
+    settings: Settings, on_wrap_up_done: Callable[[str], None] | None = None, dialplan: Any = None
+) -> tuple[AmiServer, Settings]:
     """The in-process simulator of `make demo`: the demo agents logged in
     (except agent01, PJSIP/8001, left for a person to log in from the
     desktop), live traffic, recordings into settings.recordings_dir.
     `on_wrap_up_done(interface)` is called when a simulated agent's
-    modelled wrap-up is over (the app submits their disposition).  With
+    modelled wrap-up is over (the app submits their disposition).
+    `dialplan` (callcenter.demo.DemoDialplan) picks the callers and runs
+    the dialplan's hooks for them.  With
     settings.simulator_script it runs that script instead (end-to-end
     tests, demos of one situation); settings.simulator_record captures the
     wire for `callcenter replay`.
@@ -120,7 +126,11 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
         record=record,
         queue_log=settings.simulator_queue_log,
         queue_log_sinks=(table,) if table is not None else (),
+        caller=dialplan.caller if dialplan is not None else None,
+        on_call=dialplan.on_call if dialplan is not None else None,
     )
+    if dialplan is not None:
+        dialplan.pbx = server.pbx
     if record is not None:
         weakref.finalize(server, record.close)
     if table is not None:

@@ -135,10 +135,24 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 class Traffic:
     """Feeds a PBX from a TrafficModel."""
 
-    def __init__(self, pbx: PBX, model: TrafficModel, seed: int = 0, on_wrap_up_done: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        pbx: PBX,
+        model: TrafficModel,
+        seed: int = 0,
+        on_wrap_up_done: Callable[[str], None] | None = None,
+        caller: Callable[[str], dict[str, Any]] | None = None,
+        on_call: Callable[[Any, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.pbx = pbx
         self.model = model
         self.rng = random.Random(f"traffic-{seed}")
+        # Who calls: caller(queue) -> {"number", "name", "patience"?} (the
+        # demo picks its seeded customers); on_call(call, that dict) once the
+        # call is placed (the demo runs its dialplan hooks).  Without them,
+        # random numbers from this RNG, as before.
+        self.caller = caller
+        self.on_call = on_call
         # Simulated people finish wrap-up: `on_wrap_up_done(interface)` when
         # their after-call work is done (the demo submits their disposition).
         # A separate RNG, so the day's calls are the same with or without it.
@@ -206,16 +220,20 @@ class Traffic:
         others = [ld.queue for ld in m.loads if ld.queue != load.queue and ld.queue in self.pbx.queues]
         if others and rng.random() < m.transfer_prob:
             transfer = {"type": "blind", "at": round(talk * 0.5), "to": rng.choice(others), "talk": round(talk * 0.7)}
-        self.pbx.new_call(
+        who = self.caller(load.queue) if self.caller is not None else {"number": self._number(), "name": self._name()}
+        patience = None if m.patience_mean_s is None else rng.expovariate(1.0 / m.patience_mean_s)
+        call = self.pbx.new_call(
             load.queue,
-            self._number(),
-            self._name(),
-            patience=None if m.patience_mean_s is None else rng.expovariate(1.0 / m.patience_mean_s),
+            who["number"],
+            who["name"],
+            patience=who.get("patience", patience),
             talk=round(talk, 1),
             hold=hold,
             hangup="agent" if rng.random() < m.agent_hangup_prob else "caller",
             transfer=transfer,
         )
+        if self.on_call is not None:
+            self.on_call(call, who)
 
     def _number(self) -> str:
         r = self.rng
