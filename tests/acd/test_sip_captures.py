@@ -106,6 +106,12 @@ EXPECTED: dict[str, list[Call]] = {
             transfer={"kind": "attended", "target": "8002"},
         ),
     ],
+    # The lead's phone listens in (ChanSpy): no call of its own, and the
+    # agent's call is untouched.
+    "supervisor_listen": [Call(
+        "queue", "inbound", "SIP/8001", "answered", queue="repairs", caller="13900000001",
+        talk=((("8001", "answered"), (CALLER, "bye")),),
+    )],
     # After hours the hook sends the call to the duty desk 8020 (not an agent)
     # or to the duty mobile through the carrier: inbound, straight through.
     "after_hours_duty": [Call(

@@ -495,6 +495,31 @@ def _uri_escape(s: str) -> str:
     return quote(s, safe="")
 
 
+async def supervisor_listen(r: Run) -> None:
+    """repairs: 王芳 answers after 1 s; 2 s later the lead's phone (SIP/7001)
+    is originated into ChanSpy(SIP/8001-,qES), what the gateway's listen
+    sends; it answers after 1 s, listens 3 s and hangs up; the customer hangs
+    up 2 s later."""
+    await _agents(r)
+    phone = await r.phone("8001")
+    lead = await r.phone("7001")
+    c = await r.call_hotline("13900000001")
+    await ring_then(phone, 1)
+    await phone.event("answered")
+    await sleep(2)
+    await r.ami.action("Originate", Channel="SIP/7001", Application="ChanSpy", Data="SIP/8001-,qES",
+                       CallerID='"listen" <SIP/8001>', Async="true", Timeout=30000)
+    await ring_then(lead, 1)
+    await lead.event("answered")
+    await r.ami.event("ChanSpyStart", timeout=10)
+    await sleep(3)
+    await lead.press("bye")
+    await lead.event("ended")
+    await sleep(2)
+    await c.press("bye")
+    await phone.event("ended")
+
+
 async def after_hours_duty(r: Run) -> None:
     """After hours: the hook answers 13900000004 with action=duty, duty=8020;
     [cc-closed] dials Local/8020@cc-duty, which dials SIP/8020 (the duty
@@ -527,7 +552,7 @@ Scenario = Callable[[Run], Awaitable[None]]
 SCENARIOS: dict[str, Scenario] = {f.__name__: f for f in [
     click_to_call_answered, click_to_call_busy, click_to_call_no_answer, click_to_call_phone_no_answer,
     outbound_answered, outbound_busy, internal_answered, internal_no_answer, internal_busy, pickup,
-    queue_answered, queue_hold, queue_blind_transfer, queue_attended_transfer,
+    queue_answered, queue_hold, queue_blind_transfer, queue_attended_transfer, supervisor_listen,
     after_hours_duty, after_hours_mobile,
 ]}
 
