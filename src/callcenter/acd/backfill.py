@@ -127,7 +127,7 @@ def apply_backfill(core: Core, e: ev.QueueLogRows, out: Output) -> None:
         if done is not None:
             _correct_finished(core, done, s, out)
             continue
-        if s.finished:
+        if s.finished and (s.callid, s.queue) not in qa.finished_keys:
             _make(core, s, out)
 
 
@@ -252,7 +252,7 @@ def _make(core: Core, s: Stay, out: Output) -> None:
     a = core.agent_states.get(agent or "")
     if a is not None and call.outcome == "answered":
         core.agent_states.handled(a, s.ended or s.connected or s.entered, "inbound", call.talk_s, out)
-    qa.finished[(call.uniqueid, call.queue)] = call
+    qa.keep_finished(call)
     qa.remember(call.call_id)
     record = queue_record(call, qa.config)
     record["source"] = "backfill"

@@ -320,7 +320,7 @@ class Core:
         )
         call.left_at = call.answered_at if call.answered_at is not None else call.entered_at + float(r.get("wait_s") or 0)
         call.talk_end = (call.answered_at + call.talk_s + call.hold_s) if call.answered_at is not None else None
-        self.queue_acd.finished[(call.uniqueid, call.queue)] = call
+        self.queue_acd.keep_finished(call)
         self.queue_acd.remember(call.call_id)
 
     # --- views ------------------------------------------------------------------

@@ -25,7 +25,7 @@ Rules that come from Asterisk (docs: ami.md §3):
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,6 @@ EXIT_GRACE_S = 10.0  # how long a caller who left the queue may wait for its QUE
 LINGER_S = 3600.0  # a transferred caller still talking after this is closed anyway
 RECENT_CALLS = 20_000  # finished call ids remembered, so late events are recognised
 PENDING_MAX = 10_000  # bound on facts about callers not (yet) in a queue
-FINISHED_KEPT = 5_000  # finished calls kept for a late correction (backfill.py): about an hour of a busy centre
 
 _STATUS_OUTCOME = {
     "TIMEOUT": "timeout",
@@ -155,7 +154,9 @@ class Queues:
         self.by_uid: dict[str, QueueCall] = {}
         self.by_linked: dict[str, QueueCall] = {}
         self.totals = kpis()
-        self.finished: OrderedDict[tuple[str, str], QueueCall] = OrderedDict()  # recent ones, for a late correction
+        self.finished: dict[tuple[str, str], QueueCall] = {}  # finished with estimates: a backfill may correct them
+        self.finished_keys: set[tuple[str, str]] = set()  # every recently finished (caller, queue)
+        self._finished_order: deque[tuple[str, str]] = deque()
         self._recent: deque[str] = deque()
         self._recent_set: set[str] = set()
         self.stats: dict[str, int] = {}
@@ -205,6 +206,21 @@ class Queues:
         while f"{base}-{n}" in self.calls or f"{base}-{n}" in self._recent_set:
             n += 1
         return f"{base}-{n}"
+
+    def keep_finished(self, call: QueueCall) -> None:
+        """Remember a finished call for a late queue_log backfill: its key
+        always (so it is never made twice), the whole call only when its
+        figures were estimated at a resync (so it can be corrected)."""
+        key = (call.uniqueid, call.queue)
+        if key not in self.finished_keys:
+            self.finished_keys.add(key)
+            self._finished_order.append(key)
+            if len(self._finished_order) > RECENT_CALLS:
+                old = self._finished_order.popleft()
+                self.finished_keys.discard(old)
+                self.finished.pop(old, None)
+        if call.inferred or call.source != "live" or any(i.get("kind") == "resync" for i in call.timeline):
+            self.finished[key] = call
 
     def remember(self, key: str) -> None:
         if not key or key in self._recent_set:
@@ -496,9 +512,7 @@ class Queues:
             del self.by_linked[call.linkedid]
         self.remember(call.call_id)
         self.remember(call.linkedid)
-        self.finished[(call.uniqueid, call.queue)] = call
-        if len(self.finished) > FINISHED_KEPT:
-            self.finished.popitem(last=False)
+        self.keep_finished(call)
         if call.outcome == "answered" and not call.inferred:
             self.kpi_handled(call.queue, self.now, call.talk_s, call.hold_s, call.wrap_up_s)
             a = self.agents.get(call.agent or "")
