@@ -157,6 +157,7 @@ def simulate(
     occupancy: Annotated[float, typer.Option(help="Target agent occupancy of the random traffic (0-1)")] = 0.7,
     profile: Annotated[str, typer.Option(help="Arrivals by hour: flat or hotline")] = "flat",
     systemname: Annotated[str, typer.Option(help="asterisk.conf systemname: prefixes Uniqueids, adds SystemName")] = "",
+    queue_log: Annotated[Optional[Path], typer.Option(help="Write app_queue's queue_log lines to this file")] = None,
 ) -> None:
     """Run a simulated Asterisk (AMI) until Ctrl-C, for trying the bridge without a PBX."""
     from callcenter.simulator.clock import RealClock
@@ -180,7 +181,7 @@ def simulate(
         server = build(
             agents=agents, seed=seed, script=steps, recordings_dir=settings.recordings_dir,
             clock=RealClock(speed), version=version, record=out, occupancy=occupancy, profile=profile,
-            username=settings.ami_user, secret=settings.ami_secret, systemname=systemname,
+            username=settings.ami_user, secret=settings.ami_secret, systemname=systemname, queue_log=queue_log,
         )  # fmt: skip
         try:
             bound = await server.start(host, port)

@@ -244,7 +244,9 @@ class FakeGateway:
             self.acd.do("paused", interface, paused, reason)
         return r
 
-    async def click_to_call(self, interface: str, number: str, context: str):
+    async def click_to_call(self, interface: str, number: str, context: str, **variables: Any):
+        if variables:
+            return await self._do("click_to_call", interface, number, context, variables)
         return await self._do("click_to_call", interface, number, context)
 
     async def spy(self, supervisor_interface: str, target_interface: str, mode: str):

@@ -208,7 +208,10 @@ async def dial(body: DialIn, me: Desk, request: Request) -> dict[str, Any]:
     try:
         iface = service.my_interface(me)
         gw = service.gateway(request.app.state)
-        await service.act("call", gw.click_to_call(iface, body.number, service.DIAL_CONTEXT))
+        if body.callback_task is None:
+            await service.act("call", gw.click_to_call(iface, body.number, service.DIAL_CONTEXT))
+        else:
+            await service.act("call", gw.click_to_call(iface, body.number, service.DIAL_CONTEXT, callback_task=body.callback_task))
     except DeskError as exc:
         raise _http(exc) from None
     return {"ok": True, "number": body.number}

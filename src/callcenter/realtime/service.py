@@ -16,11 +16,12 @@ from callcenter.auth.schemas import INTERFACE_RE
 from callcenter.realtime.models import RealtimeSetting
 from callcenter.realtime.schemas import default_pause_reasons, default_thresholds
 
-# Dialplan contexts the actions dial into (asterisk/extensions.conf):
-# numbers and agents' extensions are dialled like a desk phone would, a
-# queue by its name in the queues' entry context.
-DIAL_CONTEXT = "from-internal"
-QUEUE_CONTEXT = "cc-queues"
+# Dialplan contexts the actions dial into (asterisk/extensions.conf, checked
+# by tests/test_asterisk_config.py): numbers and agents' extensions are
+# dialled as a desk phone would ([agents]), a queue by its name in [cc-queue]
+# (recorded, then Queue()).
+DIAL_CONTEXT = "agents"
+QUEUE_CONTEXT = "cc-queue"
 
 PAUSE_REASONS = "pause_reasons"
 THRESHOLDS = "wallboard_thresholds"
@@ -113,7 +114,8 @@ def transfer_target(to: str, target: str) -> tuple[str, str]:
     if to == "agent":
         if not INTERFACE_RE.match(target):
             raise DeskError(422, "target: an agent is given by interface, e.g. PJSIP/8002")
-        return target.split("/", 1)[1], DIAL_CONTEXT
+        # PJSIP/8002 -> 8002; a Local member Local/8006@agents/n -> 8006.
+        return target.split("/", 1)[1].split("@", 1)[0], DIAL_CONTEXT
     if not target.lstrip("+").replace("*", "").replace("#", "").isdigit():
         raise DeskError(422, "target: a number has digits, *, # and a leading + only")
     return target, DIAL_CONTEXT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -10,9 +11,11 @@ import weakref
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from callcenter.ami.queue_log import QueueLogRow
 from callcenter.config import Settings
 from callcenter.simulator.clock import RealClock, VirtualClock
 from callcenter.simulator.pbx import PBX
+from callcenter.simulator.queue_log import QueueLogFile, QueueLogTable
 from callcenter.simulator.recording import WavWriter
 from callcenter.simulator.server import AmiServer
 from callcenter.simulator.traffic import HOTLINE_PROFILE, Script, Traffic, TrafficModel
@@ -38,6 +41,8 @@ def build(
     secret: str = "callcenter",
     systemname: str = "",
     on_wrap_up_done: Callable[[str], None] | None = None,
+    queue_log: Path | None = None,
+    queue_log_sinks: tuple[Callable[[QueueLogRow], None], ...] = (),
 ) -> AmiServer:
     """A server whose PBX runs either `script` (exact) or the traffic model
     with the demo's agents (names and skills from callcenter.demo), minus
@@ -48,11 +53,20 @@ def build(
     ami_version = VERSIONS.get(version, version)
     clock = clock or RealClock()
     pbx = PBX(clock=clock, seed=seed, recordings_dir=recordings_dir, version=ami_version, systemname=systemname)
+    pbx.queue_log.extend(queue_log_sinks)  # before the agents log in: their ADDMEMBER lines too
     if recordings_dir is not None:
         writer = WavWriter(seed)
         # Live, synthesis runs in a worker thread so the event loop never stalls.
         pbx.wav_writer = (lambda rec, secs: asyncio.get_running_loop().run_in_executor(None, writer, rec, secs)) if clock.realtime else writer
     server = AmiServer(username=username, secret=secret, version=ami_version, pbx=pbx, record=record)
+    if queue_log is not None:  # Asterisk's /var/log/asterisk/queue_log
+        log_file = QueueLogFile(queue_log)
+        pbx.queue_log.append(log_file)
+
+        async def close_file() -> None:
+            log_file.close()
+
+        server.cleanups.append(close_file)
     if script is not None:
         Script(pbx, script).start()
         return server
@@ -90,6 +104,8 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
     wire for `callcenter replay`.
     Returns the running server and settings pointing the bridge at it."""
     script = load_script(settings.simulator_script) if settings.simulator_script else None
+    # Asterisk's realtime queue_log (asterisk/extconfig.conf): the same rows in our database.
+    table = QueueLogTable(settings.database_url) if settings.simulator_queue_log_table else None
     # Unbuffered: the capture can be replayed while the simulator still runs.
     record = settings.simulator_record.open("wb", buffering=0) if settings.simulator_record else None
     server = build(
@@ -102,12 +118,25 @@ async def start_demo(settings: Settings, on_wrap_up_done: Callable[[str], None] 
         secret=settings.ami_secret,
         on_wrap_up_done=on_wrap_up_done,
         record=record,
+        queue_log=settings.simulator_queue_log,
+        queue_log_sinks=(table,) if table is not None else (),
     )
     if record is not None:
         weakref.finalize(server, record.close)
+    if table is not None:
+        writer = asyncio.create_task(table.run())
+
+        async def stop_table() -> None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await table.close()
+
+        server.cleanups.append(stop_table)
     try:
         port = await server.start("127.0.0.1", settings.simulator_port)
     except OSError as exc:
+        await server.stop()  # the queue_log writer and the recording file with it
         raise RuntimeError(
             f"the simulator cannot listen on 127.0.0.1:{settings.simulator_port} ({exc.strerror}); "
             "set CALLCENTER_SIMULATOR_PORT to a free port, or 0 for any"

@@ -23,14 +23,20 @@ start).  A step is either a call:
      "talk": 30, "hold": [[10, 5]],        # talk s after connect; holds [at, duration]
      "hangup": "caller",                   # or "agent"
      "timeout": null, "after_timeout": 10, # Queue() timeout; the caller survives it
-     "transfer": null}                     # or {"type": "blind", "at": 20, "to": "complaints"
+     "transfer": null,                     # or {"type": "blind", "at": 20, "to": "complaints"
                                            #      | "8002", "talk": 40, "answer": [...]}
                                            # or {"type": "attended", "at": 20, "to": "8002",
                                            #      "consult": 10, "answer_after": 2, "talk": 40}
+                                           # or {"type": "blonde", ..., "consult": 3, "ring_after": 4}
+     "priority": 0, "key": [30, "9"],      # QUEUE_PRIO; a key pressed at 30 s (ExitWithKey)
+     "survey": 6}                          # s in the survey when the agent hangs up first
 
 or an agent step:
 
     {"at": 0, "login": "PJSIP/8001", "queue": "repairs", "name": "王静", "penalty": 0}
+    {"at": 0, "login": "Local/8006@agents/n", "queue": "repairs", "state_interface": "PJSIP/8006"}
+    {"at": 5, "dial": "PJSIP/8001", "to": "8002", "talk": 20}   # an agent's phone dials ([agents])
+    {"at": 7, "pickup": "PJSIP/8003"}                           # *8
     {"at": 90, "logout": "PJSIP/8001", "queue": "repairs"}
     {"at": 5, "pause": "PJSIP/8001", "reason": "小休"}      # optional "queue"
     {"at": 65, "unpause": "PJSIP/8001"}
@@ -254,7 +260,8 @@ class Traffic:
 class Script:
     """Schedules a JSON script's steps on a PBX (see the module docstring)."""
 
-    CALL_KEYS = ("patience", "answer", "talk", "hold", "hangup", "transfer", "timeout", "after_timeout")
+    CALL_KEYS = ("patience", "answer", "talk", "hold", "hangup", "transfer", "timeout", "after_timeout", "priority", "key",
+                 "survey", "dnis", "recording")  # fmt: skip
 
     def __init__(self, pbx: PBX, steps: list[dict[str, Any]]) -> None:
         self.pbx = pbx
@@ -269,7 +276,12 @@ class Script:
         pbx = self.pbx
         if "login" in step:
             pbx.add_member(step["queue"], step["login"], step.get("name"), int(step.get("penalty", 0)),
-                           bool(step.get("paused", False)), step.get("reason", ""), step.get("wrapuptime"))  # fmt: skip
+                           bool(step.get("paused", False)), step.get("reason", ""), step.get("wrapuptime"),
+                           state_interface=step.get("state_interface", ""))  # fmt: skip
+        elif "dial" in step:
+            pbx.dial(step["dial"], str(step["to"]), answer_after=step.get("answer_after"), talk=step.get("talk"))
+        elif "pickup" in step:
+            pbx.pickup(step["pickup"])
         elif "logout" in step:
             pbx.remove_member(step["queue"], step["logout"])
         elif "pause" in step:
