@@ -238,7 +238,7 @@ class Run:
         """What the desktop's click-to-call sends (callcenter.ami.gateway.click_to_call)."""
         return await self.ami.action(
             "Originate", Channel=f"SIP/{ext}", Context="agents", Exten=number, Priority=1,
-            CallerID=f'"{number}" <{number}>', Async="true", Timeout=int(timeout_s * 1000),
+            CallerID=f'"{number}" <{number}>', Variable=f"CC_AGENT=SIP/{ext}", Async="true", Timeout=int(timeout_s * 1000),
         )
 
     async def call_hotline(self, number: str, key: str = "1") -> Party:
