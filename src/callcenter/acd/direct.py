@@ -153,7 +153,9 @@ class DirectCalls:
                     self._phone_gone(d, f.channel.uniqueid, ts, out)
             elif isinstance(f, (Ended, Closed)):
                 d = self.live.get(f.call.call_id) or (self._get(f.call, ts) if not f.call.queue_calls else None)
-                if d is not None:
+                if d is not None and d.after_queue is None and f.call.queue_calls:
+                    self._discard(d, ts, out)  # a queue call after all (its join came late or not at all)
+                elif d is not None:
                     if isinstance(f, Closed):
                         d.kind = "consult"  # the transfer took its parties elsewhere
                     self._ended(d, f.call, f.reason, ts, out)
@@ -269,6 +271,14 @@ class DirectCalls:
             if a is not None and d.call_id in a.others:
                 self._phone_gone(d, phone, ts, out)
         self._maybe_finish(d, out)
+
+    def _discard(self, d: DirectCall, ts: float, out: Output) -> None:
+        self.live.pop(d.thread_id or d.call_id, None)
+        for phone, iface in d.phones.items():
+            self.by_phone.pop(phone, None)
+            a = self.agents.get(iface)
+            if a is not None and a.others.pop(d.call_id, None) is not None:
+                self.agents.refresh(a, ts, out)
 
     def wrap_done(self, d: DirectCall, out: Output) -> None:
         self._maybe_finish(d, out)
