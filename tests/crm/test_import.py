@@ -99,7 +99,7 @@ async def test_a_crash_midway_leaves_nothing(db, monkeypatch):
 
 async def test_undecodable_and_headerless_files(db):
     async with db.sessions() as s:
-        with pytest.raises(ValueError, match="neither UTF-8 nor GBK"):
+        with pytest.raises(ValueError, match="neither UTF-8, GB18030/GBK nor Big5"):
             await import_customers(s, b"name,phones\n\xff\xfe\xfa\n", SH, "")
         report = await import_customers(s, "foo,bar\n1,2\n".encode(), SH, "")
     assert report.errors == [(1, "header has no name or phones column (got: foo, bar)")]
