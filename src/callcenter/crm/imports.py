@@ -40,6 +40,13 @@ HEADERS = {
     "notes": "notes", "备注": "notes",
     "tags": "tags", "标签": "tags",
 }  # fmt: skip
+# The same headers in traditional characters (Big5 files from Hong Kong or Taiwan).
+HEADERS |= {
+    "電話": "phones", "聯繫電話": "phones", "聯絡電話": "phones", "客戶名稱": "name", "名稱": "name",
+    "房號": "unit", "單元": "unit", "地址": "address", "等級": "grade", "客戶等級": "grade",
+    "客戶類型": "tier", "類別": "tier", "客戶經理": "account_manager", "大客戶專員": "account_manager",
+    "語言": "language", "備註": "notes", "標籤": "tags",
+}  # fmt: skip
 
 TIERS = {t.value: t for t in Tier} | {label: t for t, label in TIER_LABELS.items()} | {
     "大客户(vip客户)": Tier.vip, "vip客户": Tier.vip, "主要客户": Tier.key, "普通客户": Tier.regular,
