@@ -4,6 +4,7 @@ check who is calling (`require(...)`) and to get a database session."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -15,8 +16,11 @@ from callcenter.auth import service
 from callcenter.auth.models import AuditEntry, Role, User
 from callcenter.auth.schemas import AuditOut, LoginIn, MeOut, PasswordIn, TokenOut, UserCreate, UserOut, UserUpdate
 from callcenter.auth.service import TOKEN_COOKIE, Principal, TokenError
+from callcenter.auth.sessions import is_outage
 from callcenter.config import Settings
 from callcenter.validation import INT32_MAX, Id
+
+log = logging.getLogger("callcenter.auth")
 
 # --- dependencies -------------------------------------------------------------
 
@@ -136,9 +140,16 @@ async def logout(request: Request, session: SessionDep, settings: SettingsDep) -
         except TokenError:
             principal = None
         if principal is not None:
-            await request.app.state.sessions.sign_out(session, principal, float(claims["exp"]))
-            service.audit(session, principal, "auth.logout", principal.username, client_ip(request))
-            await session.commit()
+            try:
+                await request.app.state.sessions.sign_out(session, principal, float(claims["exp"]))
+                service.audit(session, principal, "auth.logout", principal.username, client_ip(request))
+                await session.commit()
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                # Signed out here already (and its websockets closed); other
+                # nodes learn it when the database is back, or at expiry.
+                log.warning("sign-out of %s not stored: the database is unreachable", principal.username)
     response = Response(status_code=204)
     response.delete_cookie(TOKEN_COOKIE, path="/")
     return response

@@ -125,16 +125,18 @@ class Sessions:
                 log.exception("session listener failed")
 
     async def sign_out(self, session: AsyncSession, principal: Principal, expires_at: float) -> None:
-        """Revoke this one token (the caller commits)."""
+        """Revoke this one token: at once in this process (its websockets
+        close), then in the database for the other nodes (the caller
+        commits; during an outage that part fails and the caller decides)."""
         self._revoked[principal.jti] = expires_at
         now = time.time()
         if len(self._revoked) > 10_000:
             self._revoked = {j: e for j, e in self._revoked.items() if e > now}
+        self._notify(principal.id, principal.jti, "signed out")
         await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < datetime.now(UTC)))
         session.add(
             RevokedToken(jti=principal.jti, user_id=principal.id, expires_at=datetime.fromtimestamp(expires_at, UTC))
         )
-        self._notify(principal.id, principal.jti, "signed out")
 
     async def revoke_user(self, session: AsyncSession, user: User, reason: str) -> None:
         """Every token of the user stops working (the caller commits)."""
