@@ -102,11 +102,16 @@ class Fuzzer:
             user = (await s.execute(select(User).where(User.id == self.user_id))).scalar_one()
             return issue_token(user, self.settings.jwt_secret, 3600)
 
-    def run(self, examples: int, modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)) -> Report:
+    def run(
+        self, examples: int, modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE), skip: tuple[str, ...] = ()
+    ) -> Report:
+        """`skip`: path prefixes left out (e.g. a route known to hang an old build)."""
         report = Report(self.role.value)
         started = time.perf_counter()
         for result in self.schema.get_all_operations():
             op = result.ok()
+            if op.path.startswith(skip):
+                continue
             for mode in modes:
                 self._operation(op, mode, examples, report)
         report.seconds = time.perf_counter() - started
