@@ -125,6 +125,13 @@ def install(app: FastAPI) -> None:
         log.warning("database refused a value: %s", str(exc.orig)[:200] if exc.orig else exc)
         return unprocessable([{"field": "body", "message": "a value is out of range for where it is stored"}])
 
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        """SQLite's driver raises this (not a DataError) for an integer
+        beyond 64 bits that got past the schema."""
+        log.warning("a number out of range reached the database: %s", exc)
+        return unprocessable([{"field": "body", "message": "a number is out of range"}])
+
     base_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
