@@ -47,7 +47,7 @@ async def test_pages_run_under_the_csp(browser, server):
     await page.wait_for_selector("#pages a")
     for path, ready in (("/wallboard", "#conn"), ("/desktop", "body"), ("/qa", "body"), ("/customers", "body")):
         await page.goto(server.url + path)
-        await page.wait_for_selector(ready)
+        await page.wait_for_selector(ready, state="attached")
         await page.wait_for_load_state("networkidle")
     # the wallboard's websocket connected under connect-src 'self'
     await page.goto(server.url + "/wallboard")
