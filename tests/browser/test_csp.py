@@ -36,7 +36,7 @@ def server(tmp_path):  # noqa: ANN001, ANN201
 
 
 async def test_pages_run_under_the_csp(browser, server):
-    page = await browser.new_page(viewport={"width": 1366, "height": 768})
+    page = await browser.new_page(viewport={"width": 1366, "height": 768}, bypass_csp=False)
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     await page.goto(server.url + "/login")

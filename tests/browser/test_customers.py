@@ -50,7 +50,7 @@ def server(tmp_path):  # noqa: ANN001, ANN201
 
 async def test_agent_finds_and_edits_a_customer(browser, server, shot):
     # A browser in another time zone than the centre's: dates are the centre's.
-    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="UTC", bypass_csp=True)  # the test's own wait_for_function predicates need eval; tests/browser/test_csp.py runs the pages under the CSP
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="UTC")
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -87,7 +87,7 @@ async def _login(page, base, user):  # noqa: ANN001, ANN202
 
 
 async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot):
-    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="America/New_York", bypass_csp=True)  # the test's own wait_for_function predicates need eval; tests/browser/test_csp.py runs the pages under the CSP
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="America/New_York")
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

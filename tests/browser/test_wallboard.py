@@ -171,7 +171,8 @@ async def test_wallboard_reconnects_and_is_not_stale(browser, tmp_path, shot):
         card = page.locator(f".agent[data-iface='{A}'][data-state=paused]")
         await card.wait_for()
         assert "培训" in await card.inner_text()
-        await page.wait_for_function("document.querySelector(\".tile[data-queue=repairs] [data-k=waiting]\").textContent === '1'")
+        # a selector, not wait_for_function: the page's CSP forbids the eval its polling needs
+        await page.wait_for_selector(".tile[data-queue=repairs] [data-k=waiting]:text-is('1')")
         await page.close()
     finally:
         live.stop()
