@@ -200,9 +200,7 @@ async def test_database_down_still_answers(tmp_path):
     [
         ({}, "uniqueid"),
         ({"uniqueid": "1.1", "choice": "12a"}, "choice"),
-        ({"uniqueid": "1.1", "caller": "13800138000;drop"}, "caller"),
         ({"uniqueid": "bad id"}, "uniqueid"),
-        ({"uniqueid": "1.1", "dnis": "x"}, "dnis"),
         ({"uniqueid": "1.1", "format": "xml"}, "format"),
     ],
 )
@@ -236,11 +234,11 @@ async def test_ip_allowlist(tmp_path, db_url, allow, code):
 async def test_decision_api_explains_a_call(client, make_user, hook_headers, routing):
     from callcenter.auth.models import Role
 
-    agent = await make_user(Role.agent)
+    lead = await make_user(Role.team_lead, queues=[("fees", 0)])
     await route(client, hook_headers, caller="13912345678", dnis=HOTLINE, choice="4", uniqueid="1700.55")
-    r = await client.get("/api/routing/decisions/1700.55", headers=agent.headers)
+    r = await client.get("/api/routing/decisions/1700.55", headers=lead.headers)
     assert r.status_code == 200 and r.json()["queue"] == "fees" and r.json()["choices"] == ["4"]
-    assert (await client.get("/api/routing/decisions/none.1", headers=agent.headers)).status_code == 404
+    assert (await client.get("/api/routing/decisions/none.1", headers=lead.headers)).status_code == 404
 
 
 def test_hashcompat_reply_round_trips_special_characters():
