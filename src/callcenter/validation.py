@@ -117,7 +117,7 @@ def install(app: FastAPI) -> None:
         """As FastAPI's own, but a 422 raised in code ("field: why") gets
         the same `errors` list as a schema failure."""
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
-        body: dict[str, Any] = {"detail": detail, "code": getattr(exc, "code", None) or f"http_{exc.status_code}"}
+        body: dict[str, Any] = {"detail": detail, "code": getattr(exc, "code", None) or ("invalid" if exc.status_code == 422 else f"http_{exc.status_code}")}
         if getattr(exc, "params", None):
             body["params"] = exc.params  # type: ignore[attr-defined]
         if exc.status_code == 422:

@@ -275,7 +275,8 @@ async def test_lookup_recovers_from_a_dropped_database_connection(db_url, db, ro
         return
     async with db.engine.connect() as conn:
         killed = (await conn.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'callcenter-hooks'"
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'callcenter-hooks' AND datname = current_database()"
         ))).scalar()  # fmt: skip
     assert killed == 1
     d = await routing.decide("13800138000", HOTLINE, "2.2", "1")
