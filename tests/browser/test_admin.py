@@ -121,6 +121,7 @@ async def test_admin_configures_the_centre_from_the_console(browser, centre, sho
     # a pause limit: an open wallboard fetches the reasons again, no reload
     board = await sign_in(browser, base, "lead", "demo-lead", "/wallboard")
     await board.wait_for_selector("#conn.hidden", state="attached")
+    await board.wait_for_load_state("networkidle")  # its first fetches done (a loaded machine is slow to get there)
     await section(page, "pause")
     row = page.locator("#view table.rows tbody tr").first
     await row.locator("input[type=number]").fill("5")
