@@ -229,3 +229,17 @@ async def test_the_service_backfills_from_the_queue_log_table(db) -> None:
     assert set(stored) == {"1795655360.300", "1795655361.304"}
     assert abs(stored["1795655360.300"]["talk_s"] - 4.16) <= 1.0
     assert stored["1795655361.304"]["outcome"] == "abandoned" and stored["1795655361.304"]["wait_s"] == 4.0
+
+
+def test_backfill_never_doubles_a_call_in_its_wrap_up() -> None:
+    """queue_log already says COMPLETECALLER while the agent is still in
+    wrap-up (the call is not finished in the core, and the caller's channel
+    is gone): the backfill must find it, not make a second one."""
+    from callcenter.acd.queue_log import rows_from_file
+
+    before, channels, status, after = split()
+    core = Core()
+    play(core, events(before) + events(after))  # seen live, to the end; 王芳 now in wrap-up
+    assert "1795655360.300" in core.calls
+    rows = rows_from_file(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
+    assert play(core, [ev.QueueLogRows(1795655366.0, rows)]) == []

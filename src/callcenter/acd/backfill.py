@@ -103,8 +103,8 @@ def _int(v: str) -> int:
 def apply_backfill(core: Core, e: ev.QueueLogRows, out: Output) -> None:
     qa = core.queue_acd
     for s in stays(e.rows):
-        live = qa.own(s.callid)
-        if live is not None and live.queue == s.queue:
+        live = _live(core, s)
+        if live is not None:
             _correct_live(core, live, s, out)
             continue
         done = qa.finished.get((s.callid, s.queue))
@@ -113,6 +113,18 @@ def apply_backfill(core: Core, e: ev.QueueLogRows, out: Output) -> None:
             continue
         if s.finished and (s.callid, s.queue) not in qa.finished_keys:
             _make(core, s, out)
+
+
+def _live(core: Core, s: Stay) -> QueueCall | None:
+    """The unfinished queue call of this stay: still waiting, talking, or
+    in its agent's wrap-up (then no longer found by the caller's channel)."""
+    live = core.queue_acd.own(s.callid)
+    if live is not None and live.queue == s.queue:
+        return live
+    for call in core.queue_acd.calls.values():
+        if call.uniqueid == s.callid and call.queue == s.queue:
+            return call
+    return None
 
 
 def _estimated(call: QueueCall) -> bool:

@@ -357,7 +357,10 @@ class AcdService:
         assert self.db is not None and self.backfill_delay_s is not None
         await asyncio.sleep(self.backfill_delay_s)
         try:
-            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + BACKFILL_MARGIN_S)
+            # The blind window and a margin before it; after the resync the
+            # events are seen live, so the window ends there (+ a little for
+            # the rows' own clock).
+            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, until + 5.0)
         except Exception as exc:  # noqa: BLE001 - no queue_log table, or the database is down: nothing to correct with
             log.warning("queue_log backfill for %.0f..%.0f not read: %s: %s", since, until, type(exc).__name__, exc)
             return
