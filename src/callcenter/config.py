@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     ami_action_timeout_s: float = Field(5.0, gt=0, description="Seconds an AMI action may take before it fails")
     ami_backoff_initial_s: float = Field(0.5, gt=0, description="First reconnect delay; doubles per failed attempt (with jitter)")
     ami_backoff_max_s: float = Field(30.0, gt=0, description="Upper bound of the reconnect backoff")
+    ami_probe_interval_s: float = Field(
+        0.25, gt=0, le=5, description="While backing off, probe Asterisk's port this often (with jitter); reconnect as soon as it answers again"
+    )
 
     # --- secrets --------------------------------------------------------
     jwt_secret: str = Field(DEV_SECRET_PREFIX + "jwt-secret-change-me-in-production", min_length=32, description="Key that signs user tokens (HS256)")
