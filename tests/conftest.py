@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import tempfile
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -137,6 +139,8 @@ def make_settings(**overrides: object) -> Settings:
         "ami_enabled": False,
         "simulator": False,
         "log_format": "console",
+        # Each app its own spool: a write spooled in one test must never reach another's database.
+        "spool_path": Path(tempfile.mkdtemp(prefix="cc-spool-")) / "spool.db",
     }
     base.update(overrides)
     return load_settings(**base)

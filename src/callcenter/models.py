@@ -9,3 +9,4 @@ from callcenter.crm.models import CallbackTask, Customer, CustomerPhone, Ticket 
 from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule, SurveyResponse  # noqa: F401
 from callcenter.qa.models import Annotation, Assignment, Evaluation, QaForm, RecordingPeaks  # noqa: F401
 from callcenter.realtime.models import RealtimeSetting  # noqa: F401
+from callcenter.spool import SpoolApplied  # noqa: F401
