@@ -123,8 +123,8 @@ class Spool:
         self._counts[kind] = self._counts.get(kind, 0) + len(rows)
         SPOOLED.labels(kind).inc(len(rows))
         WAITING.set(len(self))
-        if self._wake is not None:
-            self._wake.set()
+        if self._wake is not None and self.down_since is None:
+            self._wake.set()  # try at once; while the database is away, the replayer's backoff paces it
 
     async def write(self, db: Database, kind: str, payload: dict[str, Any], budget_s: float) -> Any:
         """Write one item now, with its kind's writer, giving the database
