@@ -82,6 +82,10 @@ class Settings(BaseSettings):
         description="Local SQLite file where writes from the PBX and the dialplan wait while the database is unreachable (survives restarts)",
     )
 
+    worker_processes: int = Field(
+        1, ge=0, le=32, description="Processes for long jobs (imports, QA sampling, purges, report builds), off the event loop; 0 = a thread (development only)"
+    )
+
     # --- recordings -----------------------------------------------------
     recordings_dir: Path = Field(Path("./recordings"), description="Directory MixMonitor writes recordings into")
     recording_retention_days: int = Field(0, ge=0, description="Delete recordings older than N days; 0 keeps them forever")

@@ -262,7 +262,7 @@ class Spool:
     def mark_down(self, exc: BaseException) -> None:
         if self.down_since is None:
             self.down_since = time.time()
-            log.error("database unreachable (%s: %s); %d writes wait in the spool %s", type(exc).__name__, exc, len(self), self.path)
+            log.error("database unreachable (%s: %s); writes wait in the spool %s until it is back", type(exc).__name__, exc, self.path)
 
     async def prune(self, db: Database) -> None:
         async with db.sessions() as s:
