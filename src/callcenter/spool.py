@@ -102,11 +102,11 @@ class Spool:
             self._conn.execute("INSERT INTO meta VALUES ('id', ?)", (self.id,))
         else:
             self.id = row[0]
-        self._counts: dict[str, int] = dict(self._conn.execute("SELECT kind, count(*) FROM items GROUP BY kind").fetchall())
+        self._counts: dict[str, int] = {}
+        self._recount()
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
         self.down_since: float | None = None
-        WAITING.set(len(self))
         if len(self):
             log.warning("spool %s holds %d writes from before the restart; they go in once the database answers", self.path, len(self))
 
@@ -168,6 +168,7 @@ class Spool:
             while True:
                 rows = self._conn.execute("SELECT seq, kind, payload FROM items ORDER BY seq LIMIT ?", (batch,)).fetchall()
                 if not rows:
+                    self._recount()  # another process on the same file may have written some
                     break
                 try:
                     done += await self._write(db, rows)
@@ -212,6 +213,10 @@ class Spool:
             REPLAYED.labels(kind).inc()
         self._forget(rows)
         return len(todo)
+
+    def _recount(self) -> None:
+        self._counts = dict(self._conn.execute("SELECT kind, count(*) FROM items GROUP BY kind").fetchall())
+        WAITING.set(len(self))
 
     def _forget(self, rows: list[tuple[int, str, str]]) -> None:
         with self._conn:
