@@ -20,7 +20,9 @@ convenience: no process start-up, but the loop shares the GIL with them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import multiprocessing
 import signal
 import threading
@@ -40,6 +42,7 @@ RUNNING = Gauge("callcenter_worker_jobs_running", "Long jobs running now")
 
 Job = Callable[..., Awaitable[Any]]
 
+WORKER_NICE = 10
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 
@@ -52,6 +55,10 @@ def _child_init(log_format: str, log_level: str) -> None:
     # The server handles Ctrl-C and stops the pool; a child must not die of
     # the terminal's SIGINT with a traceback first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Below the server in the CPU scheduler: on a small box a job takes the
+    # CPU the event loop leaves, never the other way round.
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
     from callcenter.logs import setup_logging
 
     setup_logging(log_format, log_level)
