@@ -128,7 +128,7 @@ def test_manager_user_has_least_privilege():
     read = set(values(user, "read")[0].split(","))
     write = set(values(user, "write")[0].split(","))
     assert {"agent", "call", "user", "system", "dialplan"} <= read
-    assert {"agent", "call", "originate"} <= write
+    assert {"agent", "call", "originate", "user"} <= write  # user: the CcDisposition UserEvent action
     assert not {"command", "config", "all"} & write
     # system is for PJSIPNotify (desk-phone hold), and the notify types it sends exist
     assert "system" in write

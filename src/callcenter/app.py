@@ -171,6 +171,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
+_DEMO_TASKS: set[asyncio.Task[object]] = set()
+
+
 def _demo_disposition(app: FastAPI, interface: str) -> None:
     """A simulated demo agent finished after-call work: submit a disposition,
     as a person on the desktop would, so wrap-up ends before the queue's limit."""
@@ -178,7 +181,14 @@ def _demo_disposition(app: FastAPI, interface: str) -> None:
     wrap = acd.core.wrap_up_of(interface) if acd is not None else None
     if wrap is not None:
         codes = ("resolved", "resolved", "resolved", "ticket", "callback", "other")
-        acd.disposition(interface, wrap["call_id"], codes[sum(map(ord, wrap["call_id"])) % len(codes)])
+        code = codes[sum(map(ord, wrap["call_id"])) % len(codes)]
+        if acd.gateway is None:
+            acd.disposition(interface, wrap["call_id"], code)
+            return
+        # Through Asterisk, as the desktop's does (acd.submit_disposition).
+        task = asyncio.ensure_future(acd.submit_disposition(interface, wrap["call_id"], code))
+        _DEMO_TASKS.add(task)
+        task.add_done_callback(_DEMO_TASKS.discard)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

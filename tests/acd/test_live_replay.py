@@ -10,8 +10,10 @@ as the live core, and the database must hold the same calls.
 No allowed difference: the agents log in after the bridge is connected, so
 everything the live core knows is in the capture (what the bridge learns
 from its connect-time QueueStatus only lives in action replies, which a
-replay skips; here it is empty).  Desktop dispositions are not AMI and would
-differ; the simulated agents here leave wrap-up to the limit.  A link drop
+replay skips; here it is empty).  Agents submit dispositions the way the
+desktop does (AcdService.submit_disposition): they travel through Asterisk
+as a CcDisposition UserEvent, so the capture holds them and the replay ends
+each wrap-up exactly where the live core did.  A link drop
 mid-run would differ too (the live core resyncs from QueueStatus replies
 and infers what it missed; the capture has no replies), so the ping/dead
 timers are relaxed: a loaded CI box must not cut the link."""
@@ -49,6 +51,19 @@ async def test_live_and_replay_of_the_same_capture_agree(db, tmp_path):
         acd = AcdService(db, core_config_from(settings), gateway=None)
         records: list[dict] = []
         acd.subscribe(lambda out, core: records.extend(out.records))
+        loop = asyncio.get_running_loop()
+        sent: set[str] = set()
+        answers: list[asyncio.Task] = []
+
+        def desktop(out, core) -> None:  # every other agent dispositions 4 simulated seconds into wrap-up
+            for iface in out.agents:
+                wrap = core.wrap_up_of(iface)
+                if wrap is None or wrap["call_id"] in sent or sum(map(ord, wrap["call_id"])) % 2:
+                    continue
+                sent.add(wrap["call_id"])
+                loop.call_later(4 / speed, lambda i=iface, c=wrap["call_id"]: answers.append(asyncio.ensure_future(acd.submit_disposition(i, c, "resolved", "修好了\n第二行"))))
+
+        acd.subscribe(desktop)
         await acd.start()
         bridge = Bridge(settings, on_event=acd.submit)
         acd.gateway = bridge.gateway
@@ -67,6 +82,7 @@ async def test_live_and_replay_of_the_same_capture_agree(db, tmp_path):
             await until(lambda: not pbx.calls, 15.0, "calls in progress to end")
             await asyncio.sleep(150 / speed)  # the longest wrap-up limit passes, pauses go back and forth
         finally:
+            await asyncio.gather(*answers, return_exceptions=True)
             await bridge.stop()
             await server.stop()
         last = acd.core.now
@@ -81,6 +97,8 @@ async def test_live_and_replay_of_the_same_capture_agree(db, tmp_path):
     assert len(live["calls"]) > 30 and {c["outcome"] for c in live["calls"]} >= {"answered"}
     (tmp_path / "live.json").write_text(json.dumps(live, ensure_ascii=False, indent=1))
     assert [c["call_id"] for c in replayed["calls"]] == [c["call_id"] for c in live["calls"]], str(tmp_path)
+    disposed = [c for c in live["calls"] if c.get("disposition") == "resolved"]
+    assert len(disposed) >= 5, "the desktop's dispositions reached the core through Asterisk"
     assert replayed["calls"] == live["calls"]
     assert replayed["queues"] == live["queues"]
     assert replayed["agents"] == live["agents"]

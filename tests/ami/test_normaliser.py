@@ -62,22 +62,32 @@ def test_pause_reason_from_either_header() -> None:
 def test_member_events() -> None:
     block = "Queue: support\r\nMemberName: 小李\r\nInterface: PJSIP/8001\r\nStateInterface: PJSIP/8001\r\nMembership: dynamic\r\nPenalty: 3\r\nCallsTaken: 0\r\nInCall: 1\r\nStatus: 2\r\nPaused: 0\r\nPausedReason: \r\n"
     added, status, removed = run(frame("QueueMemberAdded", block), frame("QueueMemberStatus", block), frame("QueueMemberRemoved", block))
-    assert added == ev.MemberAdded(1700000100.25, "support", "PJSIP/8001", "小李", 3, False, "", 2, "dynamic")
-    assert status == ev.MemberStatus(1700000100.25, "support", "PJSIP/8001", "小李", 2, False, "", True)
+    assert added == ev.MemberAdded(1700000100.25, "support", "PJSIP/8001", "小李", 3, False, "", 2, "dynamic", "PJSIP/8001")
+    assert status == ev.MemberStatus(1700000100.25, "support", "PJSIP/8001", "小李", 2, False, "", True, "PJSIP/8001")
     assert removed == ev.MemberRemoved(1700000100.25, "support", "PJSIP/8001", "小李")
 
 
-def test_dial_end_only_for_member_legs() -> None:
-    agent = "Queue: support\r\nInterface: PJSIP/8001\r\nMemberName: 小李\r\n"
-    other = "DestChannel: Local/8001@from-queue-0001;2\r\nDestUniqueid: 1700000000.99\r\n"
+def test_dials_and_channels_for_the_tracker() -> None:
+    """Every DialBegin/DialEnd, Newchannel, Newstate and LocalBridge reaches
+    the call tracker; Originate's first DialBegin has no calling channel."""
+    other = "DestChannel: Local/8001@agents-0001;1\r\nDestUniqueid: 1700000000.99\r\n"
     events = run(
-        frame("AgentCalled", CALLER + DEST + agent),
-        frame("DialEnd", CALLER + other + "DialStatus: ANSWER\r\n"),  # not a member leg
-        frame("DialEnd", CALLER + DEST + "DialStatus: CANCEL\r\n"),
-        frame("DialEnd", CALLER + DEST + "DialStatus: CANCEL\r\n"),  # already ended
+        frame("Newchannel", CALLER + "ChannelState: 0\r\nContext: from-trunk\r\nExten: 4008001234\r\n"),
+        frame("Newstate", CALLER + "ChannelState: 6\r\n"),
+        frame("DialBegin", "DestChannel: PJSIP/8001-1\r\nDestUniqueid: 1.2\r\nDialString: 8001\r\n"),
+        frame("DialBegin", CALLER + other + "DialString: 8001@agents\r\n"),
+        frame("DialEnd", CALLER + other + "DialStatus: ANSWER\r\nForward: \r\n"),
+        frame("LocalBridge", "LocalOneUniqueid: 1.3\r\nLocalTwoUniqueid: 1.4\r\nContext: agents\r\nExten: 8001\r\nLocalOptimization: Yes\r\n"),
+        frame("NewConnectedLine", CALLER + "ConnectedLineNum: 8001\r\n"),
     )
-    assert [type(e).__name__ for e in events] == ["AgentCalled", "DialEnded"]
-    assert events[1].status == "CANCEL" and events[1].dest_uniqueid == "1700000000.11"
+    created, state, originate, dial, end, local, cid = events
+    assert isinstance(created, ev.ChannelCreated) and created.context == "from-trunk" and created.exten == "4008001234"
+    assert isinstance(state, ev.ChannelStateChanged) and state.state == 6
+    assert originate == ev.DialBegan(originate.ts, "", "1.2", "PJSIP/8001-1", "8001")
+    assert dial.uniqueid == "1700000000.10" and dial.dest_uniqueid == "1700000000.99"
+    assert end.status == "ANSWER" and end.dest_channel == "Local/8001@agents-0001;1"
+    assert local == ev.LocalBridged(local.ts, "1.3", "1.4", "agents", "8001", True)
+    assert isinstance(cid, ev.CallerIdChanged)
 
 
 def test_varset_only_our_variables() -> None:
@@ -128,7 +138,7 @@ def test_transfers_bridges_hold_and_recording() -> None:
 
 def test_noise_is_dropped_before_parsing() -> None:
     stream = EventStream()
-    data = frame("Newexten", CALLER + "Application: Queue\r\n") + frame("Newstate", CALLER) + frame("RTCPSent", "SSRC: 1\r\n")
+    data = frame("Newexten", CALLER + "Application: Queue\r\n") + frame("RTCPSent", "SSRC: 1\r\n") + frame("DeviceStateChange", "Device: Queue:q\r\n")
     assert stream.feed(data, 0.0) == []
     assert (stream.frames, stream.ignored) == (3, 3)
 

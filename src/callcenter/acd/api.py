@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from callcenter.acd import erlang
 from callcenter.acd.models import CallRecord, Outcome, Queue, default_dispositions
-from callcenter.acd.schemas import CallOut, CallPage, DispositionIn, QueueIn, QueueOut, check_queue_name
+from callcenter.acd.schemas import (
+    CallOut,
+    CallPage,
+    DispositionIn,
+    QueueIn,
+    QueueOut,
+    check_queue_name,
+)
 from callcenter.acd.service import AcdService, queue_config
 from callcenter.auth import service as auth_service
 from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, client_ip, require
@@ -117,7 +124,7 @@ async def disposition(body: DispositionIn, principal: AgentOnly, session: Sessio
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"code: {body.code!r} is not a disposition of queue {wrap['queue']} ({', '.join(codes)})")
     if codes[body.code].get("note_required") and not body.note.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"note: required with disposition {body.code!r}")
-    acd.disposition(principal.interface, body.call_id, body.code, body.note.strip())
+    await acd.submit_disposition(principal.interface, body.call_id, body.code, body.note.strip())
     return {"call_id": body.call_id, "code": body.code, "agent": acd.core.agent_view(principal.interface)}
 
 

@@ -135,14 +135,6 @@ class AgentDumped(Event):
     member_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class DialEnded(Event):
-    """DialEnd for a member leg: ends a ring (CANCEL under ringall, BUSY...)."""
-
-    uniqueid: str
-    dest_uniqueid: str
-    dest_channel: str
-    status: str  # ANSWER | BUSY | CANCEL | CHANUNAVAIL | CONGESTION | NOANSWER | ...
 
 
 # --- queue membership -----------------------------------------------------------
@@ -158,6 +150,7 @@ class MemberAdded(Event):
     paused_reason: str
     status: int  # device state, see ami.md §3.1 member block
     membership: str = "dynamic"
+    state_interface: str = ""  # the device whose state app_queue watches (a Local member's phone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +180,88 @@ class MemberStatus(Event):
     paused: bool
     paused_reason: str
     in_call: bool
+    state_interface: str = ""
+
+
+# --- channels and bridges (the call tracker's input) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreated(Event):
+    """Newchannel.  ``context``/``exten`` are where the channel starts in the
+    dialplan: an inbound trunk channel starts in the trunk's context with the
+    DID as its extension."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    state: int
+    caller_number: str = ""
+    caller_name: str = ""
+    connected_number: str = ""
+    connected_name: str = ""
+    context: str = ""
+    exten: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStateChanged(Event):
+    """Newstate: 4 Ring (the caller hears ringback), 5 Ringing (a callee's
+    phone rings), 6 Up (answered)."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    state: int
+    caller_number: str = ""
+    caller_name: str = ""
+    connected_number: str = ""
+    connected_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerIdChanged(Event):
+    """NewCallerid and NewConnectedLine: the snapshot's caller and connected
+    line after the change (e.g. our dialplan sets CALLERID(name))."""
+
+    uniqueid: str
+    caller_number: str
+    caller_name: str
+    connected_number: str
+    connected_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialBegan(Event):
+    """DialBegin.  ``uniqueid`` is "" when Originate dials the first leg:
+    nobody is calling it, the PBX is."""
+
+    uniqueid: str
+    dest_uniqueid: str
+    dest_channel: str
+    dial_string: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DialEnded(Event):
+    """DialEnd: one dialled leg stops ringing (ANSWER, or why not)."""
+
+    uniqueid: str
+    dest_uniqueid: str
+    dest_channel: str
+    status: str  # ANSWER | BUSY | CANCEL | CHANUNAVAIL | CONGESTION | NOANSWER | ...
+    forward: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalBridged(Event):
+    """LocalBridge: the two halves (;1 and ;2) of one Local channel."""
+
+    one_uniqueid: str
+    two_uniqueid: str
+    context: str = ""
+    exten: str = ""
+    optimize: bool = True
 
 
 # --- channels -------------------------------------------------------------------
@@ -241,6 +316,7 @@ class BlindTransfer(Event):
     context: str
     extension: str
     result: str  # Success | Fail | Invalid | Not Permitted
+    bridge_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +331,12 @@ class AttendedTransfer(Event):
     target_number: str
     dest_type: str  # Bridge | App | Link | Threeway | Fail
     result: str
+    second_transferer_channel: str = ""
+    dest_app: str = ""  # "Dial" for a blonde transfer (DestType App)
+    exten: str = ""  # the extension the second transferer dialled
+    dest_bridge_id: str = ""  # older Asterisk omits Transferee*/TransferTarget*: found from here
+    orig_transferer_linkedid: str = ""
+    target_exten: str = ""  # where the target's channel is in the dialplan (Atxfer: the number dialled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +398,7 @@ class MemberSnapshot:
     calls_taken: int
     last_call: float  # epoch s, 0 if never
     login_time: float  # epoch s, 0 if unknown
+    state_interface: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +424,8 @@ class ChannelSnapshot:
     connected_number: str
     application: str
     bridge_id: str
-    duration_s: float
+    duration_s: float  # the channel's age (CoreShowChannel's Duration)
+    application_data: str = ""  # "repairs,tc,,,300" for a caller in Queue()
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +437,7 @@ class Resync(Event):
     entries: tuple[EntrySnapshot, ...] = ()
     channels: tuple[ChannelSnapshot, ...] = ()
     queues: tuple[str, ...] = ()
+    channels_listed: bool = False  # `channels` is every live channel (CoreShowChannels answered)
 
 
 # --- events that do not come from Asterisk --------------------------------------
@@ -398,6 +483,39 @@ class CallbackRequested(Event):
     number: str
 
 
+# A disposition travels through Asterisk as a UserEvent (the service sends
+# Action: UserEvent through the gateway; Asterisk broadcasts it back), so the
+# capture a replay reads holds it exactly where the live core applied it.
+DISPOSITION_EVENT = "CcDisposition"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\r", "").replace("\n", "\\n")
+
+
+def _unescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            out.append("\n" if text[i + 1] == "n" else text[i + 1])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def disposition_fields(interface: str, call_id: str, code: str, note: str) -> dict[str, str]:
+    """The headers of the AMI UserEvent action that carries a disposition
+    (one line each: a note's line breaks are escaped)."""
+    return {"UserEvent": DISPOSITION_EVENT, "Interface": interface, "CallId": call_id, "Code": code, "Note": _escape(note)}
+
+
+def disposition_from(e: UserEvent) -> DispositionSubmitted:
+    return DispositionSubmitted(e.ts, e.get("Interface"), e.get("CallId"), e.get("Code"), _unescape(e.get("Note")))
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -410,6 +528,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgentCompleted,
         AgentDumped,
         DialEnded,
+        ChannelCreated,
+        ChannelStateChanged,
+        CallerIdChanged,
+        DialBegan,
+        LocalBridged,
         MemberAdded,
         MemberRemoved,
         MemberPaused,

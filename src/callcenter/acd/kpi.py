@@ -167,6 +167,9 @@ def sl_decision(q: QueueConfig, outcome: str, wait_s: float) -> tuple[bool, bool
     ignore:  answered calls only.
     favour:  abandons within T count as met (Asterisk's ServicelevelPerf2).
     Left-empty, exit-key and callback exits never enter the service level.
+    `wait_s` is the wait as app_queue counts it (AgentConnect's and
+    QueueCallerAbandon's HoldTime: whole seconds), so ≤ T means what it
+    means in Asterisk's ServicelevelPerf and queue_log.
     """
     t = q.sl_threshold_s
     if outcome == "answered":
@@ -182,13 +185,16 @@ def sl_decision(q: QueueConfig, outcome: str, wait_s: float) -> tuple[bool, bool
     return False, False
 
 
+WHOLE_SECONDS = "waits in whole seconds, as app_queue counts them"
+
+
 def sl_formula(q: QueueConfig) -> str:
     t, s = f"{q.sl_threshold_s:g}", f"{q.short_abandon_s:g}"
     if q.abandon_mode == "ignore":
-        return f"SL = answered ≤ {t}s / answered"
+        return f"SL = answered ≤ {t}s / answered; {WHOLE_SECONDS}"
     if q.abandon_mode == "favour":
-        return f"SL = (answered ≤ {t}s + abandoned ≤ {t}s) / (answered + abandoned + timed out)"
-    return f"SL = answered ≤ {t}s / (answered + abandoned ≥ {s}s + timed out)"
+        return f"SL = (answered ≤ {t}s + abandoned ≤ {t}s) / (answered + abandoned + timed out); {WHOLE_SECONDS}"
+    return f"SL = answered ≤ {t}s / (answered + abandoned ≥ {s}s + timed out); {WHOLE_SECONDS}"
 
 
 TOTALS_FORMULA = "SL = Σ calls met / Σ calls counted, each queue by its own rule"

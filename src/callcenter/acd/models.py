@@ -11,7 +11,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcenter.db import Base, UTCDateTime, utcnow
@@ -26,12 +36,28 @@ class AbandonMode(enum.StrEnum):
 
 
 class Outcome(enum.StrEnum):
+    # a queue call
     answered = "answered"
     abandoned = "abandoned"
     timeout = "timeout"
     left_empty = "left_empty"
     exit_key = "exit_key"
     callback_requested = "callback_requested"
+    # a call outside queues that nobody answered
+    no_answer = "no_answer"
+    busy = "busy"
+    cancelled = "cancelled"
+    rejected = "rejected"
+    failed = "failed"
+    ivr = "ivr"  # an inbound call that ended in the dialplan, ringing nobody
+
+
+class CallKind(enum.StrEnum):
+    queue = "queue"  # a caller's stay in one queue
+    outbound = "outbound"  # an agent's call out (dialled, click-to-call, callback, campaign)
+    internal = "internal"  # extension to extension
+    direct = "direct"  # inbound, put straight through to an extension or a mobile
+    ivr = "ivr"  # inbound, ended in the dialplan
 
 
 def default_dispositions() -> list[dict[str, str]]:
@@ -63,7 +89,9 @@ class Queue(Base):
 
 
 class CallRecord(Base):
-    """One row per call (keyed by call_id), written when the call ends."""
+    """One row per call (keyed by call_id), written when the call ends: a
+    caller's stay in a queue, or a call that never waited in one (`kind`).
+    Rows of one conversation share `linkedid`."""
 
     __tablename__ = "call_records"
     __table_args__ = (
@@ -74,23 +102,31 @@ class CallRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(String(64), unique=True)
     uniqueid: Mapped[str] = mapped_column(String(64), index=True)  # caller's channel
-    queue: Mapped[str] = mapped_column(String(64))
+    linkedid: Mapped[str] = mapped_column(String(64), default="", index=True)
+    kind: Mapped[CallKind] = mapped_column(Enum(CallKind, name="call_kind", native_enum=False, length=16), default=CallKind.queue)
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")  # inbound | outbound | internal
+    source: Mapped[str] = mapped_column(String(16), default="live")  # live | resync | backfill
+    queue: Mapped[str] = mapped_column(String(64))  # "" outside queues
     caller_number: Mapped[str] = mapped_column(String(64), default="", index=True)
     caller_name: Mapped[str] = mapped_column(String(128), default="")
+    callee_number: Mapped[str] = mapped_column(String(64), default="")  # who an outbound or direct call reached
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     wait_s: Mapped[float] = mapped_column(Float, default=0.0)
+    sl_wait_s: Mapped[int | None] = mapped_column(Integer)  # whole seconds, as app_queue counts them for the SL
     talk_s: Mapped[float] = mapped_column(Float, default=0.0)
     hold_s: Mapped[float] = mapped_column(Float, default=0.0)
     wrap_up_s: Mapped[float] = mapped_column(Float, default=0.0)
     agent: Mapped[str | None] = mapped_column(String(128))  # member interface
     agent_name: Mapped[str] = mapped_column(String(128), default="")
+    peer_agent: Mapped[str | None] = mapped_column(String(128))  # the other agent of an internal call
     outcome: Mapped[Outcome] = mapped_column(Enum(Outcome, name="outcome", native_enum=False, length=24))
     short_abandon: Mapped[bool] = mapped_column(Boolean, default=False)
     abandon_position: Mapped[int | None] = mapped_column(Integer)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    transfer_kind: Mapped[str | None] = mapped_column(String(16))  # blind | attended
+    transfer_kind: Mapped[str | None] = mapped_column(String(16))  # blind | attended | blonde
+    end_reason: Mapped[str | None] = mapped_column(String(24))  # how the caller's side ended: completed, busy, no-answer ...
     transfer_target: Mapped[str | None] = mapped_column(String(128))
     disposition: Mapped[str | None] = mapped_column(String(64), index=True)
     disposition_note: Mapped[str] = mapped_column(Text, default="")
@@ -133,3 +169,16 @@ class AgentInterval(Base):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
     duration_s: Mapped[float] = mapped_column(Float)
     call_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class LiveCall(Base):
+    """A call in progress (acd/snapshot.py), rewritten every few seconds and
+    at shutdown, so a restart of serve goes on where the last one stopped."""
+
+    __tablename__ = "acd_live_calls"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "<kind>:<call id or interface>"
+    kind: Mapped[str] = mapped_column(String(16))  # queue | direct | wrap
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -39,6 +39,12 @@ CALL_KEYS = (
     "outcome",
     "short_abandon",
     "abandon_position",
+    "kind",
+    "direction",
+    "sl_wait_s",
+    "recording_file",
+    "disposition",
+    "disposition_note",
 )
 QUEUE_KEYS = ("offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s")
 ABANDON_MODES = ("against", "ignore", "favour")
@@ -46,7 +52,7 @@ ABANDON_MODES = ("against", "ignore", "favour")
 
 def call_item(record: dict[str, Any]) -> dict[str, Any]:
     """A core record in the `replay --json` call shape."""
-    item = {k: record[k] for k in CALL_KEYS}
+    item = {k: record.get(k) for k in CALL_KEYS}
     item["ring_attempts"] = [{"agent": a["agent"], "ring_s": a["ring_s"], "result": a["result"]} for a in record["ring_attempts"]]
     item["transfer"] = record["transfer"]
     return item
@@ -174,7 +180,9 @@ def read_events(path: str | Path) -> Iterator[ev.Event]:
                         raise ValueError(f"{path}:{n}: not a domain event ({type(exc).__name__}: {exc})") from None
         return
     try:
-        from callcenter.ami.replay import iter_capture  # the bridge's AMI capture reader
+        from callcenter.ami.replay import (
+            iter_capture,  # the bridge's AMI capture reader
+        )
     except ImportError:
         raise ValueError(f"{path}: not a domain-event file, and this build has no AMI capture reader") from None
     yield from iter_capture(path)

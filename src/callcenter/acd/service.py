@@ -36,13 +36,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd import events as ev
+from callcenter.acd import snapshot
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
-from callcenter.acd.models import AbandonMode, AgentInterval, CallRecord, Outcome, Queue, RingAttempt
 from callcenter import spool as spooling
+from callcenter.acd.models import (
+    AbandonMode,
+    AgentInterval,
+    CallKind,
+    LiveCall,
+    CallRecord,
+    Outcome,
+    Queue,
+    RingAttempt,
+)
 from callcenter.db import Database, is_unavailable
 from callcenter.spool import Spool
 
@@ -83,24 +93,32 @@ def record_values(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "call_id": r["call_id"],
         "uniqueid": r["uniqueid"],
+        "linkedid": r.get("linkedid") or "",
+        "kind": CallKind(r.get("kind") or "queue"),
+        "direction": r.get("direction") or "inbound",
+        "source": r.get("source") or "live",
         "queue": r["queue"],
         "caller_number": r["caller_number"],
         "caller_name": r["caller_name"],
+        "callee_number": r.get("callee_number") or "",
         "entered_at": _dt(r["entered_at"]),
         "answered_at": _dt(r["answered_at"]),
         "ended_at": _dt(r["ended_at"]),
         "wait_s": r["wait_s"],
+        "sl_wait_s": r.get("sl_wait_s"),
         "talk_s": r["talk_s"],
         "hold_s": r["hold_s"],
         "wrap_up_s": r["wrap_up_s"],
         "agent": r["agent"],
         "agent_name": r["agent_name"],
+        "peer_agent": r.get("peer_agent"),
         "outcome": Outcome(r["outcome"]),
         "short_abandon": r["short_abandon"],
         "abandon_position": r["abandon_position"],
         "priority": r["priority"],
         "transfer_kind": transfer.get("kind"),
         "transfer_target": transfer.get("target"),
+        "end_reason": r.get("end_reason"),
         "disposition": r["disposition"],
         "disposition_note": r["disposition_note"] or "",
         "recording_file": r["recording_file"],
@@ -114,18 +132,25 @@ def record_dict(row: CallRecord) -> dict[str, Any]:
     return {
         "call_id": row.call_id,
         "uniqueid": row.uniqueid,
+        "linkedid": row.linkedid,
+        "kind": row.kind.value,
+        "direction": row.direction,
+        "source": row.source,
         "queue": row.queue,
         "caller_number": row.caller_number,
         "caller_name": row.caller_name,
+        "callee_number": row.callee_number,
         "entered_at": _ts(row.entered_at),
         "answered_at": _ts(row.answered_at),
         "ended_at": _ts(row.ended_at),
         "wait_s": row.wait_s,
+        "sl_wait_s": row.sl_wait_s,
         "talk_s": row.talk_s,
         "hold_s": row.hold_s,
         "wrap_up_s": row.wrap_up_s,
         "agent": row.agent,
         "agent_name": row.agent_name,
+        "peer_agent": row.peer_agent,
         "outcome": row.outcome.value,
         "short_abandon": row.short_abandon,
         "abandon_position": row.abandon_position,
@@ -135,6 +160,7 @@ def record_dict(row: CallRecord) -> dict[str, Any]:
         "recording_file": row.recording_file,
         "ring_attempts": [{"agent": a.agent, "ring_s": a.ring_s, "result": a.result, "started_at": _ts(a.started_at)} for a in row.ring_attempts],
         "transfer": {"kind": row.transfer_kind, "target": row.transfer_target or ""} if row.transfer_kind else None,
+        "end_reason": row.end_reason,
         "inferred": any(t.get("kind") == "inferred" for t in row.timeline or []),
     }
 
@@ -152,6 +178,7 @@ class AcdService:
         batch_max: int = 500,
         buffer_max: int = 100_000,
         action_retries: int = 5,
+        snapshot_s: float = 3.0,
         action_backoff_s: float = 0.5,
         spool: Spool | None = None,
     ) -> None:
@@ -163,6 +190,7 @@ class AcdService:
         self.flush_s = flush_s
         self.batch_max = batch_max
         self.buffer_max = buffer_max
+        self.snapshot_s = snapshot_s
         self.action_retries = action_retries
         self.action_backoff_s = action_backoff_s
         self.spool = spool
@@ -170,6 +198,7 @@ class AcdService:
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._actions: dict[str, asyncio.Task[None]] = {}
+        self._awaiting: dict[tuple[str, str], asyncio.Future[Output]] = {}  # dispositions on their way through Asterisk
         self._wake = asyncio.Event()
         self._db_down_since: float | None = None
         self._core_errors = 0
@@ -185,6 +214,11 @@ class AcdService:
         """Apply one event now.  Never waits; safe as the bridge's on_event callback."""
         out = self.core.apply(event)
         EVENTS.inc()
+        if self._awaiting and event.__class__ is ev.UserEvent and event.name == ev.DISPOSITION_EVENT:
+            d = ev.disposition_from(event)
+            waiting = self._awaiting.get((d.interface, d.call_id))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(out)
         if self.core.stats["errors"] != self._core_errors:
             self._core_errors = self.core.stats["errors"]
             CORE_SKIPS.inc()
@@ -205,7 +239,32 @@ class AcdService:
         return out
 
     def disposition(self, interface: str, call_id: str, code: str, note: str = "") -> Output:
+        """Apply a disposition here and now (no AMI link to carry it)."""
         return self.submit(ev.DispositionSubmitted(self.stamp(), interface, call_id, code, note))
+
+    async def submit_disposition(self, interface: str, call_id: str, code: str, note: str = "", timeout_s: float = 2.0) -> Output | None:
+        """Close an agent's wrap-up.  The disposition goes to Asterisk as a
+        CcDisposition UserEvent and the core applies it when Asterisk sends
+        it back, so the AMI stream, and any capture of it, holds it where it
+        happened: a replay gives the same wrap-up as the live run.  Without a
+        link (AMI off, or down), it is applied here; the capture lacks it."""
+        if self.gateway is not None:
+            key = (interface, call_id)
+            future: asyncio.Future[Output] = asyncio.get_running_loop().create_future()
+            self._awaiting[key] = future
+            try:
+                await self.gateway.user_event(ev.disposition_fields(interface, call_id, code, note))
+                return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of the round trip: apply it here
+                log.warning("disposition of %s by %s not carried by Asterisk (%s: %s); applied locally", call_id, interface, type(exc).__name__, exc)
+            finally:
+                self._awaiting.pop(key, None)
+            wrap = self.core.wrap_up_of(interface)
+            if wrap is None or wrap["call_id"] != call_id:
+                return None  # it arrived after all
+        return self.disposition(interface, call_id, code, note)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """`listener(output, core)` after every event; returns the unsubscribe."""
@@ -229,6 +288,8 @@ class AcdService:
             self._tasks.append(asyncio.create_task(self._ticker(), name="acd-tick"))
         if self.db is not None:
             self._tasks.append(asyncio.create_task(self._flusher(), name="acd-flush"))
+            if self.snapshot_s:
+                self._tasks.append(asyncio.create_task(self._snapshotter(), name="acd-snapshot"))
 
     async def stop(self) -> None:
         for t in self._tasks + list(self._actions.values()):
@@ -240,6 +301,11 @@ class AcdService:
                 pass
         self._tasks.clear()
         self._actions.clear()
+        if self.db is not None and self.snapshot_s:
+            try:
+                await asyncio.wait_for(self.write_snapshot(), 10)
+            except Exception as exc:  # noqa: BLE001
+                log.error("ACD stopped without saving its calls in progress: %s: %s", type(exc).__name__, exc)
         if self.db is not None and self._buffer:
             try:
                 await asyncio.wait_for(self.flush_all(), 10)
@@ -269,6 +335,32 @@ class AcdService:
             ]
         self.core.restore(records, intervals, now)
         log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
+        async with self.db.sessions() as s:
+            live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in (await s.execute(select(LiveCall))).scalars()]
+        if live:
+            n = snapshot.load(self.core, live, now)
+            log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
+
+    async def _snapshotter(self) -> None:
+        while True:
+            await asyncio.sleep(self.snapshot_s)
+            try:
+                await self.write_snapshot()
+            except Exception as exc:  # noqa: BLE001 - a database outage: the next round tries again
+                log.debug("ACD snapshot not written: %s: %s", type(exc).__name__, exc)
+
+    async def write_snapshot(self) -> None:
+        """Replace the saved calls in progress with the core's (a few hundred rows at most)."""
+        assert self.db is not None
+        rows = [
+            {"key": f"{r['kind']}:{r['key']}", "kind": r["kind"], "version": r["version"], "data": r["data"], "updated_at": datetime.now(UTC)}
+            for r in snapshot.dump(self.core)
+        ]
+        async with self.db.sessions() as s:
+            await s.execute(delete(LiveCall))
+            if rows:
+                await s.execute(insert(LiveCall.__table__), rows)
+            await s.commit()
 
     async def _ticker(self) -> None:
         assert self.tick_s

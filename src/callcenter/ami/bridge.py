@@ -479,6 +479,7 @@ def build_resync(queue_status: list[Message], channels: list[Message], ts: float
                     calls_taken=_num(m.get("CallsTaken", "")),
                     last_call=_num(m.get("LastCall", ""), float),
                     login_time=_num(m.get("LoginTime", ""), float),
+                    state_interface=m.get("StateInterface", ""),
                 )
             )
         elif kind == "QueueEntry":
@@ -506,8 +507,9 @@ def build_resync(queue_status: list[Message], channels: list[Message], ts: float
             application=m.get("Application", ""),
             bridge_id=m.get("BridgeId", "") or m.get("BridgeID", ""),
             duration_s=_duration(m.get("Duration", "")),
+            application_data=m.get("ApplicationData", ""),
         )
         for m in channels
         if m.get("Event", "") == "CoreShowChannel"
     ]
-    return ev.Resync(ts, members=tuple(members), entries=tuple(entries), channels=tuple(snapshots), queues=tuple(queues))
+    return ev.Resync(ts, members=tuple(members), entries=tuple(entries), channels=tuple(snapshots), queues=tuple(queues), channels_listed=True)

@@ -243,6 +243,12 @@ class Gateway:
 
     # --- snapshots (the bridge's resync) ------------------------------------------
 
+    async def user_event(self, fields: Mapping[str, str]) -> ActionResult:
+        """Action: UserEvent; Asterisk broadcasts it back as Event: UserEvent
+        to every AMI session (this one included), so it lands in the event
+        stream and in every capture of it."""
+        return await self._do({"Action": "UserEvent", **fields})
+
     async def ping(self, action_id: str | None = None) -> Message:
         fields: dict[str, object] = {"Action": "Ping"}
         if action_id:

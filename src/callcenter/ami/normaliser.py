@@ -19,7 +19,6 @@ becomes ""; Uniqueids stay strings.  Event time is the ``Timestamp`` header
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 
 from callcenter.acd import events as ev
@@ -30,10 +29,6 @@ Headers = dict[str, str | list[str]]
 # Variables whose VarSet we act on; CC_* are the ones our dialplan sets.
 VARIABLES = frozenset({"QUEUESTATUS", "QUEUE_PRIO", "MIXMONITOR_FILENAME"})
 VARIABLE_PREFIX = "CC_"
-
-# Member legs we saw offered (AgentCalled); their DialEnd is passed on, the
-# DialEnds of every other leg (Local ;2 halves, outbound calls) are not.
-_MEMBER_LEGS_MAX = 50_000
 
 
 def _s(h: Headers, key: str) -> str:
@@ -67,11 +62,9 @@ def wanted_variable(name: str) -> str | None:
 
 
 class Normaliser:
-    """Header dicts -> domain events.  Holds one piece of state: which legs
-    are member legs, so only their DialEnd reaches the core."""
+    """Header dicts -> domain events.  Stateless: every frame stands alone."""
 
     def __init__(self) -> None:
-        self._member_legs: OrderedDict[str, None] = OrderedDict()
         self._build: dict[str, Callable[[Headers, float], ev.Event | None]] = {
             "QueueCallerJoin": self._caller_join,
             "QueueCallerLeave": self._caller_leave,
@@ -81,7 +74,13 @@ class Normaliser:
             "AgentConnect": self._agent_connect,
             "AgentComplete": self._agent_complete,
             "AgentDump": self._agent_dump,
+            "DialBegin": self._dial_begin,
             "DialEnd": self._dial_end,
+            "Newchannel": self._new_channel,
+            "Newstate": self._new_state,
+            "NewCallerid": self._caller_id,
+            "NewConnectedLine": self._caller_id,
+            "LocalBridge": self._local_bridge,
             "QueueMemberAdded": self._member_added,
             "QueueMemberRemoved": self._member_removed,
             "QueueMemberPause": self._member_pause,
@@ -130,15 +129,9 @@ class Normaliser:
     # --- member legs ---------------------------------------------------------
 
     def _agent_called(self, h: Headers, ts: float) -> ev.Event:
-        dest = _s(h, "DestUniqueid")
-        if dest:
-            legs = self._member_legs
-            legs[dest] = None
-            if len(legs) > _MEMBER_LEGS_MAX:
-                legs.popitem(last=False)
         return ev.AgentCalled(
             ts, _s(h, "Queue"), _s(h, "Uniqueid"), _s(h, "Linkedid"), _s(h, "Interface"), _s(h, "MemberName"),
-            dest, _s(h, "DestChannel"), _s(h, "CallerIDNum"), _s(h, "CallerIDName"),
+            _s(h, "DestUniqueid"), _s(h, "DestChannel"), _s(h, "CallerIDNum"), _s(h, "CallerIDName"),
         )  # fmt: skip
 
     def _agent_rna(self, h: Headers, ts: float) -> ev.Event:
@@ -162,19 +155,44 @@ class Normaliser:
     def _agent_dump(self, h: Headers, ts: float) -> ev.Event:
         return ev.AgentDumped(ts, _s(h, "Queue"), _s(h, "Uniqueid"), _s(h, "Linkedid"), _s(h, "Interface"), _s(h, "MemberName"))
 
-    def _dial_end(self, h: Headers, ts: float) -> ev.Event | None:
-        dest = _s(h, "DestUniqueid")
-        if dest not in self._member_legs:
-            return None
-        del self._member_legs[dest]
-        return ev.DialEnded(ts, _s(h, "Uniqueid"), dest, _s(h, "DestChannel"), _s(h, "DialStatus"))
+    def _dial_begin(self, h: Headers, ts: float) -> ev.Event:
+        return ev.DialBegan(ts, _s(h, "Uniqueid"), _s(h, "DestUniqueid"), _s(h, "DestChannel"), _s(h, "DialString"))
+
+    def _dial_end(self, h: Headers, ts: float) -> ev.Event:
+        return ev.DialEnded(ts, _s(h, "Uniqueid"), _s(h, "DestUniqueid"), _s(h, "DestChannel"), _s(h, "DialStatus"), _s(h, "Forward"))
+
+    # --- channels ------------------------------------------------------------------
+
+    def _new_channel(self, h: Headers, ts: float) -> ev.Event:
+        return ev.ChannelCreated(
+            ts, _s(h, "Uniqueid"), _s(h, "Linkedid"), _s(h, "Channel"), _i(h, "ChannelState"),
+            _s(h, "CallerIDNum"), _s(h, "CallerIDName"), _s(h, "ConnectedLineNum"), _s(h, "ConnectedLineName"),
+            _s(h, "Context"), _s(h, "Exten"),
+        )  # fmt: skip
+
+    def _new_state(self, h: Headers, ts: float) -> ev.Event:
+        return ev.ChannelStateChanged(
+            ts, _s(h, "Uniqueid"), _s(h, "Linkedid"), _s(h, "Channel"), _i(h, "ChannelState"),
+            _s(h, "CallerIDNum"), _s(h, "CallerIDName"), _s(h, "ConnectedLineNum"), _s(h, "ConnectedLineName"),
+        )  # fmt: skip
+
+    def _caller_id(self, h: Headers, ts: float) -> ev.Event:
+        return ev.CallerIdChanged(
+            ts, _s(h, "Uniqueid"), _s(h, "CallerIDNum"), _s(h, "CallerIDName"), _s(h, "ConnectedLineNum"), _s(h, "ConnectedLineName"),
+        )  # fmt: skip
+
+    def _local_bridge(self, h: Headers, ts: float) -> ev.Event:
+        return ev.LocalBridged(
+            ts, _s(h, "LocalOneUniqueid"), _s(h, "LocalTwoUniqueid"), _s(h, "Context"), _s(h, "Exten"),
+            _s(h, "LocalOptimization").lower() != "no",
+        )  # fmt: skip
 
     # --- membership --------------------------------------------------------------
 
     def _member_added(self, h: Headers, ts: float) -> ev.Event:
         return ev.MemberAdded(
             ts, _s(h, "Queue"), _s(h, "Interface"), _s(h, "MemberName"), _i(h, "Penalty"), _b(h, "Paused"),
-            _s(h, "PausedReason"), _i(h, "Status"), _s(h, "Membership") or "dynamic",
+            _s(h, "PausedReason"), _i(h, "Status"), _s(h, "Membership") or "dynamic", _s(h, "StateInterface"),
         )  # fmt: skip
 
     def _member_removed(self, h: Headers, ts: float) -> ev.Event:
@@ -188,13 +206,12 @@ class Normaliser:
     def _member_status(self, h: Headers, ts: float) -> ev.Event:
         return ev.MemberStatus(
             ts, _s(h, "Queue"), _s(h, "Interface") or _s(h, "Location"), _s(h, "MemberName"), _i(h, "Status"),
-            _b(h, "Paused"), _s(h, "PausedReason"), _b(h, "InCall"),
+            _b(h, "Paused"), _s(h, "PausedReason"), _b(h, "InCall"), _s(h, "StateInterface"),
         )  # fmt: skip
 
     # --- channels ------------------------------------------------------------------
 
     def _hangup(self, h: Headers, ts: float) -> ev.Event:
-        self._member_legs.pop(_s(h, "Uniqueid"), None)
         return ev.Hangup(ts, _s(h, "Uniqueid"), _s(h, "Linkedid"), _s(h, "Channel"), _i(h, "Cause"), _s(h, "Cause-txt"))
 
     def _hold(self, h: Headers, ts: float) -> ev.Event:
@@ -206,7 +223,7 @@ class Normaliser:
     def _blind_transfer(self, h: Headers, ts: float) -> ev.Event:
         return ev.BlindTransfer(
             ts, _s(h, "TransfererUniqueid"), _s(h, "TransfererChannel"), _s(h, "TransfereeUniqueid"),
-            _s(h, "TransfereeLinkedid"), _s(h, "Context"), _s(h, "Extension"), _s(h, "Result"),
+            _s(h, "TransfereeLinkedid"), _s(h, "Context"), _s(h, "Extension"), _s(h, "Result"), _s(h, "BridgeUniqueid"),
         )  # fmt: skip
 
     def _attended_transfer(self, h: Headers, ts: float) -> ev.Event:
@@ -214,6 +231,8 @@ class Normaliser:
             ts, _s(h, "OrigTransfererUniqueid"), _s(h, "OrigTransfererChannel"), _s(h, "SecondTransfererUniqueid"),
             _s(h, "TransfereeUniqueid"), _s(h, "TransfereeLinkedid"), _s(h, "TransferTargetUniqueid"),
             _s(h, "TransferTargetChannel"), _s(h, "TransferTargetCallerIDNum"), _s(h, "DestType"), _s(h, "Result"),
+            _s(h, "SecondTransfererChannel"), _s(h, "DestApp"), _s(h, "SecondTransfererExten") or _s(h, "OrigTransfererExten"),
+            _s(h, "DestBridgeUniqueid"), _s(h, "OrigTransfererLinkedid"), _s(h, "TransferTargetExten"),
         )  # fmt: skip
 
     def _bridge_enter(self, h: Headers, ts: float) -> ev.Event:

@@ -29,6 +29,15 @@ def encode(fields: Fields) -> bytes:
 
 
 @dataclass
+
+class _Action(dict):  # type: ignore[type-arg]
+    """An action's headers by lower-case name, and in order as sent (UserEvent
+    passes them on with their own case)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: list[tuple[str, str]] = []
+
 class Faults:
     ignore_pings: bool = False
     write_chunk: int | None = None
@@ -203,7 +212,7 @@ class AmiServer:
 
     @staticmethod
     async def _read_message(reader: asyncio.StreamReader) -> dict[str, str] | None:
-        msg: dict[str, str] = {}
+        msg = _Action()
         while True:
             line = await reader.readline()
             if not line:
@@ -215,6 +224,7 @@ class AmiServer:
                 continue
             key, _, value = text.partition(":")
             msg.setdefault(key.strip().lower(), value.strip())
+            msg.pairs.append((key.strip(), value.strip()))
 
     async def _handle(self, conn: Connection, action: dict[str, str]) -> bool:
         """One action; False closes the session."""
@@ -276,6 +286,14 @@ class AmiServer:
         return True
 
     # -- actions (one method each; names are the lower-cased Action) -------------------
+
+    def _a_userevent(self, conn: Connection, action: dict[str, str]) -> None:
+        """manager.c action_userevent: ack, then broadcast every header but
+        Action and UserEvent (ActionID included) as Event: UserEvent."""
+        pairs = getattr(action, "pairs", [])
+        body = [(k, v) for k, v in pairs if k.lower() not in ("action", "userevent")]
+        conn.reply(action, [("Response", "Success"), ("Message", "Event Sent")])
+        self.pbx.emit("UserEvent", "user", [("UserEvent", action.get("userevent", ""))] + body)
 
     def _a_ping(self, conn: Connection, action: dict[str, str]) -> None:
         if self.faults.ignore_pings:

@@ -1,0 +1,128 @@
+"""Calls in progress, as plain data: what a restart of `callcenter serve`
+needs to go on where it stopped.
+
+The service writes `dump(core)` to the database every few seconds and when
+it stops; on start it gives the rows back to `load(core, rows)` before the
+bridge connects, so a caller who was waiting keeps their wait, a call that
+was answered keeps its answer time, an agent in wrap-up keeps their
+deadline, and their KPI contributions are counted again (the finished
+calls come back through `Core.restore`).  The first resync then settles
+what changed while no process was listening.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from callcenter.acd import kpi
+from callcenter.acd.agents import Wrap
+from callcenter.acd.calls import Party
+from callcenter.acd.common import Output
+from callcenter.acd.direct import DirectCall
+from callcenter.acd.queues import Attempt, QueueCall
+
+if TYPE_CHECKING:
+    from callcenter.acd.core import Core
+
+VERSION = 1
+
+
+def dump(core: Core) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for call in core.queue_acd.calls.values():
+        rows.append({"kind": "queue", "key": call.call_id, "data": dataclasses.asdict(call)})
+    for d in core.direct.live.values():
+        data = {f.name: getattr(d, f.name) for f in dataclasses.fields(d) if f.name != "thread"}
+        data["caller"] = dataclasses.asdict(d.caller)
+        data["remote"] = dataclasses.asdict(d.remote) if d.remote else None
+        rows.append({"kind": "direct", "key": d.call_id, "data": data})
+    for a in core.agent_states.by_interface.values():
+        if a.wrap is not None:
+            w = a.wrap
+            rows.append(
+                {
+                    "kind": "wrap",
+                    "key": a.interface,
+                    "data": {"call_id": w.call.call_id, "started": w.started, "deadline": w.deadline, "paused_by_us": w.paused_by_us, "name": a.name},
+                }
+            )
+    for row in rows:
+        row["version"] = VERSION
+    return rows
+
+
+def load(core: Core, rows: list[dict[str, Any]], now: float) -> int:
+    """Put the calls back; returns how many.  Rows from another version are skipped."""
+    agents = core.agent_states
+    calls: dict[str, Any] = {}
+    for row in rows:
+        if row.get("version") != VERSION:
+            continue
+        if row["kind"] == "queue":
+            call = _queue_call(row["data"])
+            calls[call.call_id] = call
+            _put_queue_call(core, call)
+        elif row["kind"] == "direct":
+            d = _direct_call(row["data"])
+            calls[d.call_id] = d
+            core.direct.live[d.call_id] = d
+            for phone, iface in d.phones.items():
+                core.direct.by_phone[phone] = d
+                a = agents.agent(iface, "", now)
+                if d.talk_end is None:
+                    a.others[d.call_id] = d
+    for row in rows:
+        if row.get("version") == VERSION and row["kind"] == "wrap":
+            w = row["data"]
+            call = calls.get(w["call_id"])
+            if call is None:
+                continue
+            a = agents.agent(row["key"], w.get("name", ""), now)
+            a.wrap = Wrap(call, w["started"], w["deadline"], w["paused_by_us"])
+            core.timers.add(w["deadline"], "wrap", a.interface)
+    for a in agents.by_interface.values():
+        agents.refresh(a, now, Output(now))  # restoring is not news: nobody reads this Output
+    return len(calls)
+
+
+def _queue_call(data: dict[str, Any]) -> QueueCall:
+    data = dict(data)
+    data["attempts"] = [Attempt(**x) for x in data.get("attempts", [])]
+    return QueueCall(**data)
+
+
+def _direct_call(data: dict[str, Any]) -> DirectCall:
+    data = dict(data)
+    data["caller"] = Party(**data["caller"])
+    data["remote"] = Party(**data["remote"]) if data.get("remote") else None
+    return DirectCall(**data)
+
+
+def _put_queue_call(core: Core, call: QueueCall) -> None:
+    qa = core.queue_acd
+    qa.calls[call.call_id] = call
+    qa.by_linked[call.linkedid] = call
+    for uid in (call.uniqueid, call.member_uid, call.phone_uid, *call.legs):
+        if uid:
+            qa.by_uid[uid] = call
+    for att in call.open_attempts():  # a ring in progress when we stopped: it is over by now or will be re-offered
+        att.result = "cancelled"
+    ch = core.tracker.graph.ensure(call.uniqueid, call.legs.get(call.uniqueid, {}).get("channel", ""), call.linkedid, call.entered_at)
+    thread = core.tracker.call_of(ch, call.entered_at)
+    call.thread = thread.call_id
+    thread.queue_calls.append(call.call_id)
+    qa.kpi_add(call.queue, call.entered_at, ((kpi.OFFERED, 1.0),))
+    if call.left_at is None:
+        call.state = "waiting"
+        qa.queue(call.queue).waiting[call.call_id] = call
+        return
+    if call.answered_at is not None and not call.inferred:
+        wait = call.answered_at - call.entered_at
+        qa.kpi_exit(call.queue, call.left_at, "answered", wait, qa.sl_wait_of(call, call.answered_at), False)
+    if call.pending:
+        core.timers.add(call.left_at + 10.0, "exit", call.call_id)
+    if call.answered_at is not None and call.talk_end is None:
+        a = core.agent_states.agent(call.agent or "", call.agent_name, call.answered_at)
+        a.call = call
+

@@ -1,0 +1,154 @@
+"""Resync after a blind window, on a real Asterisk 22.10.1 capture
+(tests/fixtures/asterisk/22.10.1/resync_lists: 王芳 talks to 张伟 in
+repairs, 刘洋 waits, 李娜 is paused; then the capture holds Asterisk's
+replies to CoreShowChannels and QueueStatus, then everyone hangs up).
+
+queue_log says: 张伟 answered by 王芳 after 1 s, talk 4 s; 刘洋 abandoned
+after 4 s.  We play the capture with the AMI link "cut" for a stretch, give
+the core the Resync the bridge makes from those very replies, and check
+that every call comes out once, with the right outcome, agent and talk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from callcenter.acd import events as ev
+from callcenter.acd.core import Core
+from callcenter.ami.bridge import build_resync
+from callcenter.ami.normaliser import EventStream
+from callcenter.ami.replay import iter_frames
+
+CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk" / "22.10.1" / "resync_lists.ami"
+SNAPSHOT_TS = 1795655365.3  # the replies carry no Timestamp; the lists were taken ~4 s into the call
+
+
+def split() -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """Events before the lists, the CoreShowChannels and QueueStatus replies, events after."""
+    frames = list(iter_frames(CAPTURE))
+    first = next(i for i, f in enumerate(frames) if f.get("Event") == "CoreShowChannel")
+    last = max(i for i, f in enumerate(frames) if f.get("Event") == "QueueStatusComplete")
+    lists = frames[first : last + 1]
+    channels = [f for f in lists if f.get("Event") == "CoreShowChannel"]
+    status = [f for f in lists if f.get("ActionID") == "cap-15"]  # the full QueueStatus
+    return frames[:first], channels, status, frames[last + 1 :]
+
+
+def events(frames: list[dict]) -> list[ev.Event]:
+    stream = EventStream()
+    out = []
+    for f in frames:
+        if "Event" in f and "ActionID" not in f:
+            e = stream.event(f, 0.0)
+            if e is not None:
+                out.append(e)
+    return out
+
+
+def play(core: Core, evs: list[ev.Event]) -> list[dict]:
+    records = []
+    for e in evs:
+        records += core.apply(e).records
+    assert core.stats["errors"] == 0, core.last_error
+    return records
+
+
+def check(records: list[dict], core: Core) -> None:
+    by_id = {r["call_id"]: r for r in records if r["kind"] == "queue"}
+    assert set(by_id) == {"1795655360.300", "1795655361.304"}, "each call exactly once"
+    answered, abandoned = by_id["1795655360.300"], by_id["1795655361.304"]
+    assert (answered["outcome"], core.agents[answered["agent"]].name) == ("answered", "王芳")
+    assert abs(answered["talk_s"] - 4.16) <= 1.0  # queue_log: 4 (connect .642 -> complete 365.805)
+    assert abandoned["outcome"] == "abandoned" and abs(abandoned["wait_s"] - 4.0) <= 1.0
+
+
+def test_blind_from_the_start_resync_rebuilds_the_answered_call_and_the_waiting_caller() -> None:
+    before, channels, status, after = split()
+    core = Core()
+    resync = build_resync(status, channels, SNAPSHOT_TS)
+    assert resync.channels_listed and len(resync.channels) == 6
+    play(core, [resync])
+    me = next(a for a in core.agents.values() if a.name == "王芳")
+    assert core.agent_view(me.interface)["state"] == "on_call"
+    assert [c["caller_number"] for c in core.queue_view("repairs")["callers"]] == ["13900000002"]
+    records = play(core, events(after) + [ev.Tick(SNAPSHOT_TS + 600)])
+    check(records, core)
+    answered = next(r for r in records if r["call_id"] == "1795655360.300")
+    assert answered["source"] == "resync" and answered["inferred"]  # estimated times: kept out of the KPIs
+
+
+def test_blind_after_the_join_counts_the_answer_once() -> None:
+    before, channels, status, after = split()
+    join = next(i for i, e in enumerate(before) if e.get("Event") == "QueueCallerJoin")
+    core = Core()
+    play(core, events(before[: join + 1]))  # the link drops right after 张伟 joins
+    play(core, [build_resync(status, channels, SNAPSHOT_TS)])
+    records = play(core, events(after) + [ev.Tick(SNAPSHOT_TS + 600)])
+    check(records, core)
+    k = core.queue_view("repairs")["kpi"]["today"]
+    assert (k["offered"], k["answered"], k["abandoned"]) == (2, 1, 1)
+
+
+def test_calls_that_ended_while_blind_are_closed_once() -> None:
+    """The link drops mid-call and comes back after everyone hung up: the
+    resync finds no channels, and the call ends (talk up to the resync)."""
+    before, _, status, _ = split()
+    core = Core()
+    records = play(core, events(before))
+    nobody = [f for f in status if f.get("Event") != "QueueEntry"]  # the queues, with nobody waiting
+    empty = build_resync(nobody, [], 1795655370.0)
+    records += play(core, [empty, ev.Tick(1795655370.0 + 600)])
+    by_id = {r["call_id"]: r for r in records if r["kind"] == "queue"}
+    assert set(by_id) == {"1795655360.300", "1795655361.304"}
+    assert by_id["1795655360.300"]["outcome"] == "answered"
+    assert by_id["1795655361.304"]["inferred"]  # left while we were away: how, we cannot know
+    assert not core.calls and not core.tracker.graph.channels
+
+
+def test_a_restart_goes_on_from_the_snapshot() -> None:
+    """serve stops mid-call (the snapshot is written), a new core loads it,
+    the resync finds the call still up, and the call ends with its real
+    answer time: talk as queue_log counts it, and counted once."""
+    from callcenter.acd import snapshot
+
+    before, channels, status, after = split()
+    old = Core()
+    play(old, events(before))
+    rows = snapshot.dump(old)
+    assert {r["kind"] for r in rows} == {"queue"} and len(rows) == 2
+    new = Core()
+    assert snapshot.load(new, rows, SNAPSHOT_TS) == 2
+    me = next(a for a in new.agents.values() if a.name == "王芳")
+    assert new.agent_view(me.interface)["state"] == "on_call"
+    play(new, [build_resync(status, channels, SNAPSHOT_TS)])
+    records = play(new, events(after) + [ev.Tick(SNAPSHOT_TS + 600)])
+    check(records, new)
+    answered = next(r for r in records if r["call_id"] == "1795655360.300")
+    assert answered["answered_at"] == 1795655361.642731 and answered["source"] == "live" and not answered["inferred"]
+    k = new.queue_view("repairs")["kpi"]["today"]
+    assert (k["offered"], k["answered"], k["abandoned"]) == (2, 1, 1)
+
+
+async def test_serve_restart_keeps_calls_in_progress(db) -> None:
+    """The same through the service and the database (both backends): stop
+    writes the calls in progress, a new service loads them at start."""
+    from callcenter.acd.service import AcdService
+    from tests.acd.test_service import stored_calls
+
+    before, channels, status, after = split()
+    first = AcdService(db, tick_s=None, snapshot_s=0.05, clock=lambda: SNAPSHOT_TS)
+    await first.start()
+    for e in events(before):
+        first.submit(e)
+    await first.stop()
+    second = AcdService(db, tick_s=None, snapshot_s=0.05, clock=lambda: SNAPSHOT_TS)
+    await second.start()
+    assert set(second.core.calls) == {"1795655360.300", "1795655361.304"}
+    for e in [build_resync(status, channels, SNAPSHOT_TS)] + events(after) + [ev.Tick(SNAPSHOT_TS + 600)]:
+        second.submit(e)
+    await second.flush_all()
+    await second.stop()
+    stored = {c["call_id"]: c for c in await stored_calls(db)}
+    assert set(stored) == {"1795655360.300", "1795655361.304"}
+    assert stored["1795655360.300"]["answered_at"] == 1795655361.642731
+    assert abs(stored["1795655360.300"]["talk_s"] - 4.16) <= 1.0
