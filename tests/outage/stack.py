@@ -191,7 +191,7 @@ class CallStack:
 
     # --- the verdict --------------------------------------------------------------------------
 
-    async def finish(self, drain_sim_s: float = 1800.0) -> Report:
+    async def finish(self, drain_sim_s: float = 1800.0, with_hold: bool = False) -> Report:
         """No more arrivals; wait for every call to end, let wrap-up limits
         pass, write everything, and compare call_records with the ledger."""
         assert self.pbx is not None and self.traffic is not None
@@ -204,14 +204,14 @@ class CallStack:
         spool = self.app.state.spool
         if len(spool):
             await spool.replay(self.app.state.db)
-        return compare(self.ledger, await self.records())
+        return compare(self.ledger, await self.records(), with_hold=with_hold)
 
     async def records(self) -> list[dict[str, Any]]:
         async with self.app.state.db.sessions() as s:
             rows = (await s.execute(select(CallRecord))).scalars().all()
         return [
             {"call_id": r.call_id, "uniqueid": r.uniqueid, "entered_at": r.entered_at, "outcome": r.outcome.value,
-             "agent": r.agent, "talk_s": r.talk_s, "queue": r.queue}
+             "agent": r.agent, "talk_s": r.talk_s, "hold_s": r.hold_s, "queue": r.queue}
             for r in rows
         ]  # fmt: skip
 

@@ -55,6 +55,9 @@ def test_compare_finds_lost_duplicated_mislabelled_and_unknown_records():
     [(v, _, why)] = report.mislabelled
     assert v.uniqueid == uid["talk"] and why == "outcome timeout != answered, agent None != PJSIP/8001, talk 0.0 != 35.0"
     assert compare(ledger, [r if r is not talk else {**talk, "talk_s": 35.9} for r in good]).ok  # within a second
+    # A hold the core never saw (it was in a blind window) counts as talk: wrong talk, right talk + hold.
+    blind = [r if r is not talk else {**talk, "talk_s": 40.0, "hold_s": 0.0} for r in good]
+    assert not compare(ledger, blind).ok and compare(ledger, blind, with_hold=True).ok
     report = compare(ledger, good + [{"uniqueid": "9.9", "entered_at": 0.0, "outcome": "answered", "agent": None, "talk_s": 0}])
     assert [r["uniqueid"] for r in report.unknown] == ["9.9"]
     assert "unknown 1" in report.summary()

@@ -200,12 +200,16 @@ def _ts(value: Any) -> float:
     return value.timestamp() if hasattr(value, "timestamp") else float(value)
 
 
-def compare(ledger: Ledger, records: list[dict[str, Any]], talk_tolerance_s: float = 1.0, match_s: float = 5.0) -> Report:
+def compare(
+    ledger: Ledger, records: list[dict[str, Any]], talk_tolerance_s: float = 1.0, match_s: float = 5.0, with_hold: bool = False
+) -> Report:
     """Every finished visit should have exactly one record (same caller
     Uniqueid, entered within `match_s`) with the same outcome and agent and
     talk time within `talk_tolerance_s`.  `records`: dicts with uniqueid,
-    entered_at (datetime or epoch), outcome, agent, talk_s.  Records of
-    callers the PBX never had are reported as unknown."""
+    entered_at (datetime or epoch), outcome, agent, talk_s (and hold_s).
+    `with_hold` compares talk + hold instead (queue_log's view: a hold that
+    began and ended while the link was down leaves no AMI trace).  Records
+    of callers the PBX never had are reported as unknown."""
     visits = ledger.finished()
     by_uid: dict[str, list[dict[str, Any]]] = {}
     for r in records:
@@ -233,8 +237,11 @@ def compare(ledger: Ledger, records: list[dict[str, Any]], talk_tolerance_s: flo
             why.append(f"outcome {outcome} != {v.outcome}")
         if (r.get("agent") or None) != v.agent:
             why.append(f"agent {r.get('agent')} != {v.agent}")
-        if abs(float(r.get("talk_s") or 0.0) - v.talk_s) > talk_tolerance_s:
-            why.append(f"talk {float(r.get('talk_s') or 0.0):.1f} != {v.talk_s:.1f}")
+        talk, expected = float(r.get("talk_s") or 0.0), v.talk_s
+        if with_hold:
+            talk, expected = talk + float(r.get("hold_s") or 0.0), expected + v.hold_s
+        if abs(talk - expected) > talk_tolerance_s:
+            why.append(f"talk {talk:.1f} != {expected:.1f}" + (" (with hold)" if with_hold else ""))
         if why:
             report.mislabelled.append((v, r, ", ".join(why)))
         else:
