@@ -132,6 +132,9 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+_SPOOLS = tempfile.TemporaryDirectory(prefix="cc-test-spools-")  # removed when the run ends
+
+
 def make_settings(**overrides: object) -> Settings:
     base: dict[str, object] = {
         "jwt_secret": "test-jwt-secret-0123456789abcdefghij",
@@ -140,7 +143,7 @@ def make_settings(**overrides: object) -> Settings:
         "simulator": False,
         "log_format": "console",
         # Each app its own spool: a write spooled in one test must never reach another's database.
-        "spool_path": Path(tempfile.mkdtemp(prefix="cc-spool-")) / "spool.db",
+        "spool_path": Path(_SPOOLS.name) / f"{uuid.uuid4().hex}.db",
     }
     base.update(overrides)
     return load_settings(**base)
