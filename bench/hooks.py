@@ -24,7 +24,7 @@ during the import < 300 ms (the hook budget), no fallbacks, no errors.
 --no-import skips it.
 
     .venv/bin/python bench/hooks.py [--customers 1000000] [--seconds 20] [--backend sqlite|postgresql]
-                                    [--route-rps 500 --route-rps 150] [--keep DIR] [--no-import]
+                                    [--route-rps 500 --route-rps 150] [--keep DIR] [--no-import] [--worker-processes 1]
 
 --keep loads each database once and reuses it on later runs (the import is
 then not timed): for iterating on the hook, not for the recorded figures.
@@ -156,9 +156,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, log: Path, worker_processes: int = 1) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "CALLCENTER_WORKER_PROCESSES": str(worker_processes),
         "CALLCENTER_DATABASE_URL": url,
         "CALLCENTER_ENV_FILE": "/nonexistent",
         "CALLCENTER_HOOK_SECRET": SECRET,
@@ -439,7 +440,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         else:
             print("  reusing the kept database (no import timed)", flush=True)
         port = free_port()
-        server = start_server(url, port, tmp / f"server-{backend}.log")
+        server = start_server(url, port, tmp / f"server-{backend}.log", args.worker_processes)
         results = []
         imp_result = None
         try:
@@ -534,6 +535,7 @@ def main() -> int:
     ap.add_argument("--route-rps", type=int, action="append", help="route req/s (repeatable; default 500); healthz runs at a fifth of it; 0 = back to back")
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
     ap.add_argument("--no-import", action="store_true", help="skip the route-during-a-100k-import measurement")
+    ap.add_argument("--worker-processes", type=int, default=1, help="the server's CALLCENTER_WORKER_PROCESSES (0: jobs in a thread)")
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="keep the loaded databases (SQLite file in DIR, PostgreSQL cc_bench_hooks_kept) and reuse them next time")
     args = ap.parse_args()
