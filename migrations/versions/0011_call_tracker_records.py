@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('call_records') as batch:
         batch.add_column(sa.Column('linkedid', sa.String(length=64), nullable=False, server_default=''))
-        batch.add_column(sa.Column('kind', sa.Enum('queue', 'outbound', 'internal', 'direct', 'ivr', name='call_kind', native_enum=False, length=16), nullable=False, server_default='queue'))
+        batch.add_column(sa.Column('kind', sa.Enum('queue', 'outbound', 'internal', 'direct', 'ivr', 'consult', name='call_kind', native_enum=False, length=16), nullable=False, server_default='queue'))
         batch.add_column(sa.Column('direction', sa.String(length=16), nullable=False, server_default='inbound'))
         batch.add_column(sa.Column('source', sa.String(length=16), nullable=False, server_default='live'))
         batch.add_column(sa.Column('callee_number', sa.String(length=64), nullable=False, server_default=''))

@@ -152,3 +152,43 @@ async def test_serve_restart_keeps_calls_in_progress(db) -> None:
     assert set(stored) == {"1795655360.300", "1795655361.304"}
     assert stored["1795655360.300"]["answered_at"] == 1795655361.642731
     assert abs(stored["1795655360.300"]["talk_s"] - 4.16) <= 1.0
+
+
+def test_queue_log_backfill_corrects_what_the_resync_could_only_estimate() -> None:
+    """Blind until everyone hung up: the resync closes both calls at its own
+    time (talk too long, outcome unknown); queue_log's rows for the window
+    then give the real end, the real abandon, counted once."""
+    from callcenter.acd.backfill import parse_queue_log
+
+    before, _, status, _ = split()
+    core = Core()
+    records = play(core, events(before))
+    nobody = [f for f in status if f.get("Event") != "QueueEntry"]
+    records += play(core, [build_resync(nobody, [], 1795655370.0), ev.Tick(1795655370.0 + 600)])
+    rows = parse_queue_log(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
+    fixed = play(core, [ev.QueueLogRows(1795655980.0, rows)])
+    by_id = {r["call_id"]: r for r in fixed}
+    assert set(by_id) == {"1795655360.300", "1795655361.304"} and all(r["correction"] for r in fixed)
+    answered, abandoned = by_id["1795655360.300"], by_id["1795655361.304"]
+    assert abs(answered["talk_s"] - 4.16) <= 1.0 and answered["source"] == "backfill"  # queue_log: COMPLETECALLER 4
+    assert abandoned["outcome"] == "abandoned" and not abandoned["inferred"] and abandoned["wait_s"] == 4.0
+    k = core.queue_view("repairs")["kpi"]["today"]
+    assert (k["offered"], k["answered"], k["abandoned"]) == (2, 1, 1)  # each once, abandon counted now
+    again = play(core, [ev.QueueLogRows(1795655990.0, rows)])
+    assert again == [] or all(r["correction"] for r in again)
+    assert core.queue_view("repairs")["kpi"]["today"]["offered"] == 2  # a second pass changes nothing
+
+
+def test_queue_log_backfill_makes_a_call_we_never_saw() -> None:
+    """Blind for the whole of both calls: nothing but queue_log knows them."""
+    from callcenter.acd.backfill import parse_queue_log
+
+    rows = parse_queue_log(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
+    core = Core()
+    core.apply(ev.MemberAdded(1795655300.0, "repairs", "Local/8001@sim-phone/n", "王芳", 0, False, "", 1))
+    made = play(core, [ev.QueueLogRows(1795655980.0, rows)])
+    by_id = {r["call_id"]: r for r in made}
+    assert set(by_id) == {"1795655360.300", "1795655361.304"}
+    assert (by_id["1795655360.300"]["outcome"], by_id["1795655360.300"]["agent"]) == ("answered", "Local/8001@sim-phone/n")
+    assert by_id["1795655361.304"]["outcome"] == "abandoned" and by_id["1795655361.304"]["source"] == "backfill"
+    assert play(core, [ev.QueueLogRows(1795655990.0, rows)]) == []  # known now: not made twice

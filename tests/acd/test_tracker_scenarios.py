@@ -188,6 +188,8 @@ def test_blonde_transfer_out_of_a_queue_call() -> None:
     core, outs = run(w.events)
     queue_records = [r for r in records(outs) if r["kind"] == "queue"]
     [r] = queue_records
+    [consult] = [r for r in records(outs) if r["kind"] != "queue"]  # the agent's second line, dialling 8005
+    assert (consult["kind"], consult["agent"], consult["end_reason"]) == ("consult", "PJSIP/8001", "transferred")
     assert r["transfer"] == {"kind": "blonde", "target": "8005"}
     assert (r["talk_s"], r["hold_s"]) == (24.0, 5.0)  # answered +6, hold +30, transfer +35
     facts = [f for o in outs for f in o.facts if type(f).__name__ == "Transferred"]

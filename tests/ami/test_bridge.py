@@ -135,8 +135,11 @@ async def test_dead_link_is_detected_and_replaced(server: AmiServer, make_bridge
     t0 = time.monotonic()
     await until(lambda: bridge.state == "lost" or bridge.sessions > 1, timeout=2, what="dead link")
     detected = time.monotonic() - t0
-    assert 0.25 <= detected <= 0.3 + 0.4  # dead_after plus a watchdog tick and scheduling slack
+    assert detected <= 0.3 + 0.4  # dead_after plus a watchdog tick and scheduling slack
     assert bridge.error is not None and bridge.error.startswith("dead link: no reply to Ping for")
+    # Not declared dead too early: the silence it measured (since the last
+    # Pong, which a loaded machine may have answered before t0) is ≥ dead_after.
+    assert float(bridge.error.split("for ")[1].split(" s")[0]) >= 0.3
     server.faults.ignore_pings = False
     await until(lambda: bridge.sessions == 2 and bridge.resynced, what="reconnect")
 

@@ -125,6 +125,17 @@ class Ended:
 
 
 @dataclass(frozen=True, slots=True)
+class Closed:
+    """A call that ends without its caller hanging up as a caller: the
+    consultation leg of a transfer, once the transfer has taken the parties
+    elsewhere.  (cacofonisk reports nothing for it.)"""
+
+    call: Call
+    caller: Party
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelGone:
     """Any real channel hung up (an agent's phone leg, a consult leg...)."""
 
@@ -134,7 +145,7 @@ class ChannelGone:
     was_up: bool
 
 
-Fact = Dialing | DialDone | Connected | Transferred | Ended | ChannelGone
+Fact = Dialing | DialDone | Connected | Transferred | Ended | Closed | ChannelGone
 
 
 # --- calls and legs ---------------------------------------------------------------
@@ -547,8 +558,8 @@ class Tracker:
                         leg.holds[-1][1] = e.ts
                     if call.talking_to == ch.uniqueid:
                         call.talking_to = None
-            facts.append(ChannelGone(Party.of(ch), call, e.cause, ch.up_at is not None))
             self._caller_hangup(ch, e, facts)
+            facts.append(ChannelGone(Party.of(ch), call, e.cause, ch.up_at is not None))
         self.graph.hangup(ch)
 
     def _caller_hangup(self, ch: Channel, e: ev.Hangup, facts: list[Fact]) -> None:
@@ -559,7 +570,14 @@ class Tracker:
             a = transferer if transferer.calling else ch
             self._end(a, "completed", e.ts, facts)
         elif ch.transfer_done:
-            pass  # a transferer leaving: the call goes on without them
+            # A transferer leaving: the call goes on without them.  If this
+            # channel was the caller of a call of its own (the consultation),
+            # that call is over.
+            call = ch.call if isinstance(ch.call, Call) else None
+            if call is not None and call.caller is ch and call.ended_at is None:
+                call.ended_at, call.end_reason = e.ts, "transferred"
+                self.calls.pop(call.call_id, None)
+                facts.append(Closed(call, Party.of(ch), "transferred"))
         elif ch.calling:
             self._end(ch, hangup_reason(e.cause, ch.state), e.ts, facts)
 

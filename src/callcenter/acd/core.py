@@ -16,6 +16,7 @@ down the core, top to bottom:
     kpi.py       the windows and the formulas
     views.py     read models for the wallboard, desktop and API
     resync.py    reconciling with Asterisk's lists after a reconnect
+    backfill.py  ... and with its queue_log for what we could not see
 
 The service (service.py) persists `out.records` / `out.intervals`, carries
 out `out.actions` through the gateway, and tells the realtime hub which
@@ -30,6 +31,7 @@ from typing import Any
 from callcenter.acd import events as ev
 from callcenter.acd import kpi, views
 from callcenter.acd.agents import Agent, Agents
+from callcenter.acd.backfill import apply_backfill
 from callcenter.acd.calls import Tracker
 from callcenter.acd.common import (  # noqa: F401 - the core's public names
     UNSPECIFIED,
@@ -98,6 +100,7 @@ class Core:
             ev.VarSet: self._on_varset,
             ev.UserEvent: self._on_user_event,
             ev.Resync: self._on_resync,
+            ev.QueueLogRows: lambda e, out: apply_backfill(self, e, out),
             ev.DispositionSubmitted: self._on_disposition,
             ev.RouteDecided: dp.route,
             ev.CallbackRequested: lambda e, out: dp.callback(e.uniqueid, e.number, e.ts, out),
@@ -267,6 +270,7 @@ class Core:
             end = float(r.get("ended_at") or entered + wait)
             q = r.get("queue") or ""
             if q:
+                self._finished_from_record(r)
                 sl_wait = r.get("sl_wait_s")
                 sl_wait = max(0, int(entered + wait) - int(entered)) if sl_wait is None else int(sl_wait)
                 qa.kpi_add(q, entered, ((kpi.OFFERED, 1.0),))
@@ -286,6 +290,38 @@ class Core:
         for iv in intervals:
             a = ag.agent(iv["interface"], "", self.now)
             ag.account(a, iv["state"], iv.get("reason") or "", float(iv["started_at"]), float(iv["ended_at"]))
+
+    def _finished_from_record(self, r: dict[str, Any]) -> None:
+        """Today's finished queue call, known again: a late queue_log
+        backfill corrects it instead of making it a second time."""
+        call = QueueCall(
+            call_id=r["call_id"],
+            uniqueid=r["uniqueid"],
+            linkedid=r.get("linkedid") or r["call_id"],
+            queue=r["queue"],
+            caller_number=r.get("caller_number") or "",
+            caller_name=r.get("caller_name") or "",
+            entered_at=float(r["entered_at"]),
+            position=1,
+            state="ended",
+            outcome=r["outcome"],
+            answered_at=r.get("answered_at"),
+            ended_at=r.get("ended_at"),
+            agent=r.get("agent"),
+            agent_name=r.get("agent_name") or "",
+            talk_s=float(r.get("talk_s") or 0),
+            hold_s=float(r.get("hold_s") or 0),
+            wrap_up_s=float(r.get("wrap_up_s") or 0),
+            sl_wait=r.get("sl_wait_s"),
+            inferred=bool(r.get("inferred")),
+            source=r.get("source") or "live",
+            offered_counted=True,
+            wrap_done=True,
+        )
+        call.left_at = call.answered_at if call.answered_at is not None else call.entered_at + float(r.get("wait_s") or 0)
+        call.talk_end = (call.answered_at + call.talk_s + call.hold_s) if call.answered_at is not None else None
+        self.queue_acd.keep_finished(call)
+        self.queue_acd.remember(call.call_id)
 
     # --- views ------------------------------------------------------------------
 

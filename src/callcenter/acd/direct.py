@@ -21,6 +21,7 @@ from callcenter.acd.agents import Agent, Agents
 from callcenter.acd.calls import (
     Call,
     ChannelGone,
+    Closed,
     Connected,
     Dialing,
     Ended,
@@ -40,7 +41,7 @@ class DirectCall:
     caller: Party
     started_at: float
     queue: str = ""  # none: the default wrap-up limit applies
-    kind: str = "direct"  # outbound | internal | direct | ivr
+    kind: str = "direct"  # outbound | internal | direct | ivr | consult
     direction: str = "inbound"
     agent: str | None = None  # the agent whose phone took part (the caller's, for outbound)
     agent_name: str = ""
@@ -118,9 +119,11 @@ class DirectCalls:
                 d = self.by_phone.pop(f.channel.uniqueid, None)
                 if d is not None:
                     self._phone_gone(d, f.channel.uniqueid, ts, out)
-            elif isinstance(f, Ended):
+            elif isinstance(f, (Ended, Closed)):
                 d = self._get(f.call, ts) if f.call.call_id in self.live or not f.call.queue_calls else None
                 if d is not None:
+                    if isinstance(f, Closed):
+                        d.kind = "consult"  # the transfer took its parties elsewhere
                     self._ended(d, f.call, f.reason, ts, out)
 
     def _connected(self, d: DirectCall, caller: Party, target: Party, ts: float, out: Output) -> None:
@@ -155,7 +158,7 @@ class DirectCalls:
         if answered_outbound:
             d.wrap_done = False
         self.agents.talk_ended(a, d, ts, out, wrap=answered_outbound)
-        if d.answered_at is not None:
+        if d.answered_at is not None and d.kind != "consult":  # a consultation is part of the call it transfers
             direction = d.direction if a.interface == d.agent or d.kind != "internal" else "internal"
             self.agents.handled(a, ts, direction, d.talk_s, out)
         self._maybe_finish(d, out)

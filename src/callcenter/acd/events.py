@@ -516,6 +516,26 @@ def disposition_from(e: UserEvent) -> DispositionSubmitted:
     return DispositionSubmitted(e.ts, e.get("Interface"), e.get("CallId"), e.get("Code"), _unescape(e.get("Note")))
 
 
+@dataclass(frozen=True, slots=True)
+class QueueLogRow:
+    """One row of Asterisk's realtime queue_log table (time in epoch s)."""
+
+    id: int
+    time: float
+    callid: str
+    queue: str
+    agent: str
+    event: str
+    data: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogRows(Event):
+    """queue_log rows of a window we could not see (backfill.py)."""
+
+    rows: tuple[QueueLogRow, ...] = ()
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -553,5 +573,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DispositionSubmitted,
         RouteDecided,
         CallbackRequested,
+        QueueLogRows,
     )
 }

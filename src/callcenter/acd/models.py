@@ -58,6 +58,7 @@ class CallKind(enum.StrEnum):
     internal = "internal"  # extension to extension
     direct = "direct"  # inbound, put straight through to an extension or a mobile
     ivr = "ivr"  # inbound, ended in the dialplan
+    consult = "consult"  # an agent's consultation before a transfer (its own leg)
 
 
 def default_dispositions() -> list[dict[str, str]]:

@@ -115,6 +115,7 @@ class QueueCall:
     recording_file: str | None = None
     inferred: bool = False
     source: str = "live"  # live | resync | backfill: how we learned of it
+    offered_counted: bool = False  # its OFFERED is in the KPIs (once, whatever the path)
     thread: str = ""  # the tracker's call (calls.Call.call_id) this queue call is part of
     legs: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
@@ -153,6 +154,9 @@ class Queues:
         self.by_uid: dict[str, QueueCall] = {}
         self.by_linked: dict[str, QueueCall] = {}
         self.totals = kpis()
+        self.finished: dict[tuple[str, str], QueueCall] = {}  # finished with estimates: a backfill may correct them
+        self.finished_keys: set[tuple[str, str]] = set()  # every recently finished (caller, queue)
+        self._finished_order: deque[tuple[str, str]] = deque()
         self._recent: deque[str] = deque()
         self._recent_set: set[str] = set()
         self.stats: dict[str, int] = {}
@@ -195,7 +199,7 @@ class Queues:
     def late_or_unknown(self, uniqueid: str, linkedid: str = "") -> None:
         self.skip("late_event" if linkedid in self._recent_set or uniqueid in self._recent_set else "unknown_call")
 
-    def _new_call_id(self, base: str) -> str:
+    def new_call_id(self, base: str) -> str:
         if base not in self.calls and base not in self._recent_set:
             return base
         n = 2
@@ -203,7 +207,22 @@ class Queues:
             n += 1
         return f"{base}-{n}"
 
-    def _remember(self, key: str) -> None:
+    def keep_finished(self, call: QueueCall) -> None:
+        """Remember a finished call for a late queue_log backfill: its key
+        always (so it is never made twice), the whole call only when its
+        figures were estimated at a resync (so it can be corrected)."""
+        key = (call.uniqueid, call.queue)
+        if key not in self.finished_keys:
+            self.finished_keys.add(key)
+            self._finished_order.append(key)
+            if len(self._finished_order) > RECENT_CALLS:
+                old = self._finished_order.popleft()
+                self.finished_keys.discard(old)
+                self.finished.pop(old, None)
+        if call.inferred or call.source != "live" or any(i.get("kind") == "resync" for i in call.timeline):
+            self.finished[key] = call
+
+    def remember(self, key: str) -> None:
         if not key or key in self._recent_set:
             return
         self._recent.append(key)
@@ -216,6 +235,11 @@ class Queues:
     def kpi_add(self, queue: str, ts: float, pairs: tuple[tuple[int, float], ...]) -> None:
         self.queue(queue).kpi.add(ts, self.now, pairs)
         self.totals.add(ts, self.now, pairs)
+
+    def count_offered(self, call: QueueCall) -> None:
+        if not call.offered_counted:
+            call.offered_counted = True
+            self.kpi_add(call.queue, call.entered_at, ((kpi.OFFERED, 1.0),))
 
     def kpi_exit(self, queue: str, ts: float, outcome: str, wait: float, sl_wait: float, short: bool) -> None:
         met, counted = kpi.sl_decision(self.config.queue(queue), outcome, sl_wait)
@@ -235,7 +259,7 @@ class Queues:
 
     def new_call(self, ts: float, queue: str, uniqueid: str, linkedid: str, channel: str, number: str, name: str, position: int) -> QueueCall:
         call = QueueCall(
-            call_id=self._new_call_id(linkedid or uniqueid),
+            call_id=self.new_call_id(linkedid or uniqueid),
             uniqueid=uniqueid,
             linkedid=linkedid or uniqueid,
             queue=queue,
@@ -281,7 +305,7 @@ class Queues:
             if other.position >= e.position:
                 other.position += 1
         q.waiting[call.call_id] = call
-        self.kpi_add(e.queue, e.ts, ((kpi.OFFERED, 1.0),))
+        self.count_offered(call)
         out.queues.add(e.queue)
         out.calls.add(call.call_id)
 
@@ -294,7 +318,7 @@ class Queues:
         number, name = (ch.caller_number, ch.caller_name) if ch is not None else ("", "")
         call = self.new_call(ts - max(0.0, wait_s), queue, uniqueid, linkedid, ch.name if ch else "", number, name, position)
         call.note(ts, "queued", queue=queue, position=position, via="first_seen_leaving")
-        self.kpi_add(queue, call.entered_at, ((kpi.OFFERED, 1.0),))
+        self.count_offered(call)
         self.queue(queue).waiting[call.call_id] = call
         return call
 
@@ -486,8 +510,9 @@ class Queues:
             del self.by_uid[call.phone_uid]
         if self.by_linked.get(call.linkedid) is call:
             del self.by_linked[call.linkedid]
-        self._remember(call.call_id)
-        self._remember(call.linkedid)
+        self.remember(call.call_id)
+        self.remember(call.linkedid)
+        self.keep_finished(call)
         if call.outcome == "answered" and not call.inferred:
             self.kpi_handled(call.queue, self.now, call.talk_s, call.hold_s, call.wrap_up_s)
             a = self.agents.get(call.agent or "")

@@ -153,6 +153,8 @@ def event_from_dict(d: dict[str, Any]) -> ev.Event:
     for key, value in d.items():
         if key in _NESTED and cls is ev.Resync:
             d[key] = tuple(_NESTED[key](**x) for x in value)
+        elif key == "rows" and cls is ev.QueueLogRows:
+            d[key] = tuple(ev.QueueLogRow(**{**x, "data": tuple(x["data"])}) for x in value)
         elif isinstance(value, list):
             d[key] = tuple(tuple(x) if isinstance(x, list) else x for x in value)
     return cls(**d)

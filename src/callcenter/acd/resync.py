@@ -97,7 +97,7 @@ def _waiting(core: Core, e: ev.Resync, alive: dict[str, ev.ChannelSnapshot], out
         call.source = "resync"
         call.note(ts, "queued", queue=x.queue, position=x.position, via="resync")
         qa.queue(x.queue).waiting[call.call_id] = call
-        qa.kpi_add(x.queue, call.entered_at, ((kpi.OFFERED, 1.0),))
+        qa.count_offered(call)
         out.calls.add(call.call_id)
     for call in list(qa.calls.values()):
         if call.queue in covered and call.left_at is None and (call.queue, call.uniqueid) not in entries:

@@ -36,19 +36,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd import events as ev
-from callcenter.acd import snapshot
+from callcenter.acd import queue_log, snapshot
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
 from callcenter import spool as spooling
 from callcenter.acd.models import (
     AbandonMode,
     AgentInterval,
     CallKind,
-    LiveCall,
     CallRecord,
+    LiveCall,
     Outcome,
     Queue,
     RingAttempt,
@@ -64,6 +64,8 @@ BUFFERED = Gauge("callcenter_acd_persist_buffer_items", "Call records and interv
 WRITTEN = Counter("callcenter_acd_persisted_total", "Rows written by the ACD persister", ["kind"])
 DROPPED = Counter("callcenter_acd_records_dropped_total", "Items refused because the persist buffer was full", ["kind"])
 FLUSH_FAILURES = Counter("callcenter_acd_flush_failures_total", "Failed batch writes (retried)")
+BACKFILL_MARGIN_S = 60.0  # read queue_log this much either side of a blind window
+
 ACTION_FAILURES = Counter("callcenter_acd_action_failures_total", "Failed gateway actions", ["final"])
 
 Listener = Callable[[Output, Core], Any]
@@ -179,6 +181,7 @@ class AcdService:
         buffer_max: int = 100_000,
         action_retries: int = 5,
         snapshot_s: float = 3.0,
+        backfill_delay_s: float | None = 2.0,
         action_backoff_s: float = 0.5,
         spool: Spool | None = None,
     ) -> None:
@@ -191,6 +194,8 @@ class AcdService:
         self.batch_max = batch_max
         self.buffer_max = buffer_max
         self.snapshot_s = snapshot_s
+        self.backfill_delay_s = backfill_delay_s
+        self._seen_until: float | None = None  # the last moment the core heard from Asterisk
         self.action_retries = action_retries
         self.action_backoff_s = action_backoff_s
         self.spool = spool
@@ -212,8 +217,12 @@ class AcdService:
 
     def submit(self, event: ev.Event) -> Output:
         """Apply one event now.  Never waits; safe as the bridge's on_event callback."""
+        if event.__class__ is ev.Resync and self.db is not None and self.backfill_delay_s is not None:
+            self._backfill_soon(self._seen_until if self._seen_until is not None else self.core.now, event.ts)
         out = self.core.apply(event)
         EVENTS.inc()
+        if event.__class__ is not ev.Resync and event.__class__ is not ev.Tick:
+            self._seen_until = self.core.now
         if self._awaiting and event.__class__ is ev.UserEvent and event.name == ev.DISPOSITION_EVENT:
             d = ev.disposition_from(event)
             waiting = self._awaiting.get((d.interface, d.call_id))
@@ -335,11 +344,39 @@ class AcdService:
             ]
         self.core.restore(records, intervals, now)
         log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
+        # Heard from Asterisk until: the last call we wrote (or the day's
+        # start): the first resync's backfill reads queue_log from there.
+        ends = [r["ended_at"] for r in records if r.get("ended_at")]
+        self._seen_until = max(ends) if ends else self.core.today_start(now)
         async with self.db.sessions() as s:
-            live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in (await s.execute(select(LiveCall))).scalars()]
+            live_rows = (await s.execute(select(LiveCall))).scalars().all()
+            live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in live_rows]
         if live:
+            self._seen_until = max(self._seen_until or 0.0, *(_ts(r.updated_at) or 0.0 for r in live_rows))
             n = snapshot.load(self.core, live, now)
             log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
+
+    def _backfill_soon(self, since: float, until: float) -> None:
+        """After a resync, read queue_log for the window we could not see
+        (backfill.py) once Asterisk has written it."""
+        try:
+            task = asyncio.get_running_loop().create_task(self._backfill(since, until), name="acd-backfill")
+        except RuntimeError:
+            return
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
+    async def _backfill(self, since: float, until: float) -> None:
+        assert self.db is not None and self.backfill_delay_s is not None
+        await asyncio.sleep(self.backfill_delay_s)
+        try:
+            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + BACKFILL_MARGIN_S)
+        except Exception as exc:  # noqa: BLE001 - no queue_log table, or the database is down: nothing to correct with
+            log.warning("queue_log backfill for %.0f..%.0f not read: %s: %s", since, until, type(exc).__name__, exc)
+            return
+        if rows:
+            out = self.submit(ev.QueueLogRows(self.stamp(), rows))
+            log.info("queue_log backfill: %d rows, %d calls made or corrected", len(rows), len(out.records))
 
     async def _snapshotter(self) -> None:
         while True:
@@ -520,6 +557,12 @@ async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]]) 
         # A retried batch whose commit did succeed must not write twice.
         existing = set((await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids)))).scalars())
         fresh = {r["call_id"]: r for r in records if r["call_id"] not in existing}
+        for r in records:
+            if r.get("correction") and r["call_id"] in existing:
+                # queue_log's figures for a call we closed with estimates (backfill.py)
+                values = record_values(r)
+                del values["call_id"]
+                await s.execute(update(CallRecord).where(CallRecord.call_id == r["call_id"]).values(**values))
         if fresh:
             rows = (
                 await s.execute(

@@ -112,7 +112,8 @@ def _put_queue_call(core: Core, call: QueueCall) -> None:
     thread = core.tracker.call_of(ch, call.entered_at)
     call.thread = thread.call_id
     thread.queue_calls.append(call.call_id)
-    qa.kpi_add(call.queue, call.entered_at, ((kpi.OFFERED, 1.0),))
+    call.offered_counted = False  # the KPIs start from the database's finished calls: count it again
+    qa.count_offered(call)
     if call.left_at is None:
         call.state = "waiting"
         qa.queue(call.queue).waiting[call.call_id] = call

@@ -1,0 +1,260 @@
+"""Backfill from Asterisk's own record of its queues: queue_log.
+
+What happened entirely while we could not see Asterisk (the AMI link was
+down, or serve was restarting) is not in the event stream, but app_queue
+wrote it to queue_log, which Asterisk keeps in our database
+(asterisk/extconfig.conf: realtime queue_log, microsecond times in UTC).
+After a resync the service reads the rows of the blind window and hands
+them here as one `QueueLogRows` event:
+
+- a queue call we never heard of is made from its rows and recorded
+  (`source="backfill"`): queued, answered by whom, talk, or how it left;
+- a call the resync rebuilt or closed with estimates gets queue_log's exact
+  times (answer, end); its KPIs are counted (again) with the real figures;
+- a call we saw live is left alone: the events already said it exactly.
+
+Verbs and fields are app_queue.c's ast_queue_log() calls (22.x):
+ENTERQUEUE url|callerid|origpos, CONNECT holdtime|member-uniqueid|ringtime,
+COMPLETECALLER/COMPLETEAGENT holdtime|calltime|origpos, ABANDON /
+EXITWITHTIMEOUT / EXITEMPTY pos|origpos|waittime, EXITWITHKEY
+key|pos|origpos|waittime, BLINDTRANSFER exten|context|holdtime|calltime|
+origpos, ATTENDEDTRANSFER BRIDGE|id|holdtime|calltime|origpos (APP, LINK...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from callcenter.acd import events as ev
+from callcenter.acd import kpi
+from callcenter.acd.common import Output
+from callcenter.acd.queues import OUTCOME_SLOT, QueueCall, queue_record
+
+if TYPE_CHECKING:
+    from callcenter.acd.core import Core
+
+EXITS = {"ABANDON": ("abandoned", 2), "EXITWITHTIMEOUT": ("timeout", 2), "EXITEMPTY": ("left_empty", 2), "EXITWITHKEY": ("exit_key", 3)}
+
+
+@dataclass(slots=True)
+class Stay:
+    """One caller's stay in one queue, as queue_log tells it."""
+
+    callid: str
+    queue: str
+    entered: float
+    caller: str = ""
+    connected: float | None = None
+    hold_s: int | None = None
+    agent: str = ""  # the MemberName (log_membername_as_agent = yes)
+    member_uid: str = ""
+    ended: float | None = None
+    talk_s: int | None = None
+    outcome: str | None = None
+    wait_s: int | None = None
+    ended_by: str = ""
+    transfer: dict[str, str] | None = None
+    rings: list[tuple[str, float, str]] = field(default_factory=list)  # (agent, seconds, verb)
+
+    @property
+    def finished(self) -> bool:
+        return self.ended is not None or (self.outcome is not None and self.outcome != "answered")
+
+
+def stays(rows: tuple[ev.QueueLogRow, ...]) -> list[Stay]:
+    """queue_log rows -> stays, in order; a caller re-entering a queue starts a new one."""
+    open_: dict[str, Stay] = {}
+    out: list[Stay] = []
+    for r in sorted(rows, key=lambda r: (r.time, r.id)):
+        if r.callid in ("NONE", "MANAGER", "CLI", "REALTIME", ""):
+            continue
+        d = list(r.data) + [""] * 5
+        s = open_.get(r.callid)
+        if r.event == "ENTERQUEUE" or s is None:
+            s = Stay(r.callid, r.queue, r.time, caller=d[1] if r.event == "ENTERQUEUE" else "")
+            open_[r.callid] = s
+            out.append(s)
+            if r.event == "ENTERQUEUE":
+                continue
+        if r.event == "CONNECT":
+            s.connected, s.hold_s, s.agent, s.member_uid, s.outcome = r.time, _int(d[0]), r.agent, d[1], "answered"
+        elif r.event in ("COMPLETECALLER", "COMPLETEAGENT"):
+            s.ended, s.talk_s, s.ended_by = r.time, _int(d[1]), "caller" if r.event == "COMPLETECALLER" else "agent"
+        elif r.event == "BLINDTRANSFER":
+            s.ended, s.talk_s, s.transfer = r.time, _int(d[3]), {"kind": "blind", "target": d[0]}
+        elif r.event == "ATTENDEDTRANSFER":
+            s.ended, s.talk_s, s.transfer = r.time, _int(d[3] if d[0] != "LINK" else d[4]), {"kind": "attended", "target": ""}
+        elif r.event in EXITS:
+            outcome, idx = EXITS[r.event]
+            s.outcome, s.wait_s, s.ended = outcome, _int(d[idx]), r.time
+        elif r.event in ("RINGNOANSWER", "RINGCANCELED"):
+            s.rings.append((r.agent, _int(d[0]) / 1000.0, r.event))
+    return out
+
+
+def parse_queue_log(text: str) -> tuple[ev.QueueLogRow, ...]:
+    """The queue_log file format (/var/log/asterisk/queue_log):
+    epoch|callid|queuename|agent|event|data1|data2|..."""
+    rows = []
+    for n, line in enumerate(text.splitlines()):
+        parts = line.split("|")
+        if len(parts) < 5:
+            continue
+        try:
+            t = float(parts[0])
+        except ValueError:
+            continue
+        rows.append(ev.QueueLogRow(n, t, parts[1], parts[2], parts[3], parts[4], tuple(parts[5:10])))
+    return tuple(rows)
+
+
+def _int(v: str) -> int:
+    try:
+        return int(float(v))
+    except ValueError:
+        return 0
+
+
+def apply_backfill(core: Core, e: ev.QueueLogRows, out: Output) -> None:
+    qa = core.queue_acd
+    for s in stays(e.rows):
+        live = qa.own(s.callid)
+        if live is not None and live.queue == s.queue:
+            _correct_live(core, live, s, out)
+            continue
+        done = qa.finished.get((s.callid, s.queue))
+        if done is not None:
+            _correct_finished(core, done, s, out)
+            continue
+        if s.finished and (s.callid, s.queue) not in qa.finished_keys:
+            _make(core, s, out)
+
+
+def _estimated(call: QueueCall) -> bool:
+    """Were this call's figures guessed at a resync (not seen live), and not
+    corrected yet?"""
+    if any(i.get("kind") == "backfill" for i in call.timeline):
+        return False
+    return call.inferred or call.source != "live" or any(i.get("kind") == "resync" for i in call.timeline)
+
+
+def _agent(core: Core, name: str) -> tuple[str | None, str]:
+    if not name:
+        return None, ""
+    for a in core.agent_states.by_interface.values():
+        if a.name == name or a.interface == name:
+            return a.interface, a.name
+    return name, name
+
+
+def _correct_live(core: Core, call: QueueCall, s: Stay, out: Output) -> None:
+    """A call in progress the resync rebuilt: put queue_log's times in."""
+    if not _estimated(call) or s.connected is None or call.answered_at is None:
+        return
+    if call.inferred:
+        call.entered_at = s.entered
+        call.left_at = s.connected
+        call.inferred = False
+        core.queue_acd.count_offered(call)
+        core.queue_acd.kpi_exit(call.queue, s.connected, "answered", s.connected - s.entered, s.hold_s or 0, False)
+    call.answered_at = s.connected
+    call.sl_wait = s.hold_s
+    call.note(out.ts, "backfill", note="answer time from queue_log")
+    out.calls.add(call.call_id)
+
+
+def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None:
+    if not _estimated(call) or not s.finished:
+        return
+    qa = core.queue_acd
+    counted = not call.inferred
+    if counted:
+        _count(core, call, -1.0)
+    call.entered_at = s.entered
+    if s.outcome == "answered" and s.connected is not None:
+        call.answered_at = call.left_at = s.connected
+        call.sl_wait = s.hold_s
+        if s.ended is not None:
+            call.talk_end = s.ended
+            call.talk_s = max(0.0, s.ended - s.connected - call.hold_s)
+            if call.ended_at is None or call.ended_at > s.ended:
+                call.ended_at = s.ended
+    elif s.outcome is not None:
+        call.outcome = s.outcome
+        call.left_at = call.ended_at = s.ended
+        call.sl_wait = s.wait_s
+    if s.transfer and not call.transfer:
+        call.transfer = dict(s.transfer)
+    call.inferred = False
+    call.note(out.ts, "backfill", note="times from queue_log")
+    _count(core, call, 1.0)
+    record = queue_record(call, qa.config)
+    record["source"] = "backfill"
+    record["correction"] = True
+    out.records.append(record)
+    out.queues.add(call.queue)
+
+
+def _count(core: Core, call: QueueCall, sign: float) -> None:
+    """Add (sign 1) or take back (-1) a finished call's exit and handling in
+    the KPIs; its OFFERED is counted once, whatever happens."""
+    qa = core.queue_acd
+    qa.count_offered(call)
+    left = call.left_at if call.left_at is not None else call.entered_at
+    wait = max(0.0, left - call.entered_at)
+    met, counted = kpi.sl_decision(qa.config.queue(call.queue), call.outcome or "abandoned", qa.sl_wait_of(call, left))
+    pairs: list[tuple[int, float]] = [(kpi.SL_MET, sign * met), (kpi.SL_COUNTED, sign * counted)]
+    if call.outcome == "answered":
+        pairs += [(kpi.ANSWERED, sign), (kpi.WAIT_ANSWERED, sign * wait), (kpi.HANDLED, sign), (kpi.TALK, sign * call.talk_s),
+                  (kpi.HOLD, sign * call.hold_s), (kpi.WRAP, sign * call.wrap_up_s)]  # fmt: skip
+    elif call.outcome in OUTCOME_SLOT:
+        pairs.append((OUTCOME_SLOT[call.outcome], sign))
+    qa.kpi_add(call.queue, call.entered_at, tuple(pairs))
+
+
+def _make(core: Core, s: Stay, out: Output) -> None:
+    """A stay we never saw at all: recorded from queue_log alone."""
+    qa = core.queue_acd
+    agent, name = _agent(core, s.agent)
+    call = QueueCall(
+        call_id=qa.new_call_id(s.callid),
+        uniqueid=s.callid,
+        linkedid=s.callid,
+        queue=s.queue,
+        caller_number=s.caller,
+        caller_name="",
+        entered_at=s.entered,
+        position=1,
+        source="backfill",
+        state="ended",
+    )
+    call.note(s.entered, "queued", queue=s.queue, via="queue_log")
+    for who, secs, verb in s.rings:
+        call.note(s.entered, "ring_end", agent=who, result="no_answer" if verb == "RINGNOANSWER" else "cancelled", ring_s=secs)
+    if s.outcome == "answered" and s.connected is not None:
+        call.outcome = "answered"
+        call.answered_at = call.left_at = s.connected
+        call.sl_wait = s.hold_s
+        call.agent, call.agent_name = agent, name
+        call.talk_end = s.ended
+        call.talk_s = max(0.0, (s.ended or s.connected) - s.connected)
+        call.transfer = dict(s.transfer) if s.transfer else None
+        call.ended_at = s.ended
+        call.wrap_done = True
+        call.note(s.connected, "answered", agent=agent or "")
+    else:
+        call.outcome = s.outcome or "abandoned"
+        call.left_at = call.ended_at = s.ended
+        call.sl_wait = s.wait_s
+    call.note(out.ts, "backfill", note="made from queue_log: the AMI link was down all along")
+    _count(core, call, 1.0)
+    a = core.agent_states.get(agent or "")
+    if a is not None and call.outcome == "answered":
+        core.agent_states.handled(a, s.ended or s.connected or s.entered, "inbound", call.talk_s, out)
+    qa.keep_finished(call)
+    qa.remember(call.call_id)
+    record = queue_record(call, qa.config)
+    record["source"] = "backfill"
+    out.records.append(record)
+    out.queues.add(call.queue)
