@@ -108,7 +108,7 @@ def is_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(e, sa_exc.OperationalError) and e.orig is not None and any(m in str(e.orig).lower() for m in _SQLITE_AWAY):
             return True
-        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
+        todo += [getattr(e, "orig", None), e.__cause__, None if e.__suppress_context__ else e.__context__]
     return False
 
 

@@ -155,3 +155,39 @@ async def test_new_websockets_are_refused_cleanly_while_the_database_is_away(out
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013, closed.value
     finally:
         await asyncio.to_thread(srv.stop)
+
+
+def _raised(fn):  # noqa: ANN001, ANN202
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001
+        return exc
+    raise AssertionError("did not raise")
+
+
+def test_what_counts_as_the_database_being_away():
+    import sqlite3
+
+    import asyncpg
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from callcenter.db import is_unavailable
+
+    def wrapped(orig: Exception) -> Exception:
+        def f() -> None:
+            raise OperationalError("SELECT 1", {}, orig) from orig
+
+        return _raised(f)
+
+    def hidden_timeout() -> None:
+        try:
+            raise TimeoutError
+        except TimeoutError:
+            raise ValueError("no reply") from None
+
+    away = [ConnectionRefusedError(111, "refused"), TimeoutError(), asyncpg.CannotConnectNowError("starting up"),
+            asyncpg.ConnectionDoesNotExistError("closed"), wrapped(sqlite3.OperationalError("unable to open database file"))]  # fmt: skip
+    bugs = [ValueError("x"), FileNotFoundError(2, "gone"), IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE")),
+            wrapped(sqlite3.OperationalError("no such column: x")), _raised(hidden_timeout)]  # fmt: skip
+    assert [is_unavailable(e) for e in away] == [True] * len(away)
+    assert [is_unavailable(e) for e in bugs] == [False] * len(bugs)
