@@ -8,7 +8,9 @@ BIN := $(VENV)/bin
 .PHONY: demo test serve migrate bench lint clean
 
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "make: Python 3.11 or newer is needed as $(PY): apt-get install -y python3 (or make PY=python3.12 ...)" >&2; exit 1; }
+	@$(PY) -m venv $(VENV) || { rm -rf $(VENV); echo "make: cannot create a venv: apt-get install -y python3-venv" >&2; exit 1; }
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
@@ -22,8 +24,11 @@ demo: $(VENV)/.runtime
 	$(BIN)/callcenter demo
 
 # PYTEST_ARGS="-k kpi -x" narrows a run.
+# Needs Chromium and PostgreSQL besides Python (see README "Running the
+# tests"); a missing one stops here with the command that installs it.
 test: $(VENV)/.dev
 	@./scripts/ensure-postgres
+	@$(BIN)/python scripts/check-test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 serve: $(VENV)/.runtime

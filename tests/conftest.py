@@ -33,6 +33,37 @@ import_all_models()
 
 PG_SERVER = os.environ.get("CALLCENTER_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The project's shared data beside the repository (../shared: public AMI
+# captures and tools), or where CALLCENTER_SHARED_DIR says.  Tests marked
+# needs_shared skip, saying so, when it is absent (never in CI).
+SHARED_DIR = Path(os.environ.get("CALLCENTER_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if (SHARED_DIR / "ami-traces").is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"needs the shared AMI captures at {SHARED_DIR}/ami-traces (../shared beside the repository, or CALLCENTER_SHARED_DIR)")
+    for item in items:
+        if item.get_closest_marker("needs_shared"):
+            item.add_marker(skip)
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skip is a failure: a missing browser, database or data set
+    must not pass as green."""
+    if IN_CI and _skipped and exitstatus == 0:
+        print(f"\nCI: {len(_skipped)} tests were skipped; in CI every test must run:")
+        for nodeid in _skipped[:20]:
+            print(f"  skipped: {nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 # A cheap argon2 hash of "password123", made once: hashing per test is slow.
 _TEST_PASSWORD = "password123"
 

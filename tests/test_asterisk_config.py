@@ -13,9 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 
+from callcenter.auth.models import Role
 from callcenter.demo import DEMO_QUEUES, HOTLINE, PBX_WRAPUPTIME_S
 from callcenter.simulator.pbx import demo_queues
 
+from . import dialplan
 from .test_rbac import _app_routes
 
 AST = Path(__file__).resolve().parent.parent / "asterisk"
@@ -115,10 +117,62 @@ async def test_the_hooks_accept_what_the_dialplan_sends(client, settings):
 
 def test_dialplan_sets_what_the_bridge_correlates():
     text = DIALPLAN.read_text(encoding="utf-8")
-    for needle in ("Set(QUEUE_PRIO=", "Set(CALLERID(name)=", "MixMonitor(${CC_RECORDING}", "Queue(${CC_QUEUE}",
+    for needle in ("Set(QUEUE_PRIO=", "Set(CALLERID(name)=", "MixMonitor(${CC_MONITOR_DIR}/${CC_RECORDING}", "Queue(${EXTEN}",
                    "UserEvent(CcRoute,Uniqueid: ${UNIQUEID}", "CURLOPT(hashcompat)=yes", "CURLOPT(httptimeout)",
-                   "CURLOPT(conntimeout)", "CURLOPT(failurecodes)", "(fallback),"):  # fmt: skip
+                   "CURLOPT(conntimeout)", "CURLOPT(failurecodes)", "(fallback),",
+                   "UserEvent(QueueResult,Uniqueid: ${UNIQUEID}", "UserEvent(CcOutbound,Uniqueid: ${UNIQUEID}",
+                   "Set(__CC_DIRECTION=inbound)", "Set(__CC_DIRECTION=outbound)"):  # fmt: skip
         assert needle in text, needle
+
+
+def test_the_queue_records_before_it_queues_in_stereo():
+    """[cc-queue] starts MixMonitor (through cc-record) before Queue(), so
+    its events come before QueueCallerJoin; the recording has a receive and
+    a transmit lane joined into the stereo file QA plays."""
+    plan = dialplan.load()
+    steps = plan["cc-queue"].extens["_[0-9A-Za-z]."]
+    record = next(i for i, s in enumerate(steps) if s.startswith("Gosub(cc-record,s,1)"))
+    queue = next(i for i, s in enumerate(steps) if s.startswith("Queue("))
+    assert record < queue
+    mix = next(s for s in plan["cc-record"].extens["s"] if s.startswith("MixMonitor("))
+    _file, options, command = (part for part in mix[len("MixMonitor(") : -1].split(",", 2))
+    assert re.fullmatch(r"br\(\S+-rx\.wav\)t\(\S+-tx\.wav\)", options), options
+    assert command.startswith("sox -M ") and "${CC_MONITOR_DIR}/${CC_RECORDING}" in command
+    # D would interleave too, but only into .raw files (app_mixmonitor.c), which the QA player cannot read.
+    assert "D" not in options
+
+
+NAMES = Path(__file__).parent / "data" / "asterisk20_names.txt"
+
+
+def asterisk20(kind: str) -> set[str]:
+    return {line.split()[1] for line in NAMES.read_text(encoding="utf-8").splitlines() if line.startswith(kind + " ")}
+
+
+def test_every_application_and_function_exists_in_asterisk_20():
+    text = DIALPLAN.read_text(encoding="utf-8")
+    apps = dialplan.applications(dialplan.load())
+    funcs = dialplan.functions(text)
+    assert {"Queue", "MixMonitor", "Gosub", "UserEvent", "Pickup", "Dial"} <= apps
+    assert {"CURL", "CURLOPT", "HASH", "CUT", "STRFTIME"} <= funcs
+    known_apps = {a.lower() for a in asterisk20("application")}  # pbx.c finds applications case-insensitively
+    assert not {a for a in apps if a.lower() not in known_apps}, "applications missing from Asterisk 20"
+    assert not funcs - asterisk20("function"), "functions missing from Asterisk 20"
+    # The application callcenter's Originate runs (supervisor listen/whisper/barge) too.
+    assert "chanspy" in known_apps
+
+
+def test_the_name_list_would_catch_a_missing_function():
+    assert "QUEUE_MEMBER" in asterisk20("function") and "JSON_DECODE" in asterisk20("function")
+    broken = DIALPLAN.read_text(encoding="utf-8").replace("${LEN(", "${STRLEN(", 1)
+    assert "STRLEN" in dialplan.functions(broken) - asterisk20("function")
+
+
+def test_every_action_the_gateway_sends_exists_in_asterisk_20():
+    gateway = (Path(__file__).parent.parent / "src" / "callcenter" / "ami" / "gateway.py").read_text(encoding="utf-8")
+    sent = set(re.findall(r'"Action": "([A-Za-z]+)"', gateway))
+    assert {"Originate", "Redirect", "BlindTransfer", "Atxfer", "QueueAdd", "QueuePause", "PJSIPNotify"} <= sent
+    assert not sent - asterisk20("action")
 
 
 def test_manager_user_has_least_privilege():
@@ -137,10 +191,20 @@ def test_manager_user_has_least_privilege():
     assert values(notify["cc-talk"], "Event") == ["talk"]
 
 
+def test_every_queue_has_its_own_strategy_once():
+    """app_queue keeps a queue's first `strategy` line and ignores later ones,
+    so a template's strategy would override the queue's own (issue 11)."""
+    conf = sections(AST / "queues.conf")
+    assert "strategy" not in dict(conf["cc-template"])
+    for name, _zh, _en, _sl, _wrap in DEMO_QUEUES:
+        assert len(values(conf[name], "strategy")) == 1, name
+
+
 def test_every_demo_queue_is_configured():
     conf = sections(AST / "queues.conf")
     template = dict(conf["cc-template"])
-    assert template["strategy"] and template["autopause"] == "yes" and template["context"] == "cc-queue-keys"
+    assert template["autopause"] == "yes" and template["context"] == "cc-queue-keys"
+    assert "monitor-type" not in dict(conf["general"])  # the dialplan records (cc-record)
     assert "eventwhencalled" not in template  # removed in Asterisk 12; only mentioned as a comment
     for name, _zh, _en, sl, wrap in DEMO_QUEUES:
         assert name in conf, f"queue {name} missing from queues.conf"
@@ -162,3 +226,106 @@ def test_phones_and_trunk_land_in_existing_contexts():
         assert ext in pj
     assert values(pj["carrier"], "context") == ["from-trunk"] and "from-trunk" in contexts
     assert values(pj["phone-template"], "context") == ["agents"] and "agents" in contexts
+
+
+# --- what callcenter dials exists in the dialplan ----------------------------------------
+
+# Numbers an agent dials or transfers to: a mobile, a landline with its area
+# code, a 400 number, a 5-digit service number, a mobile with +86.
+NUMBERS = ("13912345678", "02161234567", "075512345678", "4008001234", "10086", "95555", "+8613912345678")
+
+
+def _queue_names() -> list[str]:
+    return [s for s in sections(AST / "queues.conf") if s not in ("general", "cc-template")]
+
+
+def test_every_transfer_and_dial_target_is_an_extension():
+    """Everything realtime/service.py can hand to Originate, BlindTransfer or
+    Atxfer (and the simulator's default Redirect) runs an extension of
+    extensions.conf, found the way pbx.c finds it (patterns, includes)."""
+    from callcenter.realtime import service
+
+    plan = dialplan.load()
+    targets = [service.transfer_target("queue", q) for q in _queue_names()]
+    targets += [service.transfer_target("agent", a) for a in ("PJSIP/8002", "PJSIP/7001", "Local/8006@agents/n")]
+    targets += [service.transfer_target("number", n) for n in NUMBERS]
+    targets += [(n, service.DIAL_CONTEXT) for n in NUMBERS + ("8002",)]  # click-to-call and callbacks
+    for exten, context in targets:
+        assert dialplan.find(plan, context, exten), f"{context},{exten} is not in extensions.conf"
+    assert dialplan.find(plan, service.QUEUE_CONTEXT, "s") is None  # a queue is named, never 's'
+    assert dialplan.find(plan, "agents", "12") is None  # the matcher does say no
+
+
+async def test_the_desktop_actions_dial_extensions_that_exist(client, app, make_user):
+    """The same, through the real API: every action the desktop sends."""
+    from .realtime.fakes import install
+
+    acd, gw = install(app)
+    me = "PJSIP/8501"
+    agent = await make_user(Role.agent, interface=me, queues=[("repairs", 0)])
+    acd.do("member_added", me, "repairs")
+    acd.do("caller_joined", "c1", "repairs", "13800000001")
+    acd.do("ring", me, "c1")
+    acd.do("answer", me, "c1")
+    bodies = [{"kind": "blind", "to": "queue", "target": q} for q in _queue_names()]
+    bodies += [{"kind": k, "to": "agent", "target": "PJSIP/8002"} for k in ("blind", "attended")]
+    bodies += [{"kind": "blind", "to": "number", "target": n} for n in NUMBERS]
+    for body in bodies:
+        r = await client.post("/api/desktop/transfer", json=body, headers=agent.headers)
+        assert r.status_code == 200, r.text
+    for n in NUMBERS:
+        r = await client.post("/api/desktop/dial", json={"number": n}, headers=agent.headers)
+        assert r.status_code == 200, r.text
+    r = await client.post("/api/desktop/dial", json={"number": "13912345678", "callback_task": 42}, headers=agent.headers)
+    assert r.status_code == 200, r.text
+    plan = dialplan.load()
+    dialled = [(a[2], a[3]) for a in gw.actions if a[0] in ("blind_transfer", "atxfer", "click_to_call")]
+    assert len(dialled) == len(bodies) + len(NUMBERS) + 1
+    for exten, context in dialled:
+        assert dialplan.find(plan, context, exten), f"{context},{exten} is not in extensions.conf"
+    assert gw.actions[-1][-1] == {"callback_task": 42}
+
+
+def test_no_other_code_dials_into_the_dialplan():
+    """A new Originate/Redirect/transfer call site must be added to the tests above."""
+    src = Path(__file__).parent.parent / "src" / "callcenter"
+    sites = {}
+    for f in src.rglob("*.py"):
+        if "simulator" in f.parts or "acd" in f.parts:  # the PBX itself; acd/ builds domain events, sends nothing
+            continue
+        text = f.read_text(encoding="utf-8")
+        for name in re.findall(r"\.(originate|redirect|blind_transfer|atxfer|click_to_call|spy)\(", text):
+            sites.setdefault(name, set()).add(str(f.relative_to(src)))
+    assert sites == {
+        "originate": {"ami/gateway.py"},
+        "click_to_call": {"realtime/api.py"},
+        "spy": {"realtime/api.py"},
+    }, sites
+    # blind_transfer/atxfer are called by name (getattr) from realtime/api.py's transfer
+    assert 'method = "blind_transfer" if body.kind == "blind" else "atxfer"' in (src / "realtime" / "api.py").read_text(encoding="utf-8")
+
+
+def test_local_member_interfaces_are_accepted_and_follow_their_phone():
+    from callcenter.ami.gateway import endpoint_of, state_interface
+    from callcenter.auth.schemas import check_interface
+
+    for ok in ("PJSIP/8001", "Local/8006@agents/n", "Local/8006@agents", "SIP/trunk-1"):
+        assert check_interface(ok) == ok
+    for bad in ("8001", "Local/8006", "Local/8006@agents/n;2", "PJSIP/80 01", "Local/8006@agents/n\r\n"):
+        try:
+            check_interface(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} accepted")
+    assert state_interface("Local/8006@agents/n") == "PJSIP/8006"
+    assert state_interface("PJSIP/8001") is None and state_interface("Local/x@elsewhere") is None
+    assert endpoint_of("Local/8006@agents-0000001a;1") == "8006" == endpoint_of("Local/8006@agents/n")
+
+
+def test_the_attended_transfer_feature_has_a_code():
+    """AMI Atxfer (the desktop's attended transfer) needs features.conf's
+    atxfer code, and Queue() must let the agent transfer (option t)."""
+    conf = sections(AST / "features.conf")
+    assert values(conf["featuremap"], "atxfer") == ["*2"]
+    queue = next(s for s in dialplan.load()["cc-queue"].extens["_[0-9A-Za-z]."] if s.startswith("Queue("))
+    assert "t" in queue.split(",")[1]

@@ -45,12 +45,17 @@ def test_migrate_then_user_add_and_list(fresh_url):
     assert dup.returncode == 1 and "already in use" in dup.stderr and "Traceback" not in dup.stderr
     bad = cc(fresh_url, "user", "add", "x", "--role", "agent", "--name", "x", "--interface", "8001", "--password", "long-password")
     assert bad.returncode == 2 and "interface" in bad.stderr
+    # A Local-channel member, the FreePBX way (issue 11); its options after the context are kept.
+    local = cc(fresh_url, "user", "add", "agent8006", "--role", "agent", "--name", "刘洋",
+               "--interface", "Local/8006@agents/n", "--password", "long-password")
+    assert local.returncode == 0, local.stderr
     out = cc(fresh_url, "user", "list")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     agent = next(line for line in lines if line.startswith("agent8001"))
     assert "PJSIP/8001" in agent and "王静" in agent and "repairs:0" in agent and "vip:2" in agent
     assert any(line.startswith("lead ") and "team_lead" in line for line in lines)
+    assert "Local/8006@agents/n" in next(line for line in lines if line.startswith("agent8006"))
 
 
 def test_serve_refuses_an_unmigrated_database(fresh_url):

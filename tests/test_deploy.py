@@ -86,3 +86,70 @@ def test_nginx_proxies_websockets():
     timeout = re.search(r"proxy_read_timeout (\d+)s;", block)
     assert timeout and int(timeout.group(1)) >= 3600
     assert re.search(r"location /hooks/ \{\s*deny all;", conf)
+
+
+def test_readme_install_has_every_step():
+    """deploy/README.md takes a clean Debian host to a working server:
+    system user, directories, a database user with a password, the first
+    admin, Asterisk's recordings directory, the smoke test."""
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    for step in (
+        "useradd --system --user-group --home-dir /var/lib/callcenter",
+        "install -d -o callcenter -g callcenter -m 750 /var/lib/callcenter",
+        "install -d -o root -g callcenter -m 750 /etc/callcenter",
+        "CREATE ROLE callcenter LOGIN PASSWORD",
+        "postgresql+asyncpg://callcenter:$DB_PASSWORD@127.0.0.1:5432/callcenter",
+        "cc migrate",
+        "cc user add admin --role admin",
+        "usermod -a -G asterisk callcenter",
+        "/var/spool/asterisk/monitor",
+        "systemctl enable --now callcenter",
+        "deploy/smoke-test http://127.0.0.1:8080 admin",
+    ):
+        assert step in readme, step
+    # the unit runs as that user, in that directory, with that settings file, and may write the recordings
+    unit = (DEPLOY / "callcenter.service").read_text(encoding="utf-8")
+    for line in ("User=callcenter", "WorkingDirectory=/var/lib/callcenter", "EnvironmentFile=/etc/callcenter/callcenter.env",
+                 "Environment=CALLCENTER_MIGRATIONS_DIR=/opt/callcenter/migrations", "ReadWritePaths=/var/lib/callcenter /var/spool/asterisk/monitor"):  # fmt: skip
+        assert line in unit, line
+    env = (DEPLOY / "callcenter.env.example").read_text(encoding="utf-8")
+    assert "CALLCENTER_RECORDINGS_DIR=/var/spool/asterisk/monitor" in env
+    assert re.search(r"^CALLCENTER_DATABASE_URL=postgresql\+asyncpg://callcenter:[^@]+@", env, re.M)
+
+
+def test_smoke_test_script_against_a_live_server(tmp_path):
+    """deploy/smoke-test passes against a real server with a first admin, and
+    fails (one line per check) with a wrong password."""
+    import subprocess
+    import sys
+
+    from callcenter.auth.models import Role, User
+    from callcenter.auth.service import hash_password
+    from callcenter.db import Base, Database
+
+    from .conftest import make_settings, run_sync
+    from .livesrv import LiveServer
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/smoke.db"
+
+    async def setup() -> None:
+        db = Database(url)
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        async with db.sessions() as s:
+            s.add(User(username="admin", display_name="系统管理员", role=Role.admin, password_hash=hash_password("first-admin-pw")))
+            await s.commit()
+        await db.dispose()
+
+    run_sync(setup)
+    server = LiveServer(make_settings(database_url=url)).start()
+    try:
+        smoke = [sys.executable, str(DEPLOY / "smoke-test"), server.url, "admin"]
+        ok = subprocess.run([*smoke, "first-admin-pw", "--no-ami"], capture_output=True, text=True, timeout=60)
+        assert ok.returncode == 0 and "smoke test passed" in ok.stdout, ok.stdout
+        bad = subprocess.run([*smoke, "wrong-password", "--no-ami"], capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 1 and "FAIL admin signs in" in bad.stdout, bad.stdout
+        ami = subprocess.run([*smoke, "first-admin-pw"], capture_output=True, text=True, timeout=60)
+        assert ami.returncode == 1 and "FAIL Asterisk's AMI is connected" in ami.stdout  # AMI is off in this server
+    finally:
+        server.stop()

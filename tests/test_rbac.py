@@ -136,6 +136,28 @@ async def _decision(client, admin: dict[str, str]) -> dict[str, Any]:  # noqa: A
     return {}
 
 
+async def _my_undisposed_call(db: Any, settings: Any, ctx: Ctx) -> None:
+    """A stored call of the caller's, in queue 'rbac' (which they lead or
+    work), whose wrap-up ran out without a disposition."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from callcenter.acd.models import CallRecord, Outcome
+    from callcenter.auth.models import Skill, User
+
+    call_id = f"late.{next(_seq)}"
+    async with db.sessions() as s:
+        user = await s.get(User, ctx.me_id) if ctx.me_id else None
+        if user is not None and not (await s.execute(select(Skill).where(Skill.user_id == user.id, Skill.queue == "rbac"))).first():
+            s.add(Skill(user_id=user.id, queue="rbac", penalty=0))
+        now = datetime.now(UTC)
+        s.add(CallRecord(call_id=call_id, uniqueid=call_id, queue="rbac", entered_at=now, answered_at=now, ended_at=now,
+                         agent=user.interface if user else "PJSIP/none", outcome=Outcome.answered, wrap_up_s=30.0))  # fmt: skip
+        await s.commit()
+    ctx.ids["late_call"] = call_id
+
+
 MATRIX: list[Case] = [
     # ops and pages
     Case("GET", "/healthz", PUBLIC),
@@ -144,6 +166,17 @@ MATRIX: list[Case] = [
     Case("GET", "/", PUBLIC),
     Case("GET", "/login", PUBLIC),
     Case("GET", "/home", PUBLIC),
+    Case("GET", "/favicon.ico", PUBLIC),
+    Case("GET", "/docs", PUBLIC),
+    Case("GET", "/docs/oauth2-redirect", PUBLIC),
+    # the admin console: pages (shells), the scoped read, the routing test, the audit search
+    Case("GET", "/admin", PUBLIC),
+    Case("GET", "/users", PUBLIC),
+    Case("GET", "/queues", PUBLIC),
+    Case("GET", "/settings", PUBLIC),
+    Case("GET", "/api/admin/config", LEADS),
+    Case("POST", "/api/admin/routing/test", LEADS, body=lambda c: {"caller": "13800138000", "dnis": "4008001234", "choice": "1"}),
+    Case("GET", "/api/admin/audit", ADMIN, params={"q": "user"}),
     # auth and users
     Case("POST", "/api/auth/logout", PUBLIC),
     Case("GET", "/api/auth/me", ALL),
@@ -187,6 +220,11 @@ MATRIX: list[Case] = [
         prepare=_acd_wrap_up,
     ),
     Case("GET", "/api/acd/calls", LEADS, params={"limit": "10"}),
+    Case("GET", "/api/acd/undisposed", DESK),
+    Case(
+        "POST", "/api/acd/calls/{call_id}/disposition", DESK, url=lambda c: f"/api/acd/calls/{c.ids['late_call']}/disposition",
+        body=lambda c: {"code": "resolved", "note": "done later"}, seed=_my_undisposed_call,
+    ),
     Case("GET", "/api/erlang", LEADS, params={"calls": "100", "aht_s": "180", "target_sl": "0.8"}),
     # customers, tickets, callbacks
     Case("GET", "/api/customers", ALL, params={"q": "陈"}),

@@ -1,7 +1,7 @@
 """call records for every call: kind, direction, linkedid, whole-second SL wait; calls in progress
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 Create Date: 2026-11-26 02:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import callcenter.db
 
 
 revision = '0011'
-down_revision = '0005'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -39,6 +40,19 @@ def _port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM, from now on (install it
+    before saying you are ready).  Handlers are installed rather than
+    relying on Python's KeyboardInterrupt: a job started in the background
+    of a non-interactive shell inherits SIGINT *ignored*, and Python then
+    never raises it (the process ran on and leaked)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def _serve(settings: Settings) -> None:
@@ -122,7 +136,7 @@ def demo(
         overrides["simulator_agents"] = agents
     settings = _settings(**overrides)
     _migrate(settings)
-    from callcenter.demo import DEMO_LOGINS, seed
+    from callcenter.demo import DEMO_LOGINS, seed, what_to_try
 
     asyncio.run(seed(settings))
     base = settings.public_url or f"http://{settings.bind_host}:{settings.bind_port}"
@@ -133,11 +147,14 @@ def demo(
         f"  desktop    {base}/desktop",
         f"  wallboard  {base}/wallboard",
         f"  QA         {base}/qa",
+        f"  admin      {base}/admin",
         f"  API docs   {base}/docs",
         f"  health     {base}/readyz",
         "",
         "  demo logins (username / password):",
         *[f"    {role:<10} {u} / {p}" for role, u, p in DEMO_LOGINS],
+        "",
+        *what_to_try(base),
         "",
     ]
     typer.echo("\n".join(lines))
@@ -157,6 +174,7 @@ def simulate(
     occupancy: Annotated[float, typer.Option(help="Target agent occupancy of the random traffic (0-1)")] = 0.7,
     profile: Annotated[str, typer.Option(help="Arrivals by hour: flat or hotline")] = "flat",
     systemname: Annotated[str, typer.Option(help="asterisk.conf systemname: prefixes Uniqueids, adds SystemName")] = "",
+    queue_log: Annotated[Optional[Path], typer.Option(help="Write app_queue's queue_log lines to this file")] = None,
 ) -> None:
     """Run a simulated Asterisk (AMI) until Ctrl-C, for trying the bridge without a PBX."""
     from callcenter.simulator.clock import RealClock
@@ -176,11 +194,12 @@ def simulate(
         raise typer.Exit(2) from None
 
     async def run() -> None:
+        stop = stop_on_signals()
         out = record.open("wb") if record else None
         server = build(
             agents=agents, seed=seed, script=steps, recordings_dir=settings.recordings_dir,
             clock=RealClock(speed), version=version, record=out, occupancy=occupancy, profile=profile,
-            username=settings.ami_user, secret=settings.ami_secret, systemname=systemname,
+            username=settings.ami_user, secret=settings.ami_secret, systemname=systemname, queue_log=queue_log,
         )  # fmt: skip
         try:
             bound = await server.start(host, port)
@@ -191,7 +210,7 @@ def simulate(
         typer.echo(f"simulated Asterisk {version} (AMI {server.version}) on {host}:{bound}, {what}; "
                    f"user {settings.ami_user}; recordings in {settings.recordings_dir}; Ctrl-C stops")  # fmt: skip
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await server.stop()
             if out:
@@ -200,7 +219,8 @@ def simulate(
     try:
         asyncio.run(run())
     except KeyboardInterrupt:
-        typer.echo("stopped")
+        pass
+    typer.echo("stopped")
 
 
 @user_app.command("add")

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
         None, description="JSON script (callcenter.simulator.traffic) the simulator runs instead of random traffic"
     )
     simulator_record: Path | None = Field(None, description="Save the simulator's exact AMI byte stream here (for `callcenter replay`)")
+    simulator_queue_log: Path | None = Field(None, description="Also write the simulator's queue_log lines to this file (Asterisk's queue_log format)")
+    simulator_queue_log_table: bool = Field(
+        True, description="The simulator writes its queue_log rows to the database's queue_log table, as Asterisk's realtime queue_log does"
+    )
 
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto = JSON unless stderr is a TTY")
     log_level: str = Field("INFO", description="Python logging level")

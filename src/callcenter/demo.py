@@ -4,21 +4,27 @@ changes nothing."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
+import asyncio
+import logging
 import random
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
 
 from callcenter.acd.models import Queue, default_dispositions
 from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
 from callcenter.config import Settings
-from callcenter.crm.models import Customer, CustomerPhone, Grade, Tier
+from callcenter.crm.models import Customer, CustomerPhone, Grade, Ticket, TicketKind, Tier
 from callcenter.crm.service import next_follow_up, normalise_number
 from callcenter.db import Database
 from callcenter.hooks.models import QueueHours, RouteRule
 from callcenter.hooks.schemas import Calendar
 from callcenter.qa.service import ensure_default_form
+
+log = logging.getLogger("callcenter.demo")
 
 # name, display name (zh), display name (en), SL threshold s, wrap-up s
 # Asterisk's wrapuptime in asterisk/queues.conf (and the simulated PBX): a
@@ -170,6 +176,17 @@ def demo_customers(n: int = 300) -> list[dict[str, object]]:
 DEMO_CUSTOMER_NUMBERS = [normalise_number(str(c["phones"][0])) for c in demo_customers()]  # type: ignore[index]
 
 
+# Open tickets of some customers (by index in demo_customers()): their
+# calls pop with a ticket and, for complaints, queue with raised priority.
+DEMO_TICKETS = [
+    (i, TicketKind.complaint if i % 3 == 0 else TicketKind.repair, subject)
+    for i, subject in zip(range(3, 300, 12), ["厨房漏水复查", "电梯异响", "楼道灯不亮", "物业费账单有误", "噪音扰民", "门禁卡失灵",
+                                              "外墙渗水", "车位被占", "垃圾未清运", "空调外机噪音", "水压不足", "绿化修剪",
+                                              "快递柜故障", "消防通道堵塞", "窗户密封条老化", "燃气表检查", "下水道堵塞",
+                                              "宠物扰民", "监控盲区", "装修垃圾", "单元门损坏", "屋顶漏雨", "停车收费", "维修未上门", "保洁不到位"])
+]  # fmt: skip
+
+
 async def _seed_crm_and_routing(s, settings: Settings) -> None:  # noqa: ANN001 - AsyncSession
     if not (await s.execute(select(RouteRule.id).limit(1))).first():
         for dnis, choice, queue, vip_queue, label in DEMO_ROUTE_RULES:
@@ -180,9 +197,10 @@ async def _seed_crm_and_routing(s, settings: Settings) -> None:  # noqa: ANN001 
     if (await s.execute(select(CustomerPhone.id).where(CustomerPhone.number == DEMO_CUSTOMER_NUMBERS[0]))).first():
         return
     now = datetime.now(UTC)
+    rows = []
     for i, c in enumerate(demo_customers()):
         created = now - timedelta(days=i % 90)
-        s.add(
+        rows.append(
             Customer(
                 **{k: v for k, v in c.items() if k != "phones"},
                 phones=[CustomerPhone(number=normalise_number(str(p)), raw=str(p)) for p in c["phones"]],  # type: ignore[attr-defined]
@@ -190,6 +208,11 @@ async def _seed_crm_and_routing(s, settings: Settings) -> None:  # noqa: ANN001 
                 next_follow_up_on=next_follow_up(c["grade"], created, settings.tz),  # type: ignore[arg-type]
             )
         )
+    s.add_all(rows)
+    await s.flush()
+    for i, kind, subject in DEMO_TICKETS:
+        s.add(Ticket(kind=kind, subject=subject, customer_id=rows[i].id, number=rows[i].phones[0].number,
+                     created_at=now - timedelta(hours=i % 72)))  # fmt: skip
 
 
 async def seed(settings: Settings) -> None:
@@ -236,3 +259,130 @@ async def seed(settings: Settings) -> None:
             await s.commit()
     finally:
         await db.dispose()
+
+
+# --- the demo's callers and dialplan --------------------------------------------------------
+
+
+class DemoDialplan:
+    """What the shipped dialplan does around each simulated demo call, so
+    the demo shows the product: callers are mostly the seeded customers
+    (大客户 on the VIP line, grades A-E, customers with open tickets) and a
+    few unknown numbers; each call asks /hooks/route's service for its
+    decision (priority, reasons, the screen-pop's route); some callers ask
+    for a callback while waiting; a third of answered callers take the
+    post-call survey.  The simulated PBX itself is left alone."""
+
+    # queue -> (dialled number, IVR key) that routes to it (DEMO_ROUTE_RULES)
+    LINES = {"repairs": (HOTLINE, "1"), "complaints": (HOTLINE, "2"), "enquiries": (HOTLINE, "3"), "fees": (HOTLINE, "4"), "vip": (VIP_LINE, "")}
+    UNKNOWN = 0.08  # share of callers the CRM does not know
+    TICKET = 0.2  # ... who have an open ticket
+    CALLBACK = 0.1  # ... who press 9 for a callback while waiting
+    SURVEY = 0.35  # ... of answered callers who score the call
+
+    def __init__(self, app_state: Any, seed: int = 7) -> None:
+        self.state = app_state
+        self.rng = random.Random(f"demo-callers-{seed}")
+        people = [(normalise_number(str(c["phones"][0])), c["tier"]) for c in demo_customers()]  # type: ignore[index]
+        self.vips = [n for n, tier in people if tier == Tier.vip]
+        self.others = [n for n, tier in people if tier != Tier.vip]
+        self.ticketed = [people[i][0] for i, _, _ in DEMO_TICKETS if people[i][1] != Tier.vip]
+        self.pbx: Any = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def caller(self, queue: str) -> dict[str, Any]:
+        r = self.rng.random()
+        if queue == "vip":
+            number = self.rng.choice(self.vips)
+        elif r < self.UNKNOWN:
+            number = f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
+        elif r < self.UNKNOWN + self.TICKET:
+            number = self.rng.choice(self.ticketed)
+        else:
+            number = self.rng.choice(self.others)
+        who: dict[str, Any] = {"number": number, "name": ""}
+        if queue != "vip" and self.rng.random() < self.CALLBACK:
+            who.update(patience=self.rng.uniform(15, 40), callback=True)
+        return who
+
+    def on_call(self, call: Any, who: dict[str, Any]) -> None:
+        dnis, choice = self.LINES.get(call.queue, (HOTLINE, ""))
+        uid = call.caller.uniqueid
+        self._spawn(self._route(who["number"], dnis, choice, uid))
+        if who.get("callback") and self.pbx is not None:
+            self.pbx.after(max(1.0, who["patience"] - 2.0), self._press_nine, call, who["number"])
+
+    def on_output(self, out: Any, core: Any) -> None:
+        """An ACD listener: answered calls that end may get a survey score."""
+        for r in out.records:
+            if r["outcome"] == "answered" and r.get("agent") and self.rng.random() < self.SURVEY:
+                self._spawn(self._survey(r))
+
+    async def close(self) -> None:
+        for t in list(self.tasks):
+            t.cancel()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=5)
+
+    def _spawn(self, coro: Any) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:
+            coro.close()
+            return
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("demo dialplan step failed: %s", task.exception())
+
+    async def _route(self, number: str, dnis: str, choice: str, uid: str) -> None:
+        from callcenter.hooks.service import hand_to_acd, route_decided
+
+        routes = getattr(self.state, "routes", None)
+        if routes is None:
+            return
+        decision = await routes.decide(number, dnis, uid, choice)
+        hand_to_acd(self.state, route_decided(decision, time.time()))
+
+    def _press_nine(self, call: Any, number: str) -> None:
+        if call.state == "waiting":
+            self._spawn(self._callback(call.caller.uniqueid, number, call.queue))
+
+    async def _callback(self, uid: str, number: str, queue: str) -> None:
+        from callcenter.acd.events import CallbackRequested
+        from callcenter.crm.models import CallbackReason
+        from callcenter.crm.service import request_callback
+        from callcenter.hooks.service import hand_to_acd
+
+        settings = self.state.settings
+        async with self.state.db.sessions() as s:
+            task, _ = await request_callback(s, number, CallbackReason.requested, uid, queue, settings.tz, settings.default_area_code)
+            await s.commit()
+        hand_to_acd(self.state, CallbackRequested(ts=time.time(), uniqueid=uid, queue=queue, number=task.number))
+
+    async def _survey(self, record: dict[str, Any]) -> None:
+        from callcenter.hooks.service import record_survey
+
+        scale = self.state.settings.survey_scale
+        score = min(scale, self.rng.choice([5, 5, 5, 5, 4, 4, 4, 3, 2, 1]))
+        async with self.state.db.sessions() as s:
+            await record_survey(s, record["uniqueid"], score, scale, record["queue"], record["agent"], record["caller_number"])
+            await s.commit()
+
+
+def what_to_try(base: str) -> list[str]:
+    """What `make demo` prints: where to look first, as each role."""
+    return [
+        "  what to try:",
+        f"    admin   (admin / demo-admin)   {base}/admin: users and skills, queues, routing and its test",
+        "            (try 13800138000 on 4008001234 key 1), opening hours, pause limits, QA forms, audit log",
+        f"    lead    (lead / demo-lead)     {base}/wallboard: live queues and agents; click an agent to listen,",
+        "            whisper or pause them; calls left without a disposition under Admin console",
+        f"    agent   (agent01 / demo-agent) {base}/desktop: sign in (F9), a known customer pops with",
+        "            grade, tickets and why they were routed; hang up (F8), pick a disposition, Ctrl+Enter",
+        f"    qa      (qa / demo-qa)         {base}/qa: recorded calls with survey scores; score one on the form",
+        f"    anyone                          {base}/customers: find 张三 or 13800138000; {base}/docs: the API",
+    ]

@@ -158,14 +158,14 @@ def test_queue_log_backfill_corrects_what_the_resync_could_only_estimate() -> No
     """Blind until everyone hung up: the resync closes both calls at its own
     time (talk too long, outcome unknown); queue_log's rows for the window
     then give the real end, the real abandon, counted once."""
-    from callcenter.acd.backfill import parse_queue_log
+    from callcenter.acd.queue_log import rows_from_file
 
     before, _, status, _ = split()
     core = Core()
     records = play(core, events(before))
     nobody = [f for f in status if f.get("Event") != "QueueEntry"]
     records += play(core, [build_resync(nobody, [], 1795655370.0), ev.Tick(1795655370.0 + 600)])
-    rows = parse_queue_log(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
+    rows = rows_from_file(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
     fixed = play(core, [ev.QueueLogRows(1795655980.0, rows)])
     by_id = {r["call_id"]: r for r in fixed}
     assert set(by_id) == {"1795655360.300", "1795655361.304"} and all(r["correction"] for r in fixed)
@@ -181,9 +181,9 @@ def test_queue_log_backfill_corrects_what_the_resync_could_only_estimate() -> No
 
 def test_queue_log_backfill_makes_a_call_we_never_saw() -> None:
     """Blind for the whole of both calls: nothing but queue_log knows them."""
-    from callcenter.acd.backfill import parse_queue_log
+    from callcenter.acd.queue_log import rows_from_file
 
-    rows = parse_queue_log(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
+    rows = rows_from_file(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
     core = Core()
     core.apply(ev.MemberAdded(1795655300.0, "repairs", "Local/8001@sim-phone/n", "王芳", 0, False, "", 1))
     made = play(core, [ev.QueueLogRows(1795655980.0, rows)])
@@ -192,3 +192,40 @@ def test_queue_log_backfill_makes_a_call_we_never_saw() -> None:
     assert (by_id["1795655360.300"]["outcome"], by_id["1795655360.300"]["agent"]) == ("answered", "Local/8001@sim-phone/n")
     assert by_id["1795655361.304"]["outcome"] == "abandoned" and by_id["1795655361.304"]["source"] == "backfill"
     assert play(core, [ev.QueueLogRows(1795655990.0, rows)]) == []  # known now: not made twice
+
+
+async def test_the_service_backfills_from_the_queue_log_table(db) -> None:
+    """Both databases: Asterisk's realtime queue_log rows are in the table;
+    after a resync that found everyone gone, the service reads the blind
+    window's rows and the stored calls get queue_log's figures."""
+    import asyncio
+
+    from sqlalchemy import insert
+
+    from callcenter.acd.service import AcdService
+    from callcenter.ami import queue_log as fmt
+    from callcenter.ami.models import QueueLogEntry
+    from tests.acd.test_service import stored_calls
+
+    lines = CAPTURE.with_suffix(".queue_log").read_text("utf-8").splitlines()
+    async with db.sessions() as s:
+        await s.execute(insert(QueueLogEntry.__table__), [fmt.parse_line(x).columns() for x in lines if x.strip()])
+        await s.commit()
+    before, _, status, _ = split()
+    svc = AcdService(db, tick_s=None, snapshot_s=0, backfill_delay_s=0.0, clock=lambda: 1795655300.0)
+    await svc.start()
+    for e in events(before):
+        svc.submit(e)
+    nobody = [f for f in status if f.get("Event") != "QueueEntry"]
+    svc.submit(build_resync(nobody, [], 1795655370.0))
+    svc.submit(ev.Tick(1795655370.0 + 600))
+    for _ in range(200):
+        if svc.core.queue_acd.finished.get(("1795655361.304", "repairs")) and not svc.core.queue_acd.finished[("1795655361.304", "repairs")].inferred:
+            break
+        await asyncio.sleep(0.02)
+    await svc.flush_all()
+    await svc.stop()
+    stored = {c["call_id"]: c for c in await stored_calls(db)}
+    assert set(stored) == {"1795655360.300", "1795655361.304"}
+    assert abs(stored["1795655360.300"]["talk_s"] - 4.16) <= 1.0
+    assert stored["1795655361.304"]["outcome"] == "abandoned" and stored["1795655361.304"]["wait_s"] == 4.0

@@ -148,14 +148,17 @@ async def test_every_byte_in_its_own_segment(server: AmiServer, pbx: PBX, make_b
     server.faults.write_chunk = 1
     pbx.add_member("support", "PJSIP/8001", "客服一号", paused=True, reason="会议")  # nobody answers
     sink = Sink()
-    await make_bridge(ami_settings(server.port), sink)
+    # The shipped dialplan's call is ~11 KB of events before the abandon (route,
+    # recording, queue), one byte per TCP segment; a Pong queued behind them
+    # must not make the watchdog call the link dead (0.3 s in these fixtures).
+    await make_bridge(ami_settings(server.port, ami_dead_after_s=10.0), sink)
     [resync] = await sink.wait(ev.Resync)
     assert resync.members[0].member_name == "客服一号"
     pbx.new_call("support", "02112345678", "上海浦东物业管理有限公司", patience=5)
     pbx.advance(10)
-    [joined] = await sink.wait(ev.CallerJoined)
+    [joined] = await sink.wait(ev.CallerJoined, timeout=10)
     assert joined.caller_name == "上海浦东物业管理有限公司"
-    [abandoned] = await sink.wait(ev.CallerAbandoned)
+    [abandoned] = await sink.wait(ev.CallerAbandoned, timeout=10)
     assert abandoned.hold_time_s == 5.0
 
 

@@ -129,3 +129,20 @@ async def test_spy_builds_an_exact_chanspy(linked, server: AmiServer) -> None:
         assert f"Data: PJSIP/80-,{opts}\r\n" in sent[-1] and "Application: ChanSpy\r\n" in sent[-1]
         assert "Channel: PJSIP/8009\r\n" in sent[-1]
     await asyncio.sleep(0)
+
+
+async def test_a_local_member_follows_its_phone(linked, pbx: PBX) -> None:
+    """QueueAdd of Local/8006@agents/n carries StateInterface PJSIP/8006 (the
+    shipped [agents] dials it), so the member rings and talks as its phone does."""
+    bridge, _sink = linked
+    await bridge.gateway.queue_add("support", "Local/8006@agents/n", member_name="刘洋")
+    member = pbx.queues["support"].members["Local/8006@agents/n"]
+    assert member.state_interface == "PJSIP/8006"
+    pbx.new_call("support", "13800138000", answer=[{"agent": "Local/8006@agents/n", "after": 2}], talk=30)
+    pbx.advance(1)
+    assert pbx.device_state("PJSIP/8006") == 6  # ringing, which a Local device never says
+    pbx.advance(2)
+    assert pbx.device_state("PJSIP/8006") == 2
+    phone = next(n for n in pbx.channels if n.startswith("PJSIP/8006-"))
+    await bridge.gateway.hold(phone)  # the PJSIPNotify reaches the phone behind the Local member
+    assert pbx.calls[next(iter(pbx.calls))].on_hold

@@ -22,13 +22,18 @@ ANSWER_AFTER = 2.5  # seconds of ringing before agent01's phone picks up: the po
 
 # A known caller waits in repairs from t=0 (never gives up) until agent01 signs in;
 # the phone then rings and answers; the agent hangs up from the desktop.
+# queues.conf joinempty = unavailable,invalid: a queue nobody is signed in to
+# refuses callers (JOINEMPTY), so a colleague on a break keeps each queue open.
+ON_BREAK = "PJSIP/8019"
 KNOWN_CALLER = [
     {"at": 0, "phone": ME, "answer_after": ANSWER_AFTER, "miss_prob": 0},
+    {"at": 0, "login": ON_BREAK, "queue": "repairs", "name": "值班", "paused": True, "reason": "break"},
     {"at": 0, "queue": "repairs", "caller": CUSTOMER_NUMBER, "name": "CHEN", "patience": None,
      "answer": [{"agent": ME, "after": ANSWER_AFTER}], "talk": 600, "hangup": "caller"},
 ]
 UNKNOWN_CALLER = [
     {"at": 0, "phone": ME, "answer_after": 30, "miss_prob": 0},
+    {"at": 0, "login": ON_BREAK, "queue": "complaints", "name": "值班", "paused": True, "reason": "break"},
     {"at": 0, "queue": "complaints", "caller": "02188886666", "patience": None,
      "answer": [{"agent": ME, "after": 30}], "talk": 600},
 ]
@@ -42,6 +47,10 @@ def ringing_since(stack: LiveStack) -> float:
     return next(h["start"] for h in reversed(view["history"]) if h["state"] == "ringing")
 
 
+# The shipped dialplan's Queue(...,c): when the agent hangs up, the caller stays
+# for the survey (real Asterisk captures answered_agent_hangup), and today's core
+# counts the handled call only when the caller's channel goes, after the
+# disposition this test submits: "#st-handled" is still 0 then.
 async def test_agent_day(browser, tmp_path, db_url, shot):
     stack = LiveStack(tmp_path, KNOWN_CALLER, url=db_url)
     try:
@@ -83,6 +92,10 @@ async def agent_day(browser, stack: LiveStack, shot) -> None:  # noqa: ANN001
     assert await page.inner_text("#pop-customer .badge.vip") == "VIP 大客户"
     assert "厨房漏水复查" in await page.inner_text("#pop-tickets")
     await page.wait_for_selector("#state[data-state=ringing]")
+    # while ringing, the call controls do not work yet: they are disabled, not a 409
+    for button in ("#hold-btn", "#hangup-btn", "#xfer-btn", "#dial-btn", "#wrap-submit"):
+        assert await page.is_disabled(button), button
+    assert "报修" in await page.inner_text("#pop-route")  # the queue as people call it, not its code
     await shot(page, "ringing-pop")
 
     # the phone answers: the desktop and the wallboard show it
@@ -97,33 +110,47 @@ async def agent_day(browser, stack: LiveStack, shot) -> None:  # noqa: ANN001
     await page.select_option("#xfer-kind", "blind")
     await page.select_option("#xfer-to", "number")
     await page.fill("#xfer-target", "12;bad")
-    await page.click("#xfer-btn")
-    await page.wait_for_selector("#result.err:has-text('target')")
+    assert await page.is_disabled("#unhold-btn") and await page.is_disabled("#ready-btn")
+    await page.keyboard.press("F6")  # the shortcut of the transfer button
+    # the server's refusal, by its code, in the page's language
+    await page.wait_for_selector("#result.err:has-text('号码只能包含数字')")
     await page.click("#hold-btn")
     await page.wait_for_selector("#result.ok:has-text('保持')")
     await page.wait_for_selector("#state[data-state=on_hold]")
     await board.locator(f".agent[data-iface='{ME}'][data-state=on_hold]").wait_for()
-    await page.click("#unhold-btn")
+    assert await page.is_disabled("#hold-btn")
+    await page.keyboard.press("F4")  # unhold
     await page.wait_for_selector("#state[data-state=on_call]")
+    # a pause asked for during the call waits for the call to end, and says so
+    await page.select_option("#pause-reason", "training")
+    await page.click("#pause-btn")
+    await page.wait_for_selector("#result.ok:has-text('通话结束后')")
+    await page.wait_for_selector("#pause-pending:has-text('培训')")
+    await page.click("#ready-btn")  # changed my mind: cancels the pending pause
+    await page.wait_for_selector("#pause-pending.hidden", state="attached")
     await page.click("#hangup-btn")
     await page.wait_for_selector("#result.ok:has-text('挂断')")
 
-    # wrap-up: the core pauses me in the simulator; ready is refused until a disposition and a note
+    # wrap-up: the core pauses me in the simulator; the caller's card stays while I write the note;
+    # ready does not work until a disposition and a note are in
     await page.wait_for_selector("#state[data-state=wrap_up]")
-    await page.wait_for_selector("#pop-empty:not(.hidden)")
+    await page.wait_for_selector("#pop-phase[data-phase=wrap_up]")
+    assert await page.inner_text("#pop-customer-name") == "陈建国"
+    assert await page.is_hidden("#pop-empty")
     await page.wait_for_selector("#wrap:not(.hidden)")
     countdown = await page.inner_text("#wrap-countdown")
     assert countdown in ("01:00", "00:59", "00:58"), countdown
-    await page.click("#ready-btn")
-    await page.wait_for_selector("#result.err:has-text('disposition')")
+    assert await page.is_disabled("#ready-btn")
+    assert await page.input_value("#disposition") == ""
     await page.click("#wrap-submit")
     await page.wait_for_selector("#result.err")
     await page.select_option("#disposition", "resolved")
     await page.fill("#wrap-note", "已派单维修，明早上门")
     await shot(page, "wrap-up")
-    await page.click("#wrap-submit")
+    await page.keyboard.press("Control+Enter")
     await page.wait_for_selector("#state[data-state=available]")
     await page.wait_for_selector("#wrap.hidden", state="attached")
+    await page.wait_for_selector("#pop-empty:not(.hidden)")  # the card goes with the wrap-up
     assert await page.inner_text("#st-handled") == "1"
     await board.locator(f".agent[data-iface='{ME}'][data-state=available]").wait_for()
     assert stack.on_sim(lambda: [m.paused for m in stack.pbx.memberships(ME)]) == [False, False]
@@ -139,6 +166,8 @@ async def agent_day(browser, stack: LiveStack, shot) -> None:  # noqa: ANN001
     await page.click("#ready-btn")
     await page.wait_for_selector("#state[data-state=available]")
 
+    # a refusal while paused: my queues are known, but a transfer without a call is not possible
+    assert await page.is_disabled("#xfer-btn") and not await page.is_disabled("#dial-btn")
     # English
     await page.click("#lang-btn")
     await page.wait_for_selector("#state:has-text('Available')")
@@ -174,3 +203,67 @@ async def test_unknown_caller_is_created_in_place(browser, tmp_path, db_url, sho
         await page.close()
     finally:
         stack.stop()
+
+
+# Two calls for agent01 on a queue with a 4 s wrap-up: the first wrap-up runs
+# out with a disposition chosen but never submitted; the second call's
+# wrap-up starts blank; the first call is then on the list, flagged, and
+# completed from there.
+TWO_CALLS = [
+    {"at": 0, "phone": ME, "answer_after": 1, "miss_prob": 0},
+    {"at": 0, "queue": "repairs", "caller": CUSTOMER_NUMBER, "name": "CHEN", "patience": None,
+     "answer": [{"agent": ME, "after": 1}], "talk": 3, "hangup": "caller"},
+    {"at": 0, "queue": "repairs", "caller": "02188886666", "patience": None,
+     "answer": [{"agent": ME, "after": 1}], "talk": 3, "hangup": "caller"},
+]
+
+
+async def test_wrap_up_timeout_flags_the_call_and_the_next_starts_blank(browser, tmp_path, db_url, shot):
+    stack = LiveStack(tmp_path, TWO_CALLS, url=db_url, queues={"repairs": {"wrap_up_s": 4}})
+    try:
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
+        await sign_in(page, stack.server.url, "agent01", "/desktop")
+        await page.wait_for_selector("#skills input[value=complaints]")
+        await page.wait_for_selector("#conn.hidden", state="attached")
+        await page.uncheck("#skills input[value=complaints]")
+        await page.keyboard.press("F9")  # sign in to repairs
+        await page.wait_for_selector("#state[data-state=wrap_up]", timeout=RING_WITHIN_MS + 10_000)
+        first = await page.inner_text("#pop-number")
+        await page.select_option("#disposition", "ticket")
+        await page.fill("#wrap-note", "half written")
+        # the limit passes: the next call rings, is answered and ends; its wrap-up is blank
+        await page.wait_for_function(f"document.getElementById('pop-number').textContent && document.getElementById('pop-number').textContent !== '{first}'", timeout=20_000)
+        await page.wait_for_selector("#state[data-state=wrap_up]", timeout=15_000)
+        assert await page.input_value("#disposition") == ""
+        assert await page.input_value("#wrap-note") == ""
+        await page.select_option("#disposition", "resolved")
+        await page.fill("#wrap-note", "ok")
+        await page.click("#wrap-submit")
+        await page.wait_for_selector("#state[data-state=available]")
+        # the first call is on my list without a disposition
+        item = page.locator("#fu-list li")
+        await item.first.wait_for(timeout=10_000)
+        assert await item.count() == 1
+        assert first in await item.inner_text() and "无处理结果" in await item.inner_text()
+        await shot(page, "no-disposition")
+        # ... and on my lead's
+        lead = await lead_list(stack)
+        assert [c["caller_number"] for c in lead] == [first]
+        await item.locator(".fu-code").select_option("ticket")
+        await item.locator(".fu-note").fill("已建工单")
+        await item.locator(".fu-save").click()
+        await page.wait_for_selector("#followups.hidden", state="attached")
+        assert await lead_list(stack) == []
+        await page.close()
+    finally:
+        stack.stop()
+
+
+async def lead_list(stack: LiveStack) -> list[dict]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=stack.server.url) as c:
+        r = await c.post("/api/auth/login", json={"username": "lead", "password": "demo-password"})
+        r = await c.get("/api/acd/undisposed", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        assert r.status_code == 200, r.text
+        return r.json()["items"]

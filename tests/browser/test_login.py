@@ -43,7 +43,7 @@ async def test_sign_in_and_out(browser, server, shot):
     await page.fill("#username", "agent01")
     await page.fill("#password", "wrong-password")
     await page.click("#submit")
-    await page.wait_for_selector("#error:has-text('wrong username or password')")
+    await page.wait_for_selector("#error:has-text('用户名或密码错误')")  # the server's 401, in the page's language
     await page.fill("#password", "demo-agent")
     await page.click("#submit")
     await page.wait_for_url("**/home")

@@ -98,7 +98,7 @@ async def test_qa_scores_a_call_and_the_agent_acknowledges(browser, server, shot
     await page.wait_for_selector("#calls-body tr[data-call='call-1']")
     # in the centre's zone (02:30 UTC is 10:30 in Shanghai), not the browser's (New York)
     assert "10:30" in await page.locator("#calls-body tr[data-call='call-1'] td").first.inner_text()
-    assert await page.is_checked("#f-mine")
+    assert not await page.is_checked("#f-mine")  # the first visit shows every call, not an empty "mine"
     assert await page.locator("#calls-body tr").count() == 5  # the only reviewer gets every sampled call
     row = page.locator("#calls-body tr[data-call='call-1']")
     assert "01:15" in await row.inner_text() and "待评" in await row.inner_text()

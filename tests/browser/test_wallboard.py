@@ -72,7 +72,9 @@ async def test_wallboard_figures_alerts_and_supervision(browser, stack, shot):
     # thresholds as colours: repairs SL 75 % is under the 80 % target but above the 70 % warning
     sl_box = tile.locator(".metric", has_text="服务水平")
     assert "band-warning" in await sl_box.get_attribute("class")
-    assert await sl_box.get_attribute("title") == core.queue_view("repairs")["sl_formula"]
+    # how it is counted, from the queue's settings, in the page's language
+    view = core.queue_view("repairs")
+    assert await sl_box.get_attribute("title") == f"服务水平 = {view['sl_threshold_s']} 秒内接通 ÷（接通 + {view['short_abandon_s']} 秒后放弃 + 超时）"
     assert "band-bad" in await tile.locator(".metric", has_text="放弃率").get_attribute("class")
     # alerts: complaints SL below warning; complaints has nobody free
     alerts = page.locator("#alerts")

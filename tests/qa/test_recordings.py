@@ -259,3 +259,33 @@ def test_peaks_match_a_brute_force_computation(tmp_path, channels, width, second
         want = [min(100, round(np.abs(centred[i : i + per, c]).max() / full * 100)) for i in range(0, n, per)]
         assert got["peaks"][c] == want
     assert got["channels"] == channels and got["duration_s"] == pytest.approx(n / rate, abs=0.001)
+
+
+async def test_agents_hear_the_call_they_are_evaluated_on(client, make_user, db, recorded):
+    """Even with agents_can_play_own off, an agent hears their own call once
+    it has an evaluation they can see (to acknowledge or dispute it)."""
+    from callcenter.acd.models import CallRecord
+    from callcenter.qa.models import EvalStatus, Evaluation
+    from callcenter.qa.service import ensure_default_form
+
+    mine = await make_user(Role.agent, interface="PJSIP/8001")
+    other = await make_user(Role.agent, interface="PJSIP/8002")
+    url = "/api/qa/calls/c1/audio"
+    assert (await client.get(url, headers=mine.headers)).status_code == 403
+    async with db.sessions() as s:
+        form = await ensure_default_form(s)
+        call = (await s.execute(select(CallRecord).where(CallRecord.call_id == "c1"))).scalar_one()
+        ev = Evaluation(call_record_id=call.id, form_id=form.id, agent="PJSIP/8001", agent_user_id=mine.user.id, queue="repairs",
+                        month="2026-11", status=EvalStatus.draft, answers={})  # fmt: skip
+        s.add(ev)
+        await s.commit()
+        ev_id = ev.id
+    assert (await client.get(url, headers=mine.headers)).status_code == 403  # a draft is not theirs to see yet
+    async with db.sessions() as s:
+        (await s.get(Evaluation, ev_id)).status = EvalStatus.submitted
+        await s.commit()
+    r = await client.get(url, headers=mine.headers)
+    assert r.status_code == 200 and r.content.startswith(b"RIFF")
+    assert (await client.get("/api/qa/calls/c1", headers=mine.headers)).json()["can_play"] is True
+    assert (await client.get(url, headers=other.headers)).status_code == 403
+    assert await _audits(db) == 1  # and it is audited like any playback

@@ -167,6 +167,10 @@ class FakeCore:
         self.view_calls += 1
         return dict(self.agent(interface))
 
+    def wrap_up_of(self, interface: str) -> dict[str, Any] | None:
+        w = self.agents.get(interface, {}).get("wrap_up")
+        return None if w is None else {"call_id": w["call_id"], "queue": w["queue"], "deadline": w["deadline"]}
+
     def call_view(self, call_id: str) -> dict[str, Any] | None:
         c = self.calls.get(call_id)
         return dict(c) if c else None
@@ -244,7 +248,9 @@ class FakeGateway:
             self.acd.do("paused", interface, paused, reason)
         return r
 
-    async def click_to_call(self, interface: str, number: str, context: str):
+    async def click_to_call(self, interface: str, number: str, context: str, **variables: Any):
+        if variables:
+            return await self._do("click_to_call", interface, number, context, variables)
         return await self._do("click_to_call", interface, number, context)
 
     async def spy(self, supervisor_interface: str, target_interface: str, mode: str):

@@ -81,11 +81,11 @@ async def test_call_controls_act_on_my_own_call_only(client, fakes, agent):
         ("/api/desktop/hold", None, ("hold", channel)),
         ("/api/desktop/unhold", None, ("unhold", channel)),
         ("/api/desktop/transfer", {"kind": "blind", "to": "queue", "target": "complaints"},
-         ("blind_transfer", channel, "complaints", "cc-queues")),
+         ("blind_transfer", channel, "complaints", "cc-queue")),
         ("/api/desktop/transfer", {"kind": "attended", "to": "agent", "target": "PJSIP/8002"},
-         ("atxfer", channel, "8002", "from-internal")),
+         ("atxfer", channel, "8002", "agents")),
         ("/api/desktop/transfer", {"kind": "blind", "to": "number", "target": "+8613912345678"},
-         ("blind_transfer", channel, "+8613912345678", "from-internal")),
+         ("blind_transfer", channel, "+8613912345678", "agents")),
         ("/api/desktop/hangup", None, ("hangup", channel)),
     ]:
         r = await client.post(path, json=body, headers=agent.headers)
@@ -97,7 +97,7 @@ async def test_call_controls_act_on_my_own_call_only(client, fakes, agent):
     r = await client.post("/api/desktop/dial", json={"number": "abc"}, headers=agent.headers)
     assert r.status_code == 422 and "number" in r.json()["detail"]
     r = await client.post("/api/desktop/dial", json={"number": "13912345678"}, headers=agent.headers)
-    assert r.status_code == 200 and gw.actions[-1] == ("click_to_call", ME, "13912345678", "from-internal")
+    assert r.status_code == 200 and gw.actions[-1] == ("click_to_call", ME, "13912345678", "agents")
 
 
 @pytest.mark.parametrize(

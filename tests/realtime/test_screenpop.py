@@ -100,6 +100,14 @@ async def test_pop_lifecycle_and_one_lookup_per_call(db, crm):
     # reconnecting mid-call gets the pop in the snapshot
     assert hub.snapshot_data(next(iter(hub.clients)), "agent:" + A)["pop"]["phase"] == "answered"
     acd.do("hangup", A, "call-1")
+    # the card stays through wrap-up (the agent writes the note with the caller in view) ...
+    await settle(lambda: pops(wa)[-1]["phase"] == "wrap_up")
+    assert pops(wa)[-1]["lookup"]["customer"]["name"] == "陈先生"
+    assert hub.snapshot_data(next(iter(hub.clients)), "agent:" + A)["pop"]["phase"] == "wrap_up"
+    acd.do("member_added", B, "complaints")  # another agent's change leaves it alone
+    assert pops(wa)[-1]["phase"] == "wrap_up"
+    # ... and goes when the wrap-up is over
+    acd.do("disposition", A)
     await settle(lambda: pops(wa)[-1]["phase"] == "cleared")
     assert pops(wa)[-1] == {"call_id": "call-1", "phase": "cleared"}
     assert hub.pops.get(A) is None

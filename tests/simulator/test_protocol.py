@@ -103,7 +103,7 @@ async def test_coreshowchannels_and_summary(server: AmiServer, client: Client) -
     msgs = [m for m in await client.until(lambda m: get(m, "Event") == "CoreShowChannelsComplete") if get(m, "ActionID") == "c"]
     chans = [dict(m) for m in msgs if get(m, "Event") == "CoreShowChannel"]
     assert msgs[1][:2] == [("Event", "CoreShowChannel"), ("ActionID", "c")]
-    assert sorted(c["Channel"].rsplit("-", 1)[0] for c in chans) == ["PJSIP/8001", "PJSIP/trunk"]
+    assert sorted(c["Channel"].rsplit("-", 1)[0] for c in chans) == ["PJSIP/8001", "PJSIP/carrier"]
     assert len({c["BridgeId"] for c in chans}) == 1 and chans[0]["BridgeId"]
     assert dict(msgs[-1])["ListItems"] == "2"
     client.send(Action="QueueSummary", Queue="vip", ActionID="s")
@@ -154,7 +154,8 @@ async def test_gateway_actions_answer_like_asterisk(server: AmiServer, client: C
     client.send(Action="Hangup", Channel="PJSIP/nope-00000099", ActionID="h")
     reply = await client.until(lambda m: get(m, "ActionID") == "h")
     assert get(reply[-1], "Message") == "No such channel"
-    client.send(Action="BlindTransfer", Channel=agent_leg, Exten="complaints", Context="queues", ActionID="t")
+    pbx.add_member("complaints", "PJSIP/8002", "李娜")
+    client.send(Action="BlindTransfer", Channel=agent_leg, Exten="complaints", Context="cc-queue", ActionID="t")
     msgs = await client.until(lambda m: get(m, "Event") == "QueueCallerJoin")
     assert get(next(m for m in msgs if get(m, "ActionID") == "t"), "Message") == "Transfer succeeded"
     complete = next(dict(m) for m in msgs if get(m, "Event") == "AgentComplete")
@@ -163,11 +164,11 @@ async def test_gateway_actions_answer_like_asterisk(server: AmiServer, client: C
 
 async def test_originate_rings_agent_then_callee(server: AmiServer, client: Client) -> None:
     server.pbx.set_phone("PJSIP/8003", answer_after=2)
-    client.send(Action="Originate", Channel="PJSIP/8003", Exten="13800138000", Context="from-internal",
+    client.send(Action="Originate", Channel="PJSIP/8003", Exten="13800138000", Context="agents",
                 Priority="1", CallerID="坐席 <8003>", Async="true", ActionID="o")  # fmt: skip
     assert get(await client.read(), "Message") == "Originate successfully queued"
     server.pbx.advance(30)
-    msgs = await client.until(lambda m: get(m, "Event") == "BridgeEnter" and get(m, "Channel", ).startswith("PJSIP/trunk"))
+    msgs = await client.until(lambda m: get(m, "Event") == "BridgeEnter" and get(m, "Channel", ).startswith("PJSIP/carrier"))
     names = [get(m, "Event") for m in msgs]
     assert names.index("OriginateResponse") < names.index("DialBegin")
     resp = next(dict(m) for m in msgs if get(m, "Event") == "OriginateResponse")

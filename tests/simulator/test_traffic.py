@@ -106,8 +106,9 @@ def test_recording_wav_written_with_talk_duration(tmp_path: Path) -> None:
     path = Path(var["Value"])
     assert path.is_file() and path.is_relative_to(tmp_path) and path.suffix == ".wav"
     names = ev.names()
-    assert names.index("MixMonitorStart") > names.index("AgentConnect")
-    assert names.index("MixMonitorStop") < names.index("Hangup")
+    assert names.index("MixMonitorStart") < names.index("QueueCallerJoin")  # [cc-queue]: MixMonitor, then Queue()
+    stop = names.index("MixMonitorStop")
+    assert names[stop + 1] == "Hangup" and ev.msgs[stop + 1] and dict(ev.msgs[stop + 1])["Channel"] == var["Channel"]
     with wave.open(str(path)) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
         assert w.getnframes() == 12 * 8000
@@ -122,7 +123,7 @@ async def test_demo_starts_simulator_for_the_bridge(tmp_path: Path) -> None:
     from callcenter.config import load_settings
     from callcenter.simulator.service import start_demo
 
-    settings = load_settings(simulator=True, simulator_agents=6, recordings_dir=tmp_path, ami_port=5038)
+    settings = load_settings(simulator=True, simulator_agents=6, recordings_dir=tmp_path, ami_port=5038, simulator_queue_log_table=False)
     server, effective = await start_demo(settings)
     try:
         assert effective.ami_host == "127.0.0.1" and effective.ami_port != 5038
@@ -162,6 +163,19 @@ async def test_app_lifespan_runs_the_simulator(db_url: str, tmp_path: Path) -> N
         assert summary["LoggedIn"] == "3"  # agents 2-4; agent01 is left for a person
         await c.close()
     assert app.state.simulator._server is None  # stopped with the app
+    # Like Asterisk's realtime queue_log (asterisk/extconfig.conf): the rows are in our table.
+    from sqlalchemy import select
+
+    from callcenter.ami.models import QueueLogEntry
+    from callcenter.db import Database
+
+    db = Database(db_url)
+    try:
+        async with db.sessions() as s:
+            rows = (await s.execute(select(QueueLogEntry.event, QueueLogEntry.callid))).all()
+    finally:
+        await db.dispose()
+    assert rows.count(("ADDMEMBER", "MANAGER")) >= 3
 
 
 def test_random_interference_leaves_no_loose_ends() -> None:
@@ -253,7 +267,12 @@ async def test_cli_simulate_script_and_record(tmp_path: Path) -> None:
             pass
     finally:
         proc.send_signal(signal.SIGINT)
-        await asyncio.wait_for(proc.wait(), 10)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()  # never leak a simulator
+            await proc.wait()
+            raise
     assert record.read_bytes() == c.raw
     assert list((tmp_path / "rec").rglob("*.wav"))
 
@@ -296,7 +315,8 @@ async def test_demo_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     port = blocker.sockets[0].getsockname()[1]
     try:
         with pytest.raises(RuntimeError, match="CALLCENTER_SIMULATOR_PORT"):
-            await start_demo(load_settings(simulator=True, simulator_port=port, simulator_agents=2, recordings_dir=tmp_path))
+            await start_demo(load_settings(simulator=True, simulator_port=port, simulator_agents=2, recordings_dir=tmp_path,
+                                           simulator_queue_log_table=False))
     finally:
         blocker.close()
 

@@ -4,6 +4,7 @@ agent's disposition, the Erlang calculator and the call history."""
 from __future__ import annotations
 
 import math
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,19 +13,13 @@ from sqlalchemy import func, select
 
 from callcenter.acd import erlang
 from callcenter.acd.models import CallRecord, Outcome, Queue, default_dispositions
-from callcenter.acd.schemas import (
-    CallOut,
-    CallPage,
-    DispositionIn,
-    QueueIn,
-    QueueOut,
-    check_queue_name,
-)
+from callcenter.acd.schemas import CallOut, CallPage, DispositionIn, LateDispositionIn, QueueIn, QueueOut, check_queue_name
 from callcenter.acd.service import AcdService, queue_config
 from callcenter.auth import service as auth_service
 from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, client_ip, require
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
+from callcenter.errors import CodedError
 
 AgentOnly = Annotated[Principal, Depends(require(Role.agent))]
 
@@ -57,7 +52,10 @@ async def put_queue(name: str, body: QueueIn, admin: Admin, session: SessionDep,
     await session.commit()
     acd = getattr(request.app.state, "acd", None)
     if acd is not None:
-        acd.configure(queue_config(queue))
+        acd.configure(queue_config(queue))  # the running core uses the new SL settings from now on
+    hub = getattr(request.app.state, "hub", None)
+    if hub is not None:
+        hub.settings_changed("queues")
     return queue
 
 
@@ -109,21 +107,29 @@ async def agent_live(interface: str, principal: AnyUser, request: Request) -> di
     return _acd(request).core.agent_view(interface)
 
 
+async def _check_disposition(session: SessionDep, queue_name: str, code: str, note: str) -> None:
+    """The code is one of the queue's dispositions, with a note if it needs one."""
+    queue = await session.get(Queue, queue_name)
+    codes = {d["code"]: d for d in (queue.dispositions if queue else default_dispositions())}
+    if code not in codes:
+        raise CodedError(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown_disposition",
+            f"code: {code!r} is not a disposition of queue {queue_name} ({', '.join(codes)})", code=code, queue=queue_name,
+        )  # fmt: skip
+    if codes[code].get("note_required") and not note.strip():
+        raise CodedError(status.HTTP_422_UNPROCESSABLE_CONTENT, "note_required", f"note: required with disposition {code!r}", code=code)
+
+
 @router.post("/acd/disposition")
 async def disposition(body: DispositionIn, principal: AgentOnly, session: SessionDep, request: Request) -> dict[str, Any]:
     """Close the caller's own wrap-up with a disposition code (and note)."""
     acd = _acd(request)
     if not principal.interface:
-        raise HTTPException(status.HTTP_409_CONFLICT, "you have no phone interface, so no wrap-up")
+        raise CodedError(status.HTTP_409_CONFLICT, "no_interface", "you have no phone interface, so no wrap-up")
     wrap = acd.core.wrap_up_of(principal.interface)
     if wrap is None or wrap["call_id"] != body.call_id:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"call {body.call_id} is not in your wrap-up")
-    queue = await session.get(Queue, wrap["queue"])
-    codes = {d["code"]: d for d in (queue.dispositions if queue else default_dispositions())}
-    if body.code not in codes:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"code: {body.code!r} is not a disposition of queue {wrap['queue']} ({', '.join(codes)})")
-    if codes[body.code].get("note_required") and not body.note.strip():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"note: required with disposition {body.code!r}")
+        raise CodedError(status.HTTP_409_CONFLICT, "not_in_wrap_up", f"call {body.call_id} is not in your wrap-up")
+    await _check_disposition(session, wrap["queue"], body.code, body.note)
     await acd.submit_disposition(principal.interface, body.call_id, body.code, body.note.strip())
     return {"call_id": body.call_id, "code": body.code, "agent": acd.core.agent_view(principal.interface)}
 
@@ -196,3 +202,69 @@ async def call_history(
         await session.execute(select(CallRecord).where(*conds).order_by(CallRecord.entered_at.desc(), CallRecord.id.desc()).limit(limit).offset(offset))
     ).scalars()
     return CallPage(total=total, items=[CallOut.model_validate(r) for r in rows])
+
+
+# --- calls left without a disposition ---------------------------------------------------
+#
+# A wrap-up that ran out before the agent chose a code stores the call with
+# no disposition.  Such calls are listed for the agent (their own) and the
+# team lead (their queues) until someone completes them.  Derived from the
+# stored records: answered, a wrap-up was held (wrap_up_s > 0), no code.
+
+DeskUser = Annotated[Principal, Depends(require(Role.agent, Role.team_lead, Role.admin))]
+
+
+def _undisposed(principal: Principal) -> list[Any]:
+    conds = [CallRecord.outcome == Outcome.answered, CallRecord.agent.is_not(None), CallRecord.disposition.is_(None), CallRecord.wrap_up_s > 0]
+    if principal.role == Role.agent:
+        conds.append(CallRecord.agent == (principal.interface or "-"))
+    elif principal.role == Role.team_lead:
+        conds.append(CallRecord.queue.in_(principal.queues))
+    return conds
+
+
+@router.get("/acd/undisposed", response_model=CallPage)
+async def undisposed_calls(
+    principal: DeskUser,
+    session: SessionDep,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> CallPage:
+    """Calls whose wrap-up ended without a disposition, newest first: an
+    agent's own, a lead's queues', every one for an admin."""
+    conds = _undisposed(principal)
+    if since is not None:
+        if since.tzinfo is None:
+            raise CodedError(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid", "since: give a time zone, e.g. 2026-01-01T00:00:00+08:00")
+        conds.append(CallRecord.entered_at >= since)
+    total = await session.scalar(select(func.count()).select_from(CallRecord).where(*conds)) or 0
+    rows = (await session.execute(select(CallRecord).where(*conds).order_by(CallRecord.entered_at.desc(), CallRecord.id.desc()).limit(limit))).scalars()
+    return CallPage(total=total, items=[CallOut.model_validate(r) for r in rows])
+
+
+@router.post("/acd/calls/{call_id}/disposition", response_model=CallOut)
+async def complete_disposition(
+    call_id: str, body: LateDispositionIn, principal: DeskUser, session: SessionDep, request: Request
+) -> CallRecord:
+    """Give a stored call the disposition its wrap-up ran out without."""
+    row = (await session.execute(select(CallRecord).where(CallRecord.call_id == call_id))).scalar_one_or_none()
+    if row is None or not _may_dispose(principal, row):
+        raise CodedError(status.HTTP_404_NOT_FOUND, "no_call", f"call_id: no stored call {call_id} of yours", call_id=call_id)
+    if row.disposition is not None:
+        raise CodedError(status.HTTP_409_CONFLICT, "already_disposed", f"call {call_id} already has disposition {row.disposition!r}", code=row.disposition)
+    await _check_disposition(session, row.queue, body.code, body.note)
+    row.disposition = body.code
+    row.disposition_note = body.note.strip()
+    row.timeline = [*row.timeline, {"t": time.time(), "kind": "disposition", "code": body.code, "late": True, "by": principal.username}]
+    auth_service.audit(session, principal, "call.disposition", call_id, client_ip(request), code=body.code, late=True)
+    await session.commit()
+    await session.refresh(row)
+    return row
+
+
+def _may_dispose(principal: Principal, row: CallRecord) -> bool:
+    if principal.role == Role.admin:
+        return True
+    if principal.role == Role.team_lead:
+        return row.queue in principal.queues
+    return bool(principal.interface) and row.agent == principal.interface

@@ -93,22 +93,6 @@ def stays(rows: tuple[ev.QueueLogRow, ...]) -> list[Stay]:
     return out
 
 
-def parse_queue_log(text: str) -> tuple[ev.QueueLogRow, ...]:
-    """The queue_log file format (/var/log/asterisk/queue_log):
-    epoch|callid|queuename|agent|event|data1|data2|..."""
-    rows = []
-    for n, line in enumerate(text.splitlines()):
-        parts = line.split("|")
-        if len(parts) < 5:
-            continue
-        try:
-            t = float(parts[0])
-        except ValueError:
-            continue
-        rows.append(ev.QueueLogRow(n, t, parts[1], parts[2], parts[3], parts[4], tuple(parts[5:10])))
-    return tuple(rows)
-
-
 def _int(v: str) -> int:
     try:
         return int(float(v))

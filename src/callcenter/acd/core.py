@@ -316,6 +316,7 @@ class Core:
             inferred=bool(r.get("inferred")),
             source=r.get("source") or "live",
             offered_counted=True,
+            agent_counted=True,
             wrap_done=True,
         )
         call.left_at = call.answered_at if call.answered_at is not None else call.entered_at + float(r.get("wait_s") or 0)

@@ -3,40 +3,50 @@
 Asterisk writes one row per app_queue fact into the `queue_log` table our
 migrations create (asterisk/extconfig.conf; logger.conf sets
 queue_log_realtime_use_gmt, so `time` is naive UTC with microseconds).
-The service reads the rows of a window it could not see, after a resync.
+The service reads the rows of a window it could not see, after a resync,
+and hands them to the core as domain events.  The format itself (file
+lines, table columns) is callcenter.ami.queue_log's.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import select
 
 from callcenter.acd import events as ev
+from callcenter.ami import queue_log as fmt
+from callcenter.ami.models import QueueLogEntry
 from callcenter.db import Database
 
 MAX_ROWS = 200_000  # a whole busy day; a longer gap is read in the next pass
 
 
-def _epoch(t: object) -> float:
-    if isinstance(t, datetime):
-        return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
-    if isinstance(t, str):
-        return datetime.fromisoformat(t).replace(tzinfo=UTC).timestamp()
-    return float(t)  # type: ignore[arg-type]
+def domain_row(n: int, row: fmt.QueueLogRow) -> ev.QueueLogRow:
+    return ev.QueueLogRow(n, row.time, row.callid, row.queuename, row.agent, row.event, row.data)
+
+
+def rows_from_file(text: str) -> tuple[ev.QueueLogRow, ...]:
+    """A queue_log file (/var/log/asterisk/queue_log) as domain rows."""
+    out = []
+    for n, line in enumerate(text.splitlines()):
+        try:
+            out.append(domain_row(n, fmt.parse_line(line)))
+        except ValueError:
+            continue
+    return tuple(out)
 
 
 async def read_rows(db: Database, since: float, until: float) -> tuple[ev.QueueLogRow, ...]:
     """queue_log rows with since <= time <= until, oldest first."""
     lo = datetime.fromtimestamp(since, UTC).replace(tzinfo=None)
     hi = datetime.fromtimestamp(until, UTC).replace(tzinfo=None)
-    sql = text(
-        "SELECT id, time, callid, queuename, agent, event, data1, data2, data3, data4, data5 "
-        "FROM queue_log WHERE time >= :lo AND time <= :hi ORDER BY time, id LIMIT :n"
-    )
+    t = QueueLogEntry.__table__
+    q = select(t).where(t.c.time >= lo, t.c.time <= hi).order_by(t.c.time, t.c.id).limit(MAX_ROWS)
     async with db.sessions() as s:
-        result = await s.execute(sql, {"lo": lo, "hi": hi, "n": MAX_ROWS})
-        return tuple(
-            ev.QueueLogRow(int(r[0]), _epoch(r[1]), r[2] or "", r[3] or "", r[4] or "", r[5] or "", tuple(x or "" for x in r[6:11]))
-            for r in result.all()
-        )
+        rows = (await s.execute(q)).mappings().all()
+    return tuple(ev.QueueLogRow(int(r["id"]), *_fields(fmt.from_columns(dict(r)))) for r in rows)
+
+
+def _fields(row: fmt.QueueLogRow) -> tuple[float, str, str, str, str, tuple[str, ...]]:
+    return row.time, row.callid, row.queuename, row.agent, row.event, row.data

@@ -116,6 +116,7 @@ class QueueCall:
     inferred: bool = False
     source: str = "live"  # live | resync | backfill: how we learned of it
     offered_counted: bool = False  # its OFFERED is in the KPIs (once, whatever the path)
+    agent_counted: bool = False  # ... and the agent's handled call in their totals
     thread: str = ""  # the tracker's call (calls.Call.call_id) this queue call is part of
     legs: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
@@ -410,8 +411,18 @@ class Queues:
 
     def queue_result(self, uniqueid: str, status: str, ts: float, out: Output) -> None:
         call = self.own(uniqueid)
+        if call is not None and call.outcome == "answered":
+            # Queue() returned (QUEUESTATUS=CONTINUE): the caller goes on in
+            # the dialplan (our survey), but this queue call is over.
+            if call.talk_end is None:
+                self.talk.end_talk(call, ts, out, "queue_returned")
+            if call.ended_at is None:
+                call.ended_at = ts
+                call.note(ts, "queue_returned", status=status)
+                self.maybe_finish(call, out)
+            return
         if call is None or not call.pending:
-            return  # an answered call, or one already classified
+            return  # already classified
         status = status.upper()
         if status == "WITHDRAW":
             outcome = "callback_requested" if call.callback else "timeout"
@@ -516,7 +527,8 @@ class Queues:
         if call.outcome == "answered" and not call.inferred:
             self.kpi_handled(call.queue, self.now, call.talk_s, call.hold_s, call.wrap_up_s)
             a = self.agents.get(call.agent or "")
-            if a is not None:
+            if a is not None and not call.agent_counted:
+                call.agent_counted = True
                 self.agents.handled(a, self.now, "inbound", call.talk_s, out)
         out.records.append(queue_record(call, self.config))
         out.calls.add(call.call_id)

@@ -60,6 +60,11 @@ class DispositionIn(BaseModel):
     note: str = Field("", max_length=2000)
 
 
+class LateDispositionIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    note: str = Field("", max_length=2000)
+
+
 class CallOut(BaseModel):
     """A finished call from the history (the replay call shape plus extras)."""
 

@@ -116,6 +116,11 @@ class Talk:
         call.talk_s = max(0.0, ts - call.answered_at - call.hold_s)
         call.note(ts, "talk_end", by=why)
         a = self.qa.agents.get(call.agent or "")
+        if a is not None and not call.inferred and not call.agent_counted:
+            # Their handled call counts when their part ends, not when the
+            # caller leaves the survey after it (Queue option c).
+            call.agent_counted = True
+            self.qa.agents.handled(a, ts, "inbound", call.talk_s, out)
         if a is not None and a.call is call:
             self.qa.agents.talk_ended(a, call, ts, out)
         else:

@@ -69,8 +69,13 @@ def _check(action: Mapping[str, object]) -> None:
 
 
 def endpoint_of(interface_or_channel: str) -> str:
-    """The PJSIP endpoint of "PJSIP/8001" or of its channel "PJSIP/8001-0000002a"."""
+    """The PJSIP endpoint of "PJSIP/8001" or of its channel "PJSIP/8001-0000002a"
+    (or of a Local member's phone: "Local/8006@agents/n", "Local/8006@agents-0000001a;1")."""
     tech, _, rest = interface_or_channel.partition("/")
+    if tech.lower() == "local":
+        device = state_interface(interface_or_channel.rsplit("-", 1)[0] if ";" in interface_or_channel else interface_or_channel)
+        if device is not None:
+            return device.split("/", 1)[1]
     if tech.upper() != "PJSIP" or not rest:
         raise ActionError("PJSIPNotify", f"{interface_or_channel!r} is not a PJSIP interface or channel")
     return rest.rsplit("-", 1)[0] if "-" in rest else rest
@@ -78,6 +83,23 @@ def endpoint_of(interface_or_channel: str) -> str:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+def state_interface(interface: str) -> str | None:
+    """The device whose state a Local-channel member's status should follow.
+
+    `Local/8006@agents/n` reaches PJSIP/8006 through the shipped dialplan
+    (asterisk/extensions.conf [agents]); a Local channel's own device state
+    is only "in use while a Local channel to it exists", which is wrong once
+    the pair is optimised away and never says "ringing".  None: the
+    interface is its own state interface (PJSIP/8001), or we cannot tell."""
+    tech, _, rest = interface.partition("/")
+    if tech.lower() != "local":
+        return None
+    exten, _, context = rest.partition("@")
+    if context.split("/", 1)[0] == "agents" and exten.isdigit():
+        return f"PJSIP/{exten}"
+    return None
 
 
 class Gateway:
@@ -132,6 +154,8 @@ class Gateway:
         fields: dict[str, object] = {"Action": "QueueAdd", "Queue": queue, "Interface": interface, "Penalty": penalty, "Paused": _flag(paused)}
         if member_name:
             fields["MemberName"] = member_name
+        if (device := state_interface(interface)) is not None:
+            fields["StateInterface"] = device
         return await self._do(fields)
 
     async def queue_remove(self, queue: str, interface: str) -> ActionResult:
@@ -179,9 +203,15 @@ class Gateway:
             fields["Variable"] = [f"{k}={v}" for k, v in variables.items()]
         return await self._do(fields)
 
-    async def click_to_call(self, interface: str, number: str, context: str) -> ActionResult:
-        """Ring the agent's phone; when answered, dial ``number`` from ``context``."""
-        return await self.originate(interface, exten=number, context=context, caller_id=f'"{number}" <{number}>')
+    async def click_to_call(self, interface: str, number: str, context: str, callback_task: int | None = None) -> ActionResult:
+        """Ring the agent's phone; when answered, dial ``number`` from ``context``.
+
+        CC_AGENT names the agent on the call's events (the dialplan's
+        UserEvent CcOutbound), CC_CALLBACK_TASK the callback being returned."""
+        variables = {"CC_AGENT": interface}
+        if callback_task is not None:
+            variables["CC_CALLBACK_TASK"] = str(callback_task)
+        return await self.originate(interface, exten=number, context=context, caller_id=f'"{number}" <{number}>', variables=variables)
 
     async def spy(self, supervisor_interface: str, target_interface: str, mode: SpyMode) -> ActionResult:
         """Ring the supervisor's phone and attach ChanSpy to the agent's call.
@@ -190,8 +220,11 @@ class Gateway:
             options = SPY_OPTIONS[mode]
         except KeyError:
             raise ValueError(f"mode must be one of {', '.join(SPY_OPTIONS)}") from None
+        # A Local member's channels are named Local/8006@agents-…;1 (no "/n"),
+        # and optimised away: spy on the phone behind it.
+        target = state_interface(target_interface) or target_interface
         return await self.originate(
-            supervisor_interface, application="ChanSpy", data=f"{target_interface}-,{options}", caller_id=f'"{mode}" <{target_interface}>'
+            supervisor_interface, application="ChanSpy", data=f"{target}-,{options}", caller_id=f'"{mode}" <{target_interface}>'
         )
 
     async def redirect(self, channel: str, exten: str, context: str, priority: int = 1) -> ActionResult:

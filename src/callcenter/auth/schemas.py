@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from callcenter.auth.models import Role
 
-INTERFACE_RE = re.compile(r"^(PJSIP|SIP|IAX2|Local|DAHDI)/[A-Za-z0-9_.@;+-]{1,100}$")
+# tech/resource; a Local channel may end with its options ("/n"), e.g.
+# Local/8006@agents/n (the FreePBX way of making queue members).
+INTERFACE_RE = re.compile(r"^(?:(?:PJSIP|SIP|IAX2|DAHDI)/[A-Za-z0-9_.@;+-]{1,100}|Local/[A-Za-z0-9_.+*#-]{1,80}@[A-Za-z0-9_.-]{1,80}(?:/[a-zA-Z]{1,8})?)$")
 QUEUE_RE = re.compile(r"^[\w.-]{1,64}$")
 
 
@@ -18,7 +20,7 @@ def check_interface(v: str | None) -> str | None:
     if v is None or v == "":
         return None
     if not INTERFACE_RE.match(v):
-        raise ValueError("must look like PJSIP/8001 (technology/resource)")
+        raise ValueError("must look like PJSIP/8001 (technology/resource) or Local/8001@agents/n")
     return v
 
 

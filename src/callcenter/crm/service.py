@@ -189,6 +189,7 @@ async def recent_interactions(
                 "kind": "callback",
                 "summary": f"callback {cb.reason.value} {cb.status.value}" + (f" · {cb.result}" if cb.result else ""),
                 "id": cb.id,
+                "reason": cb.reason.value,
                 "status": cb.status.value,
                 "result": cb.result,
             }

@@ -410,7 +410,11 @@ class RouteService:
         self.reader = SqliteReader(db.url) if db.url.startswith("sqlite") else PostgresReader(db.url)
         self.lookup = self.reader.fetch  # replaceable in tests (a slow database)
 
-    async def decide(self, caller: str, dnis: str, uniqueid: str, choice: str, now: datetime | None = None) -> Decision:
+    async def decide(
+        self, caller: str, dnis: str, uniqueid: str, choice: str, now: datetime | None = None, record: bool = True
+    ) -> Decision:
+        """The route for a call; `record=False` for a what-if (the admin
+        console's routing test), which leaves no decision row."""
         start = time.perf_counter()
         now = now or datetime.now(UTC)
         s = self.settings
@@ -455,7 +459,8 @@ class RouteService:
         if d.action == "queue":
             d.recording = recording_name(uniqueid, number, local)
         d.elapsed_ms = (time.perf_counter() - start) * 1000
-        self.log.add(d.row(now))
+        if record:
+            self.log.add(d.row(now))
         return d
 
 

@@ -61,9 +61,19 @@ async def _visible_call(session, principal: Principal, call_id: str, settings) -
         call = await service.call_by_id(session, call_id)
     except service.NotFound as exc:
         raise _http(exc) from None
-    if not service.may_see_call(principal, call, settings.agents_can_play_own):
+    if not service.may_see_call(principal, call, settings.agents_can_play_own) and not await _hears_own_evaluated(session, principal, call):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not open call {call_id}")
     return call
+
+
+async def _hears_own_evaluated(session, principal: Principal, call: CallRecord) -> bool:  # noqa: ANN001
+    """An agent may hear their own call once it has an evaluation they can
+    see: they must hear what they acknowledge or dispute (playback is
+    audited like any other), even where agents_can_play_own is off."""
+    if principal.role != Role.agent or not principal.interface or call.agent != principal.interface:
+        return False
+    evs = (await session.execute(select(Evaluation).where(Evaluation.call_record_id == call.id))).scalars()
+    return any(service.may_see_evaluation(principal, e) for e in evs)
 
 
 def _month(v: str | None, name: str) -> str | None:
@@ -133,6 +143,7 @@ async def call_detail(call_id: str, principal: AnyUser, session: SessionDep, set
     can_play = service.may_see_call(principal, call, settings.agents_can_play_own)
     evs = list((await session.execute(select(Evaluation).where(Evaluation.call_record_id == call.id).order_by(Evaluation.id))).scalars())
     evs = [e for e in evs if service.may_see_evaluation(principal, e)]
+    can_play = can_play or (principal.role == Role.agent and bool(evs) and call.agent == principal.interface)
     if not can_play and not evs:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not open call {call_id}")
     out = service.call_summary(call, None, None)

@@ -14,6 +14,7 @@ from callcenter.auth import service as auth_service
 from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, client_ip, require, token_from, websocket_principal
 from callcenter.auth.models import Role, User
 from callcenter.auth.service import Principal
+from callcenter.errors import CodedError
 from callcenter.realtime import service
 from callcenter.realtime.hub import CLOSE_UNAUTHORISED
 from callcenter.realtime.schemas import (
@@ -37,7 +38,7 @@ Desk = Annotated[Principal, Depends(require(Role.agent, Role.team_lead, Role.adm
 
 
 def _http(exc: DeskError) -> HTTPException:
-    return HTTPException(exc.status, str(exc))
+    return CodedError(exc.status, exc.code, str(exc), **exc.params)
 
 
 # --- websocket -------------------------------------------------------------------
@@ -73,6 +74,7 @@ async def put_pause_reasons(body: PauseReasonsIn, admin: Admin, session: Session
     await service.put_setting(session, service.PAUSE_REASONS, value, admin.username)
     auth_service.audit(session, admin, "realtime.pause_reasons", "", client_ip(request), codes=[r["code"] for r in value])
     await session.commit()
+    _changed(request, "pause_reasons")
     return {"reasons": value}
 
 
@@ -87,7 +89,14 @@ async def put_thresholds(body: ThresholdsIn, admin: Admin, session: SessionDep, 
     await service.put_setting(session, service.THRESHOLDS, value, admin.username)
     auth_service.audit(session, admin, "realtime.thresholds", "", client_ip(request))
     await session.commit()
+    _changed(request, "wallboard_thresholds")
     return value
+
+
+def _changed(request: Request, key: str) -> None:
+    hub = getattr(request.app.state, "hub", None)
+    if hub is not None:
+        hub.settings_changed(key)
 
 
 # --- the agent desktop -------------------------------------------------------------
@@ -135,7 +144,7 @@ async def queue_login(body: QueueLoginIn, me: Desk, session: SessionDep, request
         wanted = body.queues or list(skills)
         foreign = [q for q in wanted if q not in skills]
         if foreign:
-            raise DeskError(403, f"queues: you have no skill for {', '.join(foreign)}")
+            raise DeskError(403, f"queues: you have no skill for {', '.join(foreign)}", "no_skill", queues=", ".join(foreign))
         gw = service.gateway(request.app.state)
         done = []
         for q in wanted:
@@ -194,7 +203,7 @@ async def ready(me: Desk, request: Request) -> dict[str, Any]:
             view = acd.core.agent_view(iface)
             wrap = view.get("wrap_up")
             if view.get("state") == "wrap_up" and wrap and wrap.get("dispositions_required"):
-                raise DeskError(409, "submit a disposition code and a note to finish wrap-up first")
+                raise DeskError(409, "submit a disposition code and a note to finish wrap-up first", "disposition_first")
         gw = service.gateway(request.app.state)
         await service.act("ready", gw.queue_pause(iface, False))
     except DeskError as exc:
@@ -208,7 +217,10 @@ async def dial(body: DialIn, me: Desk, request: Request) -> dict[str, Any]:
     try:
         iface = service.my_interface(me)
         gw = service.gateway(request.app.state)
-        await service.act("call", gw.click_to_call(iface, body.number, service.DIAL_CONTEXT))
+        if body.callback_task is None:
+            await service.act("call", gw.click_to_call(iface, body.number, service.DIAL_CONTEXT))
+        else:
+            await service.act("call", gw.click_to_call(iface, body.number, service.DIAL_CONTEXT, callback_task=body.callback_task))
     except DeskError as exc:
         raise _http(exc) from None
     return {"ok": True, "number": body.number}
@@ -221,7 +233,7 @@ async def _on_my_call(me: Principal, request: Request, what: str, method: str, *
         gw = service.gateway(request.app.state)
         fn = getattr(gw, method, None)
         if fn is None:
-            raise DeskError(501, f"{what} is not supported by this actions gateway")
+            raise DeskError(501, f"{what} is not supported by this actions gateway", "not_supported")
         await service.act(what, fn(channel, *args))
     except DeskError as exc:
         raise _http(exc) from None
@@ -237,7 +249,7 @@ async def refresh_pop(body: PopRefreshIn, me: Desk, request: Request) -> dict[st
         raise _http(exc) from None
     hub = getattr(request.app.state, "hub", None)
     if hub is None or not hub.refresh_pop(iface, body.call_id):
-        raise HTTPException(409, f"call_id: {body.call_id!r} is not your current screen-pop")
+        raise CodedError(409, "not_your_pop", f"call_id: {body.call_id!r} is not your current screen-pop")
     return {"ok": True}
 
 
@@ -279,7 +291,7 @@ async def _supervise(
     on the supervisor topic, whether it worked or not."""
     target = await session.get(User, user_id)
     if target is None or not target.interface:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user_id: no agent {user_id} with a phone interface")
+        raise CodedError(status.HTTP_404_NOT_FOUND, "no_agent", f"user_id: no agent {user_id} with a phone interface")
     result: dict[str, Any] = {"action": what, "by": lead.username, "target": target.username,
                               "interface": target.interface, "at": time.time(), **details}
     try:
@@ -287,13 +299,13 @@ async def _supervise(
         await run(gw, target)
         result["ok"] = True
     except DeskError as exc:
-        result.update(ok=False, error=str(exc), status=exc.status)
+        result.update(ok=False, error=str(exc), status=exc.status, code=exc.code, params=exc.params)
     auth_service.audit(session, lead, f"supervisor.{what}", target.username, client_ip(request),
                        interface=target.interface, ok=result["ok"], error=result.get("error"), **details)
     await session.commit()
     request.app.state.hub.action_result(result)
     if not result["ok"]:
-        raise HTTPException(result["status"], result["error"])
+        raise CodedError(result["status"], result["code"], result["error"], **result.get("params", {}))
     return result
 
 

@@ -25,6 +25,7 @@ server -> client:
     {"type": "resumed", "topic", "seq", "epoch"}   (missed deltas follow)
     {"type": "delta", "topic", "seq", "ts", "data"}
     {"type": "error", "topic"?, "code", "message"}   {"type": "pong"}
+    {"type": "settings", "key"}   (an admin changed it: fetch it again)
 """
 
 from __future__ import annotations
@@ -211,6 +212,8 @@ class Hub:
         for pop in output.pops:
             self._pop(pop)
         for iface in output.agents:
+            self._end_wrap_pop(iface)
+        for iface in output.agents:
             topic = self.topics.get(AGENT_PREFIX + iface)
             if topic is not None:
                 view = self._fresh[iface] = core.agent_view(iface)
@@ -321,9 +324,16 @@ class Hub:
 
     def _pop(self, pop: ScreenPop) -> None:
         topic_name = AGENT_PREFIX + pop.interface
-        if pop.phase == "cleared":
+        kept = self.pops.get(pop.interface)
+        wrap = self._wrap_of(pop.interface) if pop.phase == "cleared" else None
+        if kept is not None and kept["call_id"] == pop.call_id and wrap is not None and wrap["call_id"] == pop.call_id:
+            # The call ended and its wrap-up began: the card stays, so the
+            # agent writes the note with the caller in front of them.
+            entry = self.pops[pop.interface] = {**kept, "phase": "wrap_up"}
+            data: dict[str, Any] = {"pop": entry}
+        elif pop.phase == "cleared":
             self.pops.pop(pop.interface, None)
-            data: dict[str, Any] = {"pop": {"call_id": pop.call_id, "phase": "cleared"}}
+            data = {"pop": {"call_id": pop.call_id, "phase": "cleared"}}
         else:
             call = (self.core.call_view(pop.call_id) if self.core else None) or {"call_id": pop.call_id}
             entry = {"call_id": pop.call_id, "phase": pop.phase, "call": call}
@@ -342,6 +352,23 @@ class Hub:
             if len(self.lookups) > 2000:
                 for key in list(self.lookups)[:1000]:
                     self.lookups.pop(key, None)
+
+    def _wrap_of(self, iface: str) -> dict[str, Any] | None:
+        wrap_up_of = getattr(self.core, "wrap_up_of", None)
+        return wrap_up_of(iface) if wrap_up_of is not None else None
+
+    def _end_wrap_pop(self, iface: str) -> None:
+        """A card kept through wrap-up goes when that wrap-up is over."""
+        entry = self.pops.get(iface)
+        if entry is None or entry["phase"] != "wrap_up":
+            return
+        wrap = self._wrap_of(iface)
+        if wrap is not None and wrap["call_id"] == entry["call_id"]:
+            return
+        del self.pops[iface]
+        topic = self.topics.get(AGENT_PREFIX + iface)
+        if topic is not None:
+            self._publish(topic, {"pop": {"call_id": entry["call_id"], "phase": "cleared"}})
 
     def refresh_pop(self, interface: str, call_id: str) -> bool:
         """Look the agent's pop up again (e.g. the caller was just created as a
@@ -374,6 +401,16 @@ class Hub:
                 topic = self.topics.get(AGENT_PREFIX + iface)
                 if topic is not None:
                     self._publish(topic, {"pop": entry})
+
+    # --- configuration changes ---------------------------------------------------
+
+    def settings_changed(self, key: str) -> None:
+        """An admin changed a setting pages show (pause reasons and their
+        limits, wallboard thresholds, queues): every open page is told and
+        fetches it again, so no one needs a reload or a restart."""
+        text = dumps({"type": "settings", "key": key})
+        for client in tuple(self.clients):
+            client.offer("", 0, text)
 
     # --- supervisor action results ----------------------------------------------
 

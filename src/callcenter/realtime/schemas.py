@@ -108,6 +108,8 @@ class PauseIn(BaseModel):
 
 class DialIn(BaseModel):
     number: str = Field(pattern=NUMBER)
+    # Returning a callback: the task's id rides on the call (CC_CALLBACK_TASK).
+    callback_task: int | None = Field(None, gt=0)
 
 
 class TransferIn(BaseModel):

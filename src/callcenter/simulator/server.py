@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -25,7 +26,8 @@ CRLF = "\r\n"
 
 
 def encode(fields: Fields) -> bytes:
-    return ("".join(f"{k}: {v}{CRLF}" for k, v in fields) + CRLF).encode("utf-8")
+    """`Key: Value` lines and the blank line (every value is a str)."""
+    return ("\r\n".join(map(": ".join, fields)) + "\r\n\r\n").encode("utf-8")
 
 
 @dataclass
@@ -113,9 +115,12 @@ class AmiServer:
         self.faults = Faults()
         self.record = record
         self.connections: list[Connection] = []
+        # manager.conf allowmultiplelogin (asterisk/manager.conf ships yes).
+        self.allow_multiple_login = True
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
+        self.cleanups: list[Callable[[], Awaitable[None]]] = []  # run by stop() (queue_log writers...)
         self.pbx.sinks.append(self._broadcast)
 
     # -- lifecycle ------------------------------------------------------------
@@ -146,6 +151,9 @@ class AmiServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
+        while self.cleanups:
+            with contextlib.suppress(Exception):
+                await self.cleanups.pop()()
 
     # -- faults -----------------------------------------------------------------
 
@@ -223,8 +231,12 @@ class AmiServer:
                     return msg
                 continue
             key, _, value = text.partition(":")
-            msg.setdefault(key.strip().lower(), value.strip())
             msg.pairs.append((key.strip(), value.strip()))
+            key = key.strip().lower()
+            if key == "variable" and key in msg:  # Originate may repeat it
+                msg[key] += "\n" + value.strip()
+            else:
+                msg.setdefault(key, value.strip())
 
     async def _handle(self, conn: Connection, action: dict[str, str]) -> bool:
         """One action; False closes the session."""
@@ -260,6 +272,13 @@ class AmiServer:
         return True
 
     async def _login(self, conn: Connection, action: dict[str, str]) -> bool:
+        if not self.allow_multiple_login and any(c.authenticated and c is not conn for c in self.connections):
+            # manager.c: a user with a session already, and allowmultiplelogin = no.
+            if self.faults.login_delay_s:
+                await asyncio.sleep(self.faults.login_delay_s)
+            conn.reply(action, [("Response", "Error"), ("Message", "Login Already In Use")])
+            await conn.flush()
+            return False
         if action.get("username") != self.username or action.get("secret") != self.secret:
             if self.faults.login_delay_s:
                 await asyncio.sleep(self.faults.login_delay_s)
@@ -337,23 +356,51 @@ class AmiServer:
 
     def _a_coreshowchannels(self, conn: Connection, action: dict[str, str]) -> None:
         pbx = self.pbx
-        items = []
-        for ch in pbx.channel_list():
-            secs = int(pbx.now - ch.created)
-            items.append(
-                (
-                    "CoreShowChannel",
-                    ch.snapshot()
-                    + [
-                        ("BridgeId", ch.bridge.uniqueid if ch.bridge else ""),
-                        ("Application", ch.app),
-                        ("ApplicationData", ch.app_data),
-                        ("Duration", f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"),
-                    ],
-                    True,
-                )
-            )
+        items = [("CoreShowChannel", pbx.core_show_channel(ch), True) for ch in pbx.channel_list()]
         self._list(conn, action, "Channels will follow", items, "CoreShowChannelsComplete")
+
+    def _a_status(self, conn: Connection, action: dict[str, str]) -> None:
+        """Status (manager.c action_status): one channel or all; the items carry
+        Privilege: Call and the ActionID last; StatusComplete adds Items."""
+        pbx = self.pbx
+        name = action.get("channel", "")
+        if name and name not in pbx.channels:
+            conn.reply(action, [("Response", "Error"), ("Message", "No such channel")])
+            return
+        chans = [pbx.channels[name]] if name else pbx.channel_list()
+        aid = action.get("actionid")
+        idf = [("ActionID", aid)] if aid else []
+        conn.reply(action, [("Response", "Success"), ("EventList", "start"), ("Message", "Channel status will follow")])
+        for ch in chans:
+            conn.send(encode([("Event", "Status"), ("Privilege", "Call")] + pbx.status(ch) + idf))
+        conn.send(encode([("Event", "StatusComplete")] + idf + [("EventList", "Complete"), ("ListItems", str(len(chans))),
+                                                                 ("Items", str(len(chans)))]))  # fmt: skip
+
+    def _a_bridgelist(self, conn: Connection, action: dict[str, str]) -> None:
+        pbx = self.pbx
+        kind = action.get("bridgetype", "")
+        items = [("BridgeListItem", b.snapshot(), True) for b in pbx.bridge_list() if not kind or kind == "basic"]
+        self._list(conn, action, "Bridge listing will follow", items, "BridgeListComplete")
+
+    def _a_bridgeinfo(self, conn: Connection, action: dict[str, str]) -> None:
+        """BridgeInfo (manager_bridges.c): one BridgeInfoChannel per channel,
+        then BridgeInfoComplete carrying the bridge's own snapshot."""
+        pbx = self.pbx
+        uid = action.get("bridgeuniqueid", "")
+        if not uid:
+            conn.reply(action, [("Response", "Error"), ("Message", "BridgeUniqueid must be provided")])
+            return
+        b = pbx.bridges.get(uid)
+        if b is None:
+            conn.reply(action, [("Response", "Error"), ("Message", "Specified BridgeUniqueid not found")])
+            return
+        aid = action.get("actionid")
+        idf = [("ActionID", aid)] if aid else []
+        conn.reply(action, [("Response", "Success"), ("EventList", "start"), ("Message", "Bridge channel listing will follow")])
+        for ch in b.channels:
+            conn.send(encode([("Event", "BridgeInfoChannel")] + idf + ch.snapshot()))
+        conn.send(encode([("Event", "BridgeInfoComplete")] + idf + [("EventList", "Complete"), ("ListItems", str(len(b.channels)))]
+                         + b.snapshot()))  # fmt: skip
 
     def _a_queueadd(self, conn: Connection, action: dict[str, str]) -> None:
         pbx = self.pbx
@@ -378,6 +425,7 @@ class AmiServer:
             _true(action.get("paused", "")),
             action.get("reason", ""),
             float(wrap) if wrap and wrap.isdigit() else None,
+            state_interface=action.get("stateinterface", ""),
         )
 
     def _a_queueremove(self, conn: Connection, action: dict[str, str]) -> None:
@@ -415,15 +463,17 @@ class AmiServer:
             conn.reply(action, [("Response", "Error"), ("Message", "Exten or Application not specified")])
             return
         conn.reply(action, [("Response", "Success"), ("Message", "Originate successfully queued")])
+        variables = dict(v.split("=", 1) for v in action.get("variable", "").split("\n") if "=" in v)
         self.pbx.originate(
             channel,
             exten=action.get("exten", ""),
-            context=action.get("context", "from-internal"),
+            context=action.get("context", "default"),
             application=action.get("application", ""),
             data=action.get("data", ""),
             callerid=action.get("callerid", ""),
             action_id=action.get("actionid", ""),
             timeout=int(timeout) / 1000 if (timeout := action.get("timeout", "30000")).isdigit() else 30.0,
+            variables=variables,
         )
 
     def _no_channel(self, conn: Connection, action: dict[str, str]) -> bool:
@@ -440,7 +490,7 @@ class AmiServer:
         if self._no_channel(conn, action):
             return
         conn.reply(action, [("Response", "Success"), ("Message", "Redirect successful")])
-        self.pbx.redirect(action["channel"], action.get("context", "from-internal"), action.get("exten", "s"))
+        self.pbx.redirect(action["channel"], action.get("context", "default"), action.get("exten", "s"))
 
     def _a_hangup(self, conn: Connection, action: dict[str, str]) -> None:
         if self._no_channel(conn, action):
@@ -477,15 +527,25 @@ class AmiServer:
         self.pbx.mute_mixmonitor(action["channel"], _true(action.get("state", "1")), action.get("direction", "both"))
 
     def _talking_call(self, action: dict[str, str]) -> Call | None:
-        """The answered queue call the channel (agent leg or caller) is in."""
+        """The answered queue call the channel (the agent's phone or leg, or the caller) is in."""
         ch = self.pbx.channels[action["channel"]]
-        return next((c for c in self.pbx.calls.values() if c.state == "talking" and ch in (c.caller, c.leg)), None)
+        return next((c for c in self.pbx.calls.values() if c.state == "talking" and ch in (c.caller, c.leg, c.phone)), None)
 
     def _a_blindtransfer(self, conn: Connection, action: dict[str, str]) -> None:
         self._transfer(conn, action, {"type": "blind"}, "Transfer failed", "Transfer succeeded")
 
     def _a_atxfer(self, conn: Connection, action: dict[str, str]) -> None:
-        self._transfer(conn, action, {"type": "attended", "consult": 8}, "No active call to transfer", "Atxfer successfully queued")
+        """The attended-transfer feature on the agent's phone (asterisk/features.conf
+        atxfer); the phone's hang-up (a Hangup action) completes it."""
+        if self._no_channel(conn, action):
+            return
+        if not action.get("exten"):
+            conn.reply(action, [("Response", "Error"), ("Message", "No extension specified")])
+            return
+        if not self.pbx.atxfer(action["channel"], action["exten"], action.get("context") or "agents"):
+            conn.reply(action, [("Response", "Error"), ("Message", "No active call to transfer")])
+            return
+        conn.reply(action, [("Response", "Success"), ("Message", "Atxfer successfully queued")])
 
     def _transfer(self, conn: Connection, action: dict[str, str], how: dict[str, object], failed: str, done: str) -> None:
         """BlindTransfer and Atxfer of a talking queue call, with each one's own replies."""
@@ -515,7 +575,7 @@ class AmiServer:
             return
         iface = f"PJSIP/{endpoint}"
         conn.reply(action, [("Response", "Success"), ("Message", "NOTIFY sent")])
-        call = next((c for c in self.pbx.calls.values() if c.state == "talking" and c.member and c.member.interface == iface), None)
+        call = next((c for c in self.pbx.calls.values() if c.state == "talking" and c.phone is not None and c.phone.device == iface), None)
         if call is not None:  # a phone with no call ignores the key press, as a real one does
             self.pbx.hold(call, self.NOTIFY_HOLD[option])
 

@@ -23,14 +23,20 @@ start).  A step is either a call:
      "talk": 30, "hold": [[10, 5]],        # talk s after connect; holds [at, duration]
      "hangup": "caller",                   # or "agent"
      "timeout": null, "after_timeout": 10, # Queue() timeout; the caller survives it
-     "transfer": null}                     # or {"type": "blind", "at": 20, "to": "complaints"
+     "transfer": null,                     # or {"type": "blind", "at": 20, "to": "complaints"
                                            #      | "8002", "talk": 40, "answer": [...]}
                                            # or {"type": "attended", "at": 20, "to": "8002",
                                            #      "consult": 10, "answer_after": 2, "talk": 40}
+                                           # or {"type": "blonde", ..., "consult": 3, "ring_after": 4}
+     "priority": 0, "key": [30, "9"],      # QUEUE_PRIO; a key pressed at 30 s (ExitWithKey)
+     "survey": 6}                          # s in the survey when the agent hangs up first
 
 or an agent step:
 
     {"at": 0, "login": "PJSIP/8001", "queue": "repairs", "name": "王静", "penalty": 0}
+    {"at": 0, "login": "Local/8006@agents/n", "queue": "repairs", "state_interface": "PJSIP/8006"}
+    {"at": 5, "dial": "PJSIP/8001", "to": "8002", "talk": 20}   # an agent's phone dials ([agents])
+    {"at": 7, "pickup": "PJSIP/8003"}                           # *8
     {"at": 90, "logout": "PJSIP/8001", "queue": "repairs"}
     {"at": 5, "pause": "PJSIP/8001", "reason": "小休"}      # optional "queue"
     {"at": 65, "unpause": "PJSIP/8001"}
@@ -129,10 +135,24 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 class Traffic:
     """Feeds a PBX from a TrafficModel."""
 
-    def __init__(self, pbx: PBX, model: TrafficModel, seed: int = 0, on_wrap_up_done: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        pbx: PBX,
+        model: TrafficModel,
+        seed: int = 0,
+        on_wrap_up_done: Callable[[str], None] | None = None,
+        caller: Callable[[str], dict[str, Any]] | None = None,
+        on_call: Callable[[Any, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.pbx = pbx
         self.model = model
         self.rng = random.Random(f"traffic-{seed}")
+        # Who calls: caller(queue) -> {"number", "name", "patience"?} (the
+        # demo picks its seeded customers); on_call(call, that dict) once the
+        # call is placed (the demo runs its dialplan hooks).  Without them,
+        # random numbers from this RNG, as before.
+        self.caller = caller
+        self.on_call = on_call
         # Simulated people finish wrap-up: `on_wrap_up_done(interface)` when
         # their after-call work is done (the demo submits their disposition).
         # A separate RNG, so the day's calls are the same with or without it.
@@ -200,16 +220,20 @@ class Traffic:
         others = [ld.queue for ld in m.loads if ld.queue != load.queue and ld.queue in self.pbx.queues]
         if others and rng.random() < m.transfer_prob:
             transfer = {"type": "blind", "at": round(talk * 0.5), "to": rng.choice(others), "talk": round(talk * 0.7)}
-        self.pbx.new_call(
+        who = self.caller(load.queue) if self.caller is not None else {"number": self._number(), "name": self._name()}
+        patience = None if m.patience_mean_s is None else rng.expovariate(1.0 / m.patience_mean_s)
+        call = self.pbx.new_call(
             load.queue,
-            self._number(),
-            self._name(),
-            patience=None if m.patience_mean_s is None else rng.expovariate(1.0 / m.patience_mean_s),
+            who["number"],
+            who["name"],
+            patience=who.get("patience", patience),
             talk=round(talk, 1),
             hold=hold,
             hangup="agent" if rng.random() < m.agent_hangup_prob else "caller",
             transfer=transfer,
         )
+        if self.on_call is not None:
+            self.on_call(call, who)
 
     def _number(self) -> str:
         r = self.rng
@@ -254,7 +278,8 @@ class Traffic:
 class Script:
     """Schedules a JSON script's steps on a PBX (see the module docstring)."""
 
-    CALL_KEYS = ("patience", "answer", "talk", "hold", "hangup", "transfer", "timeout", "after_timeout")
+    CALL_KEYS = ("patience", "answer", "talk", "hold", "hangup", "transfer", "timeout", "after_timeout", "priority", "key",
+                 "survey", "dnis", "recording")  # fmt: skip
 
     def __init__(self, pbx: PBX, steps: list[dict[str, Any]]) -> None:
         self.pbx = pbx
@@ -269,7 +294,12 @@ class Script:
         pbx = self.pbx
         if "login" in step:
             pbx.add_member(step["queue"], step["login"], step.get("name"), int(step.get("penalty", 0)),
-                           bool(step.get("paused", False)), step.get("reason", ""), step.get("wrapuptime"))  # fmt: skip
+                           bool(step.get("paused", False)), step.get("reason", ""), step.get("wrapuptime"),
+                           state_interface=step.get("state_interface", ""))  # fmt: skip
+        elif "dial" in step:
+            pbx.dial(step["dial"], str(step["to"]), answer_after=step.get("answer_after"), talk=step.get("talk"))
+        elif "pickup" in step:
+            pbx.pickup(step["pickup"])
         elif "logout" in step:
             pbx.remove_member(step["queue"], step["logout"])
         elif "pause" in step:

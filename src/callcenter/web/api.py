@@ -23,12 +23,24 @@ PAGES = {
     "/desktop": "desktop.html",
     "/wallboard": "wallboard.html",
     "/customers": "customers.html",
+    # The admin console; each path opens its section.
+    "/admin": "admin.html",
+    "/users": "admin.html",
+    "/queues": "admin.html",
+    "/settings": "admin.html",
 }
 
 
 @router.get("/")
 async def index() -> RedirectResponse:
     return RedirectResponse("/home")
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    from callcenter.web.docs import ASSETS
+
+    return FileResponse(ASSETS / "favicon.png", media_type="image/png", headers={"Cache-Control": "max-age=86400"})
 
 
 def _page(file: str):  # noqa: ANN202

@@ -4,8 +4,11 @@
 // asks for a snapshot too, so the page is never stale.
 
 export class Hub {
-  constructor({ onStatus = () => {} } = {}) {
+  // onSettings(key): an admin changed a setting the page shows (pause
+  // reasons, wallboard thresholds, queues); the page fetches it again.
+  constructor({ onStatus = () => {}, onSettings = () => {} } = {}) {
     this.onStatus = onStatus;
+    this.onSettings = onSettings;
     this.topics = new Map(); // topic -> {handler, seq, epoch}
     this.ws = null;
     this.backoff = 500;
@@ -66,6 +69,10 @@ export class Hub {
       return;
     }
     if (msg.type === "pong") return;
+    if (msg.type === "settings") {
+      this.onSettings(msg.key);
+      return;
+    }
     const t = this.topics.get(msg.topic);
     if (msg.type === "error") {
       if (t) t.handler(msg);

@@ -4,16 +4,22 @@
 const STRINGS = {
   "zh-CN": {
     "app.name": "呼叫中心",
+    "title.home": "呼叫中心", "title.login": "登录 · 呼叫中心", "title.desktop": "坐席工作台 · 呼叫中心",
+    "title.wallboard": "大屏监控 · 呼叫中心", "title.admin": "管理控制台 · 呼叫中心", "title.customers": "客户 · 呼叫中心",
+    "title.qa": "质检 · 呼叫中心",
     "login.title": "登录",
     "login.username": "用户名",
     "login.password": "密码",
     "login.submit": "登录",
     "login.failed": "登录失败",
+    "login.wrong": "用户名或密码错误",
     "nav.home": "首页",
     "nav.desktop": "坐席工作台",
     "nav.wallboard": "大屏监控",
     "nav.qa": "质检",
     "nav.customers": "客户",
+    "nav.admin": "管理控制台",
+    "nav.docs": "API 文档",
     "nav.logout": "退出",
     "nav.lang": "English",
     "nav.theme": "深色/浅色",
@@ -28,16 +34,22 @@ const STRINGS = {
   },
   en: {
     "app.name": "Call Center",
+    "title.home": "Call Center", "title.login": "Sign in · Call Center", "title.desktop": "Agent desktop · Call Center",
+    "title.wallboard": "Wallboard · Call Center", "title.admin": "Admin console · Call Center", "title.customers": "Customers · Call Center",
+    "title.qa": "Quality · Call Center",
     "login.title": "Sign in",
     "login.username": "Username",
     "login.password": "Password",
     "login.submit": "Sign in",
     "login.failed": "Sign-in failed",
+    "login.wrong": "Wrong username or password",
     "nav.home": "Home",
     "nav.desktop": "Agent desktop",
     "nav.wallboard": "Wallboard",
     "nav.qa": "Quality",
     "nav.customers": "Customers",
+    "nav.admin": "Admin console",
+    "nav.docs": "API docs",
     "nav.logout": "Sign out",
     "nav.lang": "中文",
     "nav.theme": "Dark/light",
@@ -58,10 +70,38 @@ export function lang() {
   return navigator.language && navigator.language.toLowerCase().startsWith("zh") ? "zh-CN" : "zh-CN";
 }
 
+// Pages re-render what they built from data on "cc:lang" (window event).
 export function setLang(l) {
   localStorage.setItem("cc.lang", l);
   document.documentElement.lang = l;
   applyI18n();
+  window.dispatchEvent(new CustomEvent("cc:lang", { detail: l }));
+}
+
+// t(key, vars) as nodes, with the values named in `data` (people's names,
+// numbers) in spans marked translate="no": the rest is the UI's words.
+export function tNodes(key, vars = {}, data = []) {
+  const s = (STRINGS[lang()] && STRINGS[lang()][key]) ?? STRINGS.en[key] ?? key;
+  return s.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+    const m = part.match(/^\{(\w+)\}$/);
+    if (!m || !(m[1] in vars)) return part;
+    if (!data.includes(m[1])) return String(vars[m[1]]);
+    const span = document.createElement("span");
+    span.translate = false;
+    span.textContent = String(vars[m[1]]);
+    return span;
+  });
+}
+
+// An element whose text is t(key, vars) and stays translated: applyI18n
+// fills it again after a language switch.
+export function tr(tag, key, vars = null, attrs = {}) {
+  const e = document.createElement(tag);
+  e.dataset.i18n = key;
+  if (vars) e.dataset.i18nArgs = JSON.stringify(vars);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.textContent = t(key, vars || {});
+  return e;
 }
 
 export function addStrings(table) {
@@ -75,9 +115,12 @@ export function t(key, vars = {}) {
 
 export function applyI18n(root = document) {
   document.documentElement.lang = lang();
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n, el.dataset.i18nArgs ? JSON.parse(el.dataset.i18nArgs) : {});
+  }
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
 }
 
 // Durations the way people read them: mm:ss, or h:mm:ss past an hour.

@@ -1,9 +1,14 @@
-// The agent desktop: my state and stats, queue sign-in, pause, the screen-pop,
-// wrap-up with a disposition, and call controls.  Live state comes from the
-// hub's agent:<me> topic; actions are POSTs whose result or error is shown.
+// The agent desktop: my state and stats, queue sign-in, pause, the screen-pop
+// (kept through wrap-up), wrap-up with a disposition, calls left without
+// one, and call controls.  Live state comes from the hub's agent:<me>
+// topic; actions are POSTs whose result or error is shown in my language.
+// Buttons work only in the states where they can (controls.js).
 import { api, signedIn } from "/static/common/api.js";
 import { addStrings, applyI18n, lang, mmss, pct, t } from "/static/common/i18n.js";
 import { Hub, noteServerTime, serverNow } from "/static/common/hub.js";
+import { enabledButtons, installShortcuts, isBusy, pendingPause, shortcutHelp } from "./controls.js";
+import { Followups } from "./followups.js";
+import { reasonsText } from "/static/common/route.js";
 
 addStrings({
   "zh-CN": {
@@ -24,6 +29,18 @@ addStrings({
     "ctl.title": "通话控制", "ctl.dial": "外呼", "ctl.hold": "保持", "ctl.unhold": "取消保持", "ctl.hangup": "挂断",
     "ctl.transfer": "转接", "ctl.blind": "盲转", "ctl.attended": "咨询转", "ctl.toQueue": "到队列",
     "ctl.toAgent": "到坐席", "ctl.toNumber": "到号码", "ctl.doTransfer": "转接", "ctl.ok": "成功",
+    "ctl.dialNumber": "外呼号码", "ctl.xferTarget": "转接目标", "desk.pauseReason": "示忙原因",
+    "pop.wrapUp": "话后处理", "wrap.submitShort": "提交话后", "keys.title": "快捷键", "keys.hold": "保持/取消保持",
+    "pause.pending": "本次通话结束后示忙", "pause.pendingReason": "本次通话结束后示忙：{reason}",
+    "pause.queued": "示忙：将在本次通话结束后生效", "desk.noQueues": "未签入任何队列",
+    "fu.title": "待补处理结果", "fu.hint": "话后处理超时未选择处理结果的通话，请补填。", "fu.flag": "无处理结果",
+    "fu.note": "备注", "fu.save": "补填",
+    "hist.call": "来电", "hist.ticket": "工单", "hist.callback": "回呼",
+    "hist.outcome.answered": "已接听", "hist.outcome.abandoned": "放弃", "hist.outcome.timeout": "超时",
+    "hist.outcome.left_empty": "无人值守", "hist.outcome.exit_key": "按键离开", "hist.outcome.callback_requested": "要求回呼",
+    "hist.kind.repair": "报修", "hist.kind.complaint": "投诉", "hist.kind.enquiry": "咨询", "hist.kind.fee": "催费", "hist.kind.other": "其他",
+    "hist.reason.requested": "来电要求", "hist.reason.after_hours": "非工作时间", "hist.reason.abandoned": "未接通", "hist.reason.follow_up": "回访",
+    "hist.status.open": "待处理", "hist.status.claimed": "已认领", "hist.status.done": "已完成",
   },
   en: {
     "desk.queues": "My queues", "desk.login": "Sign in", "desk.logout": "Log out", "desk.availability": "Availability",
@@ -43,6 +60,18 @@ addStrings({
     "ctl.title": "Call controls", "ctl.dial": "Call", "ctl.hold": "Hold", "ctl.unhold": "Unhold", "ctl.hangup": "Hang up",
     "ctl.transfer": "Transfer", "ctl.blind": "Blind", "ctl.attended": "Attended", "ctl.toQueue": "to a queue",
     "ctl.toAgent": "to an agent", "ctl.toNumber": "to a number", "ctl.doTransfer": "Transfer", "ctl.ok": "done",
+    "ctl.dialNumber": "Number to call", "ctl.xferTarget": "Transfer target", "desk.pauseReason": "Pause reason",
+    "pop.wrapUp": "Wrap-up", "wrap.submitShort": "Submit wrap-up", "keys.title": "Keyboard shortcuts", "keys.hold": "Hold / unhold",
+    "pause.pending": "Pause after this call", "pause.pendingReason": "Pause after this call: {reason}",
+    "pause.queued": "Pause: starts when this call is over", "desk.noQueues": "Not signed in to any queue",
+    "fu.title": "No disposition", "fu.hint": "Calls whose wrap-up ran out without a disposition: please complete them.", "fu.flag": "no disposition",
+    "fu.note": "Note", "fu.save": "Complete",
+    "hist.call": "Call", "hist.ticket": "Ticket", "hist.callback": "Callback",
+    "hist.outcome.answered": "answered", "hist.outcome.abandoned": "abandoned", "hist.outcome.timeout": "timed out",
+    "hist.outcome.left_empty": "no agents", "hist.outcome.exit_key": "left by key", "hist.outcome.callback_requested": "callback asked",
+    "hist.kind.repair": "repair", "hist.kind.complaint": "complaint", "hist.kind.enquiry": "enquiry", "hist.kind.fee": "fees", "hist.kind.other": "other",
+    "hist.reason.requested": "asked for", "hist.reason.after_hours": "after hours", "hist.reason.abandoned": "hung up waiting", "hist.reason.follow_up": "follow-up",
+    "hist.status.open": "pending", "hist.status.claimed": "claimed", "hist.status.done": "done",
   },
 });
 
@@ -57,24 +86,33 @@ function el(tag, attrs = {}, ...children) {
   for (const c of children) if (c != null) e.append(c);
   return e;
 }
+// Data (names, numbers, codes) is not translated; the language test skips it.
+const data = (tag, attrs, ...children) => el(tag, { ...attrs, translate: false }, ...children);
 const label = (item) => (item ? (lang() === "en" ? item.en : item.zh) : "");
 
-await signedIn();
+const me = await signedIn();
 const ctx = await api("/api/desktop/context");
 const iface = ctx.user.interface;
 let agent = null; // agent_view
-let pop = null; // {call_id, phase, call, lookup}
+let pop = null; // {call_id, phase, call, lookup}; phase ringing | answered | wrap_up
+let wrapCallId = null; // the call the wrap-up form was last set up for
+let pauseAsked = null; // the reason of a pause asked for while busy (starts after the call)
+const followups = new Followups({ skills: ctx.skills, timezone: me.timezone, onResult: (text, ok) => result(text, ok) });
 
 // --- static parts ---------------------------------------------------------------
 
 function renderStatic() {
   const skills = $("skills");
+  const checked = new Set([...skills.querySelectorAll("input")].filter((b) => !b.checked).map((b) => b.value));
   skills.replaceChildren(
     ...ctx.skills.map((s) =>
-      el("label", {}, el("input", { type: "checkbox", value: s.queue, checked: true }),
-        `${lang() === "en" ? s.display_name_en : s.display_name} (${s.queue}) · P${s.penalty}`)),
+      el("label", {}, el("input", { type: "checkbox", value: s.queue, checked: !checked.has(s.queue) }),
+        data("span", {}, `${lang() === "en" ? s.display_name_en : s.display_name} (${s.queue}) · P${s.penalty}`))),
   );
+  for (const box of skills.querySelectorAll("input")) box.onchange = () => render();
+  const chosen = $("pause-reason").value;
   $("pause-reason").replaceChildren(...ctx.pause_reasons.map((r) => el("option", { value: r.code }, label(r))));
+  if (chosen) $("pause-reason").value = chosen;
   if (!iface) result(() => t("desk.noPhone"), false);
 }
 
@@ -97,9 +135,28 @@ function render() {
     : "–";
   const inQueues = new Set(((agent && agent.queues) || []).map((q) => q.queue));
   for (const box of $("skills").querySelectorAll("input")) box.closest("label").classList.toggle("good", inQueues.has(box.value));
+  renderPending();
   renderPop();
   renderWrap();
+  renderButtons();
   tick();
+}
+
+function renderPending() {
+  if (!isBusy(agent)) pauseAsked = null;
+  const show = isBusy(agent) && (pendingPause(agent) || pauseAsked) && !(agent.state === "wrap_up" && !pauseAsked);
+  const box = $("pause-pending");
+  box.classList.toggle("hidden", !show);
+  if (!show) return;
+  const reason = pauseAsked && ctx.pause_reasons.find((r) => r.code === pauseAsked);
+  box.textContent = reason ? t("pause.pendingReason", { reason: label(reason) }) : t("pause.pending");
+}
+
+function renderButtons() {
+  const on = enabledButtons(agent, { hasInterface: !!iface, wantedQueues: checked() });
+  for (const id of ["login-btn", "logout-btn-q", "ready-btn", "pause-btn", "dial-btn", "hold-btn", "unhold-btn", "hangup-btn", "xfer-btn", "wrap-submit"]) {
+    $(id).disabled = !on.has(id);
+  }
 }
 
 function renderPop() {
@@ -107,8 +164,10 @@ function renderPop() {
   $("pop-empty").classList.toggle("hidden", !!pop);
   if (!pop) return;
   const call = pop.call || {};
-  $("pop-phase").textContent = t(pop.phase === "answered" ? "pop.answered" : "pop.ringing");
-  $("pop-phase").className = `badge ${pop.phase === "answered" ? "good" : "ok"}`;
+  const phase = { answered: ["pop.answered", "good"], wrap_up: ["pop.wrapUp", "wrap"] }[pop.phase] || ["pop.ringing", "ok"];
+  $("pop-phase").textContent = t(phase[0]);
+  $("pop-phase").className = `badge ${phase[1]}`;
+  $("pop-phase").dataset.phase = pop.phase;
   $("pop-number").textContent = call.caller_number || "";
   $("pop-callername").textContent = call.caller_name || "";
   const lookup = pop.lookup;
@@ -120,33 +179,58 @@ function renderPop() {
     const dl = el("dl", { class: "kv" });
     for (const [key, value] of [["pop.address", c.address], ["pop.unit", c.unit], ["pop.grade", c.grade],
       ["pop.vip", c.vip_tier], ["pop.manager", c.account_manager], ["pop.notes", c.notes]]) {
-      if (value) dl.append(el("dt", {}, t(key)), el("dd", {}, String(value)));
+      if (value) dl.append(el("dt", {}, t(key)), data("dd", {}, String(value)));
     }
     box.replaceChildren(
-      el("div", { class: "row" }, el("span", { class: "customer-name", id: "pop-customer-name" }, c.name || ""),
+      el("div", { class: "row" }, data("span", { class: "customer-name", id: "pop-customer-name" }, c.name || ""),
         vipLabel(c) ? el("span", { class: "badge vip" }, vipLabel(c)) : null),
       dl);
-  } else if (box.dataset.newFor !== pop.call_id) {
+  } else if (box.dataset.newFor !== pop.call_id || box.dataset.lang !== lang()) {
     // Re-rendered on every update: keep the form (and what is typed) for this call.
+    const typed = box.querySelector("#new-name") ? [$("new-name").value, $("new-unit").value] : null;
     box.dataset.newFor = pop.call_id;
+    box.dataset.lang = lang();
     box.replaceChildren(newCustomerForm(pop.call_id, call.caller_number || ""));
+    if (typed) [$("new-name").value, $("new-unit").value] = typed;
   }
   if (!lookup || lookup.customer) delete box.dataset.newFor;
   const route = (lookup && lookup.route) || call.route || null;
   const rdl = $("pop-route");
   rdl.replaceChildren();
-  const rows = [["pop.queue", (route && route.queue) || call.queue], ["pop.choices", route && route.choices && route.choices.join(" › ")],
-    ["pop.priority", route ? route.priority : call.priority], ["pop.reason", route && route.reason]];
-  for (const [key, value] of rows) if (value != null && value !== "") rdl.append(el("dt", {}, t(key)), el("dd", {}, String(value)));
+  const rows = [["pop.queue", queueLabel((route && route.queue) || call.queue)], ["pop.choices", route && route.choices && route.choices.join(" › ")],
+    ["pop.priority", route ? route.priority : call.priority], ["pop.reason", route && reasonsText(route.reason)]];
+  for (const [key, value] of rows) if (value != null && value !== "") rdl.append(el("dt", {}, t(key)), data("dd", {}, String(value)));
   const hist = (lookup && lookup.interactions) || [];
-  $("pop-history").replaceChildren(...(hist.length ? hist.map((i) =>
-    el("li", {}, `${(i.at || i.started_at || "").replace("T", " ").slice(0, 16)} ${i.kind || i.channel || ""} ${i.summary || i.disposition || ""}`))
-    : [el("li", { class: "muted" }, t("pop.noHistory"))]));
+  $("pop-history").replaceChildren(...(hist.length ? hist.map(interaction) : [el("li", { class: "muted" }, t("pop.noHistory"))]));
   // A new caller has no tickets yet; "no store" only when the CRM is not there at all.
   const tickets = lookup ? (lookup.tickets ?? (lookup.crm ? [] : null)) : null;
   $("pop-tickets").replaceChildren(...(tickets == null ? [el("li", { class: "muted" }, t("pop.noStore"))]
-    : tickets.length ? tickets.map((k) => el("li", {}, `#${k.id} ${k.title || k.subject || ""} · ${k.status || ""}`))
+    : tickets.length ? tickets.map((k) => data("li", {}, `#${k.id} ${k.title || k.subject || ""}`))
       : [el("li", { class: "muted" }, t("pop.noTickets"))]));
+}
+
+/** One past contact, told in the user's language from its fields. */
+function interaction(i) {
+  const at = i.at ? new Date(i.at).toLocaleString(lang(), { timeZone: me.timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "";
+  let words;
+  if (i.kind === "call") {
+    const disp = i.disposition && ctx.skills.flatMap((s) => s.dispositions).find((d) => d.code === i.disposition);
+    words = [t("hist.call"), queueLabel(i.queue), t("hist.outcome." + i.outcome), i.agent, disp ? label(disp) : ""];
+  } else if (i.kind === "ticket") {
+    words = [t("hist.ticket"), t("hist.kind." + i.ticket_kind), i.subject];
+  } else {
+    words = [t("hist.callback"), t("hist.reason." + i.reason), t("hist.status." + i.status)];
+  }
+  return el("li", {}, data("span", { class: "mono" }, at), " ", data("span", {}, words.filter(Boolean).join(" · ")));
+}
+
+/** A queue as people call it: 报修 / Repairs, not `repairs`. */
+function queueLabel(name) {
+  const s = ctx.skills.find((x) => x.queue === name);
+  const q = queues.find((x) => x.name === name);
+  if (s) return lang() === "en" ? s.display_name_en : s.display_name;
+  if (q) return lang() === "en" ? q.display_name_en || q.name : q.display_name;
+  return name;
 }
 
 /** Create the unknown caller as a customer in place, then ask the hub to look the pop up again. */
@@ -157,7 +241,7 @@ function newCustomerForm(callId, number) {
   const form = el("form", { class: "new-customer", id: "new-customer" },
     el("div", { class: "customer-name", id: "pop-customer-name" }, t("pop.new")),
     el("label", {}, t("pop.name"), name), el("label", {}, t("pop.unit"), unit),
-    el("div", { class: "muted" }, `${t("pop.number")} ${number}`), save);
+    el("div", { class: "muted" }, `${t("pop.number")} `, data("span", {}, number)), save);
   form.onsubmit = async (e) => {
     e.preventDefault();
     if (!name.value.trim()) { result(() => t("pop.needName"), false); name.focus(); return; }
@@ -184,12 +268,20 @@ function renderWrap() {
   const wrap = agent && agent.state === "wrap_up" ? agent.wrap_up : null;
   $("wrap").classList.toggle("hidden", !wrap);
   if (!wrap) return;
-  const skill = ctx.skills.find((s) => s.queue === wrap.queue);
   const sel = $("disposition");
-  if (sel.dataset.queue !== wrap.queue) {
-    sel.dataset.queue = wrap.queue;
+  const fresh = wrap.call_id !== wrapCallId;
+  if (fresh || sel.dataset.lang !== lang()) {
+    const skill = ctx.skills.find((s) => s.queue === wrap.queue);
+    const chosen = fresh ? "" : sel.value;
+    sel.dataset.lang = lang();
     sel.replaceChildren(el("option", { value: "" }, "—"),
       ...((skill && skill.dispositions) || []).map((d) => el("option", { value: d.code }, label(d))));
+    sel.value = chosen;
+  }
+  if (fresh) {
+    // A new call's wrap-up starts blank: the last call's code and note do not carry over.
+    wrapCallId = wrap.call_id;
+    $("wrap-note").value = "";
   }
 }
 
@@ -198,7 +290,7 @@ function tick() {
   $("state-time").textContent = agent && agent.since ? mmss(now - agent.since) : "00:00";
   if (pop && pop.call) {
     const c = pop.call;
-    const end = pop.phase === "answered" && c.answered_at ? c.answered_at : now;
+    const end = pop.phase !== "ringing" && c.answered_at ? c.answered_at : now;
     $("pop-wait").textContent = c.entered_at ? mmss(end - c.entered_at) : mmss(c.wait_s);
   }
   const wrap = agent && agent.state === "wrap_up" ? agent.wrap_up : null;
@@ -212,8 +304,8 @@ setInterval(tick, 1000);
 
 // --- actions --------------------------------------------------------------------
 
-// text: a string, or a function giving it in the current language (so the
-// message follows a language switch); ok: true done, false failed, null under way.
+// text: a function giving the message in the current language (so it
+// follows a language switch); ok: true done, false failed, null under way.
 let lastResult = null;
 function result(text, ok) {
   lastResult = [typeof text === "function" ? text : () => text, ok];
@@ -223,23 +315,32 @@ function result(text, ok) {
 }
 
 // key: the action's name in the strings table.
-async function act(key, path, body) {
+async function act(key, path, body, done = () => `${t(key)}: ${t("ctl.ok")}`) {
   result(() => `${t(key)}…`, null);
   try {
     await api(path, { method: "POST", body });
-    result(() => `${t(key)}: ${t("ctl.ok")}`, true);
+    result(done, true);
     return true;
   } catch (e) {
     result(() => `${t(key)}: ${e.message}`, false);
     return false;
+  } finally {
+    renderButtons();
   }
 }
 
 const checked = () => [...$("skills").querySelectorAll("input:checked")].map((b) => b.value);
 $("login-btn").onclick = () => act("desk.login", "/api/desktop/queues/login", { queues: checked() });
 $("logout-btn-q").onclick = () => act("desk.logout", "/api/desktop/queues/logout", {});
-$("ready-btn").onclick = () => act("desk.ready", "/api/desktop/ready");
-$("pause-btn").onclick = () => act("desk.pause", "/api/desktop/pause", { reason: $("pause-reason").value });
+$("ready-btn").onclick = () => { pauseAsked = null; return act("desk.ready", "/api/desktop/ready"); };
+$("pause-btn").onclick = async () => {
+  const reason = $("pause-reason").value;
+  const busy = isBusy(agent);
+  if (await act("desk.pause", "/api/desktop/pause", { reason }, busy ? () => t("pause.queued") : undefined) && busy) {
+    pauseAsked = reason;
+    render();
+  }
+};
 $("dial-btn").onclick = () => act("ctl.dial", "/api/desktop/dial", { number: $("dial-number").value.trim() });
 $("hold-btn").onclick = () => act("ctl.hold", "/api/desktop/hold");
 $("unhold-btn").onclick = () => act("ctl.unhold", "/api/desktop/unhold");
@@ -254,9 +355,7 @@ $("wrap-submit").onclick = async () => {
     result(() => t("wrap.need"), false);
     return;
   }
-  if (await act("wrap.submit", "/api/acd/disposition", { call_id: wrap.call_id, code, note })) {
-    $("wrap-note").value = "";
-  }
+  await act("wrap.submit", "/api/acd/disposition", { call_id: wrap.call_id, code, note });
 };
 
 let queues = [];
@@ -269,22 +368,32 @@ $("xfer-to").onchange = fillTargets;
 
 // --- the hub --------------------------------------------------------------------
 
+installShortcuts();
+shortcutHelp($("keys"));
 renderStatic();
 render();
 applyI18n();
-document.getElementById("lang-btn").addEventListener("click", () => { renderStatic(); render(); if (lastResult) result(...lastResult); });
+followups.load();
+window.addEventListener("cc:lang", () => { renderStatic(); render(); fillTargets(); followups.render(); if (lastResult) result(...lastResult); });
 
 if (iface) {
   const hub = new Hub({
     onStatus: (s) => $("conn").classList.toggle("hidden", s === "live"),
+    onSettings: async (key) => {
+      if (key !== "pause_reasons" && key !== "queues") return;
+      Object.assign(ctx, await api("/api/desktop/context"));
+      renderStatic();
+      render();
+    },
   });
   hub.subscribe(`agent:${iface}`, (msg) => {
     if (msg.type === "error") {
-      result(msg.message, false);
+      result(() => t(`err.http_${msg.code}`), false);
       return;
     }
     if (msg.type === "delta") noteServerTime(msg.ts);
     const d = msg.data;
+    const before = agent && agent.state;
     if (msg.type === "snapshot") {
       agent = d.agent;
       pop = d.pop;
@@ -292,6 +401,7 @@ if (iface) {
       if (d.agent) agent = d.agent;
       if (d.pop) pop = d.pop.phase === "cleared" ? (pop && pop.call_id !== d.pop.call_id ? pop : null) : d.pop;
     }
+    if (before === "wrap_up" && agent && agent.state !== "wrap_up") followups.soon();
     render();
   });
   hub.connect();

@@ -26,7 +26,6 @@ const secs = (v) => {
 
 const me = await signedIn();
 const ctx = await api("/api/qa/context");
-document.title = `${t("qa.title")} · ${t("app.name")}`;
 const reviewer = REVIEWERS.includes(me.role);
 document.body.classList.toggle("is-reviewer", reviewer);
 const queues = await api("/api/queues");
@@ -51,7 +50,6 @@ function fillSelects() {
     if (me.role === "agent" && s === "draft") continue;
     $("e-status").insertAdjacentHTML("beforeend", `<option value="${s}" data-i18n="qa.status.${s}"></option>`);
   }
-  if (me.role === "qa") $("f-mine").checked = true;
   applyI18n();
 }
 

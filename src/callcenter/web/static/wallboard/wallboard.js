@@ -3,7 +3,7 @@
 // Everything live comes from the hub's "wallboard" topic (coalesced to at
 // most 4 updates a second by the server); nothing here polls.
 import { api, signedIn } from "/static/common/api.js";
-import { addStrings, applyI18n, lang, mmss, pct, t } from "/static/common/i18n.js";
+import { addStrings, applyI18n, lang, mmss, pct, t, tNodes } from "/static/common/i18n.js";
 import { Hub, noteServerTime, serverNow } from "/static/common/hub.js";
 
 addStrings({
@@ -18,7 +18,10 @@ addStrings({
     "state.logged_out": "未签入", "state.available": "空闲", "state.ringing": "振铃", "state.on_call": "通话",
     "state.on_hold": "保持", "state.wrap_up": "话后", "state.paused": "示忙",
     "sup.listen": "监听", "sup.whisper": "耳语", "sup.barge": "强插", "sup.pause": "强制示忙", "sup.unpause": "强制就绪",
-    "sup.logout": "强制签出", "sup.ok": "成功",
+    "sup.logout": "强制签出", "sup.ok": "成功", "sup.reason": "示忙原因", "sup.close": "关闭",
+    "wb.sl.against": "服务水平 = {t} 秒内接通 ÷（接通 + {s} 秒后放弃 + 超时）",
+    "wb.sl.ignore": "服务水平 = {t} 秒内接通 ÷ 接通",
+    "wb.sl.favour": "服务水平 =（{t} 秒内接通 + {t} 秒内放弃）÷（接通 + 放弃 + 超时）",
   },
   en: {
     "wb.title": "Live wallboard", "wb.fullscreen": "Full screen", "wb.agents": "Agents", "wb.waiting": "Waiting",
@@ -31,7 +34,10 @@ addStrings({
     "state.logged_out": "Logged out", "state.available": "Available", "state.ringing": "Ringing", "state.on_call": "On call",
     "state.on_hold": "On hold", "state.wrap_up": "Wrap-up", "state.paused": "Paused",
     "sup.listen": "Listen", "sup.whisper": "Whisper", "sup.barge": "Barge", "sup.pause": "Force pause", "sup.unpause": "Force ready",
-    "sup.logout": "Force log out", "sup.ok": "done",
+    "sup.logout": "Force log out", "sup.ok": "done", "sup.reason": "Pause reason", "sup.close": "Close",
+    "wb.sl.against": "SL = answered within {t} s ÷ (answered + abandoned after {s} s + timed out)",
+    "wb.sl.ignore": "SL = answered within {t} s ÷ answered",
+    "wb.sl.favour": "SL = (answered + abandoned within {t} s) ÷ (answered + abandoned + timed out)",
   },
 });
 
@@ -50,15 +56,22 @@ const label = (item) => (item ? (lang() === "en" ? item.en : item.zh) : "");
 const STATES = ["available", "ringing", "on_call", "on_hold", "wrap_up", "paused"];
 
 await signedIn();
-const [thresholds, reasons, queueList, users] = await Promise.all([
-  api("/api/realtime/wallboard-thresholds"),
-  api("/api/realtime/pause-reasons").then((r) => r.reasons),
-  api("/api/queues").catch(() => []),
-  api("/api/users").catch(() => []),
-]);
-const queueNames = Object.fromEntries(queueList.map((q) => [q.name, q]));
+// The settings an admin may change while the board is open: fetched
+// again when the hub says so (no reload).
+let thresholds, reasons, queueNames, W;
+async function loadSettings() {
+  const [th, rs, queueList] = await Promise.all([
+    api("/api/realtime/wallboard-thresholds"),
+    api("/api/realtime/pause-reasons").then((r) => r.reasons),
+    api("/api/queues").catch(() => []),
+  ]);
+  [thresholds, reasons, W] = [th, rs, th.window || "today"];
+  queueNames = Object.fromEntries(queueList.map((q) => [q.name, q]));
+  $("menu-reason").replaceChildren(...reasons.map((r) => el("option", { value: r.code }, label(r))));
+}
+await loadSettings();
+const users = await api("/api/users").catch(() => []);
 const userByIface = Object.fromEntries(users.filter((u) => u.interface).map((u) => [u.interface, u]));
-const W = thresholds.window || "today";
 
 const queues = {}; // name -> queue_view (+ _at: server time it was computed)
 const agents = {}; // interface -> board agent
@@ -80,6 +93,12 @@ function metric(key, value, text, { small = false, title = "", id = "" } = {}) {
   return box;
 }
 
+/** How this queue's service level is counted, in the user's language. */
+function slFormula(q) {
+  if (q.sl_threshold_s == null) return "";
+  return t(`wb.sl.${q.abandon_mode || "against"}`, { t: q.sl_threshold_s, s: q.short_abandon_s ?? 0 });
+}
+
 function longestNow(q) {
   if (!q.waiting) return 0;
   return (q.longest_wait_s || 0) + Math.max(0, serverNow() - (q._at || serverNow()));
@@ -98,7 +117,7 @@ function renderQueues() {
       el("div", { class: "big" },
         el("div", { class: `metric band-${q.waiting ? "warning" : "excellent"}` }, el("div", { class: "v", "data-k": "waiting" }, String(q.waiting ?? 0)), el("div", { class: "k" }, t("wb.waiting"))),
         metric("longest_wait_s", wait, mmss(wait)),
-        metric("service_level", k.service_level, pct(k.service_level), { title: q.sl_formula || "" }),
+        metric("service_level", k.service_level, pct(k.service_level), { title: slFormula(q) }),
         metric("abandon_rate", k.abandon_rate, pct(k.abandon_rate))),
       el("div", { class: "four" },
         metric("asa_s", k.asa_s, mmss(k.asa_s), { small: true }),
@@ -127,8 +146,9 @@ function renderAgents() {
       const caller = a.caller ? `${a.caller.number || ""} ${a.caller.name || ""}`.trim() : "";
       const card = el("div", { class: `agent ${over ? "over" : ""}`, "data-state": a.state, "data-iface": a.interface },
         el("span", { class: "t" }, mmss(inState)),
-        el("div", { class: "name" }, a.name || a.interface),
-        el("div", { class: "sub" }, [t("state." + a.state), reason, caller].filter(Boolean).join(" · ")));
+        el("div", { class: "name", translate: false }, a.name || a.interface),
+        el("div", { class: "sub" }, [t("state." + a.state), reason].filter(Boolean).join(" · "),
+          caller ? el("span", { translate: false }, ` · ${caller}`) : null));
       card.onclick = (ev) => openMenu(a, ev);
       return card;
     });
@@ -153,13 +173,13 @@ function renderAlerts() {
     const inState = a.since ? now - a.since : 0;
     const limit = a.state === "paused" ? pauseLimit(a.reason) : null;
     if (limit && inState > limit) {
-      out.push(["warn", t("alert.paused", { name: a.name, reason: label(reasons.find((r) => r.code === a.reason)) || a.reason, value: mmss(inState), limit: mmss(limit) })]);
+      out.push(["warn", tNodes("alert.paused", { name: a.name, reason: label(reasons.find((r) => r.code === a.reason)) || a.reason, value: mmss(inState), limit: mmss(limit) }, ["name"])]);
     }
     if (a.state === "wrap_up" && a.wrap_up_deadline && now > a.wrap_up_deadline + thresholds.alerts.wrap_up_over_s) {
-      out.push(["warn", t("alert.wrap", { name: a.name, value: mmss(now - a.wrap_up_deadline) })]);
+      out.push(["warn", tNodes("alert.wrap", { name: a.name, value: mmss(now - a.wrap_up_deadline) }, ["name"])]);
     }
   }
-  $("alerts").replaceChildren(...out.map(([kind, text]) => el("div", { class: `alert ${kind === "warn" ? "warn" : ""}` }, text)));
+  $("alerts").replaceChildren(...out.map(([kind, text]) => el("div", { class: `alert ${kind === "warn" ? "warn" : ""}` }, ...[text].flat())));
 }
 
 function renderAll() {
@@ -177,14 +197,27 @@ function openMenu(a, ev) {
   menuAgent = user;
   const m = $("menu");
   $("menu-title").textContent = `${a.name} · ${a.interface}`;
-  $("menu-result").textContent = "";
-  m.style.left = `${Math.min(ev.clientX, innerWidth - 380)}px`;
-  m.style.top = `${Math.min(ev.clientY, innerHeight - 180)}px`;
   m.classList.remove("hidden");
+  placeMenu(m, ev.currentTarget);
+  $("menu-result").textContent = "";
   ev.stopPropagation();
 }
-document.addEventListener("click", (ev) => { if (!$("menu").contains(ev.target)) $("menu").classList.add("hidden"); });
-$("menu-reason").replaceChildren(...reasons.map((r) => el("option", { value: r.code }, label(r))));
+
+// The menu opens beside the card, never over it or its neighbours' names;
+// it closes on Escape, its × or a click elsewhere.
+function placeMenu(m, card) {
+  const r = card.getBoundingClientRect();
+  const w = m.offsetWidth, h = m.offsetHeight;
+  let left = r.right + 8;
+  if (left + w > innerWidth - 8) left = Math.max(8, r.left - w - 8);
+  const top = Math.min(Math.max(8, r.top), innerHeight - h - 8);
+  m.style.left = `${left}px`;
+  m.style.top = `${top}px`;
+}
+const closeMenu = () => $("menu").classList.add("hidden");
+document.addEventListener("click", (ev) => { if (!$("menu").contains(ev.target)) closeMenu(); });
+document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeMenu(); });
+$("menu-close").onclick = closeMenu;
 async function supervise(path, body, name) {
   const out = $("menu-result");
   out.className = "menu-result";
@@ -211,7 +244,7 @@ function clock() {
   $("window").textContent = t(`wb.window.${W}`);
 }
 setInterval(() => { clock(); renderAgents(); renderAlerts(); }, 1000);
-document.getElementById("lang-btn").addEventListener("click", () => { applyI18n(); renderAll(); clock(); });
+window.addEventListener("cc:lang", () => { loadSettings().then(() => { renderAll(); clock(); }); });
 clock();
 applyI18n();
 
@@ -222,6 +255,13 @@ const hub = new Hub({
   onStatus: (s) => {
     $("conn").classList.toggle("hidden", s === "live");
     document.body.classList.toggle("stale", s !== "live");
+  },
+  onSettings: async (key) => {
+    if (["pause_reasons", "wallboard_thresholds", "queues"].includes(key)) {
+      await loadSettings();
+      renderAll();
+      clock();
+    }
   },
 });
 hub.subscribe("wallboard", (msg) => {
