@@ -12,12 +12,16 @@ issue 12 checks, for the fault tests and bench/soak.py.
 
 The simulated PBX runs on a real clock sped up `speed` times, so fault
 lengths are given in simulated seconds (a 30 s cut at speed 40 lasts 0.75 s
-of wall time).  The bridge talks to the PBX through tests.linkproxy.
+of wall time).  The bridge talks to the PBX through tests.linkproxy; the
+PBX writes its queue_log rows into the same database, as a real Asterisk
+with the shipped extconfig.conf does (the backfill after a blind window
+reads them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from contextlib import AsyncExitStack
@@ -35,6 +39,7 @@ from callcenter.demo import demo_agents
 from callcenter.simulator.clock import RealClock
 from callcenter.simulator.ledger import Ledger, Report, compare
 from callcenter.simulator.pbx import PBX
+from callcenter.simulator.queue_log import QueueLogTable
 from callcenter.simulator.server import AmiServer
 from callcenter.simulator.traffic import QueueLoad, Traffic, TrafficModel
 from tests.linkproxy import LinkProxy
@@ -74,6 +79,8 @@ class CallStack:
         self.proxy: LinkProxy | None = None
         self.app: Any = None
         self._app_stack: AsyncExitStack | None = None
+        self.queue_log = QueueLogTable(database_url)
+        self._queue_log_task: asyncio.Task[None] | None = None
 
     # --- assembling ------------------------------------------------------------------
 
@@ -101,6 +108,7 @@ class CallStack:
     def _new_pbx(self, start: float | None = None) -> None:
         self.pbx = PBX(clock=RealClock(speed=self.speed, start=start), seed=self.seed + self.restarts)
         self.ledger.attach(self.pbx)
+        self.pbx.queue_log.append(self.queue_log)  # Asterisk's realtime queue_log, into our database (the backfill reads it)
         self.server = AmiServer(username=USER, secret=SECRET, pbx=self.pbx)
         self.server.faults.login_delay_s = 0.0
 
@@ -112,13 +120,25 @@ class CallStack:
         self.traffic.start()
 
     async def start(self) -> None:
+        self._queue_log_task = asyncio.create_task(self.queue_log.run(0.5))
         self._new_pbx()
         assert self.server is not None
         port = await self.server.start()
         self.proxy = LinkProxy("127.0.0.1", port)
         await self.proxy.start()
         await self._start_app()
-        self._new_traffic()  # after the bridge is up: everything it knows came over AMI
+        # Traffic once the bridge is up and the first queue_log backfill has
+        # read its window: everything the core knows then came over AMI.
+        await self._backfilled()
+        self._new_traffic()
+
+    async def _backfilled(self) -> None:
+        acd = self.app.state.acd
+        if acd.backfill_delay_s is None:
+            return
+        running = lambda: any(t.get_name() == "acd-backfill" for t in acd._tasks)  # noqa: E731
+        await self.until(running, 10, "the first backfill to start")
+        await self.until(lambda: not running(), 20, "the first backfill to end")
 
     async def _start_app(self) -> None:
         self._app_stack = AsyncExitStack()
@@ -218,6 +238,11 @@ class CallStack:
     async def close(self) -> None:
         if self._app_stack is not None:
             await self._app_stack.aclose()
+        if self._queue_log_task is not None:
+            self._queue_log_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._queue_log_task
+        await self.queue_log.close()
         if self.proxy is not None:
             await self.proxy.stop()
         if self.server is not None:
