@@ -256,5 +256,25 @@ def make_user(db: Database, settings: Settings) -> Callable[..., object]:
 
 
 @pytest.fixture
+def make_team(db: Database) -> Callable[..., object]:
+    """`await make_team(lead_actor_or_None, *agent_actors, name=...)` -> team id:
+    a team led by the lead with the agents as current members."""
+    counter = iter(range(1, 10_000))
+
+    async def make(lead: Actor | None, *agents: Actor, name: str | None = None) -> int:
+        from callcenter.teams.models import Team, TeamLead, TeamMember
+
+        async with db.sessions() as s:
+            team = Team(name=name or f"team{next(counter)}", leads=[TeamLead(user_id=lead.user.id)] if lead else [])
+            s.add(team)
+            await s.flush()
+            s.add_all(TeamMember(team_id=team.id, user_id=a.user.id) for a in agents)
+            await s.commit()
+            return team.id
+
+    return make
+
+
+@pytest.fixture
 def password() -> str:
     return _TEST_PASSWORD

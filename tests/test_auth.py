@@ -145,11 +145,12 @@ async def test_update_replaces_skills(client, make_user):
 async def test_agent_may_change_own_password_only(client, make_user, password):
     a = await make_user(Role.agent, username="self")
     b = await make_user(Role.agent)
-    r = await client.put(f"/api/users/{b.user.id}/password", json={"password": "another-pass"}, headers=a.headers)
+    new = {"password": "Kx9-another-pass", "current_password": password}
+    r = await client.put(f"/api/users/{b.user.id}/password", json=new, headers=a.headers)
     assert r.status_code == 403
-    r = await client.put(f"/api/users/{a.user.id}/password", json={"password": "another-pass"}, headers=a.headers)
+    r = await client.put(f"/api/users/{a.user.id}/password", json=new, headers=a.headers)
     assert r.status_code == 204
-    ok = await client.post("/api/auth/login", json={"username": "self", "password": "another-pass"})
+    ok = await client.post("/api/auth/login", json={"username": "self", "password": "Kx9-another-pass"})
     assert ok.status_code == 200
     old = await client.post("/api/auth/login", json={"username": "self", "password": password})
     assert old.status_code == 401

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import time
@@ -14,7 +15,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
 from fastapi import FastAPI, Request, Response, WebSocket
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, TimeoutError as SATimeoutError
@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from callcenter import __version__
 from callcenter.auth import api as auth_api
 from callcenter.auth.service import LoginThrottle
+from callcenter.auth.sessions import Sessions
 from callcenter.acd import api as acd_api
 from callcenter.admin import api as admin_api
 from callcenter.acd.service import AcdService, core_config_from
@@ -34,14 +35,17 @@ from callcenter.hooks import api as hooks_api
 from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
 from callcenter.db import Database, is_unavailable
-from callcenter.errors import http_error
 from callcenter.logs import request_id
 from callcenter.qa import api as qa_api
 from callcenter.qa.service import scheduled_jobs
 from callcenter.realtime import api as realtime_api
+from callcenter.realtime import revocation
 from callcenter.realtime.hub import Hub
 from callcenter.realtime.screenpop import CustomerLookup
 from callcenter.spool import Spool
+from callcenter.teams import api as teams_api
+from callcenter import validation
+from callcenter.validation import RefuseNul
 from callcenter.web import api as web_api
 from callcenter.web import docs as web_docs
 
@@ -57,6 +61,33 @@ HTTP_LATENCY = Histogram(
     "HTTP request latency",
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+# Pages load only our own scripts (no inline script, no CDN: intranets have
+# no internet anyway), may not be framed (clickjacking of supervisor
+# buttons), and send no referrer off the site.  Inline style attributes
+# stay allowed: the pages and ECharts set element styles.
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-content-type-options", b"nosniff"),
 )
 
 
@@ -82,7 +113,7 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode("latin-1"))]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode("latin-1")), *SECURITY_HEADERS]
             await send(message)
 
         try:
@@ -109,8 +140,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(db.dispose)
         app.state.db = db
         log.info("callcenter %s starting", __version__, extra={"database": db.engine.url.render_as_string()})
-        for name in settings.insecure_secrets():
-            log.warning("%s is a development default; set CALLCENTER_%s in production", name, name.upper())
+        for name, why in settings.insecure_secrets().items():
+            log.warning("CALLCENTER_%s %s; CALLCENTER_ENV=production would refuse to start", name.upper(), why)
+        if settings._jwt_generated:
+            log.info("development: tokens are signed with a random key of this process; set CALLCENTER_JWT_SECRET to keep sign-ins across restarts")
+        sessions = Sessions(db, settings.jwt_secret, settings.auth_cache_s)
+        app.state.sessions = sessions
         dialplan = None
         if settings.simulator:
             # Before the bridge: it connects to whatever app.state.settings names.
@@ -161,10 +196,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hooks_service.start(app, stack)
         await stack.enter_async_context(scheduled_jobs(settings, db))
         # The hub reads the ACD core's views and pushes them to browsers.
-        hub = Hub(lookup=CustomerLookup(db, default_area_code=settings.default_area_code))
+        hub = Hub(lookup=CustomerLookup(db, default_area_code=settings.default_area_code), masked_roles=settings.phone_masked_roles)
         app.state.hub = hub
         stack.push_async_callback(hub.close)
         hub.attach(acd)
+        # Revocations close websockets at once here, and on other nodes at the next recheck.
+        sessions.listeners.append(functools.partial(revocation.on_session_event, hub))
+        await stack.enter_async_context(revocation.rechecking(hub, sessions, settings.ws_recheck_s))
         # What startup built lives as long as the app: out of the cycle
         # collector's way, a full collection walks only what requests made
         # since, and stalls every hook and websocket that much less.
@@ -217,22 +255,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_s)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_lockout_s,
+        max_per_addr=settings.login_max_failures_per_ip,
+        max_per_user=settings.login_max_failures_per_user,
+    )
     # name -> callable returning {"ok": bool, ...}; services add theirs (e.g. "ami").
     app.state.readiness = {}
 
-    app.add_middleware(RequestContext)
-    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        """A 422 that names each bad parameter in plain words."""
-        errors = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return JSONResponse({"detail": summary, "code": "invalid", "errors": errors}, status_code=422)
+    app.add_middleware(RefuseNul)
+    app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
+    validation.install(app)
 
     async def database_unavailable(conn: Request | WebSocket, exc: Exception) -> Response | None:
         """The database is unreachable: 503 with Retry-After (a websocket is
@@ -281,6 +315,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the dialplan's hooks, on every call's path, come first.
     app.include_router(hooks_api.router)
     app.include_router(auth_api.router)
+    app.include_router(teams_api.router)
     app.include_router(acd_api.router)
     app.include_router(crm_api.router)
     app.include_router(hooks_api.admin_router)

@@ -10,16 +10,51 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_PREFIX = "dev-only-"
+DEV_JWT_SECRET = DEV_SECRET_PREFIX + "jwt-secret-change-me-in-production"
+DEV_HOOK_SECRET = DEV_SECRET_PREFIX + "hook-secret-change-me-in-production"
+DEV_AMI_SECRET = "callcenter"
+MIN_SECRET_BYTES = 32
+SECRETS = ("jwt_secret", "hook_secret", "ami_secret")
+# The placeholders we ship (deploy/callcenter.env.example, asterisk/*.conf;
+# tests/test_security_config.py keeps this list in step with those files),
+# and the words that mark any value as one.
+PLACEHOLDERS = frozenset(
+    {
+        "change-me",
+        "change-me-openssl-rand-hex-32-change-me-openssl-rand",
+        "change-me-to-the-dialplan-CC_SECRET-value",
+        "change-me-to-the-manager-conf-secret",
+        "change-me-to-CALLCENTER_HOOK_SECRET",
+        "change-me-to-CALLCENTER_AMI_SECRET",
+        DEV_JWT_SECRET,
+        DEV_HOOK_SECRET,
+        DEV_AMI_SECRET,
+    }
+)
+PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "replace-me", DEV_SECRET_PREFIX)
+
+
+def secret_problem(value: str) -> str | None:
+    """Why a secret is not fit for production, or None."""
+    low = value.strip().lower()
+    if value in PLACEHOLDERS or any(w in low for w in PLACEHOLDER_WORDS):
+        return "is a development default or a placeholder from the example configuration"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes (make one with: openssl rand -hex 32)"
+    if len(set(value)) < 8:
+        return "has too few distinct characters to be random"
+    return None
 
 
 class Settings(BaseSettings):
@@ -31,6 +66,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
     )
+
+    _jwt_generated: bool = PrivateAttr(False)  # development: a random key, this process only
 
     # --- database -------------------------------------------------------
     database_url: str = Field(
@@ -48,7 +85,7 @@ class Settings(BaseSettings):
     ami_host: str = Field("127.0.0.1", description="Asterisk Manager Interface host")
     ami_port: int = Field(5038, ge=1, le=65535, description="AMI TCP port")
     ami_user: str = Field("callcenter", description="AMI user (manager.conf section)")
-    ami_secret: str = Field("callcenter", description="AMI secret")
+    ami_secret: str = Field(DEV_AMI_SECRET, description="AMI secret")
     ami_ping_interval_s: float = Field(5.0, gt=0, description="Seconds between keep-alive Pings")
     ami_dead_after_s: float = Field(15.0, gt=0, description="A link that has not answered a Ping for this long is declared dead and reconnected")
     ami_action_timeout_s: float = Field(5.0, gt=0, description="Seconds an AMI action may take before it fails")
@@ -59,9 +96,13 @@ class Settings(BaseSettings):
     )
 
     # --- secrets --------------------------------------------------------
-    jwt_secret: str = Field(DEV_SECRET_PREFIX + "jwt-secret-change-me-in-production", min_length=32, description="Key that signs user tokens (HS256)")
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="production refuses to start with a development-default, placeholder or short (< 32 bytes) secret; development (the demo) signs tokens with a per-process random key unless CALLCENTER_JWT_SECRET is set",
+    )
+    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32, description="Key that signs user tokens (HS256)")
     jwt_ttl_s: int = Field(12 * 3600, gt=60, description="Lifetime of a user token, seconds (one shift)")
-    hook_secret: str = Field(DEV_SECRET_PREFIX + "hook-secret-change-me-in-production", min_length=16, description="Shared secret the dialplan sends to /hooks/* (header X-Hook-Secret or ?secret=)")
+    hook_secret: str = Field(DEV_HOOK_SECRET, min_length=16, description="Shared secret the dialplan sends to /hooks/* (header X-Hook-Secret or ?secret=)")
     hook_allowlist: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated IPs/CIDRs allowed to call /hooks/*; empty = any",
@@ -99,7 +140,18 @@ class Settings(BaseSettings):
 
     # --- log-in protection ----------------------------------------------
     login_max_failures: int = Field(5, ge=1, description="Failed log-ins allowed per user+address before a lock-out")
+    login_max_failures_per_ip: int = Field(10, ge=1, description="Failed log-ins allowed from one address across all usernames (a password spray) before a lock-out")
+    login_max_failures_per_user: int = Field(20, ge=1, description="Failed log-ins allowed for one username across all addresses before a lock-out")
     login_lockout_s: int = Field(300, ge=1, description="How long a lock-out lasts, seconds")
+    password_min_score: int = Field(3, ge=0, le=4, description="Least zxcvbn strength (0-4) of a new password; 3 refuses common passwords, names and keyboard patterns")
+    auth_cache_s: float = Field(300, ge=0, description="While the database is down, a user verified within this many seconds stays signed in (live views, websockets); 0 = off")
+    ws_recheck_s: float = Field(10, gt=0, description="Seconds between checks of open websockets against the users table (revocations made on another node)")
+
+    # --- privacy ----------------------------------------------------------
+    phone_masked_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["qa"],
+        description="Comma-separated roles shown customers' phone numbers masked (138****8000); wallboards are always masked",
+    )
 
     # --- demo / simulator -----------------------------------------------
     simulator: bool = Field(False, description="Run the built-in Asterisk simulator in-process (make demo)")
@@ -126,6 +178,38 @@ class Settings(BaseSettings):
                 "must use an async driver: 'sqlite+aiosqlite:///file.db' or 'postgresql+asyncpg://user@host/db'"
             )
         return v
+
+    @field_validator("phone_masked_roles", mode="before")
+    @classmethod
+    def _split_roles(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("phone_masked_roles")
+    @classmethod
+    def _roles(cls, v: list[str]) -> list[str]:
+        known = ("agent", "team_lead", "qa", "admin")
+        for r in v:
+            if r not in known:
+                raise ValueError(f"{r!r} is not a role ({', '.join(known)})")
+        return v
+
+    @model_validator(mode="after")
+    def _production(self) -> Settings:
+        """Production refuses insecure secrets; development (the demo)
+        never signs tokens with the published default key."""
+        if self.env == "production":
+            problems = self.insecure_secrets()
+            if problems:
+                raise ValueError(
+                    "production refuses insecure secrets:\n"
+                    + "\n".join(f"  CALLCENTER_{name.upper()}: {why}" for name, why in problems.items())
+                )
+        elif self.jwt_secret == DEV_JWT_SECRET:
+            self.jwt_secret = secrets.token_hex(32)
+            self._jwt_generated = True
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -161,9 +245,23 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def insecure_secrets(self) -> list[str]:
-        """Names of secrets still at their development defaults."""
-        return [n for n in ("jwt_secret", "hook_secret") if getattr(self, n).startswith(DEV_SECRET_PREFIX)]
+    def insecure_secrets(self) -> dict[str, str]:
+        """Secret settings unfit for production -> why.  The database URL's
+        password counts when it is a shipped placeholder."""
+        out = {n: why for n in SECRETS if (why := secret_problem(getattr(self, n)))}
+        password = make_url_password(self.database_url)
+        if password and (password in PLACEHOLDERS or any(w in password.lower() for w in PLACEHOLDER_WORDS)):
+            out["database_url"] = "its password is a placeholder from the example configuration"
+        return out
+
+
+def make_url_password(url: str) -> str | None:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:  # noqa: BLE001 - the URL validator reports a bad URL
+        return None
 
 
 class SettingsError(Exception):
@@ -176,10 +274,14 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "?"
-            env = "CALLCENTER_" + name.upper()
+            name = ".".join(str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"  {env}: {msg} (got {err.get('input')!r})")
+            if not name:  # a check across settings: the message names them
+                lines.append(f"  {msg}")
+                continue
+            env = "CALLCENTER_" + name.upper()
+            shown = "<hidden>" if name in SECRETS else repr(err.get("input"))
+            lines.append(f"  {env}: {msg} (got {shown})")
         raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
 
 

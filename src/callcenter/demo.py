@@ -215,6 +215,24 @@ async def _seed_crm_and_routing(s, settings: Settings) -> None:  # noqa: ANN001 
                      created_at=now - timedelta(hours=i % 72)))  # fmt: skip
 
 
+DEMO_TEAM = "一组"
+
+
+async def _seed_team(s) -> None:  # noqa: ANN001
+    """The demo lead leads one team with every demo agent in it, so the
+    lead can supervise them (a lead's scope follows their teams)."""
+    from callcenter.teams.models import Team, TeamLead, TeamMember
+
+    if (await s.execute(select(Team).where(Team.name == DEMO_TEAM))).scalar_one_or_none() is not None:
+        return
+    users = {u.username: u for u in (await s.execute(select(User))).scalars()}
+    team = Team(name=DEMO_TEAM, description="演示班组 / demo team", leads=[TeamLead(user_id=users["lead"].id)])
+    s.add(team)
+    await s.flush()
+    in_a_team = set((await s.execute(select(TeamMember.user_id).where(TeamMember.to_at.is_(None)))).scalars())
+    s.add_all(TeamMember(team_id=team.id, user_id=u.id) for u in users.values() if u.role == Role.agent and u.id not in in_a_team)
+
+
 async def seed(settings: Settings) -> None:
     db = Database(settings.database_url)
     try:
@@ -254,6 +272,8 @@ async def seed(settings: Settings) -> None:
                         skills=[Skill(queue=q, penalty=p) for q, p in skills],
                     )
                 )
+            await s.flush()
+            await _seed_team(s)
             await _seed_crm_and_routing(s, settings)
             await ensure_default_form(s)
             await s.commit()

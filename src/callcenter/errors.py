@@ -2,7 +2,8 @@
 (and the values its message names in `params`), beside the English
 `detail` for scripts and logs.  The browser shows the code's text in the
 user's language (web/static/common/errors.js); an HTTPException raised
-without a code gets `http_<status>`."""
+without a code gets `http_<status>`.  The body is written by
+callcenter.validation's handlers (one shape, documented in the OpenAPI)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,3 @@ class CodedError(HTTPException):
         super().__init__(status, detail, headers=headers)
         self.code = error_code
         self.params = params
-
-
-async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    body: dict[str, Any] = {"detail": exc.detail, "code": getattr(exc, "code", None) or f"http_{exc.status_code}"}
-    params = getattr(exc, "params", None)
-    if params:
-        body["params"] = params
-    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -3,11 +3,12 @@
 Add one import line per capability that owns tables.
 """
 
-from callcenter.auth.models import AuditEntry, Skill, User  # noqa: F401
+from callcenter.auth.models import AuditEntry, RevokedToken, Skill, User  # noqa: F401
 from callcenter.acd.models import AgentInterval, CallRecord, Queue, RingAttempt  # noqa: F401
 from callcenter.ami.models import QueueLogEntry  # noqa: F401
 from callcenter.crm.models import CallbackTask, Customer, CustomerPhone, Ticket  # noqa: F401
 from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule, SurveyResponse  # noqa: F401
 from callcenter.qa.models import Annotation, Assignment, Evaluation, QaForm, RecordingPeaks  # noqa: F401
 from callcenter.realtime.models import RealtimeSetting  # noqa: F401
+from callcenter.teams.models import Team, TeamLead, TeamMember  # noqa: F401
 from callcenter.spool import SpoolApplied  # noqa: F401

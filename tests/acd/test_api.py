@@ -39,7 +39,8 @@ async def test_wallboard_shows_a_lead_their_queues(app, client, make_user):
     assert set(body["queues"]) == {"support", "sales"} and body["totals"]["kpi"]["today"]["answered"] == 2
     q = (await client.get("/api/acd/queues/support", headers=lead.headers)).json()
     assert q["queue"] == "support" and q["kpi"]["today"]["offered"] == 1 and q["sl_formula"].startswith("SL =")
-    assert (await client.get("/api/acd/queues/nope", headers=lead.headers)).status_code == 404
+    assert (await client.get("/api/acd/queues/nope", headers=lead.headers)).status_code == 403  # not a queue of theirs
+    assert (await client.get("/api/acd/queues/nope", headers=admin.headers)).status_code == 404
 
 
 async def test_agent_sees_only_self(app, client, make_user):

@@ -17,13 +17,13 @@ from .test_core_scenarios import A, B, T0, day
 CALL_KEYS = {
     "call_id", "queue", "caller_number", "caller_name", "entered_at", "answered_at", "ended_at", "wait_s", "talk_s",
     "hold_s", "wrap_up_s", "agent", "outcome", "short_abandon", "abandon_position", "ring_attempts", "transfer",
-    "kind", "direction", "sl_wait_s", "recording_file", "disposition", "disposition_note",
+    "kind", "direction", "sl_wait_s", "recording_file", "disposition", "disposition_note", "callee_number", "peer_agent",
 }  # fmt: skip
 QUEUE_KEYS = {
     "offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "sl_threshold_s",
     "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s",
 }  # fmt: skip
-AGENT_KEYS = {"name", "state", "handled", "talk_s", "hold_s", "wrap_up_s", "paused_s", "occupancy", "by_direction"}
+AGENT_KEYS = {"name", "state", "handled", "talk_s", "hold_s", "wrap_up_s", "dialing_s", "paused_s", "occupancy", "by_direction"}
 
 
 def test_replay_document_shape_and_numbers():

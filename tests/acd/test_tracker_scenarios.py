@@ -188,8 +188,10 @@ def test_blonde_transfer_out_of_a_queue_call() -> None:
     core, outs = run(w.events)
     queue_records = [r for r in records(outs) if r["kind"] == "queue"]
     [r] = queue_records
-    [consult] = [r for r in records(outs) if r["kind"] != "queue"]  # the agent's second line, dialling 8005
-    assert (consult["kind"], consult["agent"], consult["end_reason"]) == ("consult", "PJSIP/8001", "transferred")
+    [consult] = [r for r in records(outs) if r["kind"] == "consult"]  # the agent's second line, dialling 8005
+    assert (consult["agent"], consult["end_reason"]) == ("PJSIP/8001", "transferred")
+    [after] = [r for r in records(outs) if r["kind"] == "direct"]  # the caller goes on with 8005
+    assert (after["after_queue"], after["answered_at"], after["talk_s"]) == (r["call_id"], T0 + 40, 50.0)
     assert r["transfer"] == {"kind": "blonde", "target": "8005"}
     assert (r["talk_s"], r["hold_s"]) == (24.0, 5.0)  # answered +6, hold +30, transfer +35
     facts = [f for o in outs for f in o.facts if type(f).__name__ == "Transferred"]

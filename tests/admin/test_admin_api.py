@@ -66,7 +66,7 @@ async def test_a_lead_sees_what_applies_to_their_queues_read_only(client, centre
         ("PUT", "/api/routing/rules", {"rules": []}),
         ("PUT", "/api/routing/hours/repairs", {"always_open": True}),
         ("PUT", "/api/realtime/pause-reasons", {"reasons": [{"code": "x", "zh": "x", "en": "x"}]}),
-        ("POST", "/api/users", {"username": "x1", "password": "password-1", "display_name": "x", "role": "agent"}),
+        ("POST", "/api/users", {"username": "x1", "password": "湖边-静夜-蓝桥-7x", "display_name": "x", "role": "agent"}),
         ("GET", "/api/admin/audit", None),
     ):
         r = await client.request(method, url, json=body, headers=centre["lead"].headers)
@@ -121,7 +121,7 @@ async def test_changes_are_audited_searchable_and_reach_the_running_services(app
     reasons = [{"code": "break", "zh": "小休", "en": "Break", "max_s": 300}]
     assert (await client.put("/api/realtime/pause-reasons", json={"reasons": reasons}, headers=h)).status_code == 200
     assert sent == ["pause_reasons"]
-    r = await client.post("/api/users", json={"username": "newbie", "password": "password-123", "display_name": "新人", "role": "agent",
+    r = await client.post("/api/users", json={"username": "newbie", "password": "湖边-静夜-蓝桥-7x", "display_name": "新人", "role": "agent",
                                                "interface": "Local/8101@agents/n", "skills": [{"queue": "repairs", "penalty": 2}]}, headers=h)
     assert r.status_code == 201, r.text
     # the audit log has every change, newest first, and finds them by words, action and time

@@ -158,10 +158,10 @@ async def test_a_lead_sees_their_teams_read_only_and_an_agent_is_turned_away(bro
     async with httpx.AsyncClient(base_url=base) as c:
         token = (await c.post("/api/auth/login", json={"username": "admin", "password": "demo-admin"})).json()["access_token"]
         r = await c.post("/api/users", headers={"Authorization": f"Bearer {token}"}, json={
-            "username": "feeslead", "password": "fees-lead-pw", "display_name": "缴费组长", "role": "team_lead",
+            "username": "feeslead", "password": "湖边-静夜-蓝桥-7x", "display_name": "缴费组长", "role": "team_lead",
             "skills": [{"queue": "fees", "penalty": 0}]})  # fmt: skip
         assert r.status_code == 201, r.text
-    page = await sign_in(browser, base, "feeslead", "fees-lead-pw", "/admin")
+    page = await sign_in(browser, base, "feeslead", "湖边-静夜-蓝桥-7x", "/admin")
     await page.wait_for_function("document.body.dataset.ready === 'users'")
     assert await page.is_visible("#readonly")
     sections = await page.locator("#sections a").evaluate_all("as => as.map(a => a.dataset.section)")

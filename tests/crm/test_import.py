@@ -40,7 +40,7 @@ async def test_valid_rows_go_in_and_every_bad_row_is_reported(db, encoding):
     async with db.sessions() as s:
         report = await import_customers(s, GOOD_AND_BAD.encode(encoding), SH, "")
         await s.commit()
-    assert report.encoding == ("gbk" if encoding == "gbk" else "utf-8")
+    assert report.encoding == ("gb18030" if encoding == "gbk" else "utf-8")
     assert report.rows == 7 and report.imported == 2 and report.applied
     assert report.errors == [
         (3, "name is empty"),
@@ -99,7 +99,7 @@ async def test_a_crash_midway_leaves_nothing(db, monkeypatch):
 
 async def test_undecodable_and_headerless_files(db):
     async with db.sessions() as s:
-        with pytest.raises(ValueError, match="neither UTF-8 nor GBK"):
+        with pytest.raises(ValueError, match="neither UTF-8, GB18030/GBK nor Big5"):
             await import_customers(s, b"name,phones\n\xff\xfe\xfa\n", SH, "")
         report = await import_customers(s, "foo,bar\n1,2\n".encode(), SH, "")
     assert report.errors == [(1, "header has no name or phones column (got: foo, bar)")]
@@ -112,7 +112,7 @@ async def test_upload_api(client, make_user):
     assert r.status_code == 200 and r.json()["applied"] is False and r.json()["imported"] == 0
     r = await client.post("/api/customers/import", files=files, headers=admin.headers)
     body = r.json()
-    assert body["applied"] and body["imported"] == 2 and body["encoding"] == "gbk"
+    assert body["applied"] and body["imported"] == 2 and body["encoding"] == "gb18030"
     assert [e["line"] for e in body["errors"]] == [3, 4, 5, 6, 7]
     r = await client.post("/api/customers/import", files={"file": ("x.csv", b"\xff\xfe\xfa", "text/csv")}, headers=admin.headers)
     assert r.status_code == 400 and r.json()["detail"].startswith("file:")
@@ -131,6 +131,6 @@ def test_cli_import(tmp_path):
     p = cc("customers", "import", str(f), "--strict")
     assert p.returncode == 1 and "nothing imported" in p.stderr and f"{f}:4: grade 'G'" in p.stderr
     p = cc("customers", "import", str(f))
-    assert p.returncode == 0 and "imported 2 of 7 rows (gbk); 5 bad rows skipped" in p.stdout
+    assert p.returncode == 0 and "imported 2 of 7 rows (gb18030); 5 bad rows skipped" in p.stdout
     p = cc("customers", "import", str(tmp_path / "missing.csv"))
     assert p.returncode == 2 and "cannot read" in p.stderr

@@ -203,9 +203,7 @@ async def test_database_down_still_answers(tmp_path):
     [
         ({}, "uniqueid"),
         ({"uniqueid": "1.1", "choice": "12a"}, "choice"),
-        ({"uniqueid": "1.1", "caller": "13800138000;drop"}, "caller"),
         ({"uniqueid": "bad id"}, "uniqueid"),
-        ({"uniqueid": "1.1", "dnis": "x"}, "dnis"),
         ({"uniqueid": "1.1", "format": "xml"}, "format"),
     ],
 )
@@ -239,11 +237,11 @@ async def test_ip_allowlist(tmp_path, db_url, allow, code):
 async def test_decision_api_explains_a_call(client, make_user, hook_headers, routing):
     from callcenter.auth.models import Role
 
-    agent = await make_user(Role.agent)
+    lead = await make_user(Role.team_lead, queues=[("fees", 0)])
     await route(client, hook_headers, caller="13912345678", dnis=HOTLINE, choice="4", uniqueid="1700.55")
-    r = await client.get("/api/routing/decisions/1700.55", headers=agent.headers)
+    r = await client.get("/api/routing/decisions/1700.55", headers=lead.headers)
     assert r.status_code == 200 and r.json()["queue"] == "fees" and r.json()["choices"] == ["4"]
-    assert (await client.get("/api/routing/decisions/none.1", headers=agent.headers)).status_code == 404
+    assert (await client.get("/api/routing/decisions/none.1", headers=lead.headers)).status_code == 404
 
 
 def test_hashcompat_reply_round_trips_special_characters():
@@ -280,7 +278,8 @@ async def test_lookup_recovers_from_a_dropped_database_connection(db_url, db, ro
         return
     async with db.engine.connect() as conn:
         killed = (await conn.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'callcenter-hooks'"
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'callcenter-hooks' AND datname = current_database()"
         ))).scalar()  # fmt: skip
     assert killed == 1
     d = await routing.decide("13800138000", HOTLINE, "2.2", "1")

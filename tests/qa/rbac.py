@@ -88,3 +88,37 @@ async def _call_queue(s: Any, call_id: str) -> str:
 
 def form_body(_: Any) -> dict[str, Any]:
     return {"code": f"rbac-{next(_n)}", "name_zh": "测试", "name_en": "Test", "definition": DEFAULT_FORM["definition"]}
+
+
+async def foreign_call(db: Database, settings: Settings, ctx: Any) -> None:
+    """A recorded call outside every lead's teams: another queue, another agent."""
+    n = next(_n)
+    write_wav(settings.recordings_dir / f"rbacf{n}.wav", 2)
+    await make_call(db, f"rbacf-{n}", agent="PJSIP/9998", recording_file=f"rbacf{n}.wav", queue=f"elsewhere{n}")
+    ctx.ids["call"] = f"rbacf-{n}"
+
+
+def foreign_evaluation_in(status: EvalStatus, answers: bool = True) -> Callable[[Database, Settings, Any], Awaitable[None]]:
+    """An evaluation of someone else's call outside every lead's teams."""
+
+    async def setup(db: Database, settings: Settings, ctx: Any) -> None:
+        await foreign_call(db, settings, ctx)
+        async with db.sessions() as s:
+            form = await ensure_default_form(s)
+            ev = Evaluation(
+                call_record_id=(await _call_pk(s, ctx.ids["call"])),
+                form_id=form.id,
+                agent="PJSIP/9998",
+                agent_user_id=None,
+                month="2026-11",
+                queue=(await _call_queue(s, ctx.ids["call"])),
+                status=status,
+                answers=FULL if answers else {},
+                total=100.0 if answers else None,
+                submitted_at=None if status == EvalStatus.draft else utcnow(),
+            )
+            s.add(ev)
+            await s.commit()
+            ctx.ids["eval"] = ev.id
+
+    return setup

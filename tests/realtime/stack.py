@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from callcenter.acd.models import Queue, default_dispositions
+from sqlalchemy import select
+
 from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
 from callcenter.crm import service as crm
@@ -56,6 +58,15 @@ async def _seed(url: str, customer: bool, queues: dict[str, dict[str, Any]] | No
             User(username="lead2", display_name="组长 何平", role=Role.team_lead, interface="PJSIP/7002",
                  password_hash=h, skills=[Skill(queue="repairs", penalty=0)]),
         ])  # fmt: skip
+        await s.flush()
+        # "lead" leads the team both agents are in; "lead2" leads no team.
+        from callcenter.teams.models import Team, TeamLead, TeamMember
+
+        users = {u.username: u.id for u in (await s.execute(select(User))).scalars()}
+        team = Team(name="一组", leads=[TeamLead(user_id=users["lead"])])
+        s.add(team)
+        await s.flush()
+        s.add_all([TeamMember(team_id=team.id, user_id=users["agent01"]), TeamMember(team_id=team.id, user_id=users["agent02"])])
         for name, fields in (queues or {}).items():
             q = await s.get(Queue, name) or next(o for o in s.new if isinstance(o, Queue) and o.name == name)
             for k, v in fields.items():

@@ -118,9 +118,10 @@ async def test_without_ami_actions_say_so(client, agent):
     assert r.status_code == 503 and "AMI link is down" in r.json()["detail"]
 
 
-async def test_supervisor_actions_are_audited(client, fakes, agent, make_user, db):
+async def test_supervisor_actions_are_audited(client, fakes, agent, make_user, make_team, db):
     acd, gw = fakes
     lead = await make_user(Role.team_lead, username="lead1", interface="PJSIP/7001", queues=[("repairs", 0)])
+    await make_team(lead, agent)
     aid = agent.user.id
     for mode in ("listen", "whisper", "barge"):
         r = await client.post(f"/api/supervisor/agents/{aid}/spy", json={"mode": mode}, headers=lead.headers)

@@ -78,10 +78,11 @@ async def test_reconnect_to_a_restarted_server_gets_a_snapshot(live, ws_connect,
     assert again["type"] == "snapshot"
 
 
-async def test_forbidden_topics(live, ws_connect, make_user):
+async def test_forbidden_topics(live, ws_connect, make_user, make_team):
     agent = await make_user(Role.agent, interface=ME)
     other = await make_user(Role.agent, interface="PJSIP/8102")
     lead = await make_user(Role.team_lead, queues=[("repairs", 0)])
+    await make_team(lead, other)
     qa = await make_user(Role.qa)
     ws = await ws_connect(agent)
     for topic in ("wallboard", "supervisor", "agent:PJSIP/8102", "nonsense"):
@@ -92,7 +93,8 @@ async def test_forbidden_topics(live, ws_connect, make_user):
     qws = await ws_connect(qa)
     assert (await qws.subscribe("wallboard"))["code"] == 403
     lws = await ws_connect(lead)
-    assert (await lws.subscribe("agent:PJSIP/8102"))["type"] == "snapshot"
+    assert (await lws.subscribe("agent:PJSIP/8102"))["type"] == "snapshot"  # in the lead's team
+    assert (await lws.subscribe("agent:" + ME))["code"] == 403  # not in the lead's team
     assert (await lws.subscribe("wallboard"))["type"] == "snapshot"
     # a forbidden topic never receives deltas
     live.do("member_added", "PJSIP/8102", "repairs")

@@ -68,13 +68,16 @@ class Totals:
     hold: float = 0.0
     wrap: float = 0.0
     idle: float = 0.0  # available or ringing
+    dialing: float = 0.0  # on an outbound call not answered yet: busy, but not talk
     paused: dict[str, float] = field(default_factory=dict)  # pauses as set, by reason
     by_direction: dict[str, list[float]] = field(default_factory=dict)  # direction -> [handled, talk]
 
     def add(self, state: str, reason: str, seconds: float) -> None:
         if seconds <= 0:
             return
-        if state == "on_call":
+        if state == "on_call" and reason == "dialing":
+            self.dialing += seconds
+        elif state == "on_call":
             self.talk += seconds
         elif state == "on_hold":
             self.hold += seconds
@@ -92,10 +95,10 @@ class Totals:
         d[1] += talk
 
     def copy(self) -> Totals:
-        return Totals(self.handled, self.talk, self.hold, self.wrap, self.idle, dict(self.paused), {k: list(v) for k, v in self.by_direction.items()})
+        return Totals(self.handled, self.talk, self.hold, self.wrap, self.idle, self.dialing, dict(self.paused), {k: list(v) for k, v in self.by_direction.items()})
 
     def occupancy(self) -> float | None:
-        busy = self.talk + self.hold + self.wrap
+        busy = self.talk + self.hold + self.wrap + self.dialing
         return busy / (busy + self.idle) if busy + self.idle > 0 else None
 
 
@@ -258,6 +261,8 @@ class Agents:
             return ("on_hold" if a.call.hold_started is not None else "on_call"), "", a.call.call_id
         if a.others:
             other = next(reversed(a.others.values()))
+            if other.answered_at is None:
+                return "on_call", "dialing", other.call_id  # their outbound call rings
             return ("on_hold" if a.on_hold else "on_call"), "", other.call_id
         if a.busy_unknown:
             return "on_call", "", None

@@ -3,13 +3,14 @@ agent's disposition, the Erlang calculator and the call history."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from sqlalchemy import func, or_, select
 
 from callcenter.acd import erlang
 from callcenter.acd.models import CallRecord, Outcome, Queue, default_dispositions
@@ -20,6 +21,8 @@ from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, client_ip, req
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
 from callcenter.errors import CodedError
+from callcenter.privacy import mask_fields, mask_phone, masks
+from callcenter.validation import Moment, Offset
 
 AgentOnly = Annotated[Principal, Depends(require(Role.agent))]
 
@@ -70,15 +73,20 @@ def _acd(request: Request) -> AcdService:
 
 
 def _visible_queues(principal: Principal, acd: AcdService) -> list[str]:
-    """Admins see every queue; a team lead the queues they lead (their skills)."""
-    names = acd.core.queue_names()
-    if principal.role == Role.admin:
-        return names
-    return [q for q in names if q in principal.queues]
+    """The live queues in the caller's scope (auth.scope)."""
+    return [q for q in acd.core.queue_names() if principal.sees.has_queue(q)]
+
+
+def _masked_agent(view: dict[str, Any]) -> dict[str, Any]:
+    call = view.get("call")
+    if not call:
+        return view
+    return {**view, "call": mask_fields(call, "caller_number", "connected_number")}
 
 
 @router.get("/acd/wallboard")
 async def wallboard(principal: Lead, request: Request) -> dict[str, Any]:
+    """The wallboard's figures (shown on screens in the room: numbers masked)."""
     acd = _acd(request)
     core = acd.core
     queues = _visible_queues(principal, acd)
@@ -86,25 +94,28 @@ async def wallboard(principal: Lead, request: Request) -> dict[str, Any]:
     return {
         "ts": core.now,
         "queues": {q: core.queue_view(q) for q in queues},
-        "agents": {i: core.agent_view(i) for i in sorted(members)},
-        "totals": core.totals_view(None if principal.role == Role.admin else queues),
+        "agents": {i: _masked_agent(core.agent_view(i)) for i in sorted(members)},
+        "totals": core.totals_view(None if principal.sees.everything else queues),
     }
 
 
 @router.get("/acd/queues/{name}")
-async def queue_live(name: str, _: Lead, request: Request) -> dict[str, Any]:
+async def queue_live(name: Annotated[str, Path(max_length=64)], principal: Lead, request: Request) -> dict[str, Any]:
     core = _acd(request).core
+    if not principal.sees.has_queue(name):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"queue {name!r} is not one of your teams' queues")
     if name not in core.queues:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no queue {name!r}")
     return core.queue_view(name)
 
 
 @router.get("/acd/agents/{interface:path}")
-async def agent_live(interface: str, principal: AnyUser, request: Request) -> dict[str, Any]:
-    """An agent sees only their own state; leads and admins anyone's."""
-    if principal.role not in (Role.admin, Role.team_lead) and interface != principal.interface:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "agents may only see their own state")
-    return _acd(request).core.agent_view(interface)
+async def agent_live(interface: Annotated[str, Path(max_length=128)], principal: AnyUser, request: Request) -> dict[str, Any]:
+    """An agent sees only their own state; a lead their teams' agents."""
+    if interface != principal.interface and not (principal.role in (Role.admin, Role.team_lead) and principal.sees.has_agent(interface)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "you may see only your own state, or your teams' agents'")
+    view = _acd(request).core.agent_view(interface)
+    return _masked_agent(view) if masks(principal.role, request.app.state.settings.phone_masked_roles) else view
 
 
 async def _check_disposition(session: SessionDep, queue_name: str, code: str, note: str) -> None:
@@ -134,33 +145,47 @@ async def disposition(body: DispositionIn, principal: AgentOnly, session: Sessio
     return {"call_id": body.call_id, "code": body.code, "agent": acd.core.agent_view(principal.interface)}
 
 
+ERLANG_BUDGET_S = 1.0
+
+
 @router.get("/erlang")
 async def erlang_calc(
     _: Lead,
     calls: Annotated[float, Query(ge=0, le=1_000_000, description="Calls offered in the interval")],
     aht_s: Annotated[float, Query(gt=0, le=86_400, description="Average handle time, s")],
-    interval_s: Annotated[float, Query(gt=0, le=86_400)] = 1800,
+    interval_s: Annotated[float, Query(ge=60, le=86_400, description="Interval length, s (at least a minute)")] = 1800,
     target_sl: Annotated[float | None, Query(gt=0, lt=1, description="Share answered within threshold_s")] = None,
     threshold_s: Annotated[float, Query(ge=0, le=3600)] = 20,
     target_asa_s: Annotated[float | None, Query(gt=0, le=3600)] = None,
     patience_s: Annotated[float | None, Query(gt=0, le=86_400, description="Mean patience; gives Erlang A")] = None,
 ) -> dict[str, Any]:
-    try:
-        best = erlang.staff(calls, interval_s, aht_s, target_sl=target_sl, threshold_s=threshold_s, target_asa_s=target_asa_s, patience_s=patience_s)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"calls: {exc}") from None
-    around = range(max(1, best.agents - 3), best.agents + 4)
+    """Agents needed for a target.  The offered load (calls x AHT /
+    interval) must stay under 5000 Erlangs, and the work runs in a thread
+    under a 1 s budget, so no request can stall the server."""
+    deadline = time.monotonic() + ERLANG_BUDGET_S
     model = "erlang_a" if patience_s else "erlang_c"
 
-    def row(n: int) -> dict[str, Any]:
-        s = (
-            erlang.erlang_a_staffing(n, calls, interval_s, aht_s, threshold_s, patience_s)
-            if patience_s
-            else erlang.erlang_c_staffing(n, calls, interval_s, aht_s, threshold_s)
-        )
-        return _finite(s.as_dict())
+    def work() -> dict[str, Any]:
+        best = erlang.staff(calls, interval_s, aht_s, target_sl=target_sl, threshold_s=threshold_s,
+                            target_asa_s=target_asa_s, patience_s=patience_s, deadline=deadline)  # fmt: skip
 
-    return {"model": model, **_finite(best.as_dict()), "table": [row(n) for n in around]}
+        def row(n: int) -> dict[str, Any]:
+            s = (
+                erlang.erlang_a_staffing(n, calls, interval_s, aht_s, threshold_s, patience_s, deadline)
+                if patience_s
+                else erlang.erlang_c_staffing(n, calls, interval_s, aht_s, threshold_s)
+            )
+            return _finite(s.as_dict())
+
+        around = range(max(1, best.agents - 3), best.agents + 4)
+        return {"model": model, **_finite(best.as_dict()), "table": [row(n) for n in around]}
+
+    try:
+        return await asyncio.to_thread(work)
+    except erlang.TooExpensive as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"calls: {exc}") from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"calls: {exc}") from None
 
 
 def _finite(d: dict[str, Any]) -> dict[str, Any]:
@@ -171,28 +196,28 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
 async def call_history(
     principal: Lead,
     session: SessionDep,
-    queue: str | None = None,
-    agent: str | None = None,
+    request: Request,
+    queue: Annotated[str | None, Query(max_length=64)] = None,
+    agent: Annotated[str | None, Query(max_length=128)] = None,
     outcome: Outcome | None = None,
     caller_number: Annotated[str | None, Query(max_length=64)] = None,
-    disposition: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    disposition: Annotated[str | None, Query(max_length=32)] = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> CallPage:
-    """Finished calls, newest first.  A team lead sees the queues they lead."""
+    """Finished calls, newest first.  A team lead sees the calls of their
+    teams' queues and agents."""
     conds = []
-    if principal.role != Role.admin:
-        conds.append(CallRecord.queue.in_(principal.queues))
+    sees = principal.sees
+    if not sees.everything:
+        conds.append(or_(CallRecord.queue.in_(sees.queue_list), CallRecord.agent.in_(sees.interface_list)))
     for column, value in ((CallRecord.queue, queue), (CallRecord.agent, agent), (CallRecord.outcome, outcome), (CallRecord.disposition, disposition)):
         if value is not None:
             conds.append(column == value)
     if caller_number:
         conds.append(CallRecord.caller_number.startswith(caller_number, autoescape=True))
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: give a time zone, e.g. 2026-01-01T00:00:00+08:00")
     if since is not None:
         conds.append(CallRecord.entered_at >= since)
     if until is not None:
@@ -201,7 +226,11 @@ async def call_history(
     rows = (
         await session.execute(select(CallRecord).where(*conds).order_by(CallRecord.entered_at.desc(), CallRecord.id.desc()).limit(limit).offset(offset))
     ).scalars()
-    return CallPage(total=total, items=[CallOut.model_validate(r) for r in rows])
+    items = [CallOut.model_validate(r) for r in rows]
+    if masks(principal.role, request.app.state.settings.phone_masked_roles):
+        for item in items:
+            item.caller_number = mask_phone(item.caller_number) or ""
+    return CallPage(total=total, items=items)
 
 
 # --- calls left without a disposition ---------------------------------------------------
@@ -218,8 +247,8 @@ def _undisposed(principal: Principal) -> list[Any]:
     conds = [CallRecord.outcome == Outcome.answered, CallRecord.agent.is_not(None), CallRecord.disposition.is_(None), CallRecord.wrap_up_s > 0]
     if principal.role == Role.agent:
         conds.append(CallRecord.agent == (principal.interface or "-"))
-    elif principal.role == Role.team_lead:
-        conds.append(CallRecord.queue.in_(principal.queues))
+    elif not principal.sees.everything:  # a lead: their teams' queues and agents (auth/scope.py)
+        conds.append(or_(CallRecord.queue.in_(principal.sees.queue_list), CallRecord.agent.in_(principal.sees.interface_list)))
     return conds
 
 
@@ -266,5 +295,5 @@ def _may_dispose(principal: Principal, row: CallRecord) -> bool:
     if principal.role == Role.admin:
         return True
     if principal.role == Role.team_lead:
-        return row.queue in principal.queues
+        return principal.sees.has_call(row.queue, row.agent)
     return bool(principal.interface) and row.agent == principal.interface

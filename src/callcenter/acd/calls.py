@@ -186,6 +186,7 @@ class Call:
     started_at: float
     caller: Channel  # the A side now (a transfer can change it)
     first_caller: Party
+    origin: Party  # the first caller as its channel was created (an Originate may relabel it at once)
     legs: dict[str, Leg] = field(default_factory=dict)  # by channel uniqueid
     transfers: list[dict[str, Any]] = field(default_factory=list)
     talking_to: str | None = None  # uniqueid of the target the caller is connected to
@@ -224,7 +225,8 @@ class Tracker:
         """The call `ch` is the caller of, made on first use."""
         call = ch.call if isinstance(ch.call, Call) else None
         if call is None or call.ended_at is not None:
-            call = Call(ch.uniqueid, ch.linkedid, ts, ch, Party.of(ch), originated=ch.originated)
+            origin = Party(ch.uniqueid, ch.name, ch.origin_number or ch.caller_number, ch.origin_name or ch.caller_name)
+            call = Call(ch.uniqueid, ch.linkedid, ts, ch, Party.of(ch), origin, originated=ch.originated)
             ch.call = call
             self.calls[call.call_id] = call
         return call
@@ -247,6 +249,7 @@ class Tracker:
     def _on_created(self, e: ev.ChannelCreated, facts: list[Fact]) -> None:
         ch = self.graph.created(e.uniqueid, e.channel, e.linkedid, e.ts, e.state)
         ch.caller_number, ch.caller_name = e.caller_number, e.caller_name
+        ch.origin_number, ch.origin_name = e.caller_number, e.caller_name
         ch.connected_number, ch.connected_name = e.connected_number, e.connected_name
         ch.context, ch.exten = e.context, e.exten
         ch.calling = e.uniqueid == e.linkedid  # the first channel of its group is the one calling

@@ -50,6 +50,8 @@ class Channel:
     state: int = DOWN
     caller_number: str = ""
     caller_name: str = ""
+    origin_number: str = ""  # the caller ID it was created with (an Originate may change it at once)
+    origin_name: str = ""
     connected_number: str = ""
     connected_name: str = ""
     context: str = ""

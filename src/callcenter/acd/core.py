@@ -68,6 +68,7 @@ class Core:
         self.queue_acd.talk = self.talk = Talk(self.queue_acd)
         self.queue_acd.dialplan = self.dialplan = DialplanFacts(self.queue_acd)
         self.direct = DirectCalls(self.tracker, self.agent_states)
+        self.direct.queue_talking = self._in_a_queue
         self.agent_states.on_wrap_done = self._wrap_done
         # What the core skipped and why: odd input is counted, never raised.
         self.stats: dict[str, int] = {"events": 0, "errors": 0}
@@ -101,6 +102,7 @@ class Core:
             ev.UserEvent: self._on_user_event,
             ev.Resync: self._on_resync,
             ev.QueueLogRows: lambda e, out: apply_backfill(self, e, out),
+            ev.OriginateResponded: lambda e, out: self.direct.originate_failed(e, out),
             ev.DispositionSubmitted: self._on_disposition,
             ev.RouteDecided: dp.route,
             ev.CallbackRequested: lambda e, out: dp.callback(e.uniqueid, e.number, e.ts, out),
@@ -244,6 +246,15 @@ class Core:
 
     def _on_disposition(self, e: ev.DispositionSubmitted, out: Output) -> None:
         self.agent_states.disposition(e.interface, e.call_id, e.code, e.note, e.ts, out)
+
+    def _in_a_queue(self, thread: Any) -> bool:
+        """Is this tracker call still in one of its queue calls (waiting,
+        ringing or talking)?  After that, a transfer takes it on as a direct call."""
+        for call_id in thread.queue_calls:
+            c = self.queue_acd.calls.get(call_id)
+            if c is not None and (c.outcome is None or (c.outcome == "answered" and c.talk_end is None)):
+                return True
+        return False
 
     def _wrap_done(self, call: Any, out: Output) -> None:
         if isinstance(call, QueueCall):

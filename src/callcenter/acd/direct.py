@@ -27,11 +27,14 @@ from callcenter.acd.calls import (
     Ended,
     Party,
     Tracker,
+    Transferred,
 )
 from callcenter.acd.channels import interface_of
 from callcenter.acd.common import Output, rounded
 
 MAX_LIVE = 100_000  # a stream that never ends its calls cannot grow us without bound
+# OriginateResponse Reason (include/asterisk/frame.h AST_CONTROL_*): why the first leg failed
+ORIGINATE_REASONS = {"0": "failed", "1": "failed", "3": "no_answer", "5": "busy", "8": "busy"}
 
 
 @dataclass(slots=True, eq=False)
@@ -65,32 +68,52 @@ class DirectCall:
     phones: dict[str, str] = field(default_factory=dict)  # phone channel uniqueid -> agent interface
     timeline: list[dict[str, Any]] = field(default_factory=list)
     thread: Call | None = None
+    thread_id: str = ""  # the tracker call it follows (its key in DirectCalls.live)
+    after_queue: str | None = None  # the queue call this continues, after a transfer out of it
 
 
 class DirectCalls:
     def __init__(self, tracker: Tracker, agents: Agents) -> None:
         self.tracker = tracker
         self.agents = agents
-        self.live: dict[str, DirectCall] = {}
+        self.live: dict[str, DirectCall] = {}  # by the tracker's call id
         self.by_phone: dict[str, DirectCall] = {}
+        self.unanswered_originates: dict[str, DirectCall] = {}  # agent interface -> their phone's last untaken Originate
 
     def _agent_of(self, p: Party) -> Agent | None:
         return self.agents.of_device(interface_of(p.channel))
 
-    def _get(self, call: Call, ts: float) -> DirectCall | None:
-        """The direct call for a tracker call that is not (now) in a queue."""
-        if call.queue_calls:
-            return None
+    def _get(self, call: Call, ts: float, *, after_transfer: bool = False) -> DirectCall | None:
+        """The direct call for a tracker call that is not (now) in a queue.
+        A caller transferred out of a queue and put through to someone else
+        goes on as a direct call (kind direct, `after_queue` naming the queue
+        call), so whoever takes them is credited."""
         d = self.live.get(call.call_id)
-        if d is None:
-            if len(self.live) >= MAX_LIVE:
-                del self.live[next(iter(self.live))]
-            d = self.live[call.call_id] = DirectCall(call.call_id, call.linkedid, call.first_caller, call.started_at, originated=call.originated, thread=call)
-            d.timeline.append({"t": call.started_at, "kind": "started", "caller": call.first_caller.number})
-            a = self._agent_of(call.first_caller)
-            if a is not None:
-                d.agent, d.agent_name, d.kind, d.direction = a.interface, a.name, "outbound", "outbound"
+        if d is not None:
+            return d
+        after = None
+        if call.queue_calls:
+            if not after_transfer or self.queue_talking(call):
+                return None
+            after = call.queue_calls[-1]
+        if len(self.live) >= MAX_LIVE:
+            del self.live[next(iter(self.live))]
+        first = call.first_caller if after is None else Party.of(call.caller)
+        call_id = call.call_id if after is None else f"{after}-t{len(call.transfers)}"
+        d = self.live[call.call_id] = DirectCall(call_id, call.linkedid, first, call.started_at if after is None else ts, originated=call.originated, thread=call)
+        d.thread_id, d.after_queue = call.call_id, after
+        d.timeline.append({"t": d.started_at, "kind": "started", "caller": first.number} | ({"after": after} if after else {}))
+        a = self._agent_of(first)
+        if a is not None and after is None:
+            d.agent, d.agent_name, d.kind, d.direction = a.interface, a.name, "outbound", "outbound"
+            # An agent's call: the caller is their phone (a click-to-call's
+            # Originate puts the customer's number on it for the display).
+            d.caller = call.origin
         return d
+
+    def queue_talking(self, call: Call) -> bool:
+        """Set by the core: is one of this call's queue calls still talking?"""
+        return False
 
     def _join(self, d: DirectCall, a: Agent, phone: str, ts: float, out: Output) -> None:
         if phone in d.phones:
@@ -103,28 +126,89 @@ class DirectCalls:
     def facts(self, facts: list[Any], ts: float, out: Output) -> None:
         for f in facts:
             if isinstance(f, Dialing):
-                d = self._get(f.call, ts)
+                d = self._get(f.call, ts, after_transfer=True)
                 if d is None:
                     continue
                 d.timeline.append({"t": ts, "kind": "ringing", "targets": [t.number or t.channel for t in f.targets]})
                 a = self._agent_of(f.caller)
                 if a is not None and d.agent == a.interface:
                     self._join(d, a, f.caller.uniqueid, ts, out)
+                    for t in f.targets:  # another agent's phone rings: an internal call, answered or not
+                        ta = self._agent_of(t)
+                        if ta is not None and ta.interface != d.agent and d.kind == "outbound":
+                            d.peer_agent, d.kind, d.direction = ta.interface, "internal", "internal"
             elif isinstance(f, Connected):
-                d = self._get(f.call, ts)
+                d = self._get(f.call, ts, after_transfer=True)
                 if d is None:
                     continue
                 self._connected(d, f.caller, f.target, ts, out)
+            elif isinstance(f, Transferred) and f.kind == "attended" and f.targets:
+                # The target is already talking to the transferee (swapped into the bridge).
+                d = self._get(f.call, ts, after_transfer=True)
+                if d is not None and d.after_queue is not None and d.answered_at is None:
+                    self._connected(d, f.caller, f.targets[0], ts, out)
             elif isinstance(f, ChannelGone):
                 d = self.by_phone.pop(f.channel.uniqueid, None)
                 if d is not None:
                     self._phone_gone(d, f.channel.uniqueid, ts, out)
             elif isinstance(f, (Ended, Closed)):
-                d = self._get(f.call, ts) if f.call.call_id in self.live or not f.call.queue_calls else None
-                if d is not None:
+                d = self.live.get(f.call.call_id) or (self._get(f.call, ts) if not f.call.queue_calls else None)
+                if d is not None and d.after_queue is None and f.call.queue_calls:
+                    self._discard(d, ts, out)  # a queue call after all (its join came late or not at all)
+                elif d is not None:
                     if isinstance(f, Closed):
                         d.kind = "consult"  # the transfer took its parties elsewhere
                     self._ended(d, f.call, f.reason, ts, out)
+
+    def originate_failed(self, e: ev.OriginateResponded, out: Output) -> None:
+        """A click-to-call (or callback, or campaign dial) whose agent's phone
+        did not answer: an outbound attempt on their record, to the number it
+        was for."""
+        if e.response.lower() == "success" or not e.exten or e.exten == "s":
+            return
+        a = self.agents.of_device(e.interface)
+        if a is None:
+            return
+        d = self.unanswered_originates.pop(a.interface, None)
+        started = d.started_at if d is not None and e.ts - d.started_at < 600 else e.ts
+        outcome = ORIGINATE_REASONS.get(e.reason, "failed")
+        record = {
+            "call_id": d.call_id if d is not None else f"originate-{a.interface}-{e.ts:.6f}",
+            "uniqueid": d.call_id if d is not None else "",
+            "linkedid": d.linkedid if d is not None else "",
+            "kind": "outbound",
+            "direction": "outbound",
+            "queue": "",
+            "caller_number": (d.caller.number if d is not None else "") or interface_of(a.interface).rsplit("/", 1)[-1],
+            "caller_name": a.name,
+            "callee_number": e.exten,
+            "entered_at": started,
+            "answered_at": None,
+            "ended_at": e.ts,
+            "wait_s": rounded(max(0.0, e.ts - started)),
+            "sl_wait_s": None,
+            "talk_s": 0.0,
+            "hold_s": 0.0,
+            "wrap_up_s": 0.0,
+            "agent": a.interface,
+            "agent_name": a.name,
+            "peer_agent": None,
+            "outcome": outcome,
+            "short_abandon": False,
+            "abandon_position": None,
+            "priority": 0,
+            "disposition": None,
+            "disposition_note": "",
+            "recording_file": None,
+            "ring_attempts": [],
+            "transfer": None,
+            "legs": [],
+            "timeline": [{"t": started, "kind": "started"}, {"t": e.ts, "kind": "originate_failed", "reason": e.reason, "phone_answered": False}],
+            "inferred": False,
+            "source": "live",
+            "end_reason": "agent-phone-" + outcome.replace("_", "-"),
+        }
+        out.records.append(record)
 
     def _connected(self, d: DirectCall, caller: Party, target: Party, ts: float, out: Output) -> None:
         d.remote = target
@@ -188,18 +272,31 @@ class DirectCalls:
                 self._phone_gone(d, phone, ts, out)
         self._maybe_finish(d, out)
 
+    def _discard(self, d: DirectCall, ts: float, out: Output) -> None:
+        self.live.pop(d.thread_id or d.call_id, None)
+        for phone, iface in d.phones.items():
+            self.by_phone.pop(phone, None)
+            a = self.agents.get(iface)
+            if a is not None and a.others.pop(d.call_id, None) is not None:
+                self.agents.refresh(a, ts, out)
+
     def wrap_done(self, d: DirectCall, out: Output) -> None:
         self._maybe_finish(d, out)
 
     def _maybe_finish(self, d: DirectCall, out: Output) -> None:
         if d.ended_at is None or not d.wrap_done or any(d.call_id in a.others for a in map(self.agents.get, d.phones.values()) if a):
             return
-        if self.live.pop(d.call_id, None) is None:
+        if self.live.pop(d.thread_id or d.call_id, None) is None:
             return
         for phone in d.phones:
             self.by_phone.pop(phone, None)
         if d.originated and d.thread is not None and not d.thread.legs:
-            return  # the PBX rang a phone that never dialled anyone (a refused click-to-call, a spy session)
+            # The PBX rang a phone that never dialled anyone: a spy session,
+            # or a click-to-call the agent did not take (its OriginateResponse,
+            # which comes after the hangup, makes that one's record).
+            if d.agent:
+                self.unanswered_originates[d.agent] = d
+            return
         out.records.append(direct_record(d, self._recording(d)))
 
     def _recording(self, d: DirectCall) -> str | None:
@@ -281,19 +378,22 @@ def direct_record(d: DirectCall, recording: str | None) -> dict[str, Any]:
         "disposition_note": d.disposition_note,
         "recording_file": recording,
         "ring_attempts": [],
-        "transfer": _transfer(thread),
+        "transfer": _transfer(thread, d.started_at),
         "legs": legs,
         "timeline": d.timeline,
         "inferred": False,
         "source": d.source,
         "end_reason": d.end_reason,
+        "after_queue": d.after_queue,
     }
 
 
-def _transfer(thread: Call | None) -> dict[str, str] | None:
-    if thread is None or not thread.transfers:
+def _transfer(thread: Call | None, since: float) -> dict[str, str] | None:
+    """The last transfer out of this part of the call (not the one that led into it)."""
+    later = [t for t in thread.transfers if t["at"] > since] if thread is not None else []
+    if not later:
         return None
-    t = thread.transfers[-1]
+    t = later[-1]
     return {"kind": t["kind"], "target": t.get("number") or t.get("target") or ", ".join(t.get("targets", []))}
 
 

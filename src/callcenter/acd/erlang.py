@@ -11,10 +11,20 @@ Service level here is the share of *offered* calls answered within T.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 MAX_AGENTS = 5000
+
+
+class TooExpensive(ValueError):
+    """The calculation ran past its time budget (see `staff(deadline=)`)."""
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TooExpensive("the calculation ran past its time budget; use smaller inputs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +66,9 @@ def erlang_c_staffing(agents: int, calls: float, interval_s: float, aht_s: float
     return Staffing(agents, a, c, sl, asa, a / agents)
 
 
-def erlang_a_staffing(agents: int, calls: float, interval_s: float, aht_s: float, threshold_s: float, patience_s: float) -> Staffing:
+def erlang_a_staffing(
+    agents: int, calls: float, interval_s: float, aht_s: float, threshold_s: float, patience_s: float, deadline: float | None = None
+) -> Staffing:
     """M/M/N+M by its birth-death chain.  A caller who finds i callers ahead
     (all agents busy) moves up at rate Nμ + iθ and gives up at rate θ, so
     P(served) = Nμ / (Nμ + (i+1)θ) and the time to service, given served, is
@@ -85,6 +97,8 @@ def erlang_a_staffing(agents: int, calls: float, interval_s: float, aht_s: float
             break
         if k - n > 200_000:
             break
+        if not k % 4096:
+            _check(deadline)
     total = below + sum(queue)
     p_now = below / total
     nmu = n * mu
@@ -123,17 +137,23 @@ def staff(
     threshold_s: float = 20.0,
     target_asa_s: float | None = None,
     patience_s: float | None = None,
+    deadline: float | None = None,
 ) -> Staffing:
-    """The fewest agents that meet every target given (SL within T, ASA)."""
+    """The fewest agents that meet every target given (SL within T, ASA).
+    `deadline` (time.monotonic()) bounds the work: TooExpensive past it."""
     if calls < 0 or interval_s <= 0 or aht_s <= 0:
         raise ValueError("calls must be ≥ 0, interval_s and aht_s > 0")
     if target_sl is None and target_asa_s is None:
         target_sl = 0.8
     a = calls * aht_s / interval_s
+    if a >= MAX_AGENTS:
+        # Also what keeps a request cheap: every evaluation is O(agents).
+        raise ValueError(f"an offered load of {a:,.0f} Erlangs needs more than {MAX_AGENTS} agents")
 
     def at(n: int) -> Staffing:
+        _check(deadline)
         if patience_s:
-            return erlang_a_staffing(n, calls, interval_s, aht_s, threshold_s, patience_s)
+            return erlang_a_staffing(n, calls, interval_s, aht_s, threshold_s, patience_s, deadline)
         return erlang_c_staffing(n, calls, interval_s, aht_s, threshold_s)
 
     def ok(s: Staffing) -> bool:

@@ -183,6 +183,19 @@ class MemberStatus(Event):
     state_interface: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class OriginateResponded(Event):
+    """OriginateResponse: how an Originate's first leg went.  A failure
+    (the agent's phone did not answer a click-to-call) comes after that
+    leg's Hangup, and names the interface, not the channel."""
+
+    response: str  # Success | Failure
+    reason: str  # 0 failed, 1 hung up, 3 ring timeout, 4 answered, 5 busy, 8 congestion
+    interface: str
+    context: str = ""
+    exten: str = ""
+
+
 # --- channels and bridges (the call tracker's input) ------------------------------
 
 
@@ -553,6 +566,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CallerIdChanged,
         DialBegan,
         LocalBridged,
+        OriginateResponded,
         MemberAdded,
         MemberRemoved,
         MemberPaused,

@@ -589,6 +589,8 @@ def queue_record(c: QueueCall, config: CoreConfig) -> dict[str, Any]:
         "queue": c.queue,
         "caller_number": c.caller_number,
         "caller_name": c.caller_name,
+        "callee_number": "",
+        "peer_agent": None,
         "entered_at": c.entered_at,
         "answered_at": c.answered_at,
         "ended_at": c.ended_at,

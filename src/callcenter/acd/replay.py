@@ -45,6 +45,8 @@ CALL_KEYS = (
     "recording_file",
     "disposition",
     "disposition_note",
+    "callee_number",
+    "peer_agent",
 )
 QUEUE_KEYS = ("offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s")
 ABANDON_MODES = ("against", "ignore", "favour")

@@ -81,6 +81,7 @@ class Normaliser:
             "NewCallerid": self._caller_id,
             "NewConnectedLine": self._caller_id,
             "LocalBridge": self._local_bridge,
+            "OriginateResponse": self._originate_response,
             "QueueMemberAdded": self._member_added,
             "QueueMemberRemoved": self._member_removed,
             "QueueMemberPause": self._member_pause,
@@ -180,6 +181,9 @@ class Normaliser:
         return ev.CallerIdChanged(
             ts, _s(h, "Uniqueid"), _s(h, "CallerIDNum"), _s(h, "CallerIDName"), _s(h, "ConnectedLineNum"), _s(h, "ConnectedLineName"),
         )  # fmt: skip
+
+    def _originate_response(self, h: Headers, ts: float) -> ev.Event:
+        return ev.OriginateResponded(ts, _s(h, "Response"), _s(h, "Reason"), _s(h, "Channel"), _s(h, "Context"), _s(h, "Exten"))
 
     def _local_bridge(self, h: Headers, ts: float) -> ev.Event:
         return ev.LocalBridged(

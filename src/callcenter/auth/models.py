@@ -32,6 +32,9 @@ class User(Base):
     interface: Mapped[str | None] = mapped_column(String(128), unique=True)
     language: Mapped[str] = mapped_column(String(8), default="zh-CN")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every token: bumping it (password change, deactivation,
+    # "sign out everywhere") makes every token issued before invalid.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     skills: Mapped[list[Skill]] = relationship(
@@ -52,6 +55,17 @@ class Skill(Base):
     penalty: Mapped[int] = mapped_column(Integer, default=0)
 
     user: Mapped[User] = relationship(back_populates="skills")
+
+
+class RevokedToken(Base):
+    """A signed-out token (its jti), refused until it would have expired
+    anyway; rows past `expires_at` are purged."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class AuditEntry(Base):

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from callcenter.auth.models import Role
+from callcenter.validation import omittable
 
 # tech/resource; a Local channel may end with its options ("/n"), e.g.
 # Local/8006@agents/n (the FreePBX way of making queue members).
@@ -57,7 +58,7 @@ class UserBase(BaseModel):
     role: Role
     interface: str | None = None
     language: str = Field("zh-CN", pattern=r"^(zh-CN|en)$")
-    skills: list[SkillIn] = Field(default_factory=list)
+    skills: list[SkillIn] = Field(default_factory=list, max_length=100)
 
     @field_validator("interface")
     @classmethod
@@ -71,12 +72,15 @@ class UserCreate(UserBase):
 
 
 class UserUpdate(BaseModel):
-    display_name: str | None = Field(None, min_length=1, max_length=128)
-    role: Role | None = None
+    """Only the fields sent change.  null is refused where the column
+    cannot be empty (only `interface` may be cleared)."""
+
+    display_name: str = omittable(min_length=1, max_length=128)
+    role: Role = omittable()
     interface: str | None = None
-    language: str | None = Field(None, pattern=r"^(zh-CN|en)$")
-    skills: list[SkillIn] | None = None
-    active: bool | None = None
+    language: str = omittable(pattern=r"^(zh-CN|en)$")
+    skills: list[SkillIn] = omittable(max_length=100)
+    active: bool = omittable()
 
     @field_validator("interface")
     @classmethod
@@ -85,7 +89,10 @@ class UserUpdate(BaseModel):
 
 
 class PasswordIn(BaseModel):
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=8, max_length=256, description="the new password")
+    current_password: str | None = Field(
+        None, max_length=256, description="your current password: required when you change your own"
+    )
 
 
 class UserOut(BaseModel):

@@ -1,21 +1,25 @@
 """Customers (CRUD, search, follow-ups, CSV import), tickets and callback
 tasks.  Agents keep customer files up to date (seeds A §6.4), so they may
 create and edit; deleting and time-boxed priority are for team leads, bulk
-import for admins."""
+import for admins.  QA works on recordings and never sees or edits
+customer files.  Opening a customer's file is audited; phone numbers are
+masked for the roles in `phone_masked_roles`."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile, status
 from callcenter.auth import service as auth_service
-from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, SettingsDep, client_ip, require
+from callcenter.auth.api import Admin, Lead, SessionDep, SettingsDep, client_ip, require
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
 from callcenter.crm import service
 from callcenter import worker
 from callcenter.crm.imports import import_job
+from callcenter.privacy import mask_phone, masks
+from callcenter.validation import INT32_MAX, Day, Id, Page
 from callcenter.crm.models import CallbackStatus, CallbackTask, Customer, Grade, Ticket, TicketKind, TicketStatus
 from callcenter.crm.schemas import (
     CallbackComplete,
@@ -26,6 +30,7 @@ from callcenter.crm.schemas import (
     CustomerPatch,
     FollowUpIn,
     ImportOut,
+    PhoneOut,
     TicketClose,
     TicketIn,
     TicketOut,
@@ -48,22 +53,29 @@ def _conflict(exc: service.NumberTaken) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, f"phones: {exc}")
 
 
+def _shown(customer: Customer, who: Principal, settings) -> CustomerOut:  # noqa: ANN001
+    out = CustomerOut.model_validate(customer)
+    if masks(who.role, settings.phone_masked_roles):
+        out.phones = [PhoneOut(number=mask_phone(p.number) or "", raw=mask_phone(p.raw) or "") for p in out.phones]
+    return out
+
+
 @router.get("/customers", response_model=CustomerPage)
 async def search_customers(
-    _: AnyUser,
+    who: Worker,
     session: SessionDep,
     settings: SettingsDep,
     q: Annotated[str, Query(max_length=64, description="number, name or unit (房号)")] = "",
     grade: Grade | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CustomerPage:
     items, total = await service.search_customers(session, q, page, page_size, settings.default_area_code, grade)
-    return CustomerPage(items=[CustomerOut.model_validate(c) for c in items], total=total, page=page, page_size=page_size)
+    return CustomerPage(items=[_shown(c, who, settings) for c in items], total=total, page=page, page_size=page_size)
 
 
 @router.post("/customers", response_model=CustomerOut, status_code=201)
-async def create_customer(body: CustomerIn, _: AnyUser, session: SessionDep, settings: SettingsDep) -> Customer:
+async def create_customer(body: CustomerIn, _: Worker, session: SessionDep, settings: SettingsDep) -> Customer:
     try:
         customer = await service.create_customer(session, body.model_dump(), settings.tz, settings.default_area_code)
     except service.NumberTaken as exc:
@@ -100,19 +112,21 @@ async def import_csv(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-async def get_customer(customer_id: int, _: AnyUser, session: SessionDep) -> Customer:
-    return await _customer(session, customer_id)
+async def get_customer(customer_id: Id, who: Worker, session: SessionDep, settings: SettingsDep, request: Request) -> CustomerOut:
+    """A customer's file; every opening is in the audit log (customer.view)."""
+    customer = await _customer(session, customer_id)
+    auth_service.audit(session, who, "customer.view", str(customer_id), client_ip(request))
+    await session.commit()
+    return _shown(customer, who, settings)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut)
 async def patch_customer(
-    customer_id: int, body: CustomerPatch, who: AnyUser, session: SessionDep, settings: SettingsDep, request: Request
-) -> Customer:
+    customer_id: Id, body: CustomerPatch, who: Worker, session: SessionDep, settings: SettingsDep, request: Request
+) -> CustomerOut:
     data = body.model_dump(exclude_unset=True)
     if {"priority_until", "priority_reason"} & data.keys() and who.role not in (Role.admin, Role.team_lead):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "priority_until: only team leads may give a caller priority")
-    if data.get("priority_until") is not None and data["priority_until"].tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "priority_until: needs a time zone (e.g. +08:00)")
     customer = await _customer(session, customer_id)
     try:
         await service.update_customer(session, customer, data, settings.tz, settings.default_area_code)
@@ -125,11 +139,11 @@ async def patch_customer(
         )  # fmt: skip
     await session.commit()
     await session.refresh(customer)
-    return customer
+    return _shown(customer, who, settings)
 
 
 @router.delete("/customers/{customer_id}", status_code=204)
-async def delete_customer(customer_id: int, lead: Lead, session: SessionDep, request: Request) -> Response:
+async def delete_customer(customer_id: Id, lead: Lead, session: SessionDep, request: Request) -> Response:
     if not await service.delete_customer(session, customer_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"customer {customer_id} not found")
     auth_service.audit(session, lead, "customer.delete", str(customer_id), client_ip(request))
@@ -138,7 +152,7 @@ async def delete_customer(customer_id: int, lead: Lead, session: SessionDep, req
 
 
 @router.post("/customers/{customer_id}/follow-up", response_model=CustomerOut)
-async def follow_up(customer_id: int, body: FollowUpIn, _: AnyUser, session: SessionDep, settings: SettingsDep) -> Customer:
+async def follow_up(customer_id: Id, body: FollowUpIn, _: Worker, session: SessionDep, settings: SettingsDep) -> Customer:
     customer = await _customer(session, customer_id)
     await service.record_follow_up(session, customer, body.grade, body.note, settings.tz)
     await session.commit()
@@ -150,10 +164,10 @@ async def follow_up(customer_id: int, body: FollowUpIn, _: AnyUser, session: Ses
 
 @router.get("/tickets", response_model=list[TicketOut])
 async def list_tickets(
-    _: AnyUser,
+    _: Worker,
     session: SessionDep,
     status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
-    customer_id: int | None = None,
+    customer_id: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
     kind: TicketKind | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Ticket]:
@@ -161,7 +175,7 @@ async def list_tickets(
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=201)
-async def create_ticket(body: TicketIn, who: AnyUser, session: SessionDep, settings: SettingsDep) -> Ticket:
+async def create_ticket(body: TicketIn, who: Worker, session: SessionDep, settings: SettingsDep) -> Ticket:
     if body.customer_id is not None:
         await _customer(session, body.customer_id)
     ticket = await service.create_ticket(
@@ -172,7 +186,7 @@ async def create_ticket(body: TicketIn, who: AnyUser, session: SessionDep, setti
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=TicketOut)
-async def close_ticket(ticket_id: int, body: TicketClose, _: AnyUser, session: SessionDep) -> Ticket:
+async def close_ticket(ticket_id: Id, body: TicketClose, _: Worker, session: SessionDep) -> Ticket:
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {ticket_id} not found")
@@ -189,12 +203,12 @@ async def close_ticket(ticket_id: int, body: TicketClose, _: AnyUser, session: S
 
 @router.get("/callbacks", response_model=list[CallbackOut])
 async def list_callbacks(
-    who: AnyUser,
+    who: Worker,
     session: SessionDep,
     status_: Annotated[CallbackStatus | None, Query(alias="status")] = None,
-    day: date | None = None,
+    day: Day | None = None,
 ) -> list[CallbackTask]:
-    """Agents see the unclaimed tasks and their own; leads, QA and admins see all."""
+    """Agents see the unclaimed tasks and their own; leads and admins see all."""
     mine = who.id if who.role == Role.agent else None
     return await service.list_callbacks(session, mine, status_, day)
 
@@ -207,7 +221,7 @@ async def _task(session, task_id: int) -> CallbackTask:  # noqa: ANN001
 
 
 @router.post("/callbacks/{task_id}/claim", response_model=CallbackOut)
-async def claim_callback(task_id: int, who: Worker, session: SessionDep) -> CallbackTask:
+async def claim_callback(task_id: Id, who: Worker, session: SessionDep) -> CallbackTask:
     task = await _task(session, task_id)
     if task.status == CallbackStatus.done:
         raise HTTPException(status.HTTP_409_CONFLICT, f"callback {task_id} is already done")
@@ -221,7 +235,7 @@ async def claim_callback(task_id: int, who: Worker, session: SessionDep) -> Call
 
 
 @router.post("/callbacks/{task_id}/complete", response_model=CallbackOut)
-async def complete_callback(task_id: int, body: CallbackComplete, who: Worker, session: SessionDep) -> CallbackTask:
+async def complete_callback(task_id: Id, body: CallbackComplete, who: Worker, session: SessionDep) -> CallbackTask:
     task = await _task(session, task_id)
     if task.status == CallbackStatus.done:
         raise HTTPException(status.HTTP_409_CONFLICT, f"callback {task_id} is already done")

@@ -9,6 +9,7 @@ and, with `strict`, all-or-nothing on any bad row.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import charset_normalizer
 from sqlalchemy import insert, select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +40,13 @@ HEADERS = {
     "language": "language", "语言": "language",
     "notes": "notes", "备注": "notes",
     "tags": "tags", "标签": "tags",
+}  # fmt: skip
+# The same headers in traditional characters (Big5 files from Hong Kong or Taiwan).
+HEADERS |= {
+    "電話": "phones", "聯繫電話": "phones", "聯絡電話": "phones", "客戶名稱": "name", "名稱": "name",
+    "房號": "unit", "單元": "unit", "地址": "address", "等級": "grade", "客戶等級": "grade",
+    "客戶類型": "tier", "類別": "tier", "客戶經理": "account_manager", "大客戶專員": "account_manager",
+    "語言": "language", "備註": "notes", "標籤": "tags",
 }  # fmt: skip
 
 TIERS = {t.value: t for t in Tier} | {label: t for t, label in TIER_LABELS.items()} | {
@@ -64,17 +73,54 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
+# Legacy Chinese encodings we tell apart: GB18030 (the superset of GBK and
+# GB2312 that mainland Excel writes) and Big5 (Hong Kong, Taiwan).
+LEGACY = ("gb18030", "big5")
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 first (a BOM is dropped), else GB18030,
-    the superset of GBK that Chinese Excel writes."""
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gbk"
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"file is neither UTF-8 nor GBK (byte {exc.start})") from None
+    """(text, encoding).  A BOM decides; then UTF-8 if the bytes are valid
+    UTF-8; else charset-normalizer (a maintained detector) ranks GB18030
+    against Big5 by how much mess each decoding makes.  Many short GBK
+    files are valid Big5 too, and the detector may score both clean: a tie
+    goes to GB18030, what mainland centres' files are.  NUL bytes are
+    refused (a binary file, or UTF-16 without a BOM)."""
+    if data.startswith(codecs.BOM_UTF8):
+        text, encoding = data.decode("utf-8-sig", errors="strict"), "utf-8"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, encoding = data.decode("utf-16"), "utf-16"
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            encoding = _legacy(data)
+            text = data.decode(encoding)
+    if "\x00" in text:
+        raise ValueError("the file contains NUL bytes; is it a CSV file? (save it as CSV UTF-8 or GBK)")
+    return text, encoding
+
+
+def _legacy(data: bytes) -> str:
+    valid = []
+    for enc in LEGACY:
+        try:
+            data.decode(enc)
+            valid.append(enc)
+        except UnicodeDecodeError:
+            pass
+    if not valid:
+        raise ValueError("file is neither UTF-8, GB18030/GBK nor Big5; save it as CSV UTF-8")
+    if len(valid) == 1:
+        return valid[0]
+    ranked = {m.encoding: m.chaos for m in charset_normalizer.from_bytes(data, cp_isolation=list(LEGACY))}
+    if not ranked:
+        return "gb18030"
+    gb, big5 = ranked.get("gb18030"), ranked.get("big5")
+    if gb is None:
+        return "big5"
+    if big5 is not None and big5 + 0.01 < gb:
+        return "big5"
+    return "gb18030"
 
 
 def _row(values: dict[str, str], area: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -134,6 +180,8 @@ def parse(text: str, area: str) -> tuple[list[tuple[int, dict[str, Any], list[tu
         header = next(reader)
     except StopIteration:
         return [], [(1, "the file is empty")], 0
+    except csv.Error as exc:
+        return [], [(1, f"not a CSV header: {exc}")], 0
     columns = [HEADERS.get(h.strip().lower()) for h in header]
     missing = {"name", "phones"} - set(columns)
     if missing:
@@ -142,7 +190,14 @@ def parse(text: str, area: str) -> tuple[list[tuple[int, dict[str, Any], list[tu
     errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     rows = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a cell over csv's field limit (131,072 characters)
+            errors.append((reader.line_num, f"unreadable CSV from here on: {exc}"))
+            break
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from callcenter.validation import Moment, omittable
 from callcenter.crm.models import CallbackReason, CallbackStatus, Grade, Tier, TicketKind, TicketStatus
 
 
@@ -45,18 +46,21 @@ class CustomerIn(BaseModel):
 
 
 class CustomerPatch(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=128)
-    phones: list[Phone] | None = Field(None, max_length=10)
-    unit: str | None = Field(None, max_length=64)
-    address: str | None = Field(None, max_length=255)
-    grade: Grade | None = None
-    tier: Tier | None = None
-    account_manager: str | None = Field(None, max_length=128)
-    language: Language | None = None
-    notes: str | None = Field(None, max_length=10_000)
-    tags: Tags | None = None
-    priority_until: datetime | None = None
-    priority_reason: str | None = Field(None, max_length=128)
+    """Only the fields sent change.  null clears `priority_until` and is
+    refused for the others, whose columns cannot be empty (send "" or [])."""
+
+    name: str = omittable(min_length=1, max_length=128)
+    phones: list[Phone] = omittable(max_length=10)
+    unit: str = omittable(max_length=64)
+    address: str = omittable(max_length=255)
+    grade: Grade = omittable()
+    tier: Tier = omittable()
+    account_manager: str = omittable(max_length=128)
+    language: Language = omittable()
+    notes: str = omittable(max_length=10_000)
+    tags: Tags = omittable()
+    priority_until: Moment | None = None
+    priority_reason: str = omittable(max_length=128)
 
 
 class PhoneOut(BaseModel):
@@ -116,7 +120,7 @@ class ImportOut(BaseModel):
 class TicketIn(BaseModel):
     kind: TicketKind
     subject: str = Field(min_length=1, max_length=255)
-    customer_id: int | None = None
+    customer_id: int | None = Field(None, ge=1, le=2**31 - 1)
     number: str = Field("", max_length=32)
     uniqueid: str = Field("", max_length=64)
 

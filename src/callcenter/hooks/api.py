@@ -18,18 +18,19 @@ import re
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
 from callcenter.acd.events import CallbackRequested
-from callcenter.auth.api import Admin, AnyUser, Lead, SessionDep, SettingsDep, client_ip
+from callcenter.auth.api import Admin, Lead, SessionDep, SettingsDep, client_ip
 from callcenter.auth import service as auth_service
 from callcenter.crm import service as crm
 from callcenter.crm.models import CallbackReason
 from callcenter.hooks import service, writes
 from callcenter.hooks.schemas import Calendar, DecisionOut, HoursOut, RoutingOut, RuleOut, RulesIn
+from callcenter.privacy import mask_fields, masks
 
 log = logging.getLogger("callcenter.hooks")
 router = APIRouter(prefix="/hooks", tags=["hooks"])
@@ -73,6 +74,27 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
+# What Asterisk puts in CALLERID(num) when there is no number to show.
+WITHHELD = frozenset({"anonymous", "withheld", "unknown", "<unknown>", "restricted", "private", "unavailable", "blocked", "asterisk"})
+_URI = re.compile(r"^(?:sips?|tel):([^@;>]*)", re.IGNORECASE)
+
+
+def caller_id(raw: str) -> str:
+    """The number in a caller ID as Asterisk presents it, or "" when the
+    caller is withheld or it is not a number.  `sip:8613800138000@host`
+    and `<sip:...>` give their user part; `+86 138...` and `0086...` stay
+    for normalise_number; anonymous, Unknown, Restricted and the like give "".
+    Never an error: a real call must get a route."""
+    s = raw.strip().strip("<>\"").strip()
+    if len(s) > 256 or s.lower() in WITHHELD:
+        return ""
+    m = _URI.match(s)
+    if m:
+        s = unquote(m[1]).strip()
+    s = s.strip()
+    return s if re.fullmatch(_NUMBER, s) and any(c.isdigit() for c in s) else ""
+
+
 def _param(params: dict[str, str], name: str, pattern: str, required: bool = False) -> str:
     value = params.get(name, "").strip()
     if required and not value:
@@ -107,8 +129,10 @@ async def route(request: Request, _: HookAuth) -> Response:
     params = await _params(request)
     as_json = _wants_json(request, params)
     uniqueid = _param(params, "uniqueid", _UNIQUEID, required=True)
-    caller = _param(params, "caller", _NUMBER)
-    dnis = _param(params, "dnis", _DNIS)
+    caller = caller_id(params.get("caller", ""))
+    dnis = caller_id(params.get("dnis", ""))
+    if not re.fullmatch(_DNIS, dnis):
+        dnis = re.sub(r"[^0-9*#+]", "", dnis)[:32]
     choice = _param(params, "choice", _CHOICE)
     routes: service.RouteService = request.app.state.routes
     try:
@@ -136,7 +160,7 @@ async def survey(request: Request, _: HookAuth, settings: SettingsDep) -> Respon
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"score: {score} is outside 1..{settings.survey_scale}")
     queue = _param(params, "queue", _QUEUE)
     agent = _param(params, "agent", r"[A-Za-z0-9/@._-]{0,128}")
-    number = crm.normalise_number(_param(params, "caller", _NUMBER), settings.default_area_code)
+    number = crm.normalise_number(caller_id(params.get("caller", "")), settings.default_area_code)
     item = {"uniqueid": uniqueid, "score": score, "scale": settings.survey_scale, "queue": queue, "agent": agent,
             "number": number, "at": datetime.now(UTC)}  # fmt: skip
     stored = await _write(request, writes.SURVEY, item)
@@ -154,20 +178,22 @@ async def callback(request: Request, _: HookAuth, settings: SettingsDep) -> Resp
     params = await _params(request)
     as_json = _wants_json(request, params)
     uniqueid = _param(params, "uniqueid", _UNIQUEID, required=True)
-    caller = _param(params, "caller", _NUMBER)
+    caller = caller_id(params.get("caller", ""))
     # The caller may key in another number to be called on.
-    number = _param(params, "number", _NUMBER) or caller
-    if not crm.normalise_number(number, settings.default_area_code):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "number: required when the caller ID is withheld")
+    number = caller_id(params.get("number", "")) or caller
     queue = _param(params, "queue", _QUEUE)
     reason_s = _param(params, "reason", r"[a-z_]{0,16}") or "requested"
     if reason_s not in (CallbackReason.requested, CallbackReason.after_hours):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"reason: {reason_s!r} is not requested or after_hours")
+    normalised = crm.normalise_number(number, settings.default_area_code)
+    if not normalised:
+        # Withheld and nothing keyed in: no number to call back.  An
+        # answer, not an error: the dialplan asks for one (no task given).
+        return reply({"status": "no_number", "task": "", "due": ""}, as_json)
     now = datetime.now(UTC)
     item = {"number": number, "reason": reason_s, "uniqueid": uniqueid, "queue": queue, "tz": settings.timezone,
             "area": settings.default_area_code, "now": now}  # fmt: skip
     stored = await _write(request, writes.CALLBACK, item)
-    normalised = crm.normalise_number(number, settings.default_area_code)
     service.hand_to_acd(request.app.state, CallbackRequested(ts=time.time(), uniqueid=uniqueid, queue=queue, number=normalised))
     if stored is None:
         _, due_at = crm.end_of_local_day(now, settings.tz)
@@ -209,7 +235,7 @@ async def put_rules(body: RulesIn, admin: Admin, session: SessionDep, request: R
 
 
 @admin_router.put("/hours/{queue}", response_model=HoursOut)
-async def put_hours(queue: str, body: Calendar, admin: Admin, session: SessionDep, request: Request) -> HoursOut:
+async def put_hours(queue: Annotated[str, Path(max_length=64)], body: Calendar, admin: Admin, session: SessionDep, request: Request) -> HoursOut:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", queue):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"queue: {queue!r} is not a queue name")
     await service.put_hours(session, queue, body)
@@ -220,11 +246,18 @@ async def put_hours(queue: str, body: Calendar, admin: Admin, session: SessionDe
 
 
 @admin_router.get("/decisions/{uniqueid}", response_model=DecisionOut)
-async def get_decision(uniqueid: str, _: AnyUser, session: SessionDep, request: Request) -> dict[str, Any]:
-    """Why a call was routed the way it was."""
+async def get_decision(
+    uniqueid: Annotated[str, Path(pattern=f"^{_UNIQUEID}$")], who: Lead, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """Why a call was routed the way it was (it names the caller and the
+    customer: leads of the queue it went to, and admins)."""
     await request.app.state.routes.log.flush()
     found = await service.decision_for(session, uniqueid)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route decision for {uniqueid}")
+    if not who.sees.has_queue(found["queue"]):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the call went to queue {found['queue']!r}, not one of your teams'")
+    if masks(who.role, request.app.state.settings.phone_masked_roles):
+        found = mask_fields(found, "caller")
     return found
 

@@ -4,12 +4,11 @@ forms, evaluations and their workflow, sampling and summaries."""
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from callcenter.acd.models import CallRecord, Outcome
 from callcenter.auth.api import AnyUser, SessionDep, SettingsDep, client_ip, require
@@ -34,6 +33,10 @@ from callcenter.qa.schemas import (
     check_month,
 )
 from callcenter.qa.models import Annotation
+from callcenter.privacy import mask_fields, masks
+from callcenter.validation import Day, Id, Offset
+
+CallId = Annotated[str, Path(min_length=1, max_length=64)]
 
 log = logging.getLogger("callcenter.qa")
 
@@ -56,7 +59,7 @@ def _http(exc: Exception) -> HTTPException:
     raise exc
 
 
-async def _visible_call(session, principal: Principal, call_id: str, settings) -> CallRecord:  # noqa: ANN001
+async def _visible_call(session, principal: Principal, call_id: CallId, settings) -> CallRecord:  # noqa: ANN001
     try:
         call = await service.call_by_id(session, call_id)
     except service.NotFound as exc:
@@ -99,16 +102,16 @@ async def search_calls(
     principal: AnyUser,
     session: SessionDep,
     settings: SettingsDep,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    month: str | None = None,
-    queue: str | None = None,
-    agent: str | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+    queue: Annotated[str | None, Query(max_length=64)] = None,
+    agent: Annotated[str | None, Query(max_length=128)] = None,
     outcome: Outcome | None = None,
-    min_duration_s: Annotated[float | None, Query(ge=0)] = None,
-    max_duration_s: Annotated[float | None, Query(ge=0)] = None,
-    caller: str | None = None,
-    disposition: str | None = None,
+    min_duration_s: Annotated[float | None, Query(ge=0, le=1e7)] = None,
+    max_duration_s: Annotated[float | None, Query(ge=0, le=1e7)] = None,
+    caller: Annotated[str | None, Query(max_length=64)] = None,
+    disposition: Annotated[str | None, Query(max_length=32)] = None,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     min_survey: Annotated[int | None, Query(ge=0, le=10)] = None,
@@ -116,7 +119,7 @@ async def search_calls(
     evaluated: bool | None = None,
     assigned_to_me: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Find calls.  min/max_score filter the QA evaluation total (0..100),
     min/max_survey the caller's post-call survey key (as pressed, on the
@@ -128,11 +131,13 @@ async def search_calls(
         min_score=min_score, max_score=max_score, min_survey=min_survey, max_survey=max_survey, evaluated=evaluated, assigned_to_me=assigned_to_me,
     )
     total, rows = await service.search_calls(session, principal, f, settings.tz, settings.agents_can_play_own, limit, offset)
+    if masks(principal.role, settings.phone_masked_roles):
+        rows = [mask_fields(r, "caller_number") for r in rows]
     return {"total": total, "calls": rows}
 
 
 @router.get("/calls/{call_id}")
-async def call_detail(call_id: str, principal: AnyUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+async def call_detail(call_id: CallId, principal: AnyUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """A call with its aligned timeline, annotations and evaluations.
     Agents may open their own calls that have a submitted evaluation even
     when they may not play recordings."""
@@ -147,6 +152,8 @@ async def call_detail(call_id: str, principal: AnyUser, session: SessionDep, set
     if not can_play and not evs:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not open call {call_id}")
     out = service.call_summary(call, None, None)
+    if masks(principal.role, settings.phone_masked_roles):
+        out = mask_fields(out, "caller_number")
     out.update(
         can_play=can_play and bool(call.recording_file),
         timeline=service.aligned_timeline(call),
@@ -174,7 +181,7 @@ def _recording_path(call: CallRecord, settings) -> Any:  # noqa: ANN001
 
 @router.get("/calls/{call_id}/audio")
 async def call_audio(
-    call_id: str, principal: AnyUser, session: SessionDep, settings: SettingsDep, request: Request, download: bool = False
+    call_id: CallId, principal: AnyUser, session: SessionDep, settings: SettingsDep, request: Request, download: bool = False
 ) -> Response:
     """The recording, with HTTP Range support (206) so players seek at once.
     Audited once per playback session (see service.audit_playback)."""
@@ -193,7 +200,7 @@ async def call_audio(
 
 
 @router.get("/calls/{call_id}/peaks")
-async def call_peaks(call_id: str, principal: AnyUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+async def call_peaks(call_id: CallId, principal: AnyUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Waveform peaks (0..100 per bucket and channel; stereo = caller, agent)."""
     call = await _visible_call(session, principal, call_id, settings)
     _recording_path(call, settings)
@@ -205,7 +212,7 @@ async def call_peaks(call_id: str, principal: AnyUser, session: SessionDep, sett
 
 @router.post("/calls/{call_id}/annotations", response_model=AnnotationOut, status_code=201)
 async def add_annotation(
-    call_id: str, body: AnnotationIn, principal: Reviewer, session: SessionDep, settings: SettingsDep, request: Request
+    call_id: CallId, body: AnnotationIn, principal: Reviewer, session: SessionDep, settings: SettingsDep, request: Request
 ) -> Annotation:
     call = await _visible_call(session, principal, call_id, settings)
     a = Annotation(call_record_id=call.id, author_id=principal.id, author=principal.display_name, at_s=body.at_s, text=body.text)
@@ -232,7 +239,7 @@ async def list_forms(_: AnyUser, session: SessionDep, all_versions: bool = False
 
 
 @router.get("/forms/{form_id}", response_model=FormOut)
-async def get_form(form_id: int, _: AnyUser, session: SessionDep) -> QaForm:
+async def get_form(form_id: Id, _: AnyUser, session: SessionDep) -> QaForm:
     form = await session.get(QaForm, form_id)
     if form is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no form {form_id}")
@@ -266,7 +273,7 @@ async def _evaluation(session, principal: Principal, eval_id: int) -> Evaluation
 
 @router.post("/calls/{call_id}/evaluations", response_model=EvaluationOut, status_code=201)
 async def create_evaluation(
-    call_id: str, body: EvaluationCreate, principal: Reviewer, session: SessionDep, settings: SettingsDep, request: Request
+    call_id: CallId, body: EvaluationCreate, principal: Reviewer, session: SessionDep, settings: SettingsDep, request: Request
 ) -> Evaluation:
     call = await _visible_call(session, principal, call_id, settings)
     try:
@@ -282,8 +289,8 @@ async def list_evaluations(
     principal: AnyUser,
     session: SessionDep,
     status_: Annotated[EvalStatus | None, Query(alias="status")] = None,
-    month: str | None = None,
-    agent: str | None = None,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+    agent: Annotated[str | None, Query(max_length=128)] = None,
     mine: bool = False,
     include_superseded: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -293,8 +300,8 @@ async def list_evaluations(
     q = select(Evaluation, CallRecord).join(CallRecord, CallRecord.id == Evaluation.call_record_id)
     if principal.role == Role.agent:
         q = q.where(Evaluation.agent_user_id == principal.id, Evaluation.status != EvalStatus.draft)
-    elif principal.role == Role.team_lead:
-        q = q.where(Evaluation.queue.in_(principal.queues))
+    elif not principal.sees.everything:
+        q = q.where(or_(Evaluation.queue.in_(principal.sees.queue_list), Evaluation.agent.in_(principal.sees.interface_list)))
     if status_:
         q = q.where(Evaluation.status == status_)
     if month:
@@ -318,7 +325,7 @@ async def list_evaluations(
 
 
 @router.get("/evaluations/{eval_id}")
-async def get_evaluation(eval_id: int, principal: AnyUser, session: SessionDep) -> dict[str, Any]:
+async def get_evaluation(eval_id: Id, principal: AnyUser, session: SessionDep) -> dict[str, Any]:
     """An evaluation with its form, every revision of the call's scoring
     and the audit trail of the workflow."""
     ev = await _evaluation(session, principal, eval_id)
@@ -348,32 +355,32 @@ async def _step(session, ev: Evaluation, fn, *args) -> Evaluation:  # noqa: ANN0
 
 
 @router.patch("/evaluations/{eval_id}", response_model=EvaluationOut)
-async def update_evaluation(eval_id: int, body: EvaluationUpdate, principal: Reviewer, session: SessionDep, request: Request) -> Evaluation:
+async def update_evaluation(eval_id: Id, body: EvaluationUpdate, principal: Reviewer, session: SessionDep, request: Request) -> Evaluation:
     ev = await _evaluation(session, principal, eval_id)
     answers = {k: v.model_dump() for k, v in body.answers.items()} if body.answers is not None else None
     return await _step(session, ev, service.update_draft, session, principal, ev, answers, body.comment, client_ip(request))
 
 
 @router.post("/evaluations/{eval_id}/submit", response_model=EvaluationOut)
-async def submit_evaluation(eval_id: int, principal: Reviewer, session: SessionDep, request: Request) -> Evaluation:
+async def submit_evaluation(eval_id: Id, principal: Reviewer, session: SessionDep, request: Request) -> Evaluation:
     ev = await _evaluation(session, principal, eval_id)
     return await _step(session, ev, service.submit, session, principal, ev, client_ip(request))
 
 
 @router.post("/evaluations/{eval_id}/acknowledge", response_model=EvaluationOut)
-async def acknowledge_evaluation(eval_id: int, body: AgentResponse, principal: Agent, session: SessionDep, request: Request) -> Evaluation:
+async def acknowledge_evaluation(eval_id: Id, body: AgentResponse, principal: Agent, session: SessionDep, request: Request) -> Evaluation:
     ev = await _evaluation(session, principal, eval_id)
     return await _step(session, ev, service.acknowledge, session, principal, ev, body.comment, client_ip(request))
 
 
 @router.post("/evaluations/{eval_id}/dispute", response_model=EvaluationOut)
-async def dispute_evaluation(eval_id: int, body: AgentResponse, principal: Agent, session: SessionDep, request: Request) -> Evaluation:
+async def dispute_evaluation(eval_id: Id, body: AgentResponse, principal: Agent, session: SessionDep, request: Request) -> Evaluation:
     ev = await _evaluation(session, principal, eval_id)
     return await _step(session, ev, service.dispute, session, principal, ev, body.comment, client_ip(request))
 
 
 @router.post("/evaluations/{eval_id}/resolve")
-async def resolve_evaluation(eval_id: int, body: Resolution, principal: Reviewer, session: SessionDep, request: Request) -> dict[str, Any]:
+async def resolve_evaluation(eval_id: Id, body: Resolution, principal: Reviewer, session: SessionDep, request: Request) -> dict[str, Any]:
     ev = await _evaluation(session, principal, eval_id)
     resolved, new = await _step(session, ev, service.resolve, session, principal, ev, body.decision, body.comment, client_ip(request))
     return {
@@ -383,7 +390,7 @@ async def resolve_evaluation(eval_id: int, body: Resolution, principal: Reviewer
 
 
 @router.post("/evaluations/{eval_id}/revisions", response_model=EvaluationOut, status_code=201)
-async def revise_evaluation(eval_id: int, principal: Reviewer, session: SessionDep, request: Request) -> Evaluation:
+async def revise_evaluation(eval_id: Id, principal: Reviewer, session: SessionDep, request: Request) -> Evaluation:
     ev = await _evaluation(session, principal, eval_id)
     return await _step(session, ev, service.revise, session, principal, ev, client_ip(request))
 
@@ -404,15 +411,14 @@ async def run_sampling(body: SampleIn, principal: Reviewer, settings: SettingsDe
     return SampleOut(**result.__dict__)
 
 
-SummaryGroup = Literal["agent", "queue", "month", "item", "evaluator"]
+SummaryGroup = Literal["agent", "queue", "team", "month", "item", "evaluator"]
 
 
 async def _summary(principal: Principal, settings, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None):  # noqa: ANN001, ANN202
     if principal.role == Role.agent:
         agent = principal.interface or "-"
-    scope = principal.queues if principal.role == Role.team_lead else None
     # A report build: in the worker, off the event loop.
-    return await worker.run(settings, jobs.summary, group, _month(month_from, "month_from"), _month(month_to, "month_to"), agent, queue, scope)
+    return await worker.run(settings, jobs.summary, group, _month(month_from, "month_from"), _month(month_to, "month_to"), agent, queue, principal.sees)
 
 
 @router.get("/summary")
@@ -420,10 +426,10 @@ async def score_summary(
     principal: AnyUser,
     settings: SettingsDep,
     group: SummaryGroup = "agent",
-    month_from: str | None = None,
-    month_to: str | None = None,
-    agent: str | None = None,
-    queue: str | None = None,
+    month_from: Annotated[str | None, Query(max_length=7)] = None,
+    month_to: Annotated[str | None, Query(max_length=7)] = None,
+    agent: Annotated[str | None, Query(max_length=128)] = None,
+    queue: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict[str, Any]]:
     """Average scores by agent, queue (team), month, evaluator or item.
     Agents get their own figures only."""
@@ -434,13 +440,18 @@ async def score_summary(
 async def score_summary_csv(
     principal: AnyUser,
     settings: SettingsDep,
+    session: SessionDep,
+    request: Request,
     group: SummaryGroup = "agent",
-    month_from: str | None = None,
-    month_to: str | None = None,
-    agent: str | None = None,
-    queue: str | None = None,
+    month_from: Annotated[str | None, Query(max_length=7)] = None,
+    month_to: Annotated[str | None, Query(max_length=7)] = None,
+    agent: Annotated[str | None, Query(max_length=128)] = None,
+    queue: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     rows = await _summary(principal, settings, group, month_from, month_to, agent, queue)
+    audit(session, principal, "export.qa_summary", group, client_ip(request), month_from=month_from, month_to=month_to,
+          agent=agent, queue=queue, rows=len(rows))  # fmt: skip
+    await session.commit()
     cols = ["key", "zh", "en", "count", "average", "violations"] if group == "item" else ["key", "name", "count", "average", "min", "max", "vetoed", "disputed"]
     return Response(
         service.to_csv(rows, cols),

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.auth.scope import Scope
 from callcenter.auth.service import Principal, audit
 from callcenter.db import Database
 from callcenter.qa import service
@@ -24,7 +25,7 @@ async def sample(
 
 
 async def summary(
-    db: Database, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None, scope: tuple[str, ...] | None
+    db: Database, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None, scope: Scope | None
 ) -> list[dict[str, Any]]:
     async with db.sessions() as s:
         return await service.summary(s, group, month_from, month_to, agent, queue, scope)

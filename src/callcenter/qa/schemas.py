@@ -67,7 +67,7 @@ class Answer(BaseModel):
 
 
 class EvaluationCreate(BaseModel):
-    form_id: int | None = None
+    form_id: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class EvaluationUpdate(BaseModel):
@@ -129,7 +129,7 @@ class AnnotationOut(BaseModel):
 
 class SampleIn(BaseModel):
     month: str | None = None  # None: this month in settings.timezone
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
 
     _m = field_validator("month")(classmethod(lambda cls, v: check_month(v)))
 

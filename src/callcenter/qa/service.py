@@ -37,11 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.models import CallRecord, Outcome
 from callcenter.auth.models import AuditEntry, Role, User
+from callcenter.auth.scope import Scope
 from callcenter.auth.service import Principal, audit
 from callcenter.db import utcnow
 from callcenter.hooks.models import SurveyResponse
 from callcenter.qa import scoring
 from callcenter.qa.models import Annotation, Assignment, EvalStatus, Evaluation, QaForm
+from callcenter.teams.models import Team, TeamMember
 
 
 class NotFound(Exception):
@@ -63,13 +65,11 @@ REVIEWERS = (Role.qa, Role.team_lead, Role.admin)
 
 
 def may_see_call(principal: Principal, call: CallRecord, agents_can_play_own: bool) -> bool:
-    """QA and admins see every call; a team lead those of the queues they
-    lead (their skills); an agent only their own, and only if the
-    operator allows it (settings.agents_can_play_own)."""
-    if principal.role == Role.team_lead:
-        return call.queue in principal.queues
+    """QA and admins see every call; a team lead the calls of their teams'
+    queues and agents (auth.scope); an agent only their own, and only if
+    the operator allows it (settings.agents_can_play_own)."""
     if principal.role in REVIEWERS:
-        return True
+        return principal.sees.has_call(call.queue, call.agent)
     return agents_can_play_own and bool(principal.interface) and call.agent == principal.interface
 
 
@@ -81,44 +81,50 @@ async def call_by_id(session: AsyncSession, call_id: str) -> CallRecord:
 
 
 PLAY_SESSION = timedelta(minutes=30)
+_play_locks: dict[tuple[int, str], asyncio.Lock] = {}
 
 
 async def audit_playback(
     session: AsyncSession, principal: Principal, call: CallRecord, ip: str, range_header: str | None, download: bool
 ) -> bool:
-    """Write one audit row per playback session.
+    """Write one audit row per listening session, whatever the request.
 
-    A session starts with a request for the start of the file (no Range,
-    or a range starting at byte 0: what a player sends when it opens the
-    file); seeks (ranges further in) belong to the session already open.
-    A second start by the same user on the same call within 30 minutes
-    is the same session (players re-open on replay).  Every download is
-    its own row.  Returns whether a row was written.
+    A listening session is one user on one call: the first request of
+    any kind (no Range, `bytes=0-`, a seek further in, a suffix range
+    `bytes=-N`, several ranges) opens it with a row; further requests
+    within 30 minutes of that row belong to it (players fetch in pieces
+    and re-open on replay).  Every download is its own row.  Concurrent
+    first requests (a player's parallel range fetches) write one row: they
+    are serialised per user and call.  The row is committed before a byte
+    is sent: no audit, no audio.  Returns whether a row was written.
     """
     if download:
-        audit(session, principal, "recording.download", call.call_id, ip, file=call.recording_file)
+        audit(session, principal, "recording.download", call.call_id, ip, file=call.recording_file, range=(range_header or "")[:100])
         await session.commit()
         return True
-    if range_header:
-        spec = range_header.strip().lower().removeprefix("bytes=").split(",")[0].strip()
-        if not spec.startswith("0-"):
-            return False
-    since = utcnow() - PLAY_SESSION
-    recent = await session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(
-            AuditEntry.actor_id == principal.id,
-            AuditEntry.action == "recording.play",
-            AuditEntry.target == call.call_id,
-            AuditEntry.at >= since,
-        )
-    )
-    if recent:
-        return False
-    audit(session, principal, "recording.play", call.call_id, ip, file=call.recording_file)
-    await session.commit()
-    return True
+    key = (principal.id, call.call_id)
+    lock = _play_locks.setdefault(key, asyncio.Lock())
+    try:
+        async with lock:
+            since = utcnow() - PLAY_SESSION
+            recent = await session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
+                    AuditEntry.actor_id == principal.id,
+                    AuditEntry.action == "recording.play",
+                    AuditEntry.target == call.call_id,
+                    AuditEntry.at >= since,
+                )
+            )
+            if recent:
+                return False
+            audit(session, principal, "recording.play", call.call_id, ip, file=call.recording_file, range=(range_header or "")[:100])
+            await session.commit()
+            return True
+    finally:
+        if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+            _play_locks.pop(key, None)
 
 
 # --- timeline ------------------------------------------------------------------
@@ -212,8 +218,9 @@ async def search_calls(
         .outerjoin(SurveyResponse, SurveyResponse.uniqueid == CallRecord.uniqueid)
     )
     conds = []
-    if principal.role == Role.team_lead:
-        conds.append(CallRecord.queue.in_(principal.queues))
+    sees = principal.sees
+    if principal.role in REVIEWERS and not sees.everything:
+        conds.append(or_(CallRecord.queue.in_(sees.queue_list), CallRecord.agent.in_(sees.interface_list)))
     if principal.role == Role.agent:
         if not agents_can_play_own or not principal.interface:
             # Agents still see calls that have a submitted evaluation of theirs.
@@ -335,13 +342,11 @@ async def evaluation(session: AsyncSession, eval_id: int) -> Evaluation:
 
 
 def may_see_evaluation(principal: Principal, ev: Evaluation) -> bool:
-    """QA and admins see all, a team lead those of the queues they lead;
-    an agent sees their own once submitted (drafts are the evaluator's
-    working notes)."""
-    if principal.role == Role.team_lead:
-        return ev.queue in principal.queues
+    """QA and admins see all, a team lead those of their teams' queues and
+    agents; an agent sees their own once submitted (drafts are the
+    evaluator's working notes)."""
     if principal.role in REVIEWERS:
-        return True
+        return principal.sees.has_call(ev.queue, ev.agent)
     return ev.agent_user_id == principal.id and ev.status != EvalStatus.draft
 
 
@@ -641,7 +646,7 @@ async def sample_month(
 
 # --- summaries ----------------------------------------------------------------------
 
-GROUPS = ("agent", "queue", "month", "item", "evaluator")
+GROUPS = ("agent", "queue", "team", "month", "item", "evaluator")
 
 
 async def summary(
@@ -651,17 +656,18 @@ async def summary(
     month_to: str | None,
     agent: str | None,
     queue: str | None,
-    queues: tuple[str, ...] | None = None,
+    scope: Scope | None = None,
 ) -> list[dict[str, Any]]:
     """Average scores of current (not superseded) submitted evaluations,
-    grouped by agent, queue (the team), month, evaluator or form item.
-    Item rows give the share of its points earned, 0..100.  `queues`
-    (a team lead's) limits the evaluations to those queues."""
+    grouped by agent, queue, team (the agent's team when the call was
+    taken), month, evaluator or form item.  Item rows give the share of
+    its points earned, 0..100.  `scope` (a team lead's) limits the
+    evaluations to their teams' queues and agents."""
     q = select(Evaluation).where(
         Evaluation.superseded.is_(False), Evaluation.status != EvalStatus.draft, Evaluation.total.is_not(None)
     )
-    if queues is not None:
-        q = q.where(Evaluation.queue.in_(queues))
+    if scope is not None and not scope.everything:
+        q = q.where(or_(Evaluation.queue.in_(scope.queue_list), Evaluation.agent.in_(scope.interface_list)))
     if month_from:
         q = q.where(Evaluation.month >= month_from)
     if month_to:
@@ -695,9 +701,13 @@ async def summary(
         for u in (await session.execute(select(User))).scalars():
             names[u.interface or ""] = u.display_name
             names[f"id:{u.id}"] = u.display_name
+    teams: dict[int, str] = {}
+    if group == "team":
+        teams, names = await _teams_of(session, evs)
     buckets: dict[str, list[Evaluation]] = defaultdict(list)
     for e in evs:
-        key = {"agent": e.agent, "queue": e.queue, "month": e.month, "evaluator": f"id:{e.evaluator_id}"}[group]
+        key = {"agent": e.agent, "queue": e.queue, "month": e.month, "evaluator": f"id:{e.evaluator_id}",
+               "team": teams.get(e.id, "")}[group]  # fmt: skip
         buckets[key].append(e)
     out = []
     for key in sorted(buckets):
@@ -716,6 +726,28 @@ async def summary(
             }
         )
     return out
+
+
+async def _teams_of(session: AsyncSession, evs: list[Evaluation]) -> tuple[dict[int, str], dict[str, str]]:
+    """evaluation id -> "team:<id>" of its agent when the call came in
+    ("" = in no team then), and those keys' team names."""
+    agents = {e.agent_user_id for e in evs} - {None}
+    if not agents:
+        return {}, {}
+    calls = dict((await session.execute(select(CallRecord.id, CallRecord.entered_at).where(CallRecord.id.in_({e.call_record_id for e in evs})))).all())
+    stretches: dict[int, list[tuple[TeamMember, Team]]] = defaultdict(list)
+    for m, t in (await session.execute(select(TeamMember, Team).join(Team, Team.id == TeamMember.team_id).where(TeamMember.user_id.in_(agents)))).all():
+        stretches[m.user_id].append((m, t))
+    out: dict[int, str] = {}
+    names: dict[str, str] = {"": "—"}
+    for e in evs:
+        at = calls.get(e.call_record_id)
+        for m, t in stretches.get(e.agent_user_id or 0, ()):
+            if at is not None and m.from_at <= at and (m.to_at is None or at < m.to_at):
+                out[e.id] = f"team:{t.id}"
+                names[f"team:{t.id}"] = t.name
+                break
+    return out, names
 
 
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:

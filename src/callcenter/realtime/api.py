@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from callcenter.realtime.schemas import (
     TransferIn,
 )
 from callcenter.realtime.service import DeskError
+from callcenter.validation import Id
 
 router = APIRouter(tags=["realtime"])
 
@@ -44,8 +46,33 @@ def _http(exc: DeskError) -> HTTPException:
 # --- websocket -------------------------------------------------------------------
 
 
+def origin_allowed(origin: str | None, host: str | None, public_url: str) -> bool:
+    """A browser's websocket must come from our own pages: its Origin is
+    the configured public URL's, or (without one) the host it connected
+    to.  Clients that send no Origin are not browsers (the token is still
+    needed); cross-site websocket hijacking needs a browser."""
+    if origin is None:
+        return True
+    o = urlsplit(origin)
+    if public_url:
+        p = urlsplit(public_url)
+        return (o.scheme, _netloc(o)) == (p.scheme, _netloc(p))
+    return bool(host) and _netloc(o) == _netloc(urlsplit(f"{o.scheme}://{host}"))
+
+
+def _netloc(u: Any) -> str:
+    default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(u.scheme)
+    port = u.port if u.port is not None else default
+    return f"{(u.hostname or '').lower()}:{port}"
+
+
 @router.websocket("/ws")
 async def websocket(ws: WebSocket) -> None:
+    settings = ws.app.state.settings
+    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), settings.public_url):
+        # Refused before the handshake completes: the browser gets a 403.
+        await ws.close(1008, "origin not allowed")
+        return
     principal = await websocket_principal(ws)
     if principal is None:
         # Accept-then-close so the browser sees a reason, not a bare 403.
@@ -292,6 +319,8 @@ async def _supervise(
     target = await session.get(User, user_id)
     if target is None or not target.interface:
         raise CodedError(status.HTTP_404_NOT_FOUND, "no_agent", f"user_id: no agent {user_id} with a phone interface")
+    if not lead.sees.has_user(target.id):
+        raise CodedError(status.HTTP_403_FORBIDDEN, "not_your_team", f"user_id: {target.username} is not in a team you lead")
     result: dict[str, Any] = {"action": what, "by": lead.username, "target": target.username,
                               "interface": target.interface, "at": time.time(), **details}
     try:
@@ -310,7 +339,7 @@ async def _supervise(
 
 
 @router.post("/api/supervisor/agents/{user_id}/spy")
-async def spy(user_id: int, body: SpyIn, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
+async def spy(user_id: Id, body: SpyIn, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
     """Listen, whisper or barge: my own phone rings and runs ChanSpy on the agent."""
 
     async def run(gw: Any, target: User) -> None:
@@ -321,7 +350,7 @@ async def spy(user_id: int, body: SpyIn, lead: Lead, session: SessionDep, reques
 
 
 @router.post("/api/supervisor/agents/{user_id}/pause")
-async def force_pause(user_id: int, body: ForcePauseIn, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
+async def force_pause(user_id: Id, body: ForcePauseIn, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
     try:
         await service.pause_reason(session, body.reason)
     except DeskError as exc:
@@ -334,7 +363,7 @@ async def force_pause(user_id: int, body: ForcePauseIn, lead: Lead, session: Ses
 
 
 @router.post("/api/supervisor/agents/{user_id}/unpause")
-async def force_unpause(user_id: int, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
+async def force_unpause(user_id: Id, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
     async def run(gw: Any, target: User) -> None:
         await service.act(f"unpause {target.username}", gw.queue_pause(target.interface, False))
 
@@ -342,7 +371,7 @@ async def force_unpause(user_id: int, lead: Lead, session: SessionDep, request: 
 
 
 @router.post("/api/supervisor/agents/{user_id}/logout")
-async def force_logout(user_id: int, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
+async def force_logout(user_id: Id, lead: Lead, session: SessionDep, request: Request) -> dict[str, Any]:
     async def run(gw: Any, target: User) -> None:
         for q in await _member_queues(request, session, target.id, target.interface):
             await service.act(f"log {target.username} out of {q}", gw.queue_remove(q, target.interface))

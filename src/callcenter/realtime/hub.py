@@ -46,6 +46,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from callcenter.acd.core import Output, ScreenPop
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
+from callcenter.privacy import mask_json_text, mask_phone
 
 log = logging.getLogger("callcenter.realtime")
 
@@ -54,7 +55,8 @@ SUPERVISOR = "supervisor"
 AGENT_PREFIX = "agent:"
 LEADS = (Role.admin, Role.team_lead)
 CLOSE_TOO_SLOW = 4008  # application close code: the client fell behind too often
-CLOSE_UNAUTHORISED = 4401  # not signed in, or the token expired
+CLOSE_UNAUTHORISED = 4401  # not signed in, the token expired or was revoked
+CLOSE_RESCOPE = 4000  # the user's scope changed: reconnect (and resnapshot)
 _RESNAP = object()  # queue marker: send this topic's snapshot, computed when sent
 
 
@@ -106,8 +108,10 @@ class Client:
         self.floor: dict[str, int] = {}
         self.lags: deque[float] = deque()
         self.closed = False
-        # Queues this client may see on the wallboard; None = all (admin).
-        self.scope: frozenset[str] | None = None if principal.role == Role.admin else frozenset(principal.queues)
+        # Queues this client may see on the boards; None = all (admin).
+        sees = principal.sees
+        self.scope: frozenset[str] | None = None if sees.everything else frozenset(sees.queues)
+        self.masked = principal.role.value in hub.masked_roles
 
     def offer(self, topic: str, seq: int, text: Any) -> None:
         """Never blocks: on overflow the queue is replaced by resnapshots."""
@@ -129,6 +133,8 @@ class Client:
                 text = self.hub.snapshot_text(self, topic)
             elif seq and seq <= self.floor.get(topic, 0):
                 continue
+            if self.masked:
+                text = mask_json_text(text)
             await self.ws.send_text(text)
 
 
@@ -146,8 +152,12 @@ class Hub:
         max_lags: int = 3,
         lag_window_s: float = 60.0,
         lookup: Lookup | None = None,
+        masked_roles: tuple[str, ...] | list[str] = (),
     ) -> None:
         self.epoch = secrets.token_hex(6)
+        self.masked_roles = tuple(masked_roles)
+        # user id -> when their scope changed: their next subscribes get snapshots
+        self._rescoped: dict[int, float] = {}
         self.queue_size = queue_size
         # A reconnect within about a minute of agent traffic, or ~8 s of a
         # busy board (4 deltas/s), replays; past that a snapshot is cheaper.
@@ -415,9 +425,17 @@ class Hub:
     # --- supervisor action results ----------------------------------------------
 
     def action_result(self, result: dict[str, Any]) -> None:
+        """A supervisor action's outcome, to the supervisors who may see its agent."""
         topic = self.topics.get(SUPERVISOR)
-        if topic is not None:
-            self._publish(topic, {"action": result})
+        if topic is None:
+            return
+        data = {"action": result}
+        seq = topic.record(data)
+        iface = result.get("interface")
+        text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
+        for client in tuple(topic.clients):
+            if client.principal.sees.has_agent(iface):
+                client.offer(topic.name, seq, text)
 
     # --- access and shapes ------------------------------------------------------
 
@@ -426,9 +444,9 @@ class Hub:
             iface = topic[len(AGENT_PREFIX) :]
             if not iface:
                 raise Forbidden("agent topic needs an interface, e.g. agent:PJSIP/8001")
-            if principal.role in LEADS or principal.interface == iface:
+            if principal.interface == iface or (principal.role in LEADS and principal.sees.has_agent(iface)):
                 return
-            raise Forbidden(f"{topic}: only that agent, team leads and admins may subscribe")
+            raise Forbidden(f"{topic}: only that agent, the leads of their team and admins may subscribe")
         if topic in (WALLBOARD, SUPERVISOR):
             if principal.role in LEADS:
                 return
@@ -451,7 +469,7 @@ class Hub:
             "queues": [q.get("queue") for q in a.get("queues", ())],
             "caller": None
             if not call
-            else {"number": call.get("caller_number"), "name": call.get("caller_name"), "queue": call.get("queue")},
+            else {"number": mask_phone(call.get("caller_number")), "name": call.get("caller_name"), "queue": call.get("queue")},
             "wrap_up_deadline": (a.get("wrap_up") or {}).get("deadline"),
             "handled": (a.get("today") or {}).get("handled"),
         }
@@ -464,9 +482,10 @@ class Hub:
             out["totals"] = data["totals"]
         return out
 
-    def _supervisor_data(self, data: dict[str, Any], scope: frozenset[str] | None) -> dict[str, Any]:
+    def _supervisor_data(self, data: dict[str, Any], scope: frozenset[str] | None, client: Client | None = None) -> dict[str, Any] | None:
         if "action" in data:
-            return data
+            iface = data["action"].get("interface")
+            return data if client is None or client.principal.sees.has_agent(iface) else None
         return {"agents": self._scoped_agents(data, scope, lambda a: a)}
 
     def _scoped_agents(self, data: dict[str, Any], scope: frozenset[str] | None, shape: Callable[..., Any]) -> dict[str, Any]:
@@ -524,18 +543,24 @@ class Hub:
             topic = self.topics[topic_name] = Topic(topic_name, size)
         client.topics.add(topic_name)
         topic.clients.add(client)
-        missed = topic.since(since) if since is not None and epoch == self.epoch else None
+        rescoped = time.monotonic() - self._rescoped.get(client.principal.id, -1e9) < 60
+        missed = topic.since(since) if since is not None and epoch == self.epoch and not rescoped else None
         if missed is None:
             client.offer(topic_name, 0, self.snapshot_text(client, topic_name))
             return
         client.floor[topic_name] = since or 0
         client.offer(topic_name, 0, dumps({"type": "resumed", "topic": topic_name, "seq": since, "epoch": self.epoch}))
-        shape = {WALLBOARD: self._board_data, SUPERVISOR: self._supervisor_data}.get(topic_name)
         for seq, data in missed:
             if isinstance(data, str):
                 client.offer(topic_name, 0, data)
+                continue
+            if topic_name == WALLBOARD:
+                cut: dict[str, Any] | None = self._board_data(data, client.scope)
+            elif topic_name == SUPERVISOR:
+                cut = self._supervisor_data(data, client.scope, client)
             else:
-                cut = shape(data, client.scope) if shape else data
+                cut = data
+            if cut is not None:
                 client.offer(topic_name, 0, dumps({"type": "delta", "topic": topic_name, "seq": seq, "ts": self.ts, "data": cut}))
         client.floor[topic_name] = topic.seq
 
