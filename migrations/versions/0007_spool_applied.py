@@ -1,7 +1,7 @@
 """spool_applied: keys of spooled writes that reached the database
 
 Revision ID: 0007
-Revises: 0011 (re-chained after merging main; was 0005)
+Revises: 0006 (re-chained after merging main; was 0005)
 Create Date: 2026-12-01 00:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import callcenter.db
 
 
 revision = '0007'
-down_revision = '0011'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
