@@ -41,4 +41,4 @@ bench: $(VENV)/.dev
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache build src/*.egg-info demo.db* callcenter.db*
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info demo.db* callcenter.db* callcenter-spool.db*

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import tempfile
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -162,6 +163,9 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+_SPOOLS = tempfile.TemporaryDirectory(prefix="cc-test-spools-")  # removed when the run ends
+
+
 def make_settings(**overrides: object) -> Settings:
     base: dict[str, object] = {
         "jwt_secret": "test-jwt-secret-0123456789abcdefghij",
@@ -169,6 +173,8 @@ def make_settings(**overrides: object) -> Settings:
         "ami_enabled": False,
         "simulator": False,
         "log_format": "console",
+        # Each app its own spool: a write spooled in one test must never reach another's database.
+        "spool_path": Path(_SPOOLS.name) / f"{uuid.uuid4().hex}.db",
     }
     base.update(overrides)
     return load_settings(**base)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
@@ -12,11 +13,14 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+import asyncpg
+from fastapi import FastAPI, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketState
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from callcenter import __version__
@@ -30,7 +34,7 @@ from callcenter.crm import api as crm_api
 from callcenter.hooks import api as hooks_api
 from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
-from callcenter.db import Database
+from callcenter.db import Database, is_unavailable
 from callcenter.logs import request_id
 from callcenter.qa import api as qa_api
 from callcenter.qa.service import scheduled_jobs
@@ -38,6 +42,7 @@ from callcenter.realtime import api as realtime_api
 from callcenter.realtime import revocation
 from callcenter.realtime.hub import Hub
 from callcenter.realtime.screenpop import CustomerLookup
+from callcenter.spool import Spool
 from callcenter.teams import api as teams_api
 from callcenter import validation
 from callcenter.validation import RefuseNul
@@ -45,6 +50,10 @@ from callcenter.web import api as web_api
 from callcenter.web import docs as web_docs
 
 log = logging.getLogger("callcenter.http")
+
+RETRY_AFTER_S = 5
+# Where a lost database shows up; db.is_unavailable says which of these are that.
+UNAVAILABLE_TYPES = (DBAPIError, SATimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 HTTP_REQUESTS = Counter("callcenter_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -148,8 +157,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.simulator, settings = await start_demo(settings, on_wrap_up_done=lambda iface: _demo_disposition(app, iface), dialplan=dialplan)
             stack.push_async_callback(app.state.simulator.stop)
             app.state.settings = settings
+        # Writes from the PBX and the dialplan wait here while the database is away.
+        spool = Spool(settings.spool_path)
+        stack.callback(spool.close)
+        app.state.spool = spool
+        app.state.readiness["spool"] = spool.readiness
+        if len(spool):
+            try:  # before the ACD reloads today's calls, so they include these
+                await spool.replay(db)
+            except Exception as exc:  # noqa: BLE001 - the replayer keeps trying
+                spool.mark_down(exc)
+        replayer = asyncio.create_task(spool.run(db), name="spool-replay")
+        stack.push_async_callback(_cancel, replayer)
         # The ACD core and its persister, fed by the bridge (AMI -> core).
-        acd = AcdService(db, core_config_from(settings), gateway=None)
+        acd = AcdService(db, core_config_from(settings), gateway=None, spool=spool)
         await acd.start()
         stack.push_async_callback(acd.stop)
         app.state.acd = acd
@@ -191,6 +212,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             gc.unfreeze()
         log.info("callcenter stopping")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 _DEMO_TASKS: set[asyncio.Task[object]] = set()
@@ -240,6 +267,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     validation.install(app)
+
+    async def database_unavailable(conn: Request | WebSocket, exc: Exception) -> Response | None:
+        """The database is unreachable: 503 with Retry-After (a websocket is
+        closed with 1013, try again later), never a 500.  Anything else is a
+        bug and stays one."""
+        if not is_unavailable(exc):
+            raise exc
+        log.warning("%s %s: database unavailable (%s: %s)", getattr(conn, "method", "WS"), conn.url.path, type(exc).__name__, exc)
+        if isinstance(conn, WebSocket):
+            if conn.client_state == WebSocketState.CONNECTING:
+                await conn.accept()
+            await conn.close(1013, "database unavailable; try again shortly")
+            return None
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly", "code": "http_503"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for cls in UNAVAILABLE_TYPES:
+        app.add_exception_handler(cls, database_unavailable)  # type: ignore[arg-type]
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

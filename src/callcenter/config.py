@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     ami_action_timeout_s: float = Field(5.0, gt=0, description="Seconds an AMI action may take before it fails")
     ami_backoff_initial_s: float = Field(0.5, gt=0, description="First reconnect delay; doubles per failed attempt (with jitter)")
     ami_backoff_max_s: float = Field(30.0, gt=0, description="Upper bound of the reconnect backoff")
+    ami_probe_interval_s: float = Field(
+        0.25, gt=0, le=5, description="While backing off, probe Asterisk's port this often (with jitter); reconnect as soon as it answers again"
+    )
 
     # --- secrets --------------------------------------------------------
     env: Literal["development", "production"] = Field(
@@ -107,10 +110,22 @@ class Settings(BaseSettings):
 
     # --- dialplan hooks and customers -----------------------------------
     hook_budget_ms: int = Field(300, ge=10, le=5000, description="/hooks/route answers within this many ms; a slower lookup gets the safe default route")
+    hook_write_budget_ms: int = Field(
+        1000, ge=50, le=10_000, description="/hooks/survey and /hooks/callback wait this long for the database, then spool the write (kept on disk, written when it is back) and answer"
+    )
     hook_fallback_queue: str = Field("enquiries", min_length=1, description="Queue of the safe default route when no rule matches or the lookup fails")
     priority_boost_hours: int = Field(24, ge=0, description="A caller who abandoned or asked for a callback within this many hours is queued with raised priority (0 = off)")
     default_area_code: str = Field("", pattern=r"^0?[1-9][0-9]{1,3}$|^$", description="Area code (e.g. 010, 0755) assumed for 7-8 digit local landline numbers; empty = none")
     survey_scale: int = Field(5, ge=2, le=10, description="Highest post-call survey score (1..N)")
+
+    spool_path: Path = Field(
+        Path("./callcenter-spool.db"),
+        description="Local SQLite file where writes from the PBX and the dialplan wait while the database is unreachable (survives restarts)",
+    )
+
+    worker_processes: int = Field(
+        1, ge=0, le=32, description="Processes for long jobs (imports, QA sampling, purges, report builds), off the event loop; 0 = a thread (development only)"
+    )
 
     # --- recordings -----------------------------------------------------
     recordings_dir: Path = Field(Path("./recordings"), description="Directory MixMonitor writes recordings into")

@@ -6,10 +6,14 @@ anything dialect-specific stays in this file.
 
 from __future__ import annotations
 
+import errno
+import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event, text
+import asyncpg
+from sqlalchemy import DateTime, MetaData, event, exc as sa_exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -68,7 +72,44 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # A connect that gets no answer (a partition, not a refusal) fails in
+    # seconds, not asyncpg's 60: callers then answer 503 or spool.
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT_S})
+
+
+CONNECT_TIMEOUT_S = 5.0
+
+# asyncpg's: the server is gone, shutting down, starting up or refusing us for now.
+_PG_AWAY = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError)
+_SQLITE_AWAY = ("unable to open database file", "disk i/o error", "database is locked", "readonly database")
+_NET_ERRNOS = {errno.ENETDOWN, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EHOSTUNREACH, errno.ETIMEDOUT, errno.ENOTCONN}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Is this the database being unreachable (answer 503, spool the write)
+    rather than a bug?  Looks through SQLAlchemy's wrapping and the cause
+    chain, on both dialects."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (ConnectionError, TimeoutError, sa_exc.TimeoutError, *_PG_AWAY)):
+            return True
+        if isinstance(e, socket.gaierror) or (isinstance(e, OSError) and e.errno in _NET_ERRNOS):
+            return True
+        if isinstance(e, asyncpg.InterfaceError) and "closed" in str(e):
+            return True  # "connection is closed": the server went away under it
+        if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, sqlite3.OperationalError) and any(m in str(e).lower() for m in _SQLITE_AWAY):
+            return True
+        if isinstance(e, sa_exc.OperationalError) and e.orig is not None and any(m in str(e.orig).lower() for m in _SQLITE_AWAY):
+            return True
+        todo += [getattr(e, "orig", None), e.__cause__, None if e.__suppress_context__ else e.__context__]
+    return False
 
 
 class Database:
@@ -89,6 +130,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as asyncpg's own connect() takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def import_all_models() -> None:

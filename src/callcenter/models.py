@@ -11,3 +11,4 @@ from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule, Survey
 from callcenter.qa.models import Annotation, Assignment, Evaluation, QaForm, RecordingPeaks  # noqa: F401
 from callcenter.realtime.models import RealtimeSetting  # noqa: F401
 from callcenter.teams.models import Team, TeamLead, TeamMember  # noqa: F401
+from callcenter.spool import SpoolApplied  # noqa: F401

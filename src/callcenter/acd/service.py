@@ -11,10 +11,13 @@ database, tell the realtime hub.
   backwards when Asterisk's clock is a little ahead of ours.
 - A 1 s Tick keeps wrap-up limits and KPI windows moving when Asterisk is quiet.
 - Call records and agent intervals go into a bounded buffer that a flusher
-  writes in batches at least once a second.  A database outage only delays
-  them: the batch stays in the buffer and is retried.  If the buffer is full,
-  the item is logged at ERROR level in full (so it can be recovered from
-  the log) and counted in `callcenter_acd_records_dropped_total`.
+  writes in batches at least once a second.  When the database is
+  unreachable the buffer moves to the spool (callcenter.spool: on local
+  disk, survives a restart) and so does every later item, in order, until
+  the spool has written them all back, each once.  Without a spool (tests,
+  tools) the batch stays in the buffer and is retried; if that buffer is
+  full, the item is logged at ERROR level in full (so it can be recovered
+  from the log) and counted in `callcenter_acd_records_dropped_total`.
 - PauseMember actions go to `gateway.queue_pause(interface, paused, reason)`,
   retried with back-off; a newer action for the same agent supersedes an
   older one still retrying.
@@ -34,10 +37,12 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd import events as ev
 from callcenter.acd import queue_log, snapshot
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
+from callcenter import spool as spooling
 from callcenter.acd.models import (
     AbandonMode,
     AgentInterval,
@@ -48,7 +53,8 @@ from callcenter.acd.models import (
     Queue,
     RingAttempt,
 )
-from callcenter.db import Database
+from callcenter.db import Database, is_unavailable
+from callcenter.spool import Spool
 
 log = logging.getLogger("callcenter.acd")
 
@@ -177,6 +183,7 @@ class AcdService:
         snapshot_s: float = 3.0,
         backfill_delay_s: float | None = 2.0,
         action_backoff_s: float = 0.5,
+        spool: Spool | None = None,
     ) -> None:
         self.core = Core(config)
         self.db = db
@@ -191,6 +198,7 @@ class AcdService:
         self._seen_until: float | None = None  # the last moment the core heard from Asterisk
         self.action_retries = action_retries
         self.action_backoff_s = action_backoff_s
+        self.spool = spool
         self._buffer: deque[tuple[str, dict[str, Any]]] = deque()
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -311,6 +319,11 @@ class AcdService:
             try:
                 await asyncio.wait_for(self.flush_all(), 10)
             except Exception as exc:  # noqa: BLE001
+                if self.spool is not None:
+                    log.warning("ACD stopping with the database unreachable (%s); %d items spooled", exc, len(self._buffer))
+                    self.spool.put(SPOOLED, *({"kind": kind, "item": item} for kind, item in self._buffer))
+                    self._buffer.clear()
+                    return
                 log.error("ACD stopped with %d unwritten items: %s", len(self._buffer), exc)
                 for kind, item in self._buffer:
                     log.error("unwritten %s: %s", kind, json.dumps(item, ensure_ascii=False, default=str))
@@ -442,6 +455,9 @@ class AcdService:
     def _persist(self, kind: str, item: dict[str, Any]) -> None:
         if self.db is None:
             return
+        if self.spool is not None and (self.spool.busy(SPOOLED) or len(self._buffer) >= self.buffer_max):
+            self.spool.put(SPOOLED, {"kind": kind, "item": item})  # behind the ones already waiting, durably
+            return
         if len(self._buffer) >= self.buffer_max:
             self.dropped += 1
             DROPPED.labels(kind).inc()
@@ -464,7 +480,10 @@ class AcdService:
 
     def readiness(self) -> dict[str, Any]:
         ok = len(self._buffer) < self.buffer_max and self._db_down_since is None
-        return {"ok": ok, "buffered": len(self._buffer), "dropped": self.dropped, "core_errors": self._core_errors}
+        out = {"ok": ok, "buffered": len(self._buffer), "dropped": self.dropped, "core_errors": self._core_errors}
+        if self.spool is not None:
+            out["spooled"] = self.spool.busy(SPOOLED)
+        return out
 
     async def _flusher(self) -> None:
         while True:
@@ -485,7 +504,12 @@ class AcdService:
         return n
 
     async def flush(self) -> int:
-        """Write one batch; on failure put it back (in order) and raise."""
+        """Write one batch.  If the database is unreachable and there is a
+        spool, everything buffered moves there; otherwise, on failure, the
+        batch goes back (in order) and the error is raised."""
+        if self._db_down_since is not None and self.spool is not None and not self.spool.busy(SPOOLED):
+            log.warning("ACD writes back to the database after %.0f s (the spool is written)", self.clock() - self._db_down_since)
+            self._db_down_since = None
         if not self._buffer or self.db is None:
             return 0
         batch = [self._buffer.popleft() for _ in range(min(self.batch_max, len(self._buffer)))]
@@ -497,6 +521,15 @@ class AcdService:
         except Exception as exc:
             self._buffer.extendleft(reversed(batch))
             FLUSH_FAILURES.inc()
+            if self.spool is not None and is_unavailable(exc):
+                n = len(self._buffer)
+                self.spool.mark_down(exc)
+                self.spool.put(SPOOLED, *({"kind": kind, "item": item} for kind, item in self._buffer))
+                self._buffer.clear()
+                if self._db_down_since is None:
+                    self._db_down_since = self.clock()
+                    log.error("ACD cannot write to the database (%s: %s); %d items spooled, and what follows", type(exc).__name__, exc, n)
+                return n
             if self._db_down_since is None:
                 self._db_down_since = self.clock()
                 log.error("ACD cannot write to the database (%s: %s); holding %d items and retrying", type(exc).__name__, exc, len(self._buffer))
@@ -509,56 +542,70 @@ class AcdService:
         return len(batch)
 
     async def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        """One transaction per batch, as multi-row INSERTs (no ORM unit of work:
-        this runs every second with thousands of rows at peak)."""
+        """One transaction per batch."""
         assert self.db is not None
-        records = [item for kind, item in batch if kind == "record"]
-        intervals = [item for kind, item in batch if kind == "interval"]
         async with self.db.sessions() as s:
-            if records:
-                ids = [r["call_id"] for r in records]
-                # A retried batch whose commit did succeed must not write twice.
-                existing = set((await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids)))).scalars())
-                fresh = {r["call_id"]: r for r in records if r["call_id"] not in existing}
-                for r in records:
-                    if r.get("correction") and r["call_id"] in existing:
-                        # queue_log's figures for a call we closed with estimates (backfill.py)
-                        values = record_values(r)
-                        del values["call_id"]
-                        await s.execute(update(CallRecord).where(CallRecord.call_id == r["call_id"]).values(**values))
-                if fresh:
-                    rows = (
-                        await s.execute(
-                            insert(CallRecord.__table__).returning(CallRecord.__table__.c.id, CallRecord.__table__.c.call_id),
-                            [record_values(r) for r in fresh.values()],
-                        )
-                    ).all()
-                    attempts = [
-                        {"call_record_id": rid, "agent": a["agent"], "started_at": _dt(a["started_at"]), "ring_s": a["ring_s"], "result": a["result"]}
-                        for rid, call_id in rows
-                        for a in fresh[call_id]["ring_attempts"]
-                    ]
-                    if attempts:
-                        await s.execute(insert(RingAttempt.__table__), attempts)
-            if intervals:
-                await s.execute(
-                    insert(AgentInterval.__table__),
-                    [
-                        {
-                            "interface": i["interface"],
-                            "state": i["state"],
-                            "reason": i["reason"],
-                            "started_at": _dt(i["started_at"]),
-                            "ended_at": _dt(i["ended_at"]),
-                            "duration_s": i["duration_s"],
-                            "call_id": i["call_id"],
-                        }
-                        for i in intervals
-                    ],
-                )
+            await write_batch(s, batch)
             await s.commit()
-        WRITTEN.labels("record").inc(len(records))
-        WRITTEN.labels("interval").inc(len(intervals))
+
+
+async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    """Call records (with their ring attempts) and agent intervals as
+    multi-row INSERTs (no ORM unit of work: this runs every second with
+    thousands of rows at peak), in the caller's transaction."""
+    records = [item for kind, item in batch if kind == "record"]
+    intervals = [item for kind, item in batch if kind == "interval"]
+    if records:
+        ids = [r["call_id"] for r in records]
+        # A retried batch whose commit did succeed must not write twice.
+        existing = set((await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids)))).scalars())
+        fresh = {r["call_id"]: r for r in records if r["call_id"] not in existing}
+        for r in records:
+            if r.get("correction") and r["call_id"] in existing:
+                # queue_log's figures for a call we closed with estimates (backfill.py)
+                values = record_values(r)
+                del values["call_id"]
+                await s.execute(update(CallRecord).where(CallRecord.call_id == r["call_id"]).values(**values))
+        if fresh:
+            rows = (
+                await s.execute(
+                    insert(CallRecord.__table__).returning(CallRecord.__table__.c.id, CallRecord.__table__.c.call_id),
+                    [record_values(r) for r in fresh.values()],
+                )
+            ).all()
+            attempts = [
+                {"call_record_id": rid, "agent": a["agent"], "started_at": _dt(a["started_at"]), "ring_s": a["ring_s"], "result": a["result"]}
+                for rid, call_id in rows
+                for a in fresh[call_id]["ring_attempts"]
+            ]
+            if attempts:
+                await s.execute(insert(RingAttempt.__table__), attempts)
+    if intervals:
+        await s.execute(
+            insert(AgentInterval.__table__),
+            [
+                {
+                    "interface": i["interface"],
+                    "state": i["state"],
+                    "reason": i["reason"],
+                    "started_at": _dt(i["started_at"]),
+                    "ended_at": _dt(i["ended_at"]),
+                    "duration_s": i["duration_s"],
+                    "call_id": i["call_id"],
+                }
+                for i in intervals
+            ],
+        )
+    WRITTEN.labels("record").inc(len(records))
+    WRITTEN.labels("interval").inc(len(intervals))
+
+
+SPOOLED = "acd"
+
+
+@spooling.writer(SPOOLED)
+async def _write_spooled(s: AsyncSession, items: list[dict[str, Any]]) -> None:
+    await write_batch(s, [(i["kind"], i["item"]) for i in items])
 
 
 def core_config_from(settings: Any) -> CoreConfig:

@@ -6,6 +6,9 @@ hardened where 1.4 falls short (ami.md §5.3):
 
 - reconnects with capped exponential backoff and jitter instead of a fixed
   2 s loop; a rejected log-in is reported once and retried slowly;
+- while Asterisk is gone, only a cheap probe (TCP connect + the banner)
+  runs, every settings.ami_probe_interval_s, and the bridge reconnects as
+  soon as one answers, whatever the backoff had grown to;
 - a link that stops answering Ping is declared dead after
   settings.ami_dead_after_s and reconnected (1.4 never checks the Pong);
 - the stream is framed and decoded by callcenter.ami.parser (1.4 drops
@@ -151,6 +154,7 @@ class Bridge:
         self.resynced = False
         self.sessions = 0  # successful log-ins
         self.attempts = 0  # connection attempts
+        self.probes = 0  # probes while Asterisk was away
         self._rng = rng or random.Random()
         self._backlog: asyncio.Queue[Any] = asyncio.Queue()
         self._link: _Link | None = None
@@ -240,7 +244,8 @@ class Bridge:
             if self._link is not None:
                 self._link.close()
                 self._link = None
-            if self.state == "authenticated" and time.monotonic() - started >= self.settings.ami_backoff_max_s:
+            had_session = self.state == "authenticated"
+            if had_session and time.monotonic() - started >= self.settings.ami_backoff_max_s:
                 attempt = 0  # it was a stable session: start the backoff afresh
             delay = self._backoff(attempt)
             attempt += 1
@@ -250,15 +255,68 @@ class Bridge:
             self._set_state("lost")
             RECONNECTS.inc()
             server = f"{self.host}:{self.port}"
+            # Asterisk gone: no session was had (refused, no banner, no reply
+            # to Login), or the one we had dropped and a probe gets no answer.
+            gone = not rejected and (not had_session or not await self._probe(self.settings.ami_action_timeout_s))
             if rejected and not repeat:
                 log.error("%s at %s; check CALLCENTER_AMI_USER/CALLCENTER_AMI_SECRET and manager.conf; retrying with backoff", error, server)
             else:
                 log.log(
                     logging.DEBUG if repeat else logging.WARNING,
-                    "AMI link lost (%s): %s; reconnecting in %.2f s", server, error, delay, extra={"ami_state": "lost"},
+                    "AMI link lost (%s): %s; reconnecting %s", server, error,
+                    "as soon as it answers" if gone else f"in {delay:.2f} s", extra={"ami_state": "lost"},
                 )  # fmt: skip
             last_error = error
-            await asyncio.sleep(delay)
+            if await self._wait_for_asterisk(delay, gone):
+                log.log(logging.DEBUG if repeat else logging.INFO, "AMI answers again at %s; reconnecting now", server)
+
+    async def _probe(self, timeout: float) -> bool:
+        """Is Asterisk there?  A TCP connect and its banner line, nothing
+        more (no log-in): cheap for both sides, and a port that accepts but
+        says nothing (a proxy with nothing behind it) does not count."""
+        self.probes += 1
+        writer = None
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                return bool((await reader.readline()).strip())
+        except (OSError, TimeoutError, EOFError):
+            return False
+        finally:
+            if writer is not None:
+                writer.transport.abort()
+
+    async def _wait_for_asterisk(self, delay: float, gone: bool) -> bool:
+        """Wait before the next session; True if Asterisk came back.
+
+        While Asterisk is gone (the last attempt never got a session, or a
+        probe failed) only probes run, one every ami_probe_interval_s
+        (jittered, each with the full action timeout, so a slow network is
+        not mistaken for a dead one), and the session starts as soon as one
+        answers.  A server that answers probes but refused or dropped the
+        session sleeps out the backoff, so it is never hammered."""
+        s = self.settings
+        end = time.monotonic() + delay
+        probes: set[asyncio.Task[bool]] = set()
+        try:
+            while not self._stopping:
+                wake = s.ami_probe_interval_s * self._rng.uniform(0.5, 1.0)
+                if not gone:
+                    wake = min(wake, end - time.monotonic())
+                    if wake <= 0:
+                        return False
+                probes.add(asyncio.create_task(self._probe(s.ami_action_timeout_s)))
+                done, probes = await asyncio.wait(probes, timeout=wake, return_when=asyncio.FIRST_COMPLETED)
+                for probe in done:
+                    if probe.result():
+                        if gone:
+                            return True
+                    else:
+                        gone = True
+            return False
+        finally:
+            for probe in probes:
+                probe.cancel()
 
     async def _session(self) -> None:
         s = self.settings

@@ -16,7 +16,8 @@ from callcenter.auth.api import Admin, Lead, SessionDep, SettingsDep, client_ip,
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
 from callcenter.crm import service
-from callcenter.crm.imports import import_customers
+from callcenter import worker
+from callcenter.crm.imports import import_job
 from callcenter.privacy import mask_phone, masks
 from callcenter.validation import INT32_MAX, Day, Id, Page
 from callcenter.crm.models import CallbackStatus, CallbackTask, Customer, Grade, Ticket, TicketKind, TicketStatus
@@ -86,7 +87,6 @@ async def create_customer(body: CustomerIn, _: Worker, session: SessionDep, sett
 @router.post("/customers/import", response_model=ImportOut)
 async def import_csv(
     admin: Admin,
-    session: SessionDep,
     settings: SettingsDep,
     request: Request,
     file: Annotated[UploadFile, File(description="CSV, UTF-8 or GBK; header: name, phones, unit, grade, tier, ...")],
@@ -96,15 +96,11 @@ async def import_csv(
     if len(data) > MAX_IMPORT_BYTES:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"file: larger than {MAX_IMPORT_BYTES} bytes")
     try:
-        report = await import_customers(session, data, settings.tz, settings.default_area_code, strict)
+        report = await worker.run(
+            settings, import_job, data, settings.timezone, settings.default_area_code, strict, admin, file.filename or "", client_ip(request)
+        )
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"file: {exc}") from None
-    if report.applied:
-        auth_service.audit(
-            session, admin, "customers.import", file.filename or "", client_ip(request),
-            imported=report.imported, errors=len(report.errors),
-        )  # fmt: skip
-        await session.commit()
     return ImportOut(
         encoding=report.encoding,
         rows=report.rows,

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.models import TIER_LABELS, Customer, CustomerPhone, Grade, Tier
 from callcenter.crm.service import next_follow_up, normalise_number
-from callcenter.db import allocate_ids
+from callcenter.auth.service import Principal, audit
+from callcenter.db import Database, allocate_ids
 
 # Accepted column headers (English or Chinese) -> field.
 HEADERS = {
@@ -276,4 +277,17 @@ async def import_customers(
         await session.execute(sql("ANALYZE customers, customer_phones"))
     report.imported = len(good)
     report.applied = True
+    return report
+
+
+async def import_job(
+    db: Database, data: bytes, tz: str, area: str, strict: bool, actor: Principal | None, filename: str, ip: str
+) -> ImportReport:
+    """The whole import in one transaction, audited, as a worker job
+    (callcenter.worker): parsing 100k rows must not hold the event loop."""
+    async with db.sessions() as session:
+        report = await import_customers(session, data, ZoneInfo(tz), area, strict)
+        if report.applied:
+            audit(session, actor, "customers.import", filename, ip, imported=report.imported, errors=len(report.errors))
+            await session.commit()
     return report

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
@@ -27,7 +28,7 @@ from callcenter.auth.api import Admin, Lead, SessionDep, SettingsDep, client_ip
 from callcenter.auth import service as auth_service
 from callcenter.crm import service as crm
 from callcenter.crm.models import CallbackReason
-from callcenter.hooks import service
+from callcenter.hooks import service, writes
 from callcenter.hooks.schemas import Calendar, DecisionOut, HoursOut, RoutingOut, RuleOut, RulesIn
 from callcenter.privacy import mask_fields, masks
 
@@ -146,8 +147,10 @@ async def route(request: Request, _: HookAuth) -> Response:
 
 @router.get("/survey", operation_id="hook_survey")
 @router.post("/survey", operation_id="hook_survey_post")
-async def survey(request: Request, _: HookAuth, session: SessionDep, settings: SettingsDep) -> Response:
-    """A post-call IVR satisfaction score (1..survey_scale) for the call."""
+async def survey(request: Request, _: HookAuth, settings: SettingsDep) -> Response:
+    """A post-call IVR satisfaction score (1..survey_scale) for the call.
+    With the database away the score is spooled (status=queued) and stored
+    once it is back: the caller's key press is never lost."""
     params = await _params(request)
     as_json = _wants_json(request, params)
     uniqueid = _param(params, "uniqueid", _UNIQUEID, required=True)
@@ -158,17 +161,20 @@ async def survey(request: Request, _: HookAuth, session: SessionDep, settings: S
     queue = _param(params, "queue", _QUEUE)
     agent = _param(params, "agent", r"[A-Za-z0-9/@._-]{0,128}")
     number = crm.normalise_number(caller_id(params.get("caller", "")), settings.default_area_code)
-    await service.record_survey(session, uniqueid, score, settings.survey_scale, queue, agent, number)
-    await session.commit()
-    return reply({"status": "ok", "score": str(score)}, as_json)
+    item = {"uniqueid": uniqueid, "score": score, "scale": settings.survey_scale, "queue": queue, "agent": agent,
+            "number": number, "at": datetime.now(UTC)}  # fmt: skip
+    stored = await _write(request, writes.SURVEY, item)
+    return reply({"status": "ok" if stored is not None else "queued", "score": str(score)}, as_json)
 
 
 @router.get("/callback", operation_id="hook_callback")
 @router.post("/callback", operation_id="hook_callback_post")
-async def callback(request: Request, _: HookAuth, session: SessionDep, settings: SettingsDep) -> Response:
+async def callback(request: Request, _: HookAuth, settings: SettingsDep) -> Response:
     """The caller chose to be called back instead of waiting (or left a
     request out of hours): a callback task for agents, one per number per
-    day, and the call is not counted as abandoned."""
+    day, and the call is not counted as abandoned.  With the database away
+    the request is spooled (status=queued, no task number yet) and the task
+    made once it is back, for the day the caller asked."""
     params = await _params(request)
     as_json = _wants_json(request, params)
     uniqueid = _param(params, "uniqueid", _UNIQUEID, required=True)
@@ -179,19 +185,30 @@ async def callback(request: Request, _: HookAuth, session: SessionDep, settings:
     reason_s = _param(params, "reason", r"[a-z_]{0,16}") or "requested"
     if reason_s not in (CallbackReason.requested, CallbackReason.after_hours):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"reason: {reason_s!r} is not requested or after_hours")
-    if not crm.normalise_number(number, settings.default_area_code):
+    normalised = crm.normalise_number(number, settings.default_area_code)
+    if not normalised:
         # Withheld and nothing keyed in: no number to call back.  An
         # answer, not an error: the dialplan asks for one (no task given).
         return reply({"status": "no_number", "task": "", "due": ""}, as_json)
-    task, created = await crm.request_callback(
-        session, number, CallbackReason(reason_s), uniqueid, queue, settings.tz, settings.default_area_code
-    )
-    await session.commit()
-    service.hand_to_acd(request.app.state, CallbackRequested(ts=time.time(), uniqueid=uniqueid, queue=queue, number=task.number))
+    now = datetime.now(UTC)
+    item = {"number": number, "reason": reason_s, "uniqueid": uniqueid, "queue": queue, "tz": settings.timezone,
+            "area": settings.default_area_code, "now": now}  # fmt: skip
+    stored = await _write(request, writes.CALLBACK, item)
+    service.hand_to_acd(request.app.state, CallbackRequested(ts=time.time(), uniqueid=uniqueid, queue=queue, number=normalised))
+    if stored is None:
+        _, due_at = crm.end_of_local_day(now, settings.tz)
+        return reply({"status": "queued", "task": "", "due": due_at.astimezone(settings.tz).strftime("%H:%M")}, as_json)
+    task, created = stored
     return reply(
         {"status": "created" if created else "exists", "task": str(task.id), "due": task.due_at.astimezone(settings.tz).strftime("%H:%M")},
         as_json,
     )
+
+
+async def _write(request: Request, kind: str, item: dict[str, Any]) -> Any:
+    """The writer's result, or None if the database was away and the item spooled."""
+    state = request.app.state
+    return await state.spool.write(state.db, kind, item, state.settings.hook_write_budget_ms / 1000)
 
 
 # --- routing configuration --------------------------------------------------------------

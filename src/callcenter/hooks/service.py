@@ -15,7 +15,6 @@ is built for speed and for always answering:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import sqlite3
@@ -27,16 +26,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, insert, make_url, select
+from sqlalchemy import delete, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.events import RouteDecided
 from callcenter.config import Settings
 from callcenter.crm.models import Grade, Tier
 from callcenter.crm.service import normalise_number, number_variants
-from callcenter.db import Database
+from callcenter.db import Database, asyncpg_dsn
 from callcenter.hooks.hours import status_at
-from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule, SurveyResponse
+from callcenter.hooks.models import QueueHours, RouteDecision, RouteRule
+from callcenter.hooks.writes import DecisionLog
 from callcenter.hooks.schemas import Calendar, RuleIn
 
 log = logging.getLogger("callcenter.hooks")
@@ -283,11 +283,6 @@ class PostgresReader:
                 await slot[0].close(timeout=2)
 
 
-def asyncpg_dsn(url: str) -> str:
-    """The SQLAlchemy URL as asyncpg's own connect() takes it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def _dollar_params(sql: str) -> tuple[str, list[str]]:
     """:name placeholders as asyncpg's $1.. and the names in that order."""
     order: list[str] = []
@@ -407,11 +402,11 @@ def apply_facts(d: Decision, facts: CallerFacts, rule: RouteRule | None, now: da
 class RouteService:
     """Decides routes; owns the routing table and the decision writer."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, spool: Any = None) -> None:
         self.db = db
         self.settings = settings
         self.table = RoutingTable(db)
-        self.log = DecisionLog(db)
+        self.log = DecisionLog(db, spool=spool)
         self.reader = SqliteReader(db.url) if db.url.startswith("sqlite") else PostgresReader(db.url)
         self.lookup = self.reader.fetch  # replaceable in tests (a slow database)
 
@@ -497,90 +492,10 @@ def hand_to_acd(app_state: Any, event: Any) -> None:
         log.warning("acd.submit(%s) failed: %s: %s", type(event).__name__, type(exc).__name__, exc)
 
 
-# --- the decision log ------------------------------------------------------------------
-
-
-class DecisionLog:
-    """Writes decisions in batches, off the hook's path.  Rows wait in memory
-    while the database is unreachable (up to `max_pending`, oldest dropped
-    first, with a warning) and go in when it is back.
-
-    On PostgreSQL a batch is one binary COPY on the log's own connection;
-    through SQLAlchemy, preparing the rows held the event loop ~50 us a row
-    (5 ms for a 0.2 s batch at 500 calls/s), and every hook answered in that
-    time waited.  SQLite's batches go in slices, for the same reason."""
-
-    SLICE = 20
-    COLUMNS = tuple(c.name for c in RouteDecision.__table__.columns if c.name != "id")
-
-    def __init__(self, db: Database, interval_s: float = 0.2, batch: int = 1000, max_pending: int = 50_000) -> None:
-        self.db = db
-        self.interval_s = interval_s
-        self.batch = batch
-        self.max_pending = max_pending
-        self.pending: list[dict[str, Any]] = []
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._pg_dsn = asyncpg_dsn(db.url) if db.url.startswith("postgresql") else None
-        self._pg: Any = None
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.pending.append(row)
-        if len(self.pending) > self.max_pending:
-            drop = len(self.pending) - self.max_pending
-            del self.pending[:drop]
-            log.warning("route decision log full; dropped %d oldest rows", drop)
-        if len(self.pending) >= self.batch:
-            self._wake.set()
-
-    async def flush(self) -> None:
-        async with self._lock:
-            while self.pending:
-                rows = self.pending[: self.batch]
-                await (self._copy(rows) if self._pg_dsn else self._insert(rows))
-                del self.pending[: len(rows)]
-
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        async with self.db.engine.begin() as conn:
-            for i in range(0, len(rows), self.SLICE):
-                await conn.execute(insert(RouteDecision.__table__), rows[i : i + self.SLICE])
-
-    async def _copy(self, rows: list[dict[str, Any]]) -> None:
-        if self._pg is None or self._pg.is_closed():
-            self._pg = await asyncpg.connect(self._pg_dsn, timeout=5, server_settings={"application_name": "callcenter-hooks-log"})
-        records = [tuple(json.dumps(r[c]) if c == "reasons" else r[c] for c in self.COLUMNS) for r in rows]
-        try:
-            await self._pg.copy_records_to_table(RouteDecision.__tablename__, records=records, columns=self.COLUMNS, timeout=10)
-        except BaseException:
-            self._pg.terminate()  # a fresh connection next time
-            self._pg = None
-            raise
-
-    async def close(self) -> None:
-        if self._pg is not None:
-            await self._pg.close(timeout=2)
-            self._pg = None
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - keep the rows, try again
-                log.warning("writing route decisions failed (%s: %s); %d waiting", type(exc).__name__, exc, len(self.pending))
-                await asyncio.sleep(1.0)
-
-
 async def start(app: Any, stack: AsyncExitStack) -> None:
     """Lifespan hook: the route service with its table loaded and its
     writer running; stopped (after a last flush) when the app stops."""
-    service = RouteService(app.state.db, app.state.settings)
+    service = RouteService(app.state.db, app.state.settings, getattr(app.state, "spool", None))
     try:
         await service.table.load()
     except Exception as exc:  # noqa: BLE001 - start anyway; the default route still works
@@ -634,20 +549,3 @@ async def decision_for(session: AsyncSession, uniqueid: str) -> dict[str, Any] |
         "dnis": last.dnis,
         "caller": last.caller,
     }
-
-
-# --- survey ------------------------------------------------------------------------------
-
-
-async def record_survey(
-    session: AsyncSession, uniqueid: str, score: int, scale: int, queue: str, agent: str, number: str
-) -> SurveyResponse:
-    row = (await session.execute(select(SurveyResponse).where(SurveyResponse.uniqueid == uniqueid))).scalar_one_or_none()
-    if row is None:
-        row = SurveyResponse(uniqueid=uniqueid, score=score, scale=scale, queue=queue, agent=agent, number=number)
-        session.add(row)
-    else:
-        row.score, row.scale, row.at = score, scale, datetime.now(UTC)
-        row.queue, row.agent, row.number = queue or row.queue, agent or row.agent, number or row.number
-    await session.flush()
-    return row

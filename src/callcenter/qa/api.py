@@ -15,7 +15,8 @@ from callcenter.auth.api import AnyUser, SessionDep, SettingsDep, client_ip, req
 from callcenter.auth.models import Role, User
 from callcenter.auth.service import Principal, audit
 from callcenter.db import utcnow
-from callcenter.qa import recordings, scoring, service
+from callcenter import worker
+from callcenter.qa import jobs, recordings, scoring, service
 from callcenter.qa.models import EvalStatus, Evaluation, QaForm
 from callcenter.qa.schemas import (
     AgentResponse,
@@ -398,32 +399,32 @@ async def revise_evaluation(eval_id: Id, principal: Reviewer, session: SessionDe
 
 
 @router.post("/sampling", response_model=SampleOut)
-async def run_sampling(body: SampleIn, principal: Reviewer, session: SessionDep, settings: SettingsDep, request: Request) -> SampleOut:
+async def run_sampling(body: SampleIn, principal: Reviewer, settings: SettingsDep, request: Request) -> SampleOut:
     """Pick a month's calls for review now (the hourly job does the same);
     without a month, the current one in the centre's time zone."""
     today = utcnow().astimezone(settings.tz).date()
     month = body.month or today.strftime("%Y-%m")
-    result = await service.sample_month(
-        session, month, settings.qa_samples_per_agent, settings.qa_min_talk_s, settings.tz, today, seed=body.seed
-    )
-    audit(session, principal, "qa.sample", month, client_ip(request), created=result.created)
-    await session.commit()
+    result = await worker.run(
+        settings, jobs.sample, month, settings.qa_samples_per_agent, settings.qa_min_talk_s, settings.timezone, today, body.seed,
+        principal, client_ip(request),
+    )  # fmt: skip
     return SampleOut(**result.__dict__)
 
 
 SummaryGroup = Literal["agent", "queue", "team", "month", "item", "evaluator"]
 
 
-async def _summary(principal: Principal, session, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None):  # noqa: ANN001, ANN202
+async def _summary(principal: Principal, settings, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None):  # noqa: ANN001, ANN202
     if principal.role == Role.agent:
         agent = principal.interface or "-"
-    return await service.summary(session, group, _month(month_from, "month_from"), _month(month_to, "month_to"), agent, queue, principal.sees)
+    # A report build: in the worker, off the event loop.
+    return await worker.run(settings, jobs.summary, group, _month(month_from, "month_from"), _month(month_to, "month_to"), agent, queue, principal.sees)
 
 
 @router.get("/summary")
 async def score_summary(
     principal: AnyUser,
-    session: SessionDep,
+    settings: SettingsDep,
     group: SummaryGroup = "agent",
     month_from: Annotated[str | None, Query(max_length=7)] = None,
     month_to: Annotated[str | None, Query(max_length=7)] = None,
@@ -432,12 +433,13 @@ async def score_summary(
 ) -> list[dict[str, Any]]:
     """Average scores by agent, queue (team), month, evaluator or item.
     Agents get their own figures only."""
-    return await _summary(principal, session, group, month_from, month_to, agent, queue)
+    return await _summary(principal, settings, group, month_from, month_to, agent, queue)
 
 
 @router.get("/summary.csv")
 async def score_summary_csv(
     principal: AnyUser,
+    settings: SettingsDep,
     session: SessionDep,
     request: Request,
     group: SummaryGroup = "agent",
@@ -446,7 +448,7 @@ async def score_summary_csv(
     agent: Annotated[str | None, Query(max_length=128)] = None,
     queue: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    rows = await _summary(principal, session, group, month_from, month_to, agent, queue)
+    rows = await _summary(principal, settings, group, month_from, month_to, agent, queue)
     audit(session, principal, "export.qa_summary", group, client_ip(request), month_from=month_from, month_to=month_to,
           agent=agent, queue=queue, rows=len(rows))  # fmt: skip
     await session.commit()
