@@ -219,6 +219,9 @@ class CallStack:
         await self.until(lambda: not self.pbx.calls, drain_sim_s / self.speed + 10, "the calls in progress to end")
         await self.sim(5)  # the last events cross the link
         acd = self.app.state.acd
+        # A queue_log backfill still due (it waits a couple of wall seconds
+        # for Asterisk to write its rows) is part of the service's work.
+        await self.until(lambda: not any(t.get_name() == "acd-backfill" for t in acd._tasks), 30, "the backfill to end")
         acd.submit(ev.Tick(acd.core.now + settle_s(acd.core.config)))  # wrap-up limits pass
         await acd.flush_all()
         spool = self.app.state.spool

@@ -82,7 +82,10 @@ async def test_an_unreachable_database_is_503_and_hooks_spool(app, client, db, d
         app.state.db = good
     await app.state.routes.log.flush()
     spool = app.state.spool
-    assert len(spool) == 21  # 20 scores and a callback request, on disk
+    # 20 scores and a callback request on disk, but for what the app's own
+    # replayer (every second, into the good database) has already stored:
+    # _stored below proves each is there once.
+    assert 0 < len(spool) <= 21
     await spool.replay(good)
     assert len(spool) == 0
     await _stored(db, 20)

@@ -43,7 +43,7 @@ class Stay:
 
     callid: str
     queue: str
-    entered: float
+    entered: float | None  # None: its ENTERQUEUE is before the rows we have
     caller: str = ""
     connected: float | None = None
     hold_s: int | None = None
@@ -56,6 +56,17 @@ class Stay:
     ended_by: str = ""
     transfer: dict[str, str] | None = None
     rings: list[tuple[str, float, str]] = field(default_factory=list)  # (agent, seconds, verb)
+
+    def entered_at(self) -> float:
+        """When the caller joined: ENTERQUEUE, or worked back from the wait
+        CONNECT or the exit reports (app_queue's whole seconds)."""
+        if self.entered is not None:
+            return self.entered
+        if self.connected is not None:
+            return self.connected - (self.hold_s or 0)
+        if self.ended is not None:
+            return self.ended - (self.wait_s or 0) - (self.talk_s or 0)
+        return 0.0
 
     @property
     def finished(self) -> bool:
@@ -72,7 +83,7 @@ def stays(rows: tuple[ev.QueueLogRow, ...]) -> list[Stay]:
         d = list(r.data) + [""] * 5
         s = open_.get(r.callid)
         if r.event == "ENTERQUEUE" or s is None:
-            s = Stay(r.callid, r.queue, r.time, caller=d[1] if r.event == "ENTERQUEUE" else "")
+            s = Stay(r.callid, r.queue, r.time if r.event == "ENTERQUEUE" else None, caller=d[1] if r.event == "ENTERQUEUE" else "")
             open_[r.callid] = s
             out.append(s)
             if r.event == "ENTERQUEUE":
@@ -132,7 +143,7 @@ def _estimated(call: QueueCall) -> bool:
     corrected yet?"""
     if any(i.get("kind") == "backfill" for i in call.timeline):
         return False
-    return call.inferred or call.source != "live" or any(i.get("kind") == "resync" for i in call.timeline)
+    return call.inferred or call.estimated or call.source != "live"
 
 
 def _agent(core: Core, name: str) -> tuple[str | None, str]:
@@ -149,34 +160,48 @@ def _correct_live(core: Core, call: QueueCall, s: Stay, out: Output) -> None:
     if not _estimated(call) or s.connected is None or call.answered_at is None:
         return
     if call.inferred:
-        call.entered_at = s.entered
+        call.entered_at = s.entered_at()
         call.left_at = s.connected
         call.inferred = False
         core.queue_acd.count_offered(call)
-        core.queue_acd.kpi_exit(call.queue, s.connected, "answered", s.connected - s.entered, s.hold_s or 0, False)
+        core.queue_acd.kpi_exit(call.queue, s.connected, "answered", s.connected - call.entered_at, s.hold_s or 0, False)
     call.answered_at = s.connected
     call.sl_wait = s.hold_s
+    if s.ended is not None and call.talk_end is not None and s.outcome in (None, "answered"):
+        # The agent left while we were blind; the caller is still on (a
+        # survey, say): talk ended at queue_log's COMPLETE, not at the resync.
+        call.talk_end = s.ended
+        call.talk_s = max(0.0, s.ended - call.answered_at - call.hold_s)
     call.note(out.ts, "backfill", note="answer time from queue_log")
     out.calls.add(call.call_id)
 
 
 def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None:
-    if not _estimated(call) or not s.finished:
+    """A finished call with estimates: queue_log's times where it has them
+    (the answer, the end), the core's own where it saw them live."""
+    if not _estimated(call) or not (s.finished or s.connected is not None):
         return
     qa = core.queue_acd
     counted = not call.inferred
     if counted:
         _count(core, call, -1.0)
-    call.entered_at = s.entered
+    if s.entered is not None:
+        call.entered_at = s.entered
     if s.outcome == "answered" and s.connected is not None:
+        call.outcome = "answered"  # the resync may have guessed otherwise
         call.answered_at = call.left_at = s.connected
         call.sl_wait = s.hold_s
-        if s.ended is not None:
-            call.talk_end = s.ended
-            call.talk_s = max(0.0, s.ended - s.connected - call.hold_s)
-            if call.ended_at is None or call.ended_at > s.ended:
-                call.ended_at = s.ended
-    elif s.outcome is not None:
+        if call.agent is None and s.agent:
+            call.agent, call.agent_name = _agent(core, s.agent)
+    if s.ended is not None and call.answered_at is not None and s.outcome in (None, "answered"):
+        # Talk to queue_log's end (COMPLETE*, or the transfer).
+        call.talk_end = s.ended
+        call.talk_s = max(0.0, s.ended - call.answered_at - call.hold_s)
+        if call.ended_at is None or call.ended_at > s.ended:
+            call.ended_at = s.ended
+    elif s.connected is not None and call.talk_end is not None:
+        call.talk_s = max(0.0, call.talk_end - call.answered_at - call.hold_s)  # the end was seen live
+    elif s.outcome is not None and s.outcome != "answered":
         call.outcome = s.outcome
         call.left_at = call.ended_at = s.ended
         call.sl_wait = s.wait_s
@@ -185,6 +210,10 @@ def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None
     call.inferred = False
     call.note(out.ts, "backfill", note="times from queue_log")
     _count(core, call, 1.0)
+    a = core.agent_states.get(call.agent or "")
+    if a is not None and call.outcome == "answered" and not call.agent_counted:
+        call.agent_counted = True
+        core.agent_states.handled(a, call.talk_end or out.ts, "inbound", call.talk_s, out)
     record = queue_record(call, qa.config)
     record["source"] = "backfill"
     record["correction"] = True
@@ -220,14 +249,14 @@ def _make(core: Core, s: Stay, out: Output) -> None:
         queue=s.queue,
         caller_number=s.caller,
         caller_name="",
-        entered_at=s.entered,
+        entered_at=s.entered_at(),
         position=1,
         source="backfill",
         state="ended",
     )
-    call.note(s.entered, "queued", queue=s.queue, via="queue_log")
+    call.note(call.entered_at, "queued", queue=s.queue, via="queue_log")
     for who, secs, verb in s.rings:
-        call.note(s.entered, "ring_end", agent=who, result="no_answer" if verb == "RINGNOANSWER" else "cancelled", ring_s=secs)
+        call.note(call.entered_at, "ring_end", agent=who, result="no_answer" if verb == "RINGNOANSWER" else "cancelled", ring_s=secs)
     if s.outcome == "answered" and s.connected is not None:
         call.outcome = "answered"
         call.answered_at = call.left_at = s.connected
@@ -247,7 +276,7 @@ def _make(core: Core, s: Stay, out: Output) -> None:
     _count(core, call, 1.0)
     a = core.agent_states.get(agent or "")
     if a is not None and call.outcome == "answered":
-        core.agent_states.handled(a, s.ended or s.connected or s.entered, "inbound", call.talk_s, out)
+        core.agent_states.handled(a, s.ended or s.connected or call.entered_at, "inbound", call.talk_s, out)
     qa.keep_finished(call)
     qa.remember(call.call_id)
     record = queue_record(call, qa.config)

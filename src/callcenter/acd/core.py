@@ -57,10 +57,18 @@ from callcenter.acd.resync import apply_resync
 from callcenter.acd.talk import Talk
 
 
+# Events the service makes or that come another way than Asterisk's own AMI feed.
+_NOT_HEARD = frozenset({
+    ev.Tick, ev.Resync, ev.QueueLogRows, ev.PbxBooted, ev.DispositionSubmitted, ev.RouteDecided, ev.CallbackRequested,
+})  # fmt: skip
+
+
 class Core:
     def __init__(self, config: CoreConfig | None = None) -> None:
         self.config = config or CoreConfig()
         self.now = 0.0
+        self.heard = 0.0  # the last event Asterisk itself sent (not a Tick, a resync, a backfill ...)
+        self.crashed_at: float | None = None  # the PBX restarted while we were blind: its calls died about here
         self.timers = Timers()
         self.tracker = Tracker()
         self.agent_states = Agents(self.config, self.timers, self.day_of, self.day_start)
@@ -101,6 +109,7 @@ class Core:
             ev.VarSet: self._on_varset,
             ev.UserEvent: self._on_user_event,
             ev.Resync: self._on_resync,
+            ev.PbxBooted: self._on_booted,
             ev.QueueLogRows: lambda e, out: apply_backfill(self, e, out),
             ev.OriginateResponded: lambda e, out: self.direct.originate_failed(e, out),
             ev.DispositionSubmitted: self._on_disposition,
@@ -144,6 +153,8 @@ class Core:
         try:
             self._advance(event.ts, out)
             self.route(event, out)
+            if event.__class__ not in _NOT_HEARD:
+                self.heard = max(self.heard, event.ts)
         except Exception as exc:  # noqa: BLE001 - odd input must not stop the feed
             self.stats["errors"] += 1
             self.last_error = f"{type(event).__name__}: {type(exc).__name__}: {exc}"
@@ -264,6 +275,14 @@ class Core:
 
     def _on_resync(self, e: ev.Resync, out: Output) -> None:
         apply_resync(self, e, out)
+        self.crashed_at = None
+
+    def _on_booted(self, e: ev.PbxBooted, out: Output) -> None:
+        """Asterisk started after the last event we heard from it: it went
+        down with its calls (a crash writes no hangups and no queue_log
+        ends), so the resync ends them at that last moment, not now."""
+        if self.heard and e.ts - e.uptime_s > self.heard + 1.0:
+            self.crashed_at = self.heard
 
     # --- restart ----------------------------------------------------------------
 

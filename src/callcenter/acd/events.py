@@ -457,6 +457,23 @@ class Resync(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class PbxBooted(Event):
+    """FullyBooted, which Asterisk sends every session at log-in: with its
+    Uptime the core can tell a PBX that restarted while we were blind (its
+    calls died with it, at about the last moment we heard from it) from a
+    link that merely dropped."""
+
+    uptime_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLost(Event):
+    """The bridge lost the AMI link (ts: wall clock).  Not for the core: the
+    service notes where its blind window began, before the new session's
+    first events arrive ahead of the Resync."""
+
+
+@dataclass(frozen=True, slots=True)
 class Tick(Event):
     """Advances the core's clock so timers (wrap-up limits, windows) run
     even when Asterisk is quiet.  The live runner sends one every second."""

@@ -115,6 +115,7 @@ class QueueCall:
     recording_file: str | None = None
     inferred: bool = False
     source: str = "live"  # live | resync | backfill: how we learned of it
+    estimated: bool = False  # some of its times were guessed at a resync (the backfill corrects them)
     offered_counted: bool = False  # its OFFERED is in the KPIs (once, whatever the path)
     agent_counted: bool = False  # ... and the agent's handled call in their totals
     thread: str = ""  # the tracker's call (calls.Call.call_id) this queue call is part of
@@ -220,7 +221,7 @@ class Queues:
                 old = self._finished_order.popleft()
                 self.finished_keys.discard(old)
                 self.finished.pop(old, None)
-        if call.inferred or call.source != "live" or any(i.get("kind") == "resync" for i in call.timeline):
+        if call.inferred or call.estimated or call.source != "live":
             self.finished[key] = call
 
     def remember(self, key: str) -> None:

@@ -120,14 +120,20 @@ def _gone(core: Core, e: ev.Resync, alive: dict[str, ev.ChannelSnapshot], out: O
                 # Never in the graph (a stream without channel events): still gone.
                 gone.append(Channel(uid, call.legs.get(uid, {}).get("channel", ""), call.linkedid, e.ts))
     seen: set[str] = set()
+    # A PBX that restarted took its calls down with it, at about the last
+    # event we heard; otherwise they ended some time in the blind window
+    # (the queue_log backfill says when).
+    end = e.ts if core.crashed_at is None else core.crashed_at
+    why = "gone at resync" if core.crashed_at is None else "the PBX restarted"
     for ch in gone:
         if ch.uniqueid in seen:
             continue
         seen.add(ch.uniqueid)
         call = core.queue_acd.call(ch.uniqueid)
         if call is not None and call.answered_at is not None and call.talk_end is None:
-            call.note(e.ts, "resync", note="ended while the AMI link was down; end time inferred")
-        core.route(ev.Hangup(e.ts, ch.uniqueid, ch.linkedid, ch.name, 16, "gone at resync"), out)
+            call.estimated = True
+            call.note(e.ts, "resync", note=f"ended while the AMI link was down ({why}); end time inferred")
+        core.route(ev.Hangup(end, ch.uniqueid, ch.linkedid, ch.name, 16, why), out)
 
 
 def _graph(core: Core, e: ev.Resync) -> None:
@@ -196,6 +202,7 @@ def _answered_in_progress(core: Core, e: ev.Resync, out: Output) -> None:
             call.inferred = True  # its wait and answer are estimates: kept out of the KPIs
             call.note(ts, "queued", queue=queue, via="resync")
         answered = max(call.entered_at, ts - leg.duration_s)
+        call.estimated = True
         if not call.inferred:
             # Known since its join: answered while we were away, at about the
             # time its member leg was made (queue_log's CONNECT says exactly).

@@ -196,6 +196,7 @@ class AcdService:
         self.snapshot_s = snapshot_s
         self.backfill_delay_s = backfill_delay_s
         self._seen_until: float | None = None  # the last moment the core heard from Asterisk
+        self._blind_from: float | None = None  # ... before the link was lost (until the next Resync)
         self.action_retries = action_retries
         self.action_backoff_s = action_backoff_s
         self.spool = spool
@@ -217,8 +218,17 @@ class AcdService:
 
     def submit(self, event: ev.Event) -> Output:
         """Apply one event now.  Never waits; safe as the bridge's on_event callback."""
+        if event.__class__ is ev.LinkLost:
+            # The new session's first events reach us before its Resync:
+            # the blind window starts at the last event of the old one.
+            if self._blind_from is None:
+                self._blind_from = self._seen_until if self._seen_until is not None else self.core.now
+            return Output(ts=self.core.now)
         if event.__class__ is ev.Resync and self.db is not None and self.backfill_delay_s is not None:
-            self._backfill_soon(self._seen_until if self._seen_until is not None else self.core.now, event.ts)
+            since = self._blind_from if self._blind_from is not None else self._seen_until
+            self._backfill_soon(since if since is not None else self.core.now, event.ts)
+        if event.__class__ is ev.Resync:
+            self._blind_from = None
         out = self.core.apply(event)
         EVENTS.inc()
         if event.__class__ is not ev.Resync and event.__class__ is not ev.Tick:
@@ -355,6 +365,9 @@ class AcdService:
             self._seen_until = max(self._seen_until or 0.0, *(_ts(r.updated_at) or 0.0 for r in live_rows))
             n = snapshot.load(self.core, live, now)
             log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
+        # No process listened from there until the first resync: the new
+        # session's first events must not shrink that window.
+        self._blind_from = self._seen_until
 
     def _backfill_soon(self, since: float, until: float) -> None:
         """After a resync, read queue_log for the window we could not see
@@ -370,16 +383,17 @@ class AcdService:
         assert self.db is not None and self.backfill_delay_s is not None
         await asyncio.sleep(self.backfill_delay_s)
         try:
-            # The blind window and a margin before it; after the resync the
-            # events are seen live, so the window ends there (+ a little for
-            # the rows' own clock).
-            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, until + 5.0)
+            # The blind window with a margin before it, and on to now: a call
+            # the resync had to estimate may have ended since (the core
+            # corrects only what it estimated, and never makes twice a call
+            # it knows, live, in wrap-up or finished).
+            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + 5.0)
         except Exception as exc:  # noqa: BLE001 - no queue_log table, or the database is down: nothing to correct with
             log.warning("queue_log backfill for %.0f..%.0f not read: %s: %s", since, until, type(exc).__name__, exc)
             return
         if rows:
             out = self.submit(ev.QueueLogRows(self.stamp(), rows))
-            log.info("queue_log backfill: %d rows, %d calls made or corrected", len(rows), len(out.records))
+            log.info("queue_log backfill %.0f..%.0f: %d rows, %d calls made or corrected", since, until, len(rows), len(out.records))
 
     async def _snapshotter(self) -> None:
         while True:

@@ -245,6 +245,10 @@ class Bridge:
                 self._link.close()
                 self._link = None
             had_session = self.state == "authenticated"
+            if had_session:
+                # After what the old session delivered, before the new one's
+                # first events: where the blind window begins.
+                self._backlog.put_nowait(ev.LinkLost(time.time()))
             if had_session and time.monotonic() - started >= self.settings.ami_backoff_max_s:
                 attempt = 0  # it was a stable session: start the backoff afresh
             delay = self._backoff(attempt)

@@ -98,6 +98,7 @@ class Normaliser:
             "MixMonitorStop": self._mixmonitor_stop,
             "VarSet": self._varset,
             "UserEvent": self._user_event,
+            "FullyBooted": self._fully_booted,
         }
         self.names = frozenset(self._build)
         self.wanted_bytes = frozenset(n.encode() for n in self._build)
@@ -217,6 +218,9 @@ class Normaliser:
 
     def _hangup(self, h: Headers, ts: float) -> ev.Event:
         return ev.Hangup(ts, _s(h, "Uniqueid"), _s(h, "Linkedid"), _s(h, "Channel"), _i(h, "Cause"), _s(h, "Cause-txt"))
+
+    def _fully_booted(self, h: Headers, ts: float) -> ev.Event:
+        return ev.PbxBooted(ts, _i(h, "Uptime"))
 
     def _hold(self, h: Headers, ts: float) -> ev.Event:
         return ev.Hold(ts, _s(h, "Uniqueid"), _s(h, "Linkedid"), _s(h, "Channel"))
