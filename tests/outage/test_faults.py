@@ -21,7 +21,7 @@ from callcenter.hooks.models import SurveyResponse
 from .stack import CallStack
 from .test_api_outage import unreachable
 
-SPEED = 100.0
+SPEED = 50.0  # sim seconds per wall second: faster starves the loop on a loaded 2-core box (a 20 ms stall = 2 s of calls)
 
 
 @pytest.fixture
