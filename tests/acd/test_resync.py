@@ -243,3 +243,20 @@ def test_backfill_never_doubles_a_call_in_its_wrap_up() -> None:
     assert "1795655360.300" in core.calls
     rows = rows_from_file(CAPTURE.with_suffix(".queue_log").read_text("utf-8"))
     assert play(core, [ev.QueueLogRows(1795655366.0, rows)]) == []
+
+
+def _member(interface: str, paused: bool, reason: str) -> ev.MemberSnapshot:
+    return ev.MemberSnapshot("repairs", interface, "王芳", 0, paused, reason, 1, False, 0, 0.0, 0.0)
+
+
+def test_a_wrap_up_that_ended_while_blind_is_unpaused_at_the_resync() -> None:
+    """The unpause at the end of a wrap-up failed (the link was down): the
+    PBX still has the agent paused "wrap-up", taking no calls.  The resync
+    sends it again; a person's own pause is left alone."""
+    core = Core()
+    out = core.apply(ev.Resync(100.0, members=(_member("PJSIP/8001", True, "wrap-up"), _member("PJSIP/8002", True, "午餐")), queues=("repairs",)))
+    assert [(a.interface, a.paused, a.reason) for a in out.actions] == [("PJSIP/8001", False, "wrap-up")]
+    # Asterisk confirms; the next resync has nothing to send.
+    core.apply(ev.MemberPaused(101.0, "repairs", "PJSIP/8001", "王芳", False, ""))
+    out = core.apply(ev.Resync(102.0, members=(_member("PJSIP/8001", False, ""), _member("PJSIP/8002", True, "午餐")), queues=("repairs",)))
+    assert out.actions == []

@@ -35,7 +35,7 @@ from callcenter.acd import events as ev
 from callcenter.acd import kpi
 from callcenter.acd.calls import Connected, Party
 from callcenter.acd.channels import UP, Channel, interface_of
-from callcenter.acd.common import Output
+from callcenter.acd.common import WRAP_REASON, Output, PauseMember
 
 if TYPE_CHECKING:
     from callcenter.acd.agents import Agent
@@ -53,9 +53,25 @@ def apply_resync(core: Core, e: ev.Resync, out: Output) -> None:
         _direct_in_progress(core, e, out)
     for a in core.agent_states.by_interface.values():
         core.agent_states.refresh(a, e.ts, out)
+    _wrap_pauses(core, e, out)
     for qn in _covered(e):
         core.queue_acd.queue(qn)
         out.queues.add(qn)
+
+
+def _wrap_pauses(core: Core, e: ev.Resync, out: Output) -> None:
+    """Our own wrap-up pauses as they should be now: a wrap-up that ended
+    while the link was down left its unpause unsent (the agent would stay
+    paused at the PBX, taking no calls); one that began then never paused."""
+    paused = {s.interface for s in e.members if s.paused and s.paused_reason == WRAP_REASON}
+    members = {s.interface for s in e.members}
+    for a in core.agent_states.by_interface.values():
+        if a.interface not in members:
+            continue
+        if a.wrap is None and a.interface in paused:
+            out.actions.append(PauseMember(a.interface, False, WRAP_REASON))
+        elif a.wrap is not None and a.wrap.paused_by_us and a.interface not in paused and not a.not_ready():
+            out.actions.append(PauseMember(a.interface, True, WRAP_REASON))
 
 
 def _covered(e: ev.Resync) -> set[str]:
