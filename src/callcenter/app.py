@@ -31,6 +31,7 @@ from callcenter.acd import api as acd_api
 from callcenter.admin import api as admin_api
 from callcenter.acd.service import AcdService, core_config_from
 from callcenter.crm import api as crm_api
+from callcenter.outbound import api as outbound_api
 from callcenter.hooks import api as hooks_api
 from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
@@ -318,6 +319,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(teams_api.router)
     app.include_router(acd_api.router)
     app.include_router(crm_api.router)
+    app.include_router(outbound_api.router)
     app.include_router(hooks_api.admin_router)
     app.include_router(qa_api.router)
     app.include_router(realtime_api.router)
