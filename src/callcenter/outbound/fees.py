@@ -21,7 +21,7 @@ TARGET_TENTH = 0.99
 
 async def import_arrears(session: AsyncSession, data: bytes, strict: bool, area: str) -> dict[str, Any]:
     """Insert new bills, update the amount of known ones (unit + period)."""
-    rows, encoding = lists.read_rows(data)
+    rows, encoding = lists.read_rows(data, required="unit")
     good, errors = lists.validate_arrears(rows, area)
     applied = not (strict and errors)
     if applied:

@@ -33,18 +33,18 @@ LIST_HEADERS = {
 }  # fmt: skip
 
 
-def read_rows(data: bytes) -> tuple[list[tuple[int, dict[str, str]]], str]:
+def read_rows(data: bytes, required: str = "number") -> tuple[list[tuple[int, dict[str, str]]], str]:
     """([(line, {field: value})], encoding) from CSV or XLSX bytes; unknown
     columns are kept under their own header (they go on the card).
     ValueError: the file cannot be read at all."""
     if data.startswith(XLSX_MAGIC):
-        return _xlsx(data), "xlsx"
+        return _xlsx(data, required), "xlsx"
     text, encoding = decode(data)
     reader = csv.reader(io.StringIO(text))
-    return _mapped(reader), encoding
+    return _mapped(reader, required), encoding
 
 
-def _xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def _xlsx(data: bytes, required: str) -> list[tuple[int, dict[str, str]]]:
     import openpyxl  # only for XLSX uploads
 
     try:
@@ -54,7 +54,7 @@ def _xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
     sheet = book.worksheets[0]
     rows = ([("" if v is None else _cell(v)) for v in row] for row in sheet.iter_rows(values_only=True))
     try:
-        return _mapped(rows)
+        return _mapped(rows, required)
     finally:
         book.close()
 
@@ -67,14 +67,14 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-def _mapped(rows: Iterable[list[str]]) -> list[tuple[int, dict[str, str]]]:
+def _mapped(rows: Iterable[list[str]], required: str) -> list[tuple[int, dict[str, str]]]:
     it = iter(rows)
     header = next(it, None)
     if not header:
         raise ValueError("the file is empty (no header row)")
     keys = [LIST_HEADERS.get(h.strip().lower(), LIST_HEADERS.get(h.strip(), h.strip())) for h in header]
-    if "number" not in keys:
-        raise ValueError("no phone number column (number, phone, 电话 ...)")
+    if required not in keys:
+        raise ValueError(f"no {required} column" + (" (number, phone, 电话 ...)" if required == "number" else ""))
     out = []
     for line, row in enumerate(it, start=2):
         if not any(str(c).strip() for c in row):
