@@ -24,7 +24,7 @@ from dataclasses import dataclass
 class Measured:
     """What the campaign saw recently (a sliding window of attempts)."""
 
-    dialled: int = 0
+    dialled: int = 0  # dials that have resolved (answered or not): never count those still ringing
     answered: int = 0  # customers who picked up (connected)
     abandoned: int = 0  # of those, dropped with no agent free
     aht_s: float = 180.0  # mean handling time (talk + wrap-up) of connected calls
@@ -64,14 +64,15 @@ def expected_overflow_share(k: int, p: float, agents: float) -> float:
 
 
 def target_share(cap: float, m: Measured) -> float:
-    """The overflow share aimed at: half the cap at first (a margin for
-    estimation error), less when the measured rate runs above it."""
+    """The overflow share aimed at: half the cap (a margin for estimation
+    error), a quarter of it when the measured rate nears the cap, and
+    progressive (0) while it is above."""
     if m.answered < 50:
         return cap * 0.5
     rate = m.abandon_rate
-    if rate > 1.5 * cap:
-        return 0.0  # progressive until it settles
     if rate > cap:
+        return 0.0  # progressive until it settles
+    if rate > 0.8 * cap:
         return cap * 0.25
     return cap * 0.5
 
@@ -91,10 +92,18 @@ def calls_to_place(free_agents: int, busy_agents: int, ringing: int, m: Measured
     if target <= 0:  # progressive: each free agent one expected answer at most
         return max(0, free_agents - ringing)
     limit = int(max_ratio * max(agents, 1) / max(p, 0.05)) + 1
-    best = 0
-    for k in range(ringing + 1, ringing + limit + 1):
-        if expected_overflow_share(k, p, agents) > target:
-            break
-        best = k - ringing
+    # The overflow share grows with k: binary search the largest k within the target.
+    lo, hi = ringing, ringing + limit  # lo is within the target (or is what is ringing already)
+    if expected_overflow_share(lo + 1, p, agents) > target:
+        best = 0
+    else:
+        lo += 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if expected_overflow_share(mid, p, agents) <= target:
+                lo = mid
+            else:
+                hi = mid - 1
+        best = lo - ringing
     # Never fewer than progressive would place.
     return max(best, free_agents - ringing, 0)
