@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('result', sa.String(length=24), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('script_version', sa.Integer(), nullable=True),
+    sa.Column('call_id', sa.String(length=64), server_default='', nullable=False),
     sa.Column('talk_s', sa.Float(), nullable=False),
     sa.Column('created_at', callcenter.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('answered_at', callcenter.db.UTCDateTime(timezone=True), nullable=True),

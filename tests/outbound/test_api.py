@@ -166,7 +166,7 @@ async def test_dnc_is_checked_at_every_dial_and_results_retry(client, make_user,
     assert chk["reason"] == "opted_out"
 
 
-async def test_preview_dials_only_when_asked_once(client, make_user, app, db):
+async def test_preview_dials_only_when_asked_once(client, make_user, make_team, app, db):
     gw = app.state.gateway = RecordingGateway()
     admin = await make_user(Role.admin)
     agent = await make_user(Role.agent, queues=[("sales", 0)])
@@ -178,11 +178,23 @@ async def test_preview_dials_only_when_asked_once(client, make_user, app, db):
     d = await client.post(f"/api/outbound/dials/{card['dial']['id']}/dial", headers=agent.headers)
     assert d.json()["state"] == "sent" and len(gw.originates) == 1
     assert (await client.post(f"/api/outbound/dials/{card['dial']['id']}/dial", headers=agent.headers)).status_code == 409
+    # the core's record of the call (kind outbound, [cc-outbound]) is linked to the dial
+    now = datetime.now(UTC)
+    async with db.sessions() as s:
+        s.add(CallRecord(call_id="out-1", uniqueid="1700.9", kind=CallKind.outbound, direction="outbound", queue="", agent=agent.user.interface,
+                         callee_number="13800138001", entered_at=now, answered_at=now, talk_s=95.0, outcome=Outcome.answered, legs=[]))  # fmt: skip
+        await s.commit()
     r = await client.post(f"/api/outbound/dials/{card['dial']['id']}/result", json={"result": "success"}, headers=agent.headers)
     assert r.json()["status"] == "done"
+    async with db.sessions() as s:
+        dial = await s.get(Dial, card["dial"]["id"])
+        assert (dial.call_id, dial.talk_s) == ("out-1", 95.0)
     kpis = (await client.get(f"/api/outbound/campaigns/{c['id']}/kpis", headers=agent.headers)).json()
-    assert kpis["successes"] == 1 and kpis["success_rate"] == 1.0 and kpis["conversations"] == 1
-    assert [a["user_id"] for a in kpis["agents"]] == [agent.user.id]
+    assert kpis["successes"] == 1 and kpis["success_rate"] == 1.0 and kpis["conversations"] == 1 and kpis["talk_s"] == 95.0
+    assert [a["user_id"] for a in kpis["agents"]] == [agent.user.id] and kpis["teams"] == []
+    team = await make_team(None, agent, name="外呼一组")
+    kpis = (await client.get(f"/api/outbound/campaigns/{c['id']}/kpis", headers=admin.headers)).json()
+    assert [(x["team_id"], x["team"], x["successes"]) for x in kpis["teams"]] == [(team, "外呼一组", 1)]
 
 
 def _record(n: int, number: str, outcome: Outcome, at: datetime, *, direction: str = "inbound", answered: bool = False, wait: float = 40, short: bool = False):

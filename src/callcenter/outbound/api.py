@@ -278,6 +278,9 @@ async def campaign_kpis(campaign_id: Id, who: Desk, session: SessionDep, day: Da
     out = await service.campaign_kpis(session, c.id)
     if who.role is Role.agent:
         out["agents"] = [a for a in out["agents"] if a["user_id"] == who.id]
+        out["teams"] = []
+    elif who.role is Role.team_lead:
+        out["teams"] = [x for x in out["teams"] if who.sees.has_team(x["team_id"])]
     out["campaign"] = {"id": c.id, "name": c.name, "mode": c.mode.value, "status": c.status.value, "abandon_cap": c.abandon_cap}
     return out
 
@@ -425,6 +428,6 @@ async def record_paid(arrear_id: Id, body: PaidIn, _: Lead, session: SessionDep)
 
 
 @router.get("/arrears/kpis")
-async def arrears_kpis(_: Lead, session: SessionDep, period: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]) -> dict[str, Any]:
+async def arrears_kpis(_: Lead, session: SessionDep, period: Annotated[str, Query(pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")]) -> dict[str, Any]:
     """收繳率 for a billed month: by its month end (target 95 %) and by the 10th of the next (99 %); letters sent vs paid."""
     return await fees.kpis(session, period)

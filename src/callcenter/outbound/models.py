@@ -134,6 +134,7 @@ class Dial(Base):
     result: Mapped[str] = mapped_column(String(24), default="", index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     script_version: Mapped[int | None] = mapped_column(Integer)
+    call_id: Mapped[str] = mapped_column(String(64), default="", server_default="")  # the call record it became (acd.CallRecord)
     talk_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

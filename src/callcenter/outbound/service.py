@@ -193,6 +193,7 @@ async def finish(
     )
     dial.state, dial.result, dial.note, dial.ended_at, dial.live_number = DialState.ended, result.value, note, now, None
     dial.talk_s = talk_s
+    await link_call(session, dial)
     if result in CONTACTS and dial.answered_at is None:
         dial.answered_at = now
     due = next_attempt(retry_rules(campaign.retries), result, (same or 0) + 1, now, callback_at)
@@ -205,6 +206,38 @@ async def finish(
             session.add(DncEntry(number=contact.number, source="opted_out", note=f"campaign {campaign.id}", created_by=dial.user_id))
     await session.flush()
     return contact
+
+
+async def link_call(session: AsyncSession, dial: Dial) -> None:
+    """The dial's call record (the core writes one for every outbound call,
+    recorded by [cc-outbound]): by ChannelId where Asterisk honoured it,
+    else the agent's first outbound call to the number since the dial."""
+    from callcenter.acd.models import CallKind, CallRecord
+
+    q = select(CallRecord).where(CallRecord.kind == CallKind.outbound, CallRecord.callee_number == dial.number)
+    rec = await session.scalar(q.where(CallRecord.uniqueid == dial.channel_id).limit(1))
+    if rec is None and dial.agent:
+        rec = await session.scalar(
+            q.where(CallRecord.agent == dial.agent, CallRecord.entered_at >= dial.created_at).order_by(CallRecord.entered_at).limit(1)
+        )
+    if rec is not None:
+        dial.call_id = rec.call_id
+        dial.talk_s = dial.talk_s or rec.talk_s
+        if rec.answered_at is not None and dial.answered_at is None:
+            dial.answered_at = rec.answered_at
+
+
+async def team_kpis(session: AsyncSession, dials: list[Dial]) -> list[dict[str, Any]]:
+    from callcenter.teams.models import Team, TeamMember
+
+    users = {d.user_id for d in dials if d.user_id is not None}
+    if not users:
+        return []
+    rows = (await session.execute(select(TeamMember.user_id, Team.id, Team.name).join(Team, Team.id == TeamMember.team_id).where(TeamMember.user_id.in_(users)))).all()
+    teams: dict[tuple[int, str], set[int]] = {}
+    for uid, tid, name in rows:
+        teams.setdefault((tid, name), set()).add(uid)
+    return [{"team_id": tid, "team": name, **kpis([d for d in dials if d.user_id in members], 0, 0)} for (tid, name), members in sorted(teams.items())]
 
 
 # --- KPIs -------------------------------------------------------------------------------------------
@@ -248,4 +281,5 @@ async def campaign_kpis(session: AsyncSession, campaign_id: int, since: datetime
         if d.user_id is not None:
             by_agent.setdefault(d.user_id, []).append(d)
     out["agents"] = [{"user_id": uid, **kpis(ds, 0, 0)} for uid, ds in sorted(by_agent.items())]
+    out["teams"] = await team_kpis(session, dials)
     return out
