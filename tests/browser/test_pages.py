@@ -26,13 +26,14 @@ pytestmark = pytest.mark.browser
 
 ADMIN_SECTIONS = ["users", "queues", "routing", "hours", "pause", "wallboard", "forms", "followups", "audit"]
 LEAD_SECTIONS = ["users", "queues", "routing", "hours", "pause", "wallboard", "forms", "followups"]
+OUTBOUND = ["/outbound#work", "/outbound#setup", "/outbound#board"]
 QA_VIEWS = ["/qa#/calls", "/qa#/evaluations", "/qa#/summary"]
 PAGES = {
-    ("admin", "demo-admin"): ["/home", *[f"/admin#{s}" for s in ADMIN_SECTIONS], "/wallboard", "/desktop", *QA_VIEWS, "/customers"],
+    ("admin", "demo-admin"): ["/home", *[f"/admin#{s}" for s in ADMIN_SECTIONS], "/wallboard", "/desktop", *QA_VIEWS, "/customers", *OUTBOUND],
     # the lead's pages are the admin's, cut to their queues: the read-only console and the board
-    ("lead", "demo-lead"): ["/home", *[f"/admin#{s}" for s in LEAD_SECTIONS], "/wallboard"],
+    ("lead", "demo-lead"): ["/home", *[f"/admin#{s}" for s in LEAD_SECTIONS], "/wallboard", *OUTBOUND],
     ("qa", "demo-qa"): ["/home", *QA_VIEWS],
-    ("agent01", "demo-agent"): ["/home", "/desktop", *QA_VIEWS, "/customers"],
+    ("agent01", "demo-agent"): ["/home", "/desktop", *QA_VIEWS, "/customers", "/outbound"],
 }
 # Latin words that are the same in a Chinese UI: abbreviations and names of things.
 SAME_IN_CHINESE = {"VIP", "IVR", "AMI", "API", "SL", "AHT", "ASA", "QA", "ID", "PJSIP", "SIP", "Local", "CSV", "KPI",
@@ -102,7 +103,7 @@ async def _settle(page: Any, path: str) -> None:
     await page.wait_for_load_state("networkidle")
     if path.startswith("/admin#"):
         await page.wait_for_function(f"document.body.dataset.ready === '{path.split('#')[1]}'")
-    elif path == "/customers":
+    elif path == "/customers" or path.startswith("/outbound"):
         await page.wait_for_function("document.body.dataset.ready === '1'")
     await page.wait_for_timeout(300)  # a websocket snapshot's render
 
