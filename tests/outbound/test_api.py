@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -167,12 +168,23 @@ async def test_dnc_is_checked_at_every_dial_and_results_retry(client, make_user,
 
 
 async def test_preview_dials_only_when_asked_once(client, make_user, make_team, app, db):
+    from callcenter.hooks.models import QueueHours
+
     gw = app.state.gateway = RecordingGateway()
     admin = await make_user(Role.admin)
     agent = await make_user(Role.agent, queues=[("sales", 0)])
     c = await campaign(client, admin.headers)
     await client.patch(f"/api/outbound/campaigns/{c['id']}", json={"status": "running"}, headers=admin.headers)
     await upload(client, admin.headers, c["id"], csv_bytes([["number"], ["13800138001"]]))
+    # today is a holiday in the queue's calendar: nobody is called
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    async with db.sessions() as s:
+        s.add(QueueHours(queue="sales", calendar={"holidays": [today.isoformat()]}))
+        await s.commit()
+    assert (await client.post(f"/api/outbound/campaigns/{c['id']}/next", headers=agent.headers)).json() is None
+    async with db.sessions() as s:
+        (await s.get(QueueHours, "sales")).calendar = {"holidays": [(today - timedelta(days=1)).isoformat()]}
+        await s.commit()
     card = (await client.post(f"/api/outbound/campaigns/{c['id']}/next", headers=agent.headers)).json()
     assert card["dial"]["state"] == "pending" and gw.originates == []
     d = await client.post(f"/api/outbound/dials/{card['dial']['id']}/dial", headers=agent.headers)

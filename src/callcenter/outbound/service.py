@@ -71,6 +71,22 @@ def window_of(c: Campaign, extra_holidays: set[date] | None = None) -> Window:
     return Window(start=start, end=end, holidays=frozenset(days))
 
 
+async def queue_holidays(session: AsyncSession, queue: str) -> set[date]:
+    """The holidays of the campaign queue's business calendar (admin: hours)."""
+    from callcenter.hooks.models import QueueHours
+
+    if not queue:
+        return set()
+    row = await session.get(QueueHours, queue)
+    out: set[date] = set()
+    for d in (row.calendar.get("holidays", []) if row is not None and isinstance(row.calendar, dict) else []):
+        try:
+            out.add(date.fromisoformat(str(d)))
+        except ValueError:
+            continue
+    return out
+
+
 # --- do-not-call --------------------------------------------------------------------------------
 
 
@@ -153,7 +169,7 @@ async def reserve(
     numbers.  Commits; a number taken meanwhile by another node is skipped."""
     if campaign.status is not CampaignStatus.running:
         raise Refused(409, f"campaign {campaign.id} is {campaign.status.value}, not running")
-    window = window_of(campaign, extra_holidays)
+    window = window_of(campaign, (extra_holidays or set()) | await queue_holidays(session, campaign.queue))
     dnc = await dnc_lists(session)
     chosen = pick(await candidates(session, campaign, now), now, window, dnc, await live_numbers(session), n)
     script = await latest_script(session, campaign.id)
