@@ -187,6 +187,13 @@ async def test_preview_dials_only_when_asked_once(client, make_user, make_team, 
         await s.commit()
     card = (await client.post(f"/api/outbound/campaigns/{c['id']}/next", headers=agent.headers)).json()
     assert card["dial"]["state"] == "pending" and gw.originates == []
+    # blocked while the card waited: the dial itself checks the do-not-call list again
+    await upload(client, admin.headers, c["id"], csv_bytes([["number"], ["13800138005"]]))
+    blocked = (await client.post(f"/api/outbound/campaigns/{c['id']}/next", headers=await _second_agent(make_user))).json()
+    assert blocked["contact"]["number"] == "13800138005"
+    await client.post("/api/outbound/dnc", json={"number": "13800138005"}, headers=admin.headers)
+    r = await client.post(f"/api/outbound/dials/{blocked['dial']['id']}/dial", headers=admin.headers)
+    assert r.status_code == 409 and r.json()["detail"].startswith("number:") and gw.originates == []
     d = await client.post(f"/api/outbound/dials/{card['dial']['id']}/dial", headers=agent.headers)
     assert d.json()["state"] == "sent" and len(gw.originates) == 1
     assert (await client.post(f"/api/outbound/dials/{card['dial']['id']}/dial", headers=agent.headers)).status_code == 409
@@ -207,6 +214,10 @@ async def test_preview_dials_only_when_asked_once(client, make_user, make_team, 
     team = await make_team(None, agent, name="外呼一组")
     kpis = (await client.get(f"/api/outbound/campaigns/{c['id']}/kpis", headers=admin.headers)).json()
     assert [(x["team_id"], x["team"], x["successes"]) for x in kpis["teams"]] == [(team, "外呼一组", 1)]
+
+
+async def _second_agent(make_user):  # noqa: ANN001, ANN202
+    return (await make_user(Role.agent, queues=[("sales", 0)])).headers
 
 
 def _record(n: int, number: str, outcome: Outcome, at: datetime, *, direction: str = "inbound", answered: bool = False, wait: float = 40, short: bool = False):

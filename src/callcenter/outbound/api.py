@@ -245,6 +245,8 @@ async def _originate(session, request: Request, dial: Dial, c: Campaign) -> None
     gw = _gateway(request)
     try:
         await dialer.originate(session, gw, dial, c)
+    except service.Refused as exc:
+        raise _refused(exc) from None
     except Exception as exc:  # noqa: BLE001 - the gateway's errors: the dial is closed as failed
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"Asterisk refused the call: {exc}") from None
 

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.outbound.models import Campaign, Dial, DialState
+from callcenter.outbound.models import Campaign, CampaignContact, ContactStatus, Dial, DialState
 from callcenter.outbound.rules import Result
-from callcenter.outbound.service import LIVE_STATES, finish
+from callcenter.outbound.service import LIVE_STATES, Refused, dnc_lists, finish
 
 log = logging.getLogger("callcenter.outbound.dialer")
 
@@ -36,6 +36,15 @@ async def originate(session: AsyncSession, gw: Any, dial: Dial, campaign: Campai
     the dial as failed (retried by the rules)."""
     if dial.state is not DialState.pending:
         raise ValueError(f"dial {dial.id} is {dial.state.value}, not pending")
+    # Checked again at the dial itself: a preview card may have waited while the number was blocked.
+    reason = (await dnc_lists(session)).reason(dial.number)
+    if reason is not None:
+        dial.state, dial.ended_at, dial.live_number, dial.note = DialState.ended, _now(), None, f"do-not-call: {reason}"
+        contact = await session.get(CampaignContact, dial.contact_id)
+        if contact is not None:
+            contact.status = ContactStatus.blocked
+        await session.commit()
+        raise Refused(409, f"number: {dial.number} is on the do-not-call list ({reason})")
     dial.state = DialState.sent
     await session.commit()
     variables = {"CC_AGENT": dial.agent, "CC_CAMPAIGN": str(campaign.id), "CC_DIAL": dial.channel_id}
