@@ -214,6 +214,11 @@ async def test_preview_dials_only_when_asked_once(client, make_user, make_team, 
     team = await make_team(None, agent, name="外呼一组")
     kpis = (await client.get(f"/api/outbound/campaigns/{c['id']}/kpis", headers=admin.headers)).json()
     assert [(x["team_id"], x["team"], x["successes"]) for x in kpis["teams"]] == [(team, "外呼一组", 1)]
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    week = (await client.get(f"/api/outbound/campaigns/{c['id']}/kpis", params={"day": today.isoformat(), "days": 7}, headers=admin.headers)).json()
+    assert week["conversations"] == 1
+    before = (await client.get(f"/api/outbound/campaigns/{c['id']}/kpis", params={"day": (today - timedelta(days=1)).isoformat()}, headers=admin.headers)).json()
+    assert before["dials"] == 0
 
 
 async def _second_agent(make_user):  # noqa: ANN001, ANN202

@@ -7,7 +7,7 @@ dials only (outbound.service.sees)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile, status
@@ -273,11 +273,19 @@ async def dial_result(dial_id: Id, body: ResultIn, who: Desk, session: SessionDe
 
 
 @router.get("/campaigns/{campaign_id}/kpis")
-async def campaign_kpis(campaign_id: Id, who: Desk, session: SessionDep, day: Day = None) -> dict[str, Any]:
+async def campaign_kpis(
+    campaign_id: Id, who: Desk, session: SessionDep, settings: SettingsDep, day: Day = None,
+    days: Annotated[int, Query(ge=1, le=366, description="with day: this many days ending on it (7: the week's quota)")] = 1,
+) -> dict[str, Any]:  # fmt: skip
     """Dials, contacts (接触率), normal conversations, success, list
-    utilisation, talk time, abandon rate; per agent.  An agent sees their own line only."""
+    utilisation, talk time, abandon rate; per agent and team (all time, or
+    the local days ending on `day`).  An agent sees their own line only."""
     c = await _campaign(session, campaign_id, who)
-    out = await service.campaign_kpis(session, c.id)
+    since = until = None
+    if day is not None:
+        since = callbacks.day_bounds(day - timedelta(days=days - 1), settings.tz)[0]
+        until = callbacks.day_bounds(day, settings.tz)[1]
+    out = await service.campaign_kpis(session, c.id, since, until)
     if who.role is Role.agent:
         out["agents"] = [a for a in out["agents"] if a["user_id"] == who.id]
         out["teams"] = []

@@ -282,10 +282,12 @@ def kpis(dials: list[Dial], list_size: int, touched: int) -> dict[str, Any]:
     }
 
 
-async def campaign_kpis(session: AsyncSession, campaign_id: int, since: datetime | None = None) -> dict[str, Any]:
+async def campaign_kpis(session: AsyncSession, campaign_id: int, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     q = select(Dial).where(Dial.campaign_id == campaign_id)
     if since is not None:
         q = q.where(Dial.created_at >= since)
+    if until is not None:
+        q = q.where(Dial.created_at < until)
     dials = list((await session.scalars(q)).all())
     size = await session.scalar(select(func.count()).select_from(CampaignContact).where(CampaignContact.campaign_id == campaign_id)) or 0
     touched = await session.scalar(
