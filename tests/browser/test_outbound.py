@@ -108,6 +108,7 @@ async def test_campaign_setup_import_work_and_board(browser, server, shot, tmp_p
     await page.wait_for_selector("#tiles .tile")
     text = await page.inner_text("#tiles")
     assert "Dials" in text and "Successes" in text and "100" in text  # success rate 100 %
+    assert "王静" in await page.inner_text("#agents")
     words = " ".join(await page.locator("#tabs a, #tiles .tile > div:first-child, thead th").all_inner_texts())
     assert words.strip() and not any("\u4e00" <= ch <= "\u9fff" for ch in words), words  # no Chinese UI words in English
     await shot(page, "board-1366-en")

@@ -298,6 +298,9 @@ async def campaign_kpis(session: AsyncSession, campaign_id: int, since: datetime
     for d in dials:
         if d.user_id is not None:
             by_agent.setdefault(d.user_id, []).append(d)
-    out["agents"] = [{"user_id": uid, **kpis(ds, 0, 0)} for uid, ds in sorted(by_agent.items())]
+    from callcenter.auth.models import User
+
+    names = dict((await session.execute(select(User.id, User.display_name).where(User.id.in_(by_agent)))).all()) if by_agent else {}
+    out["agents"] = [{"user_id": uid, "name": names.get(uid, ""), **kpis(ds, 0, 0)} for uid, ds in sorted(by_agent.items())]
     out["teams"] = await team_kpis(session, dials)
     return out

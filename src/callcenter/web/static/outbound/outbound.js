@@ -18,7 +18,7 @@ addStrings({
     "ob.state.answered": "通话中", "ob.state.ended": "已结束", "ob.saved": "结果已保存",
     "ob.new": "新建外呼活动", "ob.name": "活动名称", "ob.type": "类型", "ob.mode": "拨号方式", "ob.queue": "坐席队列", "ob.team": "班组",
     "ob.noTeam": "（不限）", "ob.window": "呼叫时段", "ob.cap": "放弃率上限 %", "ob.create": "创建", "ob.created": "活动已创建",
-    "ob.start": "开始", "ob.pause": "暂停", "ob.import": "导入名单", "ob.file": "名单文件（CSV 或 XLSX）", "ob.strict": "有错误则全部不导入",
+    "ob.start": "开始", "ob.pause": "暂停", "ob.import": "导入名单", "ob.file": "名单文件", "ob.strict": "有错误则全部不导入",
     "ob.upload": "上传", "ob.report": "共 {rows} 行，导入 {imported} 行，{errors} 行有误（编码 {encoding}）", "ob.notApplied": "有错误行，未导入任何数据",
     "ob.errorReport": "下载错误报告", "ob.line": "第 {line} 行 {field}：{reason}", "ob.saveScript": "保存为新版本", "ob.scriptSaved": "已保存话术第 {v} 版",
     "ob.meta": "{type} · {mode} · {status} · 时段 {window}", "ob.agent": "坐席", "ob.pickFile": "请选择名单文件",
@@ -207,7 +207,7 @@ async function board() {
   }));
   $("agents").replaceChildren(...k.agents.map((a) => {
     const row = document.createElement("tr");
-    for (const v of [`#${a.user_id}`, a.dials, a.contacts, a.conversations, a.successes, mmss(a.talk_s)]) {
+    for (const v of [a.name || `#${a.user_id}`, a.dials, a.contacts, a.conversations, a.successes, mmss(a.talk_s)]) {
       const td = document.createElement("td"); td.textContent = v; td.translate = false; row.appendChild(td);
     }
     return row;
