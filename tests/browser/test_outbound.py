@@ -103,6 +103,31 @@ async def test_campaign_setup_import_work_and_board(browser, server, shot, tmp_p
         await ctx.close()
     assert [o["exten"] for o in server.app.state.gateway.originates] == ["13800138001", "13800138002"]
 
+    # today's callbacks: an abandoned caller, worked from the page with a result and a retry
+    async def abandoned() -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from callcenter.acd.models import CallKind, CallRecord, Outcome
+
+        async with server.app.state.db.sessions() as s:
+            s.add(CallRecord(call_id="ab1", uniqueid="ab1", kind=CallKind.queue, queue="sales", caller_number="13912345678",
+                             entered_at=datetime.now(UTC) - timedelta(minutes=10), wait_s=45, outcome=Outcome.abandoned, legs=[]))  # fmt: skip
+            await s.commit()
+
+    server.call(abandoned())
+    ctx, page, errors = await login(browser, server, "admin", (1920, 1080))
+    await page.goto(server.url + "/outbound#callbacks")
+    await page.click("#cb-sync")
+    await page.wait_for_selector("#cb-rows tr:has-text('13912345678')")
+    await page.click("#cb-rows button[data-result='no_answer']")
+    await page.wait_for_selector("#cb-rows tr td:nth-child(3):text-is('1')")
+    await page.wait_for_selector("#cb-tiles .tile")
+    await shot(page, "callbacks-1920")
+    await page.click("#cb-rows button[data-result='reached']")
+    await page.wait_for_selector("#cb-rows tr:has-text('已完成')")
+    assert not errors, errors
+    await ctx.close()
+
     ctx, page, errors = await login(browser, server, "admin", (1366, 768), lang="en")
     await page.goto(server.url + "/outbound#board")
     await page.wait_for_selector("#tiles .tile")

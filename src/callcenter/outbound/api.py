@@ -351,7 +351,7 @@ async def callbacks_today(who: Desk, session: SessionDep, settings: SettingsDep)
     return {
         "day": day.isoformat(),
         "list": [e for e in listed if who.sees.everything or not e["queue"] or who.sees.has_queue(e["queue"])],
-        "tasks": [CallbackOut.model_validate(t).model_dump(mode="json") | {"attempts": t.attempts} for t in tasks if _task_in_scope(who, t)],
+        "tasks": [CallbackOut.model_validate(t).model_dump(mode="json") | {"attempts": t.attempts, "created_at": t.created_at.isoformat()} for t in tasks if _task_in_scope(who, t)],
     }
 
 

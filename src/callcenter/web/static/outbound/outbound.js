@@ -32,6 +32,10 @@ addStrings({
     "ob.r.normal_conversation": "正常通话", "ob.r.success": "成功", "ob.r.refused": "拒绝", "ob.r.callback_later": "预约回拨",
     "ob.r.no_answer": "无人接听", "ob.r.busy": "忙线", "ob.r.wrong_number": "非本人", "ob.r.invalid_number": "无效号码",
     "ob.r.contacted": "已接触", "ob.r.do_not_call": "要求不再来电",
+    "ob.tab.callbacks": "今日回访", "ob.cb.sync": "刷新名单", "ob.cb.number": "号码", "ob.cb.since": "未接通时间", "ob.cb.attempts": "已拨次数",
+    "ob.cb.status": "状态", "ob.cb.dial": "拨号", "ob.cb.reached": "已联系上", "ob.cb.no_answer": "无人接听", "ob.cb.busy": "忙线",
+    "ob.cb.wrong_number": "号码错误", "ob.cb.st.open": "待回访", "ob.cb.st.claimed": "处理中", "ob.cb.st.done": "已完成", "ob.cb.dialled": "正在呼叫 {n}",
+    "ob.cb.k.due": "应回访", "ob.cb.k.made": "已回访", "ob.cb.k.reached": "已联系上", "ob.cb.k.same_day": "当日清零率", "ob.cb.k.wait": "放弃→回访（中位）",
     "ob.f.unit": "房号", "ob.f.amount": "金额", "ob.f.period": "账期", "ob.f.due_on": "到期日", "ob.f.note": "备注",
   },
   en: {
@@ -56,6 +60,10 @@ addStrings({
     "ob.r.normal_conversation": "Conversation", "ob.r.success": "Success", "ob.r.refused": "Refused", "ob.r.callback_later": "Call back later",
     "ob.r.no_answer": "No answer", "ob.r.busy": "Busy", "ob.r.wrong_number": "Wrong person", "ob.r.invalid_number": "Invalid number",
     "ob.r.contacted": "Contacted", "ob.r.do_not_call": "Do not call again",
+    "ob.tab.callbacks": "Today's callbacks", "ob.cb.sync": "Refresh the list", "ob.cb.number": "Number", "ob.cb.since": "Missed at", "ob.cb.attempts": "Attempts",
+    "ob.cb.status": "Status", "ob.cb.dial": "Dial", "ob.cb.reached": "Reached", "ob.cb.no_answer": "No answer", "ob.cb.busy": "Busy",
+    "ob.cb.wrong_number": "Wrong number", "ob.cb.st.open": "To call", "ob.cb.st.claimed": "In progress", "ob.cb.st.done": "Done", "ob.cb.dialled": "Calling {n}",
+    "ob.cb.k.due": "Due", "ob.cb.k.made": "Made", "ob.cb.k.reached": "Reached", "ob.cb.k.same_day": "Cleared today", "ob.cb.k.wait": "Abandon → callback (median)",
     "ob.f.unit": "Unit", "ob.f.amount": "Amount", "ob.f.period": "Period", "ob.f.due_on": "Due", "ob.f.note": "Note",
   },
 });
@@ -214,15 +222,64 @@ async function board() {
   }));
 }
 
+// --- same-day callbacks ----------------------------------------------------------------
+
+async function callbacksTab() {
+  let day;
+  try { day = await api("/api/outbound/callbacks/today"); } catch (e) { toast(e.message, { error: true }); return; }
+  if (lead) {
+    const k = await api("/api/outbound/callbacks/kpis").catch(() => null);
+    if (k) {
+      const tiles = [["due", k.due], ["made", k.made], ["reached", k.reached], ["same_day", pct(k.same_day_share)],
+        ["wait", k.abandon_to_callback_median_s == null ? "—" : mmss(k.abandon_to_callback_median_s)]];
+      $("cb-tiles").replaceChildren(...tiles.map(([key, v]) => {
+        const d = document.createElement("div"); d.className = "tile";
+        const val = document.createElement("div"); val.className = "v"; val.textContent = v; val.translate = false;
+        d.append(tr("div", "ob.cb.k." + key), val);
+        return d;
+      }));
+    }
+  }
+  $("cb-rows").replaceChildren(...day.tasks.map((task) => {
+    const row = document.createElement("tr");
+    const cells = [task.number, new Date(task.created_at).toLocaleTimeString(), task.attempts];
+    for (const v of cells) { const td = document.createElement("td"); td.textContent = v; td.translate = false; row.appendChild(td); }
+    const st = document.createElement("td"); st.appendChild(tr("span", "ob.cb.st." + task.status)); row.appendChild(st);
+    const act = document.createElement("td");
+    if (task.status !== "done") {
+      const dialBtn = tr("button", "ob.cb.dial");
+      dialBtn.onclick = async () => {
+        try {
+          await api("/api/desktop/dial", { method: "POST", body: { number: task.number, callback_task: task.id } });
+          toast(t("ob.cb.dialled", { n: task.number }));
+        } catch (e) { toast(e.message, { error: true }); }
+      };
+      act.appendChild(dialBtn);
+      for (const result of ["reached", "no_answer", "busy", "wrong_number"]) {
+        const b = tr("button", "ob.cb." + result);
+        b.dataset.result = result;
+        b.onclick = async () => {
+          try { await api(`/api/outbound/callbacks/${task.id}/result`, { method: "POST", body: { result } }); } catch (e) { toast(e.message, { error: true }); return; }
+          await callbacksTab();
+        };
+        act.appendChild(b);
+      }
+    }
+    row.appendChild(act);
+    return row;
+  }));
+}
+
 // --- tabs ---------------------------------------------------------------------------------
 
 function route() {
   let tab = (location.hash || "#work").slice(1);
-  if (!lead && tab !== "work") tab = "work";
+  if (!lead && !["work", "callbacks"].includes(tab)) tab = "work";
   for (const s of document.querySelectorAll("section.tab")) s.classList.toggle("hidden", s.id !== tab);
   for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("active", a.dataset.tab === tab);
   clearInterval(boardTimer);
   if (tab === "board") { board(); boardTimer = setInterval(board, 5000); }
+  if (tab === "callbacks") callbacksTab();
 }
 
 for (const el of document.querySelectorAll(".lead-only")) el.classList.toggle("hidden", !lead);
@@ -238,6 +295,10 @@ $("import").onsubmit = upload;
 $("script-btn").onclick = saveScript;
 $("start-btn").onclick = () => setStatus("running");
 $("pause-btn").onclick = () => setStatus("paused");
+$("cb-sync").onclick = async () => {
+  try { await api("/api/outbound/callbacks/sync", { method: "POST" }); } catch (e) { toast(e.message, { error: true }); return; }
+  await callbacksTab();
+};
 $("campaign").onchange = () => { card = null; showCard(); showSelected(); route(); };
 window.addEventListener("hashchange", route);
 window.addEventListener("cc:lang", () => { showSelected(); applyI18n(); });
