@@ -31,6 +31,7 @@ from callcenter.auth.models import Role
 from callcenter.qa.models import EvalStatus
 
 from .conftest import make_settings
+from .outbound import rbac as ob
 from .qa import rbac as qa
 
 ALL = frozenset(Role)
@@ -396,6 +397,7 @@ MATRIX: list[Case] = [
     Case("GET", "/api/qa/summary.csv", ALL),
     Case("GET", "/qa", PUBLIC),
     Case("GET", "/customers", PUBLIC),
+    Case("GET", "/outbound", PUBLIC),
     # realtime: pages, desktop and supervisor actions (fake gateway/core below), settings
     Case("GET", "/desktop", PUBLIC),
     Case("GET", "/wallboard", PUBLIC),
@@ -428,6 +430,48 @@ MATRIX: list[Case] = [
          body=lambda c: {"reasons": [{"code": "break", "zh": "小休", "en": "Break", "max_s": 900}]}),
     Case("GET", "/api/realtime/wallboard-thresholds", LEADS),
     Case("PUT", "/api/realtime/wallboard-thresholds", ADMIN, body=lambda c: _thresholds()),
+    # outbound: campaigns of the lead's team / the agent's queue ('rbac'); 'elsewhere' is no team of the lead's
+    Case("GET", "/api/outbound/campaigns", DESK),
+    Case("POST", "/api/outbound/campaigns", LEADS, body=lambda c: {"name": f"c{next(_seq)}", "type": "sales", "team_id": c.ids["team"]}),
+    Case("GET", "/api/outbound/campaigns/{campaign_id}", DESK, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}", seed=ob.campaign,
+         foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}", foreign_seed=ob.foreign_campaign),
+    Case("PATCH", "/api/outbound/campaigns/{campaign_id}", LEADS, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}", seed=ob.campaign,
+         body=lambda c: {"status": "paused"}, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}", foreign_seed=ob.foreign_campaign),
+    Case("GET", "/api/outbound/campaigns/{campaign_id}/contacts", LEADS, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/contacts",
+         seed=ob.campaign, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/contacts", foreign_seed=ob.foreign_campaign),
+    Case("POST", "/api/outbound/campaigns/{campaign_id}/imports", LEADS, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/imports",
+         seed=ob.campaign, files=ob.list_file, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/imports", foreign_seed=ob.foreign_campaign),
+    Case("GET", "/api/outbound/imports/{import_id}/errors.csv", LEADS, url=lambda c: f"/api/outbound/imports/{c.ids['import']}/errors.csv",
+         seed=ob.campaign, foreign=lambda c: f"/api/outbound/imports/{c.ids['import']}/errors.csv", foreign_seed=ob.foreign_campaign),
+    Case("GET", "/api/outbound/campaigns/{campaign_id}/scripts", DESK, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/scripts",
+         seed=ob.campaign, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/scripts", foreign_seed=ob.foreign_campaign),
+    Case("POST", "/api/outbound/campaigns/{campaign_id}/scripts", LEADS, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/scripts",
+         seed=ob.campaign, body=lambda c: {"body": "话术 v2"},
+         foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/scripts", foreign_seed=ob.foreign_campaign),
+    Case("GET", "/api/outbound/campaigns/{campaign_id}/kpis", DESK, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/kpis",
+         seed=ob.campaign, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/kpis", foreign_seed=ob.foreign_campaign),
+    Case("POST", "/api/outbound/campaigns/{campaign_id}/next", DESK, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/next",
+         seed=ob.campaign, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/next", foreign_seed=ob.foreign_campaign),
+    Case("POST", "/api/outbound/dials/{dial_id}/dial", DESK, url=lambda c: f"/api/outbound/dials/{c.ids['dial']}/dial", seed=ob.my_dial,
+         prepare=ob.gateway, foreign=lambda c: f"/api/outbound/dials/{c.ids['dial']}/dial", foreign_seed=ob.foreign_dial),
+    Case("POST", "/api/outbound/dials/{dial_id}/result", DESK, url=lambda c: f"/api/outbound/dials/{c.ids['dial']}/result", seed=ob.my_dial,
+         body=lambda c: {"result": "no_answer"}, foreign=lambda c: f"/api/outbound/dials/{c.ids['dial']}/result", foreign_seed=ob.foreign_dial),
+    Case("GET", "/api/outbound/dnc", LEADS),
+    Case("POST", "/api/outbound/dnc", LEADS, body=lambda c: {"number": _phone()}),
+    Case("DELETE", "/api/outbound/dnc/{entry_id}", ADMIN, url=lambda c: f"/api/outbound/dnc/{c.ids['dnc']}", setup=ob.dnc_entry),
+    Case("GET", "/api/outbound/dnc/check", DESK, params={"number": "13800138000"}),
+    Case("GET", "/api/outbound/callbacks/today", DESK),
+    Case("POST", "/api/outbound/callbacks/sync", LEADS),
+    Case("POST", "/api/outbound/callbacks/{task_id}/result", DESK, url=lambda c: f"/api/outbound/callbacks/{c.ids['callback']}/result",
+         setup=_callback, body=lambda c: {"result": "reached"}),
+    Case("GET", "/api/outbound/callbacks/kpis", LEADS),
+    Case("POST", "/api/outbound/arrears/import", LEADS, files=ob.arrears_file),
+    Case("GET", "/api/outbound/arrears/due", LEADS),
+    Case("POST", "/api/outbound/arrears/{arrear_id}/steps", LEADS, url=lambda c: f"/api/outbound/arrears/{c.ids['arrear']}/steps", seed=ob.arrear,
+         body=lambda c: {"step": "phone"}),
+    Case("POST", "/api/outbound/arrears/{arrear_id}/paid", LEADS, url=lambda c: f"/api/outbound/arrears/{c.ids['arrear']}/paid", seed=ob.arrear,
+         body=lambda c: {"paid_on": "2026-07-01"}),
+    Case("GET", "/api/outbound/arrears/kpis", LEADS, params={"period": "2026-06"}),
 ]
 
 # Routes that are not role-checked by design, with the reason.

@@ -31,6 +31,8 @@ from callcenter.acd import api as acd_api
 from callcenter.admin import api as admin_api
 from callcenter.acd.service import AcdService, core_config_from
 from callcenter.crm import api as crm_api
+from callcenter.outbound import api as outbound_api
+from callcenter.outbound import jobs as outbound_jobs
 from callcenter.hooks import api as hooks_api
 from callcenter.hooks import service as hooks_service
 from callcenter.config import Settings, get_settings
@@ -194,6 +196,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             # Without AMI every action fails fast with NotConnected, as on a lost link.
             app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
         await hooks_service.start(app, stack)
+        await outbound_jobs.start(app, stack)
         await stack.enter_async_context(scheduled_jobs(settings, db))
         # The hub reads the ACD core's views and pushes them to browsers.
         hub = Hub(lookup=CustomerLookup(db, default_area_code=settings.default_area_code), masked_roles=settings.phone_masked_roles)
@@ -318,6 +321,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(teams_api.router)
     app.include_router(acd_api.router)
     app.include_router(crm_api.router)
+    app.include_router(outbound_api.router)
     app.include_router(hooks_api.admin_router)
     app.include_router(qa_api.router)
     app.include_router(realtime_api.router)

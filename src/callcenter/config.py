@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     )
     hook_fallback_queue: str = Field("enquiries", min_length=1, description="Queue of the safe default route when no rule matches or the lookup fails")
     priority_boost_hours: int = Field(24, ge=0, description="A caller who abandoned or asked for a callback within this many hours is queued with raised priority (0 = off)")
+    sms_provider: Literal["log", "http"] = Field("log", description="Customer SMS (callbacks, fee reminders): log = written to the log only; http = POST JSON to sms_url")
+    sms_url: str = Field("", max_length=512, description="The SMS gateway's URL (sms_provider=http)")
+    sms_token: str = Field("", max_length=512, description="Bearer token for the SMS gateway")
+    callback_retries: int = Field(3, ge=1, le=10, description="Same-day callbacks: attempts before the explanatory SMS")
+    callback_retry_s: int = Field(1800, ge=60, le=86400, description="Same-day callbacks: delay between attempts")
+    callback_sync_s: float = Field(300.0, ge=0, le=86400, description="Every this many seconds, today's missed callers become callback tasks (0 = only on demand)")
+    callback_min_wait_s: float = Field(20.0, ge=0, le=300, description="Queue abandons shorter than this (and short abandons) are misdials, left off the same-day callback list")
     default_area_code: str = Field("", pattern=r"^0?[1-9][0-9]{1,3}$|^$", description="Area code (e.g. 010, 0755) assumed for 7-8 digit local landline numbers; empty = none")
     survey_scale: int = Field(5, ge=2, le=10, description="Highest post-call survey score (1..N)")
 

@@ -28,11 +28,11 @@ ADMIN_SECTIONS = ["users", "queues", "routing", "hours", "pause", "wallboard", "
 LEAD_SECTIONS = ["users", "queues", "routing", "hours", "pause", "wallboard", "forms", "followups"]
 QA_VIEWS = ["/qa#/calls", "/qa#/evaluations", "/qa#/summary"]
 PAGES = {
-    ("admin", "demo-admin"): ["/home", *[f"/admin#{s}" for s in ADMIN_SECTIONS], "/wallboard", "/desktop", *QA_VIEWS, "/customers"],
+    ("admin", "demo-admin"): ["/home", *[f"/admin#{s}" for s in ADMIN_SECTIONS], "/wallboard", "/desktop", *QA_VIEWS, "/customers", "/outbound#setup"],
     # the lead's pages are the admin's, cut to their queues: the read-only console and the board
-    ("lead", "demo-lead"): ["/home", *[f"/admin#{s}" for s in LEAD_SECTIONS], "/wallboard"],
+    ("lead", "demo-lead"): ["/home", *[f"/admin#{s}" for s in LEAD_SECTIONS], "/wallboard", "/outbound#board"],
     ("qa", "demo-qa"): ["/home", *QA_VIEWS],
-    ("agent01", "demo-agent"): ["/home", "/desktop", *QA_VIEWS, "/customers"],
+    ("agent01", "demo-agent"): ["/home", "/desktop", *QA_VIEWS, "/customers", "/outbound"],
 }
 # Latin words that are the same in a Chinese UI: abbreviations and names of things.
 SAME_IN_CHINESE = {"VIP", "IVR", "AMI", "API", "SL", "AHT", "ASA", "QA", "ID", "PJSIP", "SIP", "Local", "CSV", "KPI",
@@ -102,11 +102,12 @@ async def _settle(page: Any, path: str) -> None:
     await page.wait_for_load_state("networkidle")
     if path.startswith("/admin#"):
         await page.wait_for_function(f"document.body.dataset.ready === '{path.split('#')[1]}'")
-    elif path == "/customers":
+    elif path == "/customers" or path.startswith("/outbound"):
         await page.wait_for_function("document.body.dataset.ready === '1'")
     await page.wait_for_timeout(300)  # a websocket snapshot's render
 
 
+@pytest.mark.timeout(300)  # every page x 4 roles x 2 languages x 2 sizes: ~3 min on a loaded 2-core box
 async def test_every_page_in_both_languages_offline(browser, demo, db_url, shot):
     base = demo.url
     base_db = db_url

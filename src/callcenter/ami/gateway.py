@@ -183,9 +183,11 @@ class Gateway:
         caller_id: str | None = None,
         variables: Mapping[str, str] | None = None,
         timeout_s: float = 30,
+        channel_id: str | None = None,
     ) -> ActionResult:
         """Asynchronous Originate: the result says it was queued; the call's
-        progress arrives as events."""
+        progress arrives as events.  `channel_id` sets the new channel's
+        Uniqueid (ChannelId), so a dialer finds its call after a restart."""
         if (exten is None) == (application is None):
             raise ValueError("originate needs either exten+context or application")
         fields: dict[str, object] = {"Action": "Originate", "Channel": channel, "Async": "true", "Timeout": int(timeout_s * 1000)}
@@ -201,6 +203,8 @@ class Gateway:
             fields["CallerID"] = caller_id
         if variables:
             fields["Variable"] = [f"{k}={v}" for k, v in variables.items()]
+        if channel_id:
+            fields["ChannelId"] = channel_id
         return await self._do(fields)
 
     async def click_to_call(self, interface: str, number: str, context: str, callback_task: int | None = None) -> ActionResult:

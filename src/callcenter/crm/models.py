@@ -164,4 +164,6 @@ class CallbackTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str] = mapped_column(String(32), default="")  # reached | no_answer | wrong_number | ...
     note: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # dials made (outbound.callbacks retries)
+    first_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # abandon -> callback time
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
