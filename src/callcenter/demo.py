@@ -384,7 +384,7 @@ class DemoDialplan:
         hand_to_acd(self.state, CallbackRequested(ts=time.time(), uniqueid=uid, queue=queue, number=task.number))
 
     async def _survey(self, record: dict[str, Any]) -> None:
-        from callcenter.hooks.service import record_survey
+        from callcenter.hooks.writes import record_survey
 
         scale = self.state.settings.survey_scale
         score = min(scale, self.rng.choice([5, 5, 5, 5, 4, 4, 4, 3, 2, 1]))
