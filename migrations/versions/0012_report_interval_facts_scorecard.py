@@ -2,7 +2,7 @@
 
 Revision ID: 0012
 Revises: 0007
-Create Date: 2026-11-26 04:55:58.386947
+Create Date: 2026-11-26 05:00:18.646794
 """
 from alembic import op
 import sqlalchemy as sa
@@ -36,12 +36,24 @@ def upgrade() -> None:
     sa.Column('handled_talk_s', sa.Float(), nullable=False),
     sa.Column('outbound_attempts', sa.Integer(), nullable=False),
     sa.Column('outbound_connects', sa.Integer(), nullable=False),
-    sa.Column('pause_s', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_agent_intervals')),
     sa.UniqueConstraint('interval_start', 'interface', name='uq_report_agent_intervals_start_interface')
     )
     with op.batch_alter_table('report_agent_intervals', schema=None) as batch_op:
         batch_op.create_index('ix_report_agent_intervals_day_interface', ['day', 'interface'], unique=False)
+
+    op.create_table('report_agent_pauses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('interval_start', callcenter.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('interface', sa.String(length=128), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.Column('seconds', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_agent_pauses')),
+    sa.UniqueConstraint('interval_start', 'interface', 'reason', name='uq_report_agent_pauses_start_interface_reason')
+    )
+    with op.batch_alter_table('report_agent_pauses', schema=None) as batch_op:
+        batch_op.create_index('ix_report_agent_pauses_day_interface', ['day', 'interface'], unique=False)
 
     op.create_table('report_queue_intervals',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -132,6 +144,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_report_queue_intervals_day_queue')
 
     op.drop_table('report_queue_intervals')
+    with op.batch_alter_table('report_agent_pauses', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_agent_pauses_day_interface')
+
+    op.drop_table('report_agent_pauses')
     with op.batch_alter_table('report_agent_intervals', schema=None) as batch_op:
         batch_op.drop_index('ix_report_agent_intervals_day_interface')
 

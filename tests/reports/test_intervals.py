@@ -15,7 +15,7 @@ from callcenter.acd.core import Core, CoreConfig, QueueConfig
 from callcenter.acd.service import AcdService
 from callcenter.acd.traffic import Traffic, generate
 from callcenter.reports.intervals import AGENT_SUMS, QUEUE_FIELDS, IntervalAccumulator, bucket_of
-from callcenter.reports.models import AgentFact, QueueFact
+from callcenter.reports.models import AgentFact, AgentPauseFact, QueueFact
 
 START = 1_700_006_400.0  # 2023-11-15 08:00 Beijing
 
@@ -107,13 +107,16 @@ async def test_live_writes_the_rows_replay_makes(db, seed):
     async with db.sessions() as s:
         q = (await s.execute(select(QueueFact).order_by(QueueFact.interval_start, QueueFact.queue))).scalars().all()
         a = (await s.execute(select(AgentFact).order_by(AgentFact.interval_start, AgentFact.interface))).scalars().all()
+        pauses: dict[tuple, dict] = {}
+        for p in (await s.execute(select(AgentPauseFact))).scalars():
+            pauses.setdefault((p.interval_start, p.interface), {})[p.reason] = p.seconds
     stored = [
         {"kind": "queue", "interval_start": int(r.interval_start.replace(tzinfo=UTC).timestamp()), "day": r.day.isoformat(), "key": r.queue,
          **{f: getattr(r, f) for f in QUEUE_FIELDS}}
         for r in q
     ] + [
         {"kind": "agent", "interval_start": int(r.interval_start.replace(tzinfo=UTC).timestamp()), "day": r.day.isoformat(), "key": r.interface,
-         **{f: getattr(r, f) for f in AGENT_SUMS}, "pause_s": r.pause_s}
+         **{f: getattr(r, f) for f in AGENT_SUMS}, "pause_s": dict(sorted(pauses.get((r.interval_start, r.interface), {}).items()))}
         for r in a
     ]  # fmt: skip
     key = lambda r: (r["kind"], r["interval_start"], r["key"])  # noqa: E731

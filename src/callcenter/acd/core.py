@@ -206,8 +206,14 @@ class Core:
         if acc.start is None:
             acc.start = int(ts // 1800) * 1800
         while acc.due(ts):
-            states = ((a.interface, a.state, a.reason, a.since, a.pause_since, a.pause_open) for a in self.agents.values())
-            out.interval_rows.extend(acc.close(states))
+            out.interval_rows.extend(acc.close(self.open_states()))
+
+    def open_states(self) -> Iterable[tuple[str, str, str, float, float | None, str]]:
+        return ((a.interface, a.state, a.reason, a.since, a.pause_since, a.pause_open) for a in self.agents.values())
+
+    def open_interval_rows(self) -> list[dict[str, Any]]:
+        """This interval's report rows so far (reports read them with the written ones)."""
+        return self.interval_facts.peek(self.open_states(), self.now)
 
     def _set_now(self, ts: float) -> None:
         self.now = ts

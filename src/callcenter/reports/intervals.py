@@ -21,6 +21,7 @@ half-hour boundary in every zone whose offset is a whole half hour
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -251,13 +252,21 @@ class IntervalAccumulator:
     def due(self, now: float) -> bool:
         return self.start is not None and now >= self.start + INTERVAL_S
 
-    def close(self, open_states: Iterable[tuple[str, str, str, float, float | None, str]]) -> list[dict[str, Any]]:
+    def peek(self, open_states: Iterable[tuple[str, str, str, float, float | None, str]], now: float) -> list[dict[str, Any]]:
+        """The open interval's rows so far (open states credited up to `now`), leaving it open."""
+        if self.start is None or now <= self.start:
+            return []
+        clone = copy.deepcopy(self)
+        return clone.close(open_states, until=now)
+
+    def close(self, open_states: Iterable[tuple[str, str, str, float, float | None, str]], until: float | None = None) -> list[dict[str, Any]]:
         """Close the open interval: credit each agent's open state (and open
         pause) up to the boundary, and return its rows (queue rows for every
         queue seen so far, agent rows for agents with time or calls).
         `open_states`: (interface, state, reason, since, pause_since, pause_reason)."""
         assert self.start is not None
-        start, end = self.start, self.start + INTERVAL_S
+        start = self.start
+        end = start + INTERVAL_S if until is None else min(until, start + INTERVAL_S)
         day = datetime.fromtimestamp(start, self.zone).date().isoformat()
         for iface, state, reason, since, pause_since, pause_reason in open_states:
             if state != "logged_out" and since < end:
@@ -278,7 +287,7 @@ class IntervalAccumulator:
             row.update({f: _num(v) for f, v in zip(AGENT_SUMS, a.sums, strict=True)})
             row["pause_s"] = {k: round(v, 3) for k, v in sorted(a.pause.items())}
             rows.append(row)
-        self.start = end
+        self.start = start + INTERVAL_S
         self.queues = {}
         self.agents = {}
         return rows

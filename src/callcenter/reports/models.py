@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.db import Base, UTCDateTime, utcnow
@@ -51,7 +51,24 @@ class AgentFact(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     interface: Mapped[str] = mapped_column(String(128), nullable=False)
     locals().update(_columns(AGENT_SUMS))
-    pause_s: Mapped[dict[str, float]] = mapped_column(JSON, default=dict, nullable=False)
+
+
+class AgentPauseFact(Base):
+    """Pause time as the agent set it, by reason, in one interval (a row
+    per reason, so SQL sums them; the reasons are the centre's own)."""
+
+    __tablename__ = "report_agent_pauses"
+    __table_args__ = (
+        UniqueConstraint("interval_start", "interface", "reason", name="uq_report_agent_pauses_start_interface_reason"),
+        Index("ix_report_agent_pauses_day_interface", "day", "interface"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interval_start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    interface: Mapped[str] = mapped_column(String(128), nullable=False)
+    reason: Mapped[str] = mapped_column(String(64), nullable=False)
+    seconds: Mapped[float] = mapped_column(Float, nullable=False)
 
 
 class Indicator(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.reports.intervals import AGENT_SUMS, QUEUE_FIELDS
-from callcenter.reports.models import AgentFact, QueueFact
+from callcenter.reports.models import AgentFact, AgentPauseFact, QueueFact
 
 
 def _values(row: dict[str, Any], key: str, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -28,16 +28,20 @@ async def write_facts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
         (QueueFact, "queue", "queue", QUEUE_FIELDS),
         (AgentFact, "agent", "interface", AGENT_SUMS),
     ):
-        values = []
-        for r in rows:
-            if r["kind"] == kind:
-                v = _values(r, key, fields)
-                if kind == "agent":
-                    v["pause_s"] = r.get("pause_s") or {}
-                values.append(v)
+        values = [_values(r, key, fields) for r in rows if r["kind"] == kind]
         if not values:
             continue
         table = model.__table__
-        keys = {(v["interval_start"], v[key]) for v in values}
-        await s.execute(delete(table).where(tuple_(table.c.interval_start, table.c[key]).in_(list(keys))))
+        keys = list({(v["interval_start"], v[key]) for v in values})
+        await s.execute(delete(table).where(tuple_(table.c.interval_start, table.c[key]).in_(keys)))
+        if kind == "agent":
+            pauses = AgentPauseFact.__table__
+            await s.execute(delete(pauses).where(tuple_(pauses.c.interval_start, pauses.c.interface).in_(keys)))
+            p = [
+                {"interval_start": v["interval_start"], "day": v["day"], "interface": v["interface"], "reason": reason, "seconds": secs}
+                for v, r in zip(values, (r for r in rows if r["kind"] == kind), strict=True)
+                for reason, secs in (r.get("pause_s") or {}).items()
+            ]
+            if p:
+                await s.execute(insert(pauses), p)
         await s.execute(insert(table), values)
