@@ -434,6 +434,7 @@ MATRIX: list[Case] = [
     Case("GET", "/desktop", PUBLIC),
     Case("GET", "/wallboard", PUBLIC),
     Case("GET", "/reports", PUBLIC),
+    Case("GET", "/vendor/{name}", PUBLIC, url=lambda c: "/vendor/echarts.min.js"),
     Case("GET", "/api/desktop/context", DESK, prepare=_on_a_call),
     Case("POST", "/api/desktop/queues/login", DESK, body=lambda c: {"queues": []}, prepare=_on_a_call),
     Case("POST", "/api/desktop/queues/logout", DESK, body=lambda c: {}, prepare=_on_a_call),

@@ -28,7 +28,7 @@ from callcenter.validation import Day
 Viewer = Annotated[Principal, Depends(require(Role.admin, Role.team_lead, Role.qa))]
 Key = Annotated[list[str], Query(max_length=50, description="queue names, team ids or agent interfaces; none = all in scope")]
 QueueName = Annotated[str | None, Query(max_length=64)]
-MonthQ = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+MonthQ = Annotated[str, Query(pattern=r"^(19[7-9]\d|20\d\d)-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -74,7 +74,10 @@ async def options(principal: Viewer, session: SessionDep, settings: SettingsDep)
 @router.get("/sl-dispersion")
 async def sl_dispersion(principal: Viewer, session: SessionDep, settings: SettingsDep, month: MonthQ, day: Day, queue: QueueName = None) -> dict[str, Any]:
     """Coefficient of variation of the 30-second SL across the month's days and across one day's intervals."""
-    first, _ = service.month_bounds(month)
+    try:
+        first, _ = service.month_bounds(month)
+    except service.ReportError as exc:
+        raise _fail(exc) from None
     return await service.dispersion(session, first, day, _queues(principal, queue), _zone(settings))
 
 
@@ -171,7 +174,10 @@ async def put_manual(body: ManualFigureIn, admin: Admin, session: SessionDep, re
 async def month_score(principal: Viewer, session: SessionDep, settings: SettingsDep, month: MonthQ) -> dict[str, Any]:
     """The month's score out of 100 (centre-wide measures; manual figures as entered)."""
     rows = list((await session.execute(select(Indicator).order_by(Indicator.position, Indicator.id))).scalars())
-    measured = await service.month_measures(session, month, _zone(settings))
+    try:
+        measured = await service.month_measures(session, month, _zone(settings))
+    except service.ReportError as exc:
+        raise _fail(exc) from None
     manual = {
         i: v for i, v in (await session.execute(select(ManualFigure.indicator_id, ManualFigure.value).where(ManualFigure.month == month))).all()
     }

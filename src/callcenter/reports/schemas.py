@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
-Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, StringConstraints(pattern=r"^(19[7-9]\d|20\d\d)-(0[1-9]|1[0-2])$")]
 Finite = Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)]
 
 
