@@ -118,7 +118,7 @@ async function side() {
   const badge = (d) => d.cv === null ? "–" : `${d.cv.toFixed(3)} <span class="badge ${d.alert ? "bg-bad bad" : "bg-good good"}">${esc(t(d.alert ? "rp.disp.alert" : "rp.disp.ok"))}</span>`;
   $("disp-figures").innerHTML = `<div class="figure"><span>${esc(t("rp.disp.days"))}</span><b>${badge(disp.across_days)}</b></div>` +
     `<div class="figure"><span>${esc(t("rp.disp.intervals"))}</span><b>${badge(disp.across_intervals)}</b></div>`;
-  $("disp-formula").textContent = disp.across_days.formula;
+  $("disp-formula").textContent = t("rp.disp.formula");
   chart("disp-chart").setOption({
     animation: false, tooltip: { trigger: "axis" }, grid: { left: 50, right: 20, top: 20, bottom: 30 },
     xAxis: { type: "category", data: disp.across_days.periods.map((x) => x.period.slice(5)) },
@@ -135,13 +135,13 @@ async function side() {
     xAxis: { type: "category", data: ab.by_hour.map((h) => String(h.hour).padStart(2, "0")) }, yAxis: { type: "value" },
     series: [{ name: t("m.abandoned"), type: "bar", data: ab.by_hour.map((h) => h.abandoned), itemStyle: { color: "#cf222e" } }],
   }, true);
-  $("un-rule").textContent = un.rule;
+  $("un-rule").textContent = t("rp.un.rule");
   $("un-table").innerHTML = un.callers.length
     ? `<thead><tr>${["number", "queue", "at", "wait", "count"].map((k) => `<th>${esc(t("rp.un." + k))}</th>`).join("")}</tr></thead><tbody>` +
       un.callers.map((c) => `<tr><td class="mono">${esc(c.number)}</td><td>${esc(c.queue)}</td><td>${esc(c.last_abandoned_at.slice(11, 19))}</td><td class="num">${c.wait_s}</td><td class="num">${c.abandons}</td></tr>`).join("") + "</tbody>"
     : `<tbody><tr><td class="muted">${esc(t("rp.un.none"))}</td></tr></tbody>`;
   $("sc-total").textContent = `${sc.total} / 100`;
-  $("sc-rule").textContent = sc.rule;
+  $("sc-rule").textContent = t("rp.sc.rule");
   const v = (x) => (x === null || x === undefined ? "–" : Math.abs(x) <= 1 ? (x * 100).toFixed(1) + "%" : x.toLocaleString(lang()));
   $("sc-table").innerHTML = `<thead><tr>${["code", "source", "weight", "value", "excellent", "target", "warning", "points", "owner"].map((k) => `<th>${esc(t("rp.sc." + k))}</th>`).join("")}<th></th></tr></thead><tbody>` +
     sc.indicators.map((i) => `<tr><td>${esc(lang() === "en" && i.name_en ? i.name_en : i.name)}</td><td>${esc(t(i.source === "manual" ? "rp.sc.manual" : "rp.sc.measure"))}</td>` +
@@ -161,7 +161,7 @@ async function staffing() {
   }
   $("st-figures").innerHTML = `<div class="figure"><span>${esc(t("rp.st.weeks"))}</span><b>${doc.weeks_of_history}</b></div>` +
     `<div class="figure"><span>${esc(t("rp.st.wape"))}</span><b>${doc.error.wape === null ? "–" : (doc.error.wape * 100).toFixed(1) + "%"}</b></div>`;
-  $("st-method").textContent = doc.method;
+  $("st-method").textContent = t("rp.st.method");
   chart("st-chart").setOption({
     animation: false, tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 50, right: 50, top: 36, bottom: 50 },
     dataZoom: [{ type: "slider", height: 16, bottom: 6 }],
