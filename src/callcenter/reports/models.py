@@ -71,6 +71,40 @@ class AgentPauseFact(Base):
     seconds: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+class QueueDay(Base):
+    """The day's sums of a queue's interval rows (kept by store.write_facts),
+    so daily, weekly and monthly reports read 48 times fewer rows."""
+
+    __tablename__ = "report_queue_days"
+    __table_args__ = (UniqueConstraint("day", "queue", name="uq_report_queue_days_day_queue"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    queue: Mapped[str] = mapped_column(String(64), nullable=False)
+    locals().update(_columns(QUEUE_FIELDS))
+
+
+class AgentDay(Base):
+    __tablename__ = "report_agent_days"
+    __table_args__ = (UniqueConstraint("day", "interface", name="uq_report_agent_days_day_interface"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    interface: Mapped[str] = mapped_column(String(128), nullable=False)
+    locals().update(_columns(AGENT_SUMS))
+
+
+class AgentPauseDay(Base):
+    __tablename__ = "report_agent_pause_days"
+    __table_args__ = (UniqueConstraint("day", "interface", "reason", name="uq_report_agent_pause_days_day_interface_reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    interface: Mapped[str] = mapped_column(String(128), nullable=False)
+    reason: Mapped[str] = mapped_column(String(64), nullable=False)
+    seconds: Mapped[float] = mapped_column(Float, nullable=False)
+
+
 class Indicator(Base):
     """One scorecard row: where its monthly value comes from, its weight
     (all weights sum to 100), its excellent / target / warning values and

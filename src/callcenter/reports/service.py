@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.models import CallKind, CallRecord, Outcome, Queue
@@ -22,7 +22,7 @@ from callcenter.auth.scope import EVERYTHING, Scope
 from callcenter.reports import measures
 from callcenter.reports.intervals import AGENT_SUMS, BUCKETS, QUEUE_FIELDS
 from callcenter.reports import scorecard
-from callcenter.reports.models import AgentFact, AgentPauseFact, Indicator, QueueFact
+from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, Indicator, QueueDay, QueueFact
 from callcenter.teams.models import Team, TeamMember
 
 LEVELS = ("interval", "daily", "weekly", "monthly")
@@ -81,9 +81,37 @@ def _sums(table: Any, fields: tuple[str, ...]) -> list[Any]:
     return [(func.max(table.c[f]) if f == "max_wait_s" else func.sum(table.c[f])).label(f) for f in fields]
 
 
+def _periods(q: Query) -> list[tuple[str, date, date]]:
+    """(label, first day, last day) of each week or month the range touches."""
+    out: list[tuple[str, date, date]] = []
+    d = q.start
+    while d <= q.end:
+        label = period_label(q.level, d, None, ZoneInfo("UTC"))
+        if out and out[-1][0] == label:
+            out[-1] = (label, out[-1][1], d)
+        else:
+            out.append((label, d, d))
+        d += timedelta(days=1)
+    return out
+
+
+def _when(q: Query, t: Any) -> Any:
+    """The period column: the interval, the day, or the week/month label (CASE over days)."""
+    if q.level == "interval":
+        return t.c.interval_start
+    if q.level == "daily":
+        return t.c.day
+    return case(*[(t.c.day.between(a, b), literal(label)) for label, a, b in _periods(q)], else_=literal(""))
+
+
+def _source(q: Query, interval_model: Any, day_model: Any) -> Any:
+    """Day rows unless the report needs intervals (30-minute level, or teams: membership at each interval)."""
+    return (interval_model if q.level == "interval" or q.by == "team" else day_model).__table__
+
+
 async def _queue_rows(s: AsyncSession, q: Query, queues: list[str] | None) -> list[tuple[Any, Any, str, dict[str, float]]]:
-    t = QueueFact.__table__
-    when = t.c.interval_start if q.level == "interval" else t.c.day
+    t = _source(q, QueueFact, QueueDay)
+    when = _when(q, t)
     stmt = select(when.label("when"), t.c.queue.label("key"), *_sums(t, QUEUE_FIELDS)).where(t.c.day >= q.start, t.c.day <= q.end)
     if queues is not None:
         stmt = stmt.where(t.c.queue.in_(queues))
@@ -99,8 +127,8 @@ def _membership_join(t: Any) -> tuple[Any, Any]:
 
 
 async def _agent_rows(s: AsyncSession, q: Query, keys: list[str] | None) -> list[tuple[Any, Any, str, dict[str, float]]]:
-    t = AgentFact.__table__
-    when = t.c.interval_start if q.level == "interval" else t.c.day
+    t = _source(q, AgentFact, AgentDay)
+    when = _when(q, t)
     if q.by == "team":
         source, key = _membership_join(t)
     else:
@@ -113,8 +141,8 @@ async def _agent_rows(s: AsyncSession, q: Query, keys: list[str] | None) -> list
 
 
 async def _pause_rows(s: AsyncSession, q: Query, keys: list[str] | None) -> list[tuple[Any, str, str, float]]:
-    t = AgentPauseFact.__table__
-    when = t.c.interval_start if q.level == "interval" else t.c.day
+    t = _source(q, AgentPauseFact, AgentPauseDay)
+    when = _when(q, t)
     if q.by == "team":
         source, key = _membership_join(t)
     else:
@@ -183,6 +211,8 @@ async def build(
     total_pause: dict[str, float] = {}
 
     def label_of(when: Any) -> str:
+        if isinstance(when, str) and q.level in ("weekly", "monthly"):
+            return when
         if q.level == "interval":
             return period_label(q.level, None, _utc(when), zone)
         return period_label(q.level, when if isinstance(when, date) else date.fromisoformat(str(when)), None, zone)
