@@ -125,9 +125,13 @@ async def test_teams_follow_membership_history_and_scope(db, client, make_user, 
                 rows.append(_agent_row(start, iface, d.isoformat(), logged_in_s=1800, talk_s=900, available_s=600, wrap_s=300, handled=5, pause_s={"lunch": 60.0}))
             rows.append(_queue_row(start, "repairs", d.isoformat(), offered=10, answered=9, handled=9, sl_met=8, sl_counted=9))
             rows.append(_queue_row(start, "fees", d.isoformat(), offered=4, answered=4, handled=4, sl_met=4, sl_counted=4))
+        nxt = d + timedelta(days=1)  # the next day nobody moves: read from the day rows
+        rows += [_agent_row(t0 + 86400, i, nxt.isoformat(), logged_in_s=1800, handled=7) for i in ("PJSIP/8101", "PJSIP/8102")]
         await write_facts(s, rows)
         await s.commit()
     admin = await make_user(Role.admin)
+    r = await client.get("/api/reports/weekly", params={"from": nxt.isoformat(), "to": nxt.isoformat(), "by": "team"}, headers=admin.headers)
+    assert {row["key"]: row["figures"]["handled"] for row in r.json()["rows"]} == {str(mine): 14}
     p = {"from": d.isoformat(), "to": d.isoformat(), "by": "team"}
     r = await client.get("/api/reports/daily", params=p, headers=admin.headers)
     by_team = {row["key"]: row["figures"] for row in r.json()["rows"]}

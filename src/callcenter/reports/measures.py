@@ -62,12 +62,15 @@ def avg(num: float, den: float) -> float | None:
 
 
 def add(into: dict[str, float], row: Mapping[str, Any], fields: Iterable[str]) -> dict[str, float]:
+    """Sums field by field (max_wait_s: the maximum); `into` holds every field."""
     for f in fields:
-        v = row.get(f) or 0
-        if f == "max_wait_s":
-            into[f] = max(into.get(f, 0.0), v)
-        else:
-            into[f] = into.get(f, 0.0) + v
+        v = row.get(f)
+        if v:
+            if f == "max_wait_s":
+                if v > into[f]:
+                    into[f] = v
+            else:
+                into[f] += v
     return into
 
 

@@ -104,9 +104,26 @@ def _when(q: Query, t: Any) -> Any:
     return case(*[(t.c.day.between(a, b), literal(label)) for label, a, b in _periods(q)], else_=literal(""))
 
 
-def _source(q: Query, interval_model: Any, day_model: Any) -> Any:
-    """Day rows unless the report needs intervals (30-minute level, or teams: membership at each interval)."""
-    return (interval_model if q.level == "interval" or q.by == "team" else day_model).__table__
+def _source(q: Query, interval_model: Any, day_model: Any, stable: Any = None) -> Any:
+    """Day rows unless the report needs intervals (the 30-minute level, or
+    teams whose membership changed inside the range: membership at each interval)."""
+    by_interval = q.level == "interval" or (q.by == "team" and stable is None)
+    return (interval_model if by_interval else day_model).__table__
+
+
+def _bounds(q: Query, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    lo = datetime.combine(q.start, datetime.min.time(), zone).astimezone(UTC)
+    hi = datetime.combine(q.end + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+    return lo, hi
+
+
+async def _stable_teams(s: AsyncSession, q: Query, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
+    """The range's bounds when no membership starts or ends inside it (then
+    each agent was in one team the whole range and day rows are exact); else None."""
+    lo, hi = _bounds(q, zone)
+    m = TeamMember
+    moved = select(m.id).where(or_(and_(m.from_at > lo, m.from_at < hi), and_(m.to_at.is_not(None), m.to_at > lo, m.to_at < hi))).limit(1)
+    return None if (await s.execute(moved)).first() is not None else (lo, hi)
 
 
 async def _queue_rows(s: AsyncSession, q: Query, queues: list[str] | None) -> list[tuple[Any, Any, str, dict[str, float]]]:
@@ -116,35 +133,44 @@ async def _queue_rows(s: AsyncSession, q: Query, queues: list[str] | None) -> li
     if queues is not None:
         stmt = stmt.where(t.c.queue.in_(queues))
     stmt = stmt.group_by(when, t.c.queue)
-    return [(r.when, None, r.key, {f: float(getattr(r, f) or 0) for f in QUEUE_FIELDS}) for r in await s.execute(stmt)]
+    return [(r[0], None, r[1], _floats(QUEUE_FIELDS, r[2:])) for r in await s.execute(stmt)]
 
 
-def _membership_join(t: Any) -> tuple[Any, Any]:
-    """Agent rows -> the team the agent was in at the interval's start."""
+def _floats(fields: tuple[str, ...], values: Any) -> dict[str, float]:
+    return dict(zip(fields, [float(v) if v is not None else 0.0 for v in values], strict=True))
+
+
+def _membership_join(t: Any, stable: tuple[datetime, datetime] | None) -> tuple[Any, Any]:
+    """Agent rows -> the team the agent was in at the interval's start (or,
+    membership being stable, the whole range)."""
     u, m = User.__table__, TeamMember.__table__
-    cond = and_(m.c.user_id == u.c.id, m.c.from_at <= t.c.interval_start, or_(m.c.to_at.is_(None), m.c.to_at > t.c.interval_start))
+    if stable is None:
+        cond = and_(m.c.user_id == u.c.id, m.c.from_at <= t.c.interval_start, or_(m.c.to_at.is_(None), m.c.to_at > t.c.interval_start))
+    else:
+        lo, hi = stable
+        cond = and_(m.c.user_id == u.c.id, m.c.from_at <= lo, or_(m.c.to_at.is_(None), m.c.to_at >= hi))
     return t.join(u, u.c.interface == t.c.interface).join(m, cond), m.c.team_id
 
 
-async def _agent_rows(s: AsyncSession, q: Query, keys: list[str] | None) -> list[tuple[Any, Any, str, dict[str, float]]]:
-    t = _source(q, AgentFact, AgentDay)
+async def _agent_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, Any, str, dict[str, float]]]:
+    t = _source(q, AgentFact, AgentDay, stable)
     when = _when(q, t)
     if q.by == "team":
-        source, key = _membership_join(t)
+        source, key = _membership_join(t, stable)
     else:
         source, key = t, t.c.interface
     stmt = select(when.label("when"), key.label("key"), *_sums(t, AGENT_SUMS)).select_from(source).where(t.c.day >= q.start, t.c.day <= q.end)
     if keys is not None:
         stmt = stmt.where(key.in_([int(k) for k in keys] if q.by == "team" else keys))
     stmt = stmt.group_by(when, key)
-    return [(r.when, None, str(r.key), {f: float(getattr(r, f) or 0) for f in AGENT_SUMS}) for r in await s.execute(stmt)]
+    return [(r[0], None, str(r[1]), _floats(AGENT_SUMS, r[2:])) for r in await s.execute(stmt)]
 
 
-async def _pause_rows(s: AsyncSession, q: Query, keys: list[str] | None) -> list[tuple[Any, str, str, float]]:
-    t = _source(q, AgentPauseFact, AgentPauseDay)
+async def _pause_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, str, str, float]]:
+    t = _source(q, AgentPauseFact, AgentPauseDay, stable)
     when = _when(q, t)
     if q.by == "team":
-        source, key = _membership_join(t)
+        source, key = _membership_join(t, stable)
     else:
         source, key = t, t.c.interface
     stmt = (
@@ -200,8 +226,9 @@ async def build(
     q.check()
     keys = scoped_keys(q, scope)
     fields = QUEUE_FIELDS if q.by == "queue" else AGENT_SUMS
-    raw = await _queue_rows(s, q, keys) if q.by == "queue" else await _agent_rows(s, q, keys)
-    pauses = await _pause_rows(s, q, keys) if q.by != "queue" else []
+    stable = await _stable_teams(s, q, zone) if q.by == "team" and q.level != "interval" else None
+    raw = await _queue_rows(s, q, keys) if q.by == "queue" else await _agent_rows(s, q, keys, stable)
+    pauses = await _pause_rows(s, q, keys, stable) if q.by != "queue" else []
     extra = _open_rows(q, open_rows or [], keys, zone)
     if q.by == "team" and extra:
         extra = await _teams_of(s, extra)
@@ -217,9 +244,16 @@ async def build(
             return period_label(q.level, None, _utc(when), zone)
         return period_label(q.level, when if isinstance(when, date) else date.fromisoformat(str(when)), None, zone)
 
+    labels: dict[Any, str] = {}
     for when, _, key, sums in raw + [(w, None, k, v) for w, k, v, _ in extra]:
-        label = label_of(when)
-        measures.add(acc.setdefault((label, key), dict.fromkeys(fields, 0.0)), sums, fields)
+        label = labels.get(when)
+        if label is None:
+            label = labels[when] = label_of(when)
+        have = acc.get((label, key))
+        if have is None:  # SQL grouped by (period, key): usually the only row
+            acc[(label, key)] = {f: float(sums.get(f) or 0) for f in fields}
+        else:
+            measures.add(have, sums, fields)
         measures.add(total, sums, fields)
     for when, key, reason, secs in pauses + [(w, k, r, x) for w, k, _, p in extra for r, x in p.items()]:
         d = pause_acc.setdefault((label_of(when), key), {})
