@@ -52,7 +52,7 @@ function fillKeys() {
   const by = $("p-by").value;
   const list = options[by === "queue" ? "queues" : by === "team" ? "teams" : "agents"];
   const sel = $("p-key");
-  sel.innerHTML = `<option value="">${esc(t("rp.all"))}</option>` + list.map((o) => `<option value="${esc(o.key)}">${esc(o.name)}</option>`).join("");
+  sel.innerHTML = `<option value="">${esc(t("rp.all"))}</option>` + list.map((o) => `<option value="${esc(o.key)}" translate="no">${esc(o.name)}</option>`).join("");
 }
 
 async function run() {
@@ -76,8 +76,8 @@ function render() {
   $("report-note").textContent = doc.rows.length ? t("rp.note") + (doc.notes.length > 1 ? " " + t("rp.note.open") : "") : t("rp.none");
   const head = `<tr><th>${esc(t("rp.period"))}</th><th>${esc(t("rp.name"))}</th>` +
     cols.map((c) => `<th class="num" title="${esc(doc.formulas[c] || "")}">${esc(t("m." + c))}</th>`).join("") + "</tr>";
-  const line = (r, cls = "") => `<tr class="${cls}"><td>${esc(r.period)}</td><td>${esc(r.name)}</td>` +
-    cols.map((c) => `<td class="num">${esc(fmt(c, r.figures[c]))}</td>`).join("") + "</tr>";
+  const line = (r, cls = "") => `<tr class="${cls}"><td>${esc(r.period)}</td><td translate="no">${esc(r.name)}</td>` +
+    cols.map((c) => `<td class="num"${c === "pause_s" ? ' translate="no"' : ""}>${esc(fmt(c, r.figures[c]))}</td>`).join("") + "</tr>";
   $("report-table").innerHTML = `<thead>${head}</thead><tbody>${doc.rows.map((r) => line(r)).join("")}` +
     line({ period: t("rp.total"), name: "", figures: doc.totals }, "total") + "</tbody>";
   // The chart: per period, summed over the rows (volumes) with the rate beside.
@@ -138,15 +138,15 @@ async function side() {
   $("un-rule").textContent = t("rp.un.rule");
   $("un-table").innerHTML = un.callers.length
     ? `<thead><tr>${["number", "queue", "at", "wait", "count"].map((k) => `<th>${esc(t("rp.un." + k))}</th>`).join("")}</tr></thead><tbody>` +
-      un.callers.map((c) => `<tr><td class="mono">${esc(c.number)}</td><td>${esc(c.queue)}</td><td>${esc(c.last_abandoned_at.slice(11, 19))}</td><td class="num">${c.wait_s}</td><td class="num">${c.abandons}</td></tr>`).join("") + "</tbody>"
+      un.callers.map((c) => `<tr><td class="mono" translate="no">${esc(c.number)}</td><td translate="no">${esc(c.queue)}</td><td>${esc(c.last_abandoned_at.slice(11, 19))}</td><td class="num">${c.wait_s}</td><td class="num">${c.abandons}</td></tr>`).join("") + "</tbody>"
     : `<tbody><tr><td class="muted">${esc(t("rp.un.none"))}</td></tr></tbody>`;
   $("sc-total").textContent = `${sc.total} / 100`;
   $("sc-rule").textContent = t("rp.sc.rule");
   const v = (x) => (x === null || x === undefined ? "–" : Math.abs(x) <= 1 ? (x * 100).toFixed(1) + "%" : x.toLocaleString(lang()));
   $("sc-table").innerHTML = `<thead><tr>${["code", "source", "weight", "value", "excellent", "target", "warning", "points", "owner"].map((k) => `<th>${esc(t("rp.sc." + k))}</th>`).join("")}<th></th></tr></thead><tbody>` +
-    sc.indicators.map((i) => `<tr><td>${esc(lang() === "en" && i.name_en ? i.name_en : i.name)}</td><td>${esc(t(i.source === "manual" ? "rp.sc.manual" : "rp.sc.measure"))}</td>` +
+    sc.indicators.map((i) => `<tr>${lang() === "en" && i.name_en ? `<td>${esc(i.name_en)}</td>` : `<td translate="no">${esc(i.name)}</td>`}<td>${esc(t(i.source === "manual" ? "rp.sc.manual" : "rp.sc.measure"))}</td>` +
       `<td class="num">${i.weight}</td><td class="num">${v(i.value)}</td><td class="num">${v(i.excellent)}</td><td class="num">${v(i.target)}</td><td class="num">${v(i.warning)}</td>` +
-      `<td class="num band-${i.band}">${i.points.toFixed(2)}</td><td>${esc(i.owner)}</td><td class="band-${i.band}">${esc(t("band." + i.band))}</td></tr>`).join("") + "</tbody>";
+      `<td class="num band-${i.band}">${i.points.toFixed(2)}</td><td translate="no">${esc(i.owner)}</td><td class="band-${i.band}">${esc(t("band." + i.band))}</td></tr>`).join("") + "</tbody>";
 }
 
 async function staffing() {
@@ -182,7 +182,7 @@ $("p-to").value = dayStr(now);
 $("p-from").value = dayStr(new Date(now.getTime() - 6 * 86400000));
 const monday = new Date(now.getTime() + ((8 - now.getDay()) % 7 || 7) * 86400000); // next Monday
 $("st-week").value = dayStr(monday);
-$("st-queue").innerHTML = options.queues.map((o) => `<option value="${esc(o.key)}">${esc(o.name)}</option>`).join("");
+$("st-queue").innerHTML = options.queues.map((o) => `<option value="${esc(o.key)}" translate="no">${esc(o.name)}</option>`).join("");
 fillKeys();
 $("p-by").onchange = fillKeys;
 $("pickers").onsubmit = (e) => { e.preventDefault(); run(); side(); };
