@@ -80,7 +80,7 @@ async def test_report_browser(browser, server, shot):
         assert await page.locator("#main-chart svg").count() == 1
         rows = page.locator("#report-table tbody tr")
         assert await rows.count() == 7 * 2 + 1  # seven days x two queues + total
-        assert await page.locator("#report-table th[title^='接通率']").count() == 1
+        assert await page.locator("#report-table th[title^='接通率 =']").count() == 1
         assert "30秒接通率" in await page.locator("#sc-table").inner_text()
         assert await page.locator("#st-chart svg").count() == 1
         assert "可控" in await page.locator("#disp-figures").inner_text()  # CV under 0.16

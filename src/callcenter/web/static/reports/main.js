@@ -75,7 +75,7 @@ function render() {
   $("print-title").textContent = t("rp.print.title", { level: t(`rp.level.${doc.level}`), from: doc.from, to: doc.to }) + ` · ${t("rp.by." + doc.by)}`;
   $("report-note").textContent = doc.rows.length ? t("rp.note") + (doc.notes.length > 1 ? " " + t("rp.note.open") : "") : t("rp.none");
   const head = `<tr><th>${esc(t("rp.period"))}</th><th>${esc(t("rp.name"))}</th>` +
-    cols.map((c) => `<th class="num" title="${esc(doc.formulas[c] || "")}">${esc(t("m." + c))}</th>`).join("") + "</tr>";
+    cols.map((c) => `<th class="num" title="${esc(t("f." + c))}">${esc(t("m." + c))}</th>`).join("") + "</tr>";
   const line = (r, cls = "") => `<tr class="${cls}"><td>${esc(r.period)}</td><td translate="no">${esc(r.name)}</td>` +
     cols.map((c) => `<td class="num"${c === "pause_s" ? ' translate="no"' : ""}>${esc(fmt(c, r.figures[c]))}</td>`).join("") + "</tr>";
   $("report-table").innerHTML = `<thead>${head}</thead><tbody>${doc.rows.map((r) => line(r)).join("")}` +
