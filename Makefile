@@ -20,18 +20,26 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@ $(VENV)/.runtime
 
-demo: $(VENV)/.runtime
+# Browser libraries (Apache ECharts for the report pages), pinned in
+# package-lock.json and served from node_modules: never copied, never a CDN.
+NODE_DEPS := node_modules/.package-lock.json
+$(NODE_DEPS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm (Node.js 18 or newer) is needed for the report charts: apt-get install -y nodejs npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+demo: $(VENV)/.runtime $(NODE_DEPS)
 	$(BIN)/callcenter demo
 
 # PYTEST_ARGS="-k kpi -x" narrows a run.
 # Needs Chromium and PostgreSQL besides Python (see README "Running the
 # tests"); a missing one stops here with the command that installs it.
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(NODE_DEPS)
 	@./scripts/ensure-postgres
 	@$(BIN)/python scripts/check-test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-serve: $(VENV)/.runtime
+serve: $(VENV)/.runtime $(NODE_DEPS)
 	$(BIN)/callcenter serve
 
 migrate: $(VENV)/.runtime
@@ -41,4 +49,4 @@ bench: $(VENV)/.dev
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache build src/*.egg-info demo.db* callcenter.db* callcenter-spool.db*
+	rm -rf $(VENV) node_modules .pytest_cache build src/*.egg-info demo.db* callcenter.db* callcenter-spool.db*

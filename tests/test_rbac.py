@@ -176,6 +176,26 @@ async def _my_undisposed_call(db: Any, settings: Any, ctx: Ctx) -> None:
     ctx.ids["late_call"] = call_id
 
 
+async def _manual_indicator(db: Any, settings: Any, ctx: Ctx) -> None:
+    from sqlalchemy import select
+
+    from callcenter.reports.models import Indicator
+
+    async with db.sessions() as s:
+        if (await s.execute(select(Indicator).where(Indicator.code == "sat"))).first() is None:
+            s.add(Indicator(code="sat", name="满意度", source="manual", weight=100, excellent=0.97, target=0.95, warning=0.9))
+            await s.commit()
+
+
+async def _rbac_queue(db: Any, settings: Any, ctx: Ctx) -> None:
+    from callcenter.acd.models import Queue
+
+    async with db.sessions() as s:
+        if await s.get(Queue, "rbac") is None:
+            s.add(Queue(name="rbac", display_name="rbac"))
+            await s.commit()
+
+
 def _elsewhere(app: Any, actors: dict[Role, Any], ids: dict[str, Any]) -> None:
     """Queue 'rbac' (the lead's) and queue 'elsewhere' (no team of theirs) are live."""
     _acd_wrap_up(app, actors, ids)
@@ -286,6 +306,20 @@ MATRIX: list[Case] = [
         body=lambda c: {"code": "resolved", "note": "done later"}, seed=_my_undisposed_call,
     ),
     Case("GET", "/api/erlang", LEADS, params={"calls": "100", "aht_s": "180", "target_sl": "0.8"}),
+    # historical reports: leads see their teams' queues, agents and teams (QA and admin everything)
+    Case("GET", "/api/reports/options", REVIEWERS),
+    Case("GET", "/api/reports/{level}", REVIEWERS, url=lambda c: "/api/reports/daily?from=2026-03-01&to=2026-03-31&by=queue",
+         foreign=lambda c: f"/api/reports/daily?from=2026-03-01&to=2026-03-31&by=team&key={c.ids['other_team']}"),
+    Case("GET", "/api/reports/sl-dispersion", REVIEWERS, url=lambda c: "/api/reports/sl-dispersion?month=2026-03&day=2026-03-02",
+         foreign=lambda c: "/api/reports/sl-dispersion?month=2026-03&day=2026-03-02&queue=elsewhere"),
+    Case("GET", "/api/reports/abandons", REVIEWERS, params={"from": "2026-03-01", "to": "2026-03-31"}),
+    Case("GET", "/api/reports/abandons/unreturned", REVIEWERS, params={"day": "2026-03-02"}),
+    Case("GET", "/api/reports/staffing", REVIEWERS, params={"queue": "rbac", "week": "2026-03-30"}, seed=_rbac_queue),
+    Case("GET", "/api/reports/scorecard", REVIEWERS, params={"month": "2026-03"}),
+    Case("GET", "/api/reports/scorecard/indicators", REVIEWERS),
+    Case("PUT", "/api/reports/scorecard/indicators", ADMIN, body=lambda c: [
+        {"code": "sl30", "name": "30秒接通率", "source": "measure:service_level_30", "weight": 100, "excellent": 0.9, "target": 0.85, "warning": 0.8}]),
+    Case("PUT", "/api/reports/scorecard/manual", ADMIN, body=lambda c: {"code": "sat", "month": "2026-03", "value": 0.95}, seed=_manual_indicator),
     # customers, tickets, callbacks: the desk's work; QA never sees customer files
     Case("GET", "/api/customers", DESK, params={"q": "陈"}),
     Case("POST", "/api/customers", DESK, body=lambda c: {"name": "陈海燕", "phones": [_phone()], "unit": "3栋1201"}),
@@ -401,6 +435,8 @@ MATRIX: list[Case] = [
     # realtime: pages, desktop and supervisor actions (fake gateway/core below), settings
     Case("GET", "/desktop", PUBLIC),
     Case("GET", "/wallboard", PUBLIC),
+    Case("GET", "/reports", PUBLIC),
+    Case("GET", "/vendor/{name}", PUBLIC, url=lambda c: "/vendor/echarts.min.js"),
     Case("GET", "/api/desktop/context", DESK, prepare=_on_a_call),
     Case("POST", "/api/desktop/queues/login", DESK, body=lambda c: {"queues": []}, prepare=_on_a_call),
     Case("POST", "/api/desktop/queues/logout", DESK, body=lambda c: {}, prepare=_on_a_call),

@@ -29,6 +29,7 @@ from callcenter.auth.service import LoginThrottle
 from callcenter.auth.sessions import Sessions
 from callcenter.acd import api as acd_api
 from callcenter.admin import api as admin_api
+from callcenter.reports import api as reports_api
 from callcenter.acd.service import AcdService, core_config_from
 from callcenter.crm import api as crm_api
 from callcenter.outbound import api as outbound_api
@@ -326,6 +327,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(qa_api.router)
     app.include_router(realtime_api.router)
     app.include_router(admin_api.router)
+    app.include_router(reports_api.router)
     app.include_router(web_api.router)
     web_docs.mount(app)  # before /static: its assets live under /static/docs
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")

@@ -23,6 +23,7 @@ from callcenter.db import Database
 from callcenter.hooks.models import QueueHours, RouteRule
 from callcenter.hooks.schemas import Calendar
 from callcenter.qa.service import ensure_default_form
+from callcenter.reports.service import seed_example
 
 log = logging.getLogger("callcenter.demo")
 
@@ -276,6 +277,7 @@ async def seed(settings: Settings) -> None:
             await _seed_team(s)
             await _seed_crm_and_routing(s, settings)
             await ensure_default_form(s)
+            await seed_example(s)  # the seeds' scorecard (reports/scorecard.py EXAMPLE)
             await s.commit()
     finally:
         await db.dispose()

@@ -28,15 +28,16 @@ ADMIN_SECTIONS = ["users", "queues", "routing", "hours", "pause", "wallboard", "
 LEAD_SECTIONS = ["users", "queues", "routing", "hours", "pause", "wallboard", "forms", "followups"]
 QA_VIEWS = ["/qa#/calls", "/qa#/evaluations", "/qa#/summary"]
 PAGES = {
-    ("admin", "demo-admin"): ["/home", *[f"/admin#{s}" for s in ADMIN_SECTIONS], "/wallboard", "/desktop", *QA_VIEWS, "/customers", "/outbound#setup"],
+    ("admin", "demo-admin"): ["/home", *[f"/admin#{s}" for s in ADMIN_SECTIONS], "/wallboard", "/desktop", *QA_VIEWS, "/customers", "/outbound#setup", "/reports"],
     # the lead's pages are the admin's, cut to their queues: the read-only console and the board
-    ("lead", "demo-lead"): ["/home", *[f"/admin#{s}" for s in LEAD_SECTIONS], "/wallboard", "/outbound#board"],
-    ("qa", "demo-qa"): ["/home", *QA_VIEWS],
+    ("lead", "demo-lead"): ["/home", *[f"/admin#{s}" for s in LEAD_SECTIONS], "/wallboard", "/outbound#board", "/reports"],
+    ("qa", "demo-qa"): ["/home", *QA_VIEWS, "/reports"],
     ("agent01", "demo-agent"): ["/home", "/desktop", *QA_VIEWS, "/customers", "/outbound"],
 }
 # Latin words that are the same in a Chinese UI: abbreviations and names of things.
 SAME_IN_CHINESE = {"VIP", "IVR", "AMI", "API", "SL", "AHT", "ASA", "QA", "ID", "PJSIP", "SIP", "Local", "CSV", "KPI",
-                   "Ctrl", "Enter", "English", "PBX", "P0", "OK", "Shift", "Home", "Space", "Esc", "Tab"}  # fmt: skip
+                   "Ctrl", "Enter", "English", "PBX", "P0", "OK", "Shift", "Home", "Space", "Esc", "Tab",
+                   "Excel", "Erlang", "WAPE"}  # fmt: skip
 SAME_IN_ENGLISH = {"中文"}  # the language switch names the other language
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 WORD = re.compile(r"[A-Za-z]{2,}")
@@ -102,8 +103,8 @@ async def _settle(page: Any, path: str) -> None:
     await page.wait_for_load_state("networkidle")
     if path.startswith("/admin#"):
         await page.wait_for_function(f"document.body.dataset.ready === '{path.split('#')[1]}'")
-    elif path == "/customers" or path.startswith("/outbound"):
-        await page.wait_for_function("document.body.dataset.ready === '1'")
+    elif path in ("/customers", "/reports") or path.startswith("/outbound"):
+        await page.wait_for_function("document.body && document.body.dataset.ready === '1'")
     await page.wait_for_timeout(300)  # a websocket snapshot's render
 
 

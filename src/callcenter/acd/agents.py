@@ -145,6 +145,7 @@ class Agents:
         self.on_wrap_done: Callable[[Any, Output], None] = lambda call, out: None
         self.on_membership: Callable[[Agent, str, bool], None] = lambda a, queue, member: None
         self.stats: dict[str, int] = {}
+        self.sink: Any = None  # reports.intervals.IntervalAccumulator
 
     def _skip(self, why: str) -> None:
         self.stats[why] = self.stats.get(why, 0) + 1
@@ -294,6 +295,8 @@ class Agents:
             out.intervals.append(_interval(a.interface, a.state, a.reason, start, end, a.state_call))
 
     def account(self, a: Agent, state: str, reason: str, start: float, end: float) -> None:
+        if self.sink is not None:
+            self.sink.agent_time(a.interface, state, reason, start, end)
         a.total.add(state, reason, end - start)
         day = self.day_of(end)
         if day != a.day_id:
@@ -303,6 +306,8 @@ class Agents:
         a.today.add(state, reason, end - max(start, self.day_start(day)))
 
     def handled(self, a: Agent, ts: float, direction: str, talk: float, out: Output) -> None:
+        if self.sink is not None:
+            self.sink.agent_handled(a.interface, ts, direction, talk)
         a.total.handled_call(direction, talk)
         day = self.day_of(ts)
         if day >= a.day_id:

@@ -29,6 +29,8 @@ class CoreConfig:
     # service passes the configured zone's offset, so the core stays pure).
     day_reset_s: int = 0
     tz_offset_s: int = 8 * 3600
+    # The centre's IANA zone: the local day of each 30-minute report row (DST included).
+    zone: str = "Asia/Shanghai"
 
     def queue(self, name: str) -> QueueConfig:
         return self.queues.get(name) or QueueConfig(
@@ -70,6 +72,7 @@ class Output:
     records: list[dict[str, Any]] = field(default_factory=list)  # finished calls, `replay --json` call shape + extras
     intervals: list[dict[str, Any]] = field(default_factory=list)  # closed agent state intervals
     facts: list[Any] = field(default_factory=list)  # the call tracker's facts (calls.Fact)
+    interval_rows: list[dict[str, Any]] = field(default_factory=list)  # closed 30-minute report rows (reports/intervals.py)
 
 
 class Timers:

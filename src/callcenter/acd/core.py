@@ -55,6 +55,7 @@ from callcenter.acd.queues import (  # noqa: F401
 )
 from callcenter.acd.resync import apply_resync
 from callcenter.acd.talk import Talk
+from callcenter.reports.intervals import IntervalAccumulator
 
 
 # Events the service makes or that come another way than Asterisk's own AMI feed.
@@ -85,6 +86,9 @@ class Core:
         self.last_error = ""
         for name in self.config.queues:
             self.queue_acd.queue(name)
+        # The 30-minute report rows (reports/intervals.py), fed the same facts as the KPI windows.
+        self.interval_facts = IntervalAccumulator(self.config.queue, self.config.zone)
+        self.queue_acd.sink = self.agent_states.sink = self.interval_facts
         qa, ag, talk, dp = self.queue_acd, self.agent_states, self.talk, self.dialplan
         self._handlers: dict[type, Any] = {
             ev.CallerJoined: qa.joined,
@@ -155,6 +159,9 @@ class Core:
             self.route(event, out)
             if event.__class__ not in _NOT_HEARD:
                 self.heard = max(self.heard, event.ts)
+            for r in out.records:
+                if r.get("direction") == "outbound" and r.get("kind") == "outbound":
+                    self.interval_facts.outbound(r.get("queue") or "", r.get("agent"), self.now, r.get("answered_at") is not None)
         except Exception as exc:  # noqa: BLE001 - odd input must not stop the feed
             self.stats["errors"] += 1
             self.last_error = f"{type(event).__name__}: {type(exc).__name__}: {exc}"
@@ -193,6 +200,7 @@ class Core:
             out.queues.update(name for name, q in self.queues.items() if q.waiting)  # waits grew
         while (due := self.timers.due(ts)) is not None:
             deadline, kind, key = due
+            self._close_intervals(deadline, out)
             self._set_now(max(self.now, deadline))
             if kind == "wrap":
                 self.agent_states.wrap_timer(key, deadline, out)
@@ -200,7 +208,23 @@ class Core:
                 self.queue_acd.exit_timer(key, deadline, out)
             elif kind == "linger":
                 self.talk.linger_timer(key, deadline, out)
+        self._close_intervals(ts, out)
         self._set_now(ts)
+
+    def _close_intervals(self, ts: float, out: Output) -> None:
+        """Every 30-minute boundary event time has reached closes an interval."""
+        acc = self.interval_facts
+        if acc.start is None:
+            acc.start = int(ts // 1800) * 1800
+        while acc.due(ts):
+            out.interval_rows.extend(acc.close(self.open_states()))
+
+    def open_states(self) -> Iterable[tuple[str, str, str, float, float | None, str]]:
+        return ((a.interface, a.state, a.reason, a.since, a.pause_since, a.pause_open) for a in self.agents.values())
+
+    def open_interval_rows(self) -> list[dict[str, Any]]:
+        """This interval's report rows so far (reports read them with the written ones)."""
+        return self.interval_facts.peek(self.open_states(), self.now)
 
     def _set_now(self, ts: float) -> None:
         self.now = ts
@@ -291,6 +315,8 @@ class Core:
         back into the windows after a restart.  Records use the `records`
         shape with epoch-second times."""
         self._set_now(max(self.now, now))
+        if self.interval_facts.start is None:  # earlier intervals are written: only this one is rebuilt
+            self.interval_facts.start = int(self.now // 1800) * 1800
         qa, ag = self.queue_acd, self.agent_states
         for r in records:
             if r.get("inferred"):
@@ -303,7 +329,7 @@ class Core:
                 self._finished_from_record(r)
                 sl_wait = r.get("sl_wait_s")
                 sl_wait = max(0, int(entered + wait) - int(entered)) if sl_wait is None else int(sl_wait)
-                qa.kpi_add(q, entered, ((kpi.OFFERED, 1.0),))
+                qa.kpi_offered(q, entered)
                 if outcome in OUTCOME_SLOT or outcome == "answered":
                     qa.kpi_exit(q, entered + wait, outcome, wait, sl_wait, bool(r.get("short_abandon")))
                 if outcome == "answered":

@@ -162,6 +162,7 @@ class Queues:
         self._recent: deque[str] = deque()
         self._recent_set: set[str] = set()
         self.stats: dict[str, int] = {}
+        self.sink: Any = None  # reports.intervals.IntervalAccumulator: the same facts, per 30 minutes
         agents.on_membership = self._membership
         # The conversation and the dialplan's facts are theirs (Core wires them).
         self.talk: Talk
@@ -241,7 +242,12 @@ class Queues:
     def count_offered(self, call: QueueCall) -> None:
         if not call.offered_counted:
             call.offered_counted = True
-            self.kpi_add(call.queue, call.entered_at, ((kpi.OFFERED, 1.0),))
+            self.kpi_offered(call.queue, call.entered_at)
+
+    def kpi_offered(self, queue: str, ts: float) -> None:
+        self.kpi_add(queue, ts, ((kpi.OFFERED, 1.0),))
+        if self.sink is not None:
+            self.sink.offered(queue, ts)
 
     def kpi_exit(self, queue: str, ts: float, outcome: str, wait: float, sl_wait: float, short: bool) -> None:
         met, counted = kpi.sl_decision(self.config.queue(queue), outcome, sl_wait)
@@ -253,9 +259,13 @@ class Queues:
             if short:
                 pairs.append((kpi.SHORT, 1.0))
         self.kpi_add(queue, ts, tuple(pairs))
+        if self.sink is not None:
+            self.sink.exited(queue, ts, outcome, wait, sl_wait, short)
 
-    def kpi_handled(self, queue: str, ts: float, talk: float, hold: float, wrap: float) -> None:
+    def kpi_handled(self, queue: str, ts: float, talk: float, hold: float, wrap: float, transferred: bool = False) -> None:
         self.kpi_add(queue, ts, ((kpi.HANDLED, 1.0), (kpi.TALK, talk), (kpi.HOLD, hold), (kpi.WRAP, wrap)))
+        if self.sink is not None:
+            self.sink.handled(queue, ts, talk, hold, wrap, transferred)
 
     # --- the caller in the queue ---------------------------------------------------------
 
@@ -526,7 +536,7 @@ class Queues:
         self.remember(call.linkedid)
         self.keep_finished(call)
         if call.outcome == "answered" and not call.inferred:
-            self.kpi_handled(call.queue, self.now, call.talk_s, call.hold_s, call.wrap_up_s)
+            self.kpi_handled(call.queue, self.now, call.talk_s, call.hold_s, call.wrap_up_s, bool(call.transfer))
             a = self.agents.get(call.agent or "")
             if a is not None and not call.agent_counted:
                 call.agent_counted = True

@@ -54,6 +54,7 @@ from callcenter.acd.models import (
     RingAttempt,
 )
 from callcenter.db import Database, is_unavailable
+from callcenter.reports.store import write_facts
 from callcenter.spool import Spool
 
 log = logging.getLogger("callcenter.acd")
@@ -246,6 +247,8 @@ class AcdService:
             self._persist("record", r)
         for i in out.intervals:
             self._persist("interval", i)
+        for f in out.interval_rows:
+            self._persist("fact", f)
         for action in out.actions:
             self._act(action)
         for listener in list(self._listeners):
@@ -610,6 +613,9 @@ async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]]) 
                 for i in intervals
             ],
         )
+    facts = [item for kind, item in batch if kind == "fact"]
+    if facts:
+        await write_facts(s, facts)
     WRITTEN.labels("record").inc(len(records))
     WRITTEN.labels("interval").inc(len(intervals))
 
@@ -627,4 +633,4 @@ def core_config_from(settings: Any) -> CoreConfig:
     tz = settings.tz
     offset = datetime.now(tz).utcoffset() or timedelta(0)
     reset = settings.day_reset
-    return CoreConfig(day_reset_s=reset.hour * 3600 + reset.minute * 60, tz_offset_s=int(offset.total_seconds()))
+    return CoreConfig(day_reset_s=reset.hour * 3600 + reset.minute * 60, tz_offset_s=int(offset.total_seconds()), zone=settings.timezone)

@@ -6,12 +6,16 @@ API or websocket, so serving the shells themselves needs no sign-in.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC_DIR = Path(__file__).parent / "static"
+# npm-installed browser libraries (package.json at the repository root; `make` runs npm ci).
+NODE_MODULES = Path(os.environ.get("CALLCENTER_NODE_MODULES") or Path(__file__).resolve().parents[3] / "node_modules")
+VENDOR = {"echarts.min.js": "echarts/dist/echarts.min.js"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,6 +28,7 @@ PAGES = {
     "/wallboard": "wallboard.html",
     "/customers": "customers.html",
     "/outbound": "outbound.html",
+    "/reports": "reports.html",
     # The admin console; each path opens its section.
     "/admin": "admin.html",
     "/users": "admin.html",
@@ -42,6 +47,16 @@ async def favicon() -> FileResponse:
     from callcenter.web.docs import ASSETS
 
     return FileResponse(ASSETS / "favicon.png", media_type="image/png", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/vendor/{name}")
+async def vendor(name: str) -> FileResponse:
+    """A browser library from node_modules (Apache ECharts), never a CDN: intranets have no internet."""
+    rel = VENDOR.get(name)
+    path = NODE_MODULES / rel if rel else None
+    if path is None or not path.is_file():
+        raise HTTPException(404, f"{name}: not installed (run `npm ci` in the repository, as `make` does)")
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
 
 def _page(file: str):  # noqa: ANN202

@@ -67,6 +67,7 @@ export const PAGES = [
   { href: "/desktop", key: "nav.desktop", roles: ["agent", "team_lead", "admin"] },
   { href: "/wallboard", key: "nav.wallboard", roles: ["team_lead", "admin"] },
   { href: "/qa", key: "nav.qa", roles: ["qa", "team_lead", "admin", "agent"] },
+  { href: "/reports", key: "nav.reports", roles: ["qa", "team_lead", "admin"] },
   { href: "/customers", key: "nav.customers", roles: ["agent", "team_lead", "admin"] },
   { href: "/outbound", key: "nav.outbound", roles: ["agent", "team_lead", "admin"] },
   { href: "/docs", key: "nav.docs", roles: ["admin"] },

@@ -1,0 +1,64 @@
+"""Writing interval facts: one multi-row INSERT per table, in the ACD
+service's batch transaction.  A row already written for the same interval
+and key is replaced (a retried batch, or a partial row superseded).
+
+The day tables (QueueDay, AgentDay, AgentPauseDay) are then recomputed for
+the (day, key) pairs the batch touched, from the interval rows, in SQL:
+idempotent, and daily/weekly/monthly reports read one row per day and key."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.reports.intervals import AGENT_SUMS, QUEUE_FIELDS
+from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, QueueDay, QueueFact
+
+
+def _values(row: dict[str, Any], key: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    v = {f: row[f] for f in fields}
+    v["interval_start"] = datetime.fromtimestamp(row["interval_start"], UTC)
+    v["day"] = date.fromisoformat(row["day"])
+    v[key] = row["key"]
+    return v
+
+
+async def _roll_up(s: AsyncSession, src: Any, dst: Any, key: str, fields: tuple[str, ...], pairs: list[tuple[date, str]], extra: tuple[str, ...] = ()) -> None:
+    days = sorted({d for d, _ in pairs})
+    keys = sorted({k for _, k in pairs})
+    await s.execute(delete(dst).where(dst.c.day.in_(days), dst.c[key].in_(keys)))
+    sums = [(func.max(src.c[f]) if f == "max_wait_s" else func.sum(src.c[f])).label(f) for f in fields]
+    group = [src.c.day, src.c[key], *(src.c[e] for e in extra)]
+    stmt = select(*group, *sums).where(src.c.day.in_(days), src.c[key].in_(keys)).group_by(*group)
+    await s.execute(insert(dst).from_select(["day", key, *extra, *fields], stmt))
+
+
+async def write_facts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    for model, day_model, kind, key, fields in (
+        (QueueFact, QueueDay, "queue", "queue", QUEUE_FIELDS),
+        (AgentFact, AgentDay, "agent", "interface", AGENT_SUMS),
+    ):
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+        values = [_values(r, key, fields) for r in mine]
+        table = model.__table__
+        keys = list({(v["interval_start"], v[key]) for v in values})
+        await s.execute(delete(table).where(tuple_(table.c.interval_start, table.c[key]).in_(keys)))
+        await s.execute(insert(table), values)
+        pairs = list({(v["day"], v[key]) for v in values})
+        await _roll_up(s, table, day_model.__table__, key, fields, pairs)
+        if kind == "agent":
+            pauses = AgentPauseFact.__table__
+            await s.execute(delete(pauses).where(tuple_(pauses.c.interval_start, pauses.c.interface).in_(keys)))
+            p = [
+                {"interval_start": v["interval_start"], "day": v["day"], "interface": v["interface"], "reason": reason, "seconds": secs}
+                for v, r in zip(values, mine, strict=True)
+                for reason, secs in (r.get("pause_s") or {}).items()
+            ]
+            if p:
+                await s.execute(insert(pauses), p)
+            await _roll_up(s, pauses, AgentPauseDay.__table__, "interface", ("seconds",), pairs, extra=("reason",))
