@@ -42,7 +42,7 @@ async def until(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
 
 async def test_kill_leader_mid_traffic(cluster_db, shared_redis, tmp_path):  # noqa: ANN001
     url, prefix = shared_redis
-    c = Cluster(cluster_db, url, prefix, tmp_path, speed=20)
+    c = Cluster(cluster_db, url, prefix, tmp_path, speed=10)
     try:
         await c.start()
         old = await c.wait_leader(10)
@@ -99,6 +99,7 @@ async def test_kill_leader_mid_traffic(cluster_db, shared_redis, tmp_path):  # n
         assert report.made > 20, report.summary()
         assert not report.lost and not report.duplicated, report.summary() + "\n" + c.logs()[-6000:]
         assert not report.unknown, report.summary()
+        # Talk times of calls that straddle the kill are the resync's estimates (issue 12's xfail tests): reported, not asserted.
         print(f"\nfailover {failover:.2f} s; {report.summary()}")
     finally:
         await c.close()
