@@ -5,6 +5,7 @@ for 10 s.  Call records are counted against the PBX's own ledger."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -15,6 +16,7 @@ from tests.cluster.harness import Cluster, WsClient
 pytestmark = [pytest.mark.pg_only, pytest.mark.timeout(150)]
 
 TOPICS_ADMIN = ["wallboard", "supervisor"]
+SPEED = 20.0
 
 
 def spread(cluster: Cluster, alive: list[int]) -> list[WsClient]:
@@ -32,74 +34,91 @@ def spread(cluster: Cluster, alive: list[int]) -> list[WsClient]:
     return clients
 
 
-async def until(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+async def until(predicate, timeout: float, what: str, clients: list[WsClient] | None = None) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            state = "; ".join(f"{x.name}: connects {x.connects} snapshots {x.snapshots} deltas {x.deltas} up {x.connected} {x.error}" for x in clients or ())
+            raise AssertionError(f"timed out waiting for {what} {state}")
         await asyncio.sleep(0.02)
 
 
-async def test_kill_leader_mid_traffic(cluster_db, shared_redis, tmp_path):  # noqa: ANN001
-    url, prefix = shared_redis
-    c = Cluster(cluster_db, url, prefix, tmp_path, speed=10)
+async def test_leader_killed_then_redis_away(cluster_db, private_redis, tmp_path):  # noqa: ANN001
+    """One cluster (its own redis-server, which the test stops), two faults:
+    the leader is killed with -9 mid-traffic, then Redis is away for 10 s."""
+    c = Cluster(cluster_db, private_redis.url, "cctest", tmp_path, speed=SPEED)
     try:
         await c.start()
         old = await c.wait_leader(10)
         clients = spread(c, list(range(c.n)))
-        await until(lambda: all(x.snapshots >= len(x.topics) for x in clients), 10, "every client's snapshots")
+        await until(lambda: all(x.snapshots >= len(x.topics) for x in clients), 20,
+                    "every client's snapshots", clients)  # fmt: skip
 
         # An action taken on a follower reaches the leader's AMI link: a supervisor pauses agent 1.
         follower = next(n for n in c.nodes if n.index != old)
         iface = c.people[0][2]
         async with httpx.AsyncClient(timeout=10) as http:
-            r = await http.post(
-                f"{follower.url}/api/supervisor/agents/{c.user_ids[c.people[0][0]]}/pause",
-                json={"reason": "break"},
-                headers={"Authorization": f"Bearer {c.tokens['admin']}", "X-Request-Id": "pause-once-1"},
-            )
-        assert r.status_code == 200, r.text
+            for _ in range(2):  # the same request twice (a retry): acted on once
+                r = await http.post(
+                    f"{follower.url}/api/supervisor/agents/{c.user_ids[c.people[0][0]]}/pause",
+                    json={"reason": "break"},
+                    headers={"Authorization": f"Bearer {c.tokens['admin']}", "X-Request-Id": "pause-once-1"},
+                )
+                assert r.status_code == 200, r.text
+        await c.sim(10)
+        paused = [m for q in c.pbx.queues.values() for m in q.members.values() if m.interface == iface]
+        assert paused and all(m.paused for m in paused), "the pause sent on a follower did not reach the PBX"
         admin_far = next(x for x in clients if x.name == f"admin@{follower.index}")
-        await until(lambda: (admin_far.last.get("supervisor") is not None), 2, "supervisor data")
-        await c.sim(40)
-        # The pause went through Asterisk: every node's supervisors see it from the stream.
-        member = c.pbx.queues and any(m.paused for q in c.pbx.queues.values() for m in q.members.values() if m.interface == iface)
-        assert member, "the pause sent on a follower did not reach the PBX"
+        await until(lambda: (admin_far.last.get("supervisor") or {}).get("agents", {}).get(iface, {}).get("state") == "paused"
+                    or admin_far.deltas > 0, 5, "the pause on the follower's supervisor board")  # fmt: skip
 
-        await c.sim(60)
-        before = {x.name: sum(x.seq.values()) for x in clients}
+        # 1. kill -9 the leader mid-traffic.
+        await c.sim(30)
+        marks = {"kill": c.pbx.now}
         t0 = time.monotonic()
         c.kill(old)
         new = await c.wait_leader(10)
         failover = time.monotonic() - t0
         assert new != old
         assert failover < 5.0, f"a new leader served after {failover:.2f} s"
-
-        # Clients of the dead node reconnect to a surviving one and resume (or get a snapshot).
         survivors = [n.index for n in c.nodes if n.alive]
         moved = [x for x in clients if x.node is not None and x.node.index == old]
-        await until(lambda: all(not x.connected for x in moved), 5, "the dead node's sockets to close")
+        stayed = [x for x in clients if x not in moved]
+        await until(lambda: all(not x.connected for x in moved), 5, "the dead node's sockets to close", clients)
         for k, x in enumerate(moved):
-            x.start(c.nodes[survivors[k % len(survivors)]])
-        await c.sim(80)
-        await until(lambda: all(sum(x.seq.values()) > before[x.name] for x in clients if x.topics == TOPICS_ADMIN), 10, "boards moving again")
-        report = await c.finish()
+            x.start(c.nodes[survivors[k % len(survivors)]])  # resume with (epoch, seq) elsewhere
+        admins = [x for x in clients if x.topics == TOPICS_ADMIN]
+        await until(lambda: all(x.snapshots > len(x.topics) for x in stayed), 10, "every surviving client's resync", clients)
+        await c.sim(30)
+        assert len({x.epoch for x in admins}) == 1, [x.epoch for x in admins]
+
+        # 2. Redis away for 10 s: the leader keeps tracking and writing; followers' clients resync after.
+        on_followers = [x for x in clients if x.connected and x.node is not None and x.node.index != new]
+        snaps = {x.name: x.snapshots for x in on_followers}
+        marks["redis_down"] = c.pbx.now
+        private_redis.kill()
+        await asyncio.sleep(10)
+        private_redis.start()
+        marks["redis_up"] = c.pbx.now
+        await until(lambda: all(x.snapshots > snaps[x.name] for x in on_followers), 15, "a resync on every follower's client", clients)
+        await c.sim(10)
+        report, lost, doubled = await c.finish()
         await asyncio.sleep(1.0)
 
-        # Surviving clients saw an unbroken sequence, or an explicit resync (a snapshot of the new epoch).
         for x in clients:
-            assert not x.breaks, f"{x.name}: {x.breaks[:5]}"
-        stayed = [x for x in clients if x not in moved]
-        assert all(x.snapshots > len(x.topics) for x in stayed), "the new leader's epoch must resync every surviving client"
-        # Everyone converges to the same state: the boards on every surviving node agree.
-        admins = [x for x in clients if x.topics == TOPICS_ADMIN]
-        assert len({x.epoch for x in admins}) == 1
+            assert not x.breaks, f"{x.name}: unbroken sequence or an explicit resync, got {x.breaks[:5]}"
+        assert all(x.connected for x in clients), [x.name for x in clients if not x.connected]
+        # Every board, on every node, moved or not, converged to the same state.
+        boards = [json.dumps(x.states(), sort_keys=True) for x in admins]
+        assert len(set(boards)) == 1, boards
         for x in clients:
             await x.stop()
+        print(f"\nfailover {failover:.2f} s; lost {len(lost)}, doubled {len(doubled)}; compare: {report.summary()}")
         assert report.made > 20, report.summary()
-        assert not report.lost and not report.duplicated, report.summary() + "\n" + c.logs()[-6000:]
-        assert not report.unknown, report.summary()
+        assert not lost and not doubled and not report.unknown, (
+            f"lost {lost}, doubled {doubled}; {report.summary()}\nfault marks (PBX time) {marks}\n"
+            + str(await c.rows_of([v.uniqueid for v in report.lost]))
+        )
         # Talk times of calls that straddle the kill are the resync's estimates (issue 12's xfail tests): reported, not asserted.
-        print(f"\nfailover {failover:.2f} s; {report.summary()}")
     finally:
         await c.close()
