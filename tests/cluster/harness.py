@@ -210,7 +210,7 @@ class Cluster:
             if not node.alive:
                 continue
             st = await self.cluster_state(node)
-            if st and st.get("role") == "leader" and st.get("ami"):
+            if st and st.get("ami") and (st.get("role") == "leader" or not self.redis_url):  # embedded: the one node
                 return node.index
         return None
 
