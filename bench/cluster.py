@@ -100,10 +100,12 @@ class Client:
         self.state: bool | None = None  # the probe's paused state as this client last saw it
         self.changes = 0
         self.error = ""
+        self.node_index = -1
 
     async def run(self, node: Node) -> None:
         import websockets
 
+        self.node_index = node.index
         try:
             async with websockets.connect(node.ws + f"?token={self.token}", open_timeout=60, max_size=None, ping_interval=None) as ws:
                 await ws.send(json.dumps({"op": "subscribe", "topic": self.topic}))
@@ -147,14 +149,21 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     published0 = await stream_len(cluster)
     cpu0 = {n.index: cpu_s(n.proc.pid) for n in nodes}
     deltas0 = sum(c.deltas for c in clients)
+    proc0 = time.process_time()
     t0 = time.monotonic()
     await probe.run(args.probe_rate, args.seconds)
-    await asyncio.sleep(1.0)
     wall = time.monotonic() - t0
     cpu = {n.index: round(100 * (cpu_s(n.proc.pid) - cpu0[n.index]) / wall, 1) for n in nodes}
-    published = (await stream_len(cluster)) - published0
+    published1 = await stream_len(cluster)
+    published = None if published0 is None or published1 is None else published1 - published0
     deltas = sum(c.deltas for c in clients) - deltas0
+    await asyncio.sleep(5.0)  # late deltas are late, not missed: "missed" counts what never came
     lat = [x for c in clients for x in c.lat]
+    leader = await cluster.leader()
+    by_role = {
+        "on_leader": [x for c in clients if c.node_index == leader for x in c.lat],
+        "on_followers": [x for c in clients if c.node_index != leader for x in c.lat],
+    }
     followers = [c for c in clients if c.topic.startswith("agent:")]
     # Every probe flip should reach every client that follows that probe.
     expected = sum(probe.per_iface.get(c.topic[6:], 0) for c in followers)
@@ -173,6 +182,8 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "deltas_to_clients_per_s": round(deltas / wall, 1),
         "probe_flips": probe.flips,
         "latency_ms": {"p50": round(1000 * pct(lat, 0.5), 1), "p99": round(1000 * pct(lat, 0.99), 1), "max": round(1000 * max(lat or [float("nan")]), 1)},
+        "latency_ms_by_role": {k: {"p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in by_role.items() if v},
+        "bench_process_cpu_pct": round(100 * (time.process_time() - proc0) / wall, 1),
         "missed": max(0, expected - got),
         "cpu_pct_per_node": cpu,
     }
