@@ -1,7 +1,7 @@
 """Cluster benchmark (issue 18): real `callcenter serve` nodes on PostgreSQL
 + Redis against the simulated PBX, many websocket clients spread over them.
 
-    .venv/bin/python -m bench.cluster --clients 1000 --wallboards 100 --kills 20
+    .venv/bin/python bench/cluster.py --clients 1000 --wallboards 100 --kills 20
 
 Measures, for 3 nodes and then the same load on 1 node (embedded mode, no
 Redis) for the ratio:
@@ -36,10 +36,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
+import sys
 
-from tests.cluster.harness import Cluster, Node
-from tests.conftest import pg_create_database, pg_drop_database
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # `python bench/cluster.py` (make bench) finds tests/
+
+import redis.asyncio as aioredis  # noqa: E402
+
+from tests.cluster.harness import Cluster, Node  # noqa: E402
+from tests.conftest import pg_create_database, pg_drop_database  # noqa: E402
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 PROBE_QUEUE = "vip"  # in the simulator's queues, not in the traffic's loads
