@@ -228,7 +228,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         url = pg_create_database()
         tmp = Path(tempfile.mkdtemp(prefix="cc-bench-cluster-"))
         prefix = f"ccbench-{uuid.uuid4().hex[:8]}"
-        env = {"CALLCENTER_LOG_LEVEL": "WARNING"}
+        env: dict[str, str] = {}
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
         try:
             await c.start()

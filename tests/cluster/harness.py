@@ -221,7 +221,7 @@ class Cluster:
             if i is not None:
                 return i
             await asyncio.sleep(0.05)
-        raise AssertionError("no leader: " + " | ".join(n.log.read_text()[-1500:] for n in self.nodes if n.alive))
+        raise AssertionError("no leader: " + " | ".join(f"node{n.index} ({n.log})" for n in self.nodes if n.alive))
 
     def kill(self, i: int) -> None:
         node = self.nodes[i]
