@@ -184,7 +184,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else:
             await _embedded(app, stack, settings, db, spool, dialplan, hub)
         await hooks_service.start(app, stack)
-        await stack.enter_async_context(scheduled_jobs(settings, db))
+        node = getattr(app.state, "cluster", None)
+        runs_here = (lambda: node.role == "leader") if node is not None else None  # noqa: E731 - once per cluster, not per node
+        await stack.enter_async_context(scheduled_jobs(settings, db, runs_here))
         # Revocations close websockets at once here, and on other nodes at the next recheck.
         sessions.listeners.append(functools.partial(revocation.on_session_event, hub))
         await stack.enter_async_context(revocation.rechecking(hub, sessions, settings.ws_recheck_s))

@@ -13,7 +13,7 @@ import pytest
 
 from tests.cluster.harness import Cluster, WsClient
 
-pytestmark = [pytest.mark.pg_only, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.pg_only, pytest.mark.timeout(300)]
 
 TOPICS_ADMIN = ["wallboard", "supervisor"]
 SPEED = 20.0
