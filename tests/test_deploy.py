@@ -153,3 +153,21 @@ def test_smoke_test_script_against_a_live_server(tmp_path):
         assert ami.returncode == 1 and "FAIL Asterisk's AMI is connected" in ami.stdout  # AMI is off in this server
     finally:
         server.stop()
+
+
+def test_cluster_overlay_adds_redis_a_second_replica_and_nginx():
+    doc = yaml.safe_load((DEPLOY / "docker-compose.cluster.yml").read_text(encoding="utf-8"))
+    services = doc["services"]
+    assert {"redis", "callcenter2", "nginx"} <= set(services)
+    assert services["redis"]["image"].startswith("redis:")
+    for name in ("callcenter", "callcenter2"):
+        env = services[name]["environment"]
+        assert env["CALLCENTER_REDIS_URL"].startswith("redis://")
+        assert not {k for k in env if k.startswith("CALLCENTER_")} - SETTINGS, name
+    assert services["callcenter"]["environment"]["CALLCENTER_NODE_ID"] != services["callcenter2"]["environment"]["CALLCENTER_NODE_ID"]
+    for name in ("redis", "callcenter2", "nginx"):
+        assert services[name].get("healthcheck", {}).get("test"), name
+        assert services[name].get("restart") == "unless-stopped", name
+    site = (DEPLOY / "nginx-cluster.conf").read_text(encoding="utf-8")
+    assert "127.0.0.1:8080" in site and "127.0.0.1:" + services["callcenter2"]["environment"]["CALLCENTER_BIND_PORT"] in site
+    assert "proxy_set_header Upgrade" in site and "ip_hash" not in site and "sticky" not in site

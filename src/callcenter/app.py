@@ -172,38 +172,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 spool.mark_down(exc)
         replayer = asyncio.create_task(spool.run(db), name="spool-replay")
         stack.push_async_callback(_cancel, replayer)
-        # The ACD core and its persister, fed by the bridge (AMI -> core).
-        acd = AcdService(db, core_config_from(settings), gateway=None, spool=spool)
-        await acd.start()
-        stack.push_async_callback(acd.stop)
-        app.state.acd = acd
-        app.state.readiness["acd"] = acd.readiness
-        if dialplan is not None:
-            acd.subscribe(dialplan.on_output)
-            stack.push_async_callback(dialplan.close)
-        if settings.ami_enabled:
-            from callcenter.ami.bridge import Bridge
-
-            bridge = Bridge(settings, on_event=acd.submit)
-            acd.gateway = bridge.gateway  # wrap-up pauses go back through the one gateway
-            await bridge.start()
-            stack.push_async_callback(bridge.stop)
-            app.state.bridge = bridge
-            app.state.gateway = bridge.gateway
-            app.state.readiness["ami"] = bridge.readiness
-        else:
-            from callcenter.ami.gateway import Gateway
-
-            # Without AMI every action fails fast with NotConnected, as on a lost link.
-            app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
-        await hooks_service.start(app, stack)
-        await outbound_jobs.start(app, stack)
-        await stack.enter_async_context(scheduled_jobs(settings, db))
-        # The hub reads the ACD core's views and pushes them to browsers.
+        # The hub reads the ACD core's views (or, on a cluster follower, the stream's) and pushes them to browsers.
         hub = Hub(lookup=CustomerLookup(db, default_area_code=settings.default_area_code), masked_roles=settings.phone_masked_roles)
         app.state.hub = hub
         stack.push_async_callback(hub.close)
-        hub.attach(acd)
+        if settings.redis_url:
+            # Cluster mode: leader of the PBX or follower of its stream (callcenter.cluster).
+            from callcenter.cluster.node import ClusterNode
+
+            node = ClusterNode(app, settings, db, spool, hub)
+            await node.start()
+            stack.push_async_callback(node.stop)
+            app.state.cluster = node
+        else:
+            await _embedded(app, stack, settings, db, spool, dialplan, hub)
+        await hooks_service.start(app, stack)
+        await outbound_jobs.start(app, stack)
+        node = getattr(app.state, "cluster", None)
+        runs_here = (lambda: node.role == "leader") if node is not None else None  # noqa: E731 - once per cluster, not per node
+        await stack.enter_async_context(scheduled_jobs(settings, db, runs_here))
         # Revocations close websockets at once here, and on other nodes at the next recheck.
         sessions.listeners.append(functools.partial(revocation.on_session_event, hub))
         await stack.enter_async_context(revocation.rechecking(hub, sessions, settings.ws_recheck_s))
@@ -216,6 +203,35 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             gc.unfreeze()
         log.info("callcenter stopping")
+
+
+async def _embedded(app: FastAPI, stack: AsyncExitStack, settings: Settings, db: Database, spool: Spool, dialplan: object, hub: Hub) -> None:
+    """One process does everything: the ACD core in memory, the AMI link, the hub fed by the core."""
+    # The ACD core and its persister, fed by the bridge (AMI -> core).
+    acd = AcdService(db, core_config_from(settings), gateway=None, spool=spool)
+    await acd.start()
+    stack.push_async_callback(acd.stop)
+    app.state.acd = acd
+    app.state.readiness["acd"] = acd.readiness
+    if dialplan is not None:
+        acd.subscribe(dialplan.on_output)
+        stack.push_async_callback(dialplan.close)
+    if settings.ami_enabled:
+        from callcenter.ami.bridge import Bridge
+
+        bridge = Bridge(settings, on_event=acd.submit)
+        acd.gateway = bridge.gateway  # wrap-up pauses go back through the one gateway
+        await bridge.start()
+        stack.push_async_callback(bridge.stop)
+        app.state.bridge = bridge
+        app.state.gateway = bridge.gateway
+        app.state.readiness["ami"] = bridge.readiness
+    else:
+        from callcenter.ami.gateway import Gateway
+
+        # Without AMI every action fails fast with NotConnected, as on a lost link.
+        app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
+    hub.attach(acd)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

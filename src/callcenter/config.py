@@ -95,6 +95,18 @@ class Settings(BaseSettings):
         0.25, gt=0, le=5, description="While backing off, probe Asterisk's port this often (with jitter); reconnect as soon as it answers again"
     )
 
+    # --- cluster (opt-in: several nodes on PostgreSQL + Redis) ------------
+    redis_url: str = Field(
+        "",
+        description="redis://host:port/db: run as one node of a cluster (leader per PBX, websockets from Redis Streams); empty = one process does everything in memory",
+    )
+    node_id: str = Field("", max_length=100, description="This node's name in the cluster (logs, the lease row); empty = host name and process id")
+    pbx: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="Name of the Asterisk this node's AMI settings point at; calls are keyed by it")
+    cluster_prefix: str = Field("cc", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Prefix of every Redis key the cluster uses")
+    cluster_stream_len: int = Field(20_000, ge=100, description="Entries kept in each PBX's event stream (a client further behind gets a snapshot)")
+    cluster_snapshot_s: float = Field(1.0, gt=0, le=60, description="The leader rewrites the current-state key this often when something changed")
+    cluster_election_s: float = Field(0.5, gt=0, le=30, description="Followers try the leader lock this often; the leader checks its lock connection as often")
+
     # --- secrets --------------------------------------------------------
     env: Literal["development", "production"] = Field(
         "development",
@@ -216,6 +228,15 @@ class Settings(BaseSettings):
         elif self.jwt_secret == DEV_JWT_SECRET:
             self.jwt_secret = secrets.token_hex(32)
             self._jwt_generated = True
+        return self
+
+    @model_validator(mode="after")
+    def _cluster(self) -> Settings:
+        if self.redis_url:
+            if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+                raise ValueError("CALLCENTER_REDIS_URL must be redis://host:port/db (or rediss://, unix://)")
+            if self.is_sqlite:
+                raise ValueError("CALLCENTER_REDIS_URL (cluster mode) needs CALLCENTER_DATABASE_URL on PostgreSQL: the leader lock lives there")
         return self
 
     @field_validator("timezone")

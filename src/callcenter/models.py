@@ -14,3 +14,4 @@ from callcenter.teams.models import Team, TeamLead, TeamMember  # noqa: F401
 from callcenter.spool import SpoolApplied  # noqa: F401
 from callcenter.outbound.models import Arrear, Campaign, CampaignContact, Dial, DncEntry, ListImport, Script  # noqa: F401
 from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, Indicator, ManualFigure, QueueDay, QueueFact  # noqa: F401
+from callcenter.cluster.models import ClusterLease  # noqa: F401

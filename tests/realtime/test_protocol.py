@@ -162,7 +162,8 @@ async def test_no_database_query_while_updates_flow(live, ws_connect, make_user)
     sups = [m for m in board if m.get("topic") == "supervisor"]
     assert walls and walls[-1]["data"]["queues"]["repairs"]["waiting"] == 30
     assert sups and sups[-1]["data"]["agents"][ME]["state"] == "available"
-    assert statements == []
+    # The ACD's own 3 s save of the calls in progress may fall in the window on a loaded box: not the hub's doing.
+    assert [q for q in statements if "acd_live_calls" not in q] == []
 
 
 async def test_an_agent_leaving_the_leads_queues_is_removed_from_the_board(live, ws_connect, make_user):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -98,10 +99,13 @@ class CallRecord(Base):
     __table_args__ = (
         Index("ix_call_records_queue_entered", "queue", "entered_at"),
         Index("ix_call_records_agent_entered", "agent", "entered_at"),
+        # A call is one row per PBX: a leader change (cluster/) upserts on this key and never writes a call twice.
+        UniqueConstraint("pbx", "call_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    pbx: Mapped[str] = mapped_column(String(32), default="default", server_default="default")  # which Asterisk (settings.pbx)
+    call_id: Mapped[str] = mapped_column(String(64))
     uniqueid: Mapped[str] = mapped_column(String(64), index=True)  # caller's channel
     linkedid: Mapped[str] = mapped_column(String(64), default="", index=True)
     kind: Mapped[CallKind] = mapped_column(Enum(CallKind, name="call_kind", native_enum=False, length=16), default=CallKind.queue)
@@ -160,9 +164,14 @@ class AgentInterval(Base):
     occupancy).  Closed intervals only; the open one lives in the core."""
 
     __tablename__ = "agent_intervals"
-    __table_args__ = (Index("ix_agent_intervals_interface_started", "interface", "started_at"),)
+    __table_args__ = (
+        Index("ix_agent_intervals_interface_started", "interface", "started_at"),
+        # Upserted on this key: an interval written by two leaders in turn is one row.
+        UniqueConstraint("pbx", "interface", "state", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    pbx: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
     interface: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16))  # logged_out | available | ringing | on_call | on_hold | wrap_up | paused
     reason: Mapped[str] = mapped_column(String(64), default="")  # pause reason
@@ -178,6 +187,7 @@ class LiveCall(Base):
 
     __tablename__ = "acd_live_calls"
 
+    pbx: Mapped[str] = mapped_column(String(32), primary_key=True, default="default", server_default="default")
     key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "<kind>:<call id or interface>"
     kind: Mapped[str] = mapped_column(String(16))  # queue | direct | wrap
     version: Mapped[int] = mapped_column(Integer)

@@ -185,8 +185,12 @@ class AcdService:
         backfill_delay_s: float | None = 2.0,
         action_backoff_s: float = 0.5,
         spool: Spool | None = None,
+        pbx: str = "default",
+        fence: Callable[[AsyncSession], Any] | None = None,
     ) -> None:
         self.core = Core(config)
+        self.pbx = pbx  # rows are keyed by it: several PBXs share one database
+        self.fence = fence  # cluster: refuses the calls-in-progress write of a deposed leader
         self.db = db
         self.gateway = gateway
         self.clock = clock
@@ -334,7 +338,7 @@ class AcdService:
             except Exception as exc:  # noqa: BLE001
                 if self.spool is not None:
                     log.warning("ACD stopping with the database unreachable (%s); %d items spooled", exc, len(self._buffer))
-                    self.spool.put(SPOOLED, *({"kind": kind, "item": item} for kind, item in self._buffer))
+                    self.spool.put(SPOOLED, *({"kind": kind, "item": item, "pbx": self.pbx} for kind, item in self._buffer))
                     self._buffer.clear()
                     return
                 log.error("ACD stopped with %d unwritten items: %s", len(self._buffer), exc)
@@ -348,8 +352,10 @@ class AcdService:
                 self.configure(queue_config(q))
             now = self.clock()
             day_start = _dt(self.core.today_start(now))
-            rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start))).scalars().all()
-            ivs = (await s.execute(select(AgentInterval).where(AgentInterval.ended_at >= day_start))).scalars().all()
+            rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start, CallRecord.pbx == self.pbx))).scalars().all()
+            ivs = (
+                await s.execute(select(AgentInterval).where(AgentInterval.ended_at >= day_start, AgentInterval.pbx == self.pbx))
+            ).scalars().all()
             records = [record_dict(r) for r in rows]
             intervals = [
                 {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": _ts(i.started_at), "ended_at": _ts(i.ended_at)}
@@ -362,7 +368,7 @@ class AcdService:
         ends = [r["ended_at"] for r in records if r.get("ended_at")]
         self._seen_until = max(ends) if ends else self.core.today_start(now)
         async with self.db.sessions() as s:
-            live_rows = (await s.execute(select(LiveCall))).scalars().all()
+            live_rows = (await s.execute(select(LiveCall).where(LiveCall.pbx == self.pbx))).scalars().all()
             live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in live_rows]
         if live:
             self._seen_until = max(self._seen_until or 0.0, *(_ts(r.updated_at) or 0.0 for r in live_rows))
@@ -410,11 +416,20 @@ class AcdService:
         """Replace the saved calls in progress with the core's (a few hundred rows at most)."""
         assert self.db is not None
         rows = [
-            {"key": f"{r['kind']}:{r['key']}", "kind": r["kind"], "version": r["version"], "data": r["data"], "updated_at": datetime.now(UTC)}
+            {
+                "pbx": self.pbx,
+                "key": f"{r['kind']}:{r['key']}",
+                "kind": r["kind"],
+                "version": r["version"],
+                "data": r["data"],
+                "updated_at": datetime.now(UTC),
+            }
             for r in snapshot.dump(self.core)
         ]
         async with self.db.sessions() as s:
-            await s.execute(delete(LiveCall))
+            if self.fence is not None:
+                await self.fence(s)  # raises when a newer leader holds this PBX
+            await s.execute(delete(LiveCall).where(LiveCall.pbx == self.pbx))
             if rows:
                 await s.execute(insert(LiveCall.__table__), rows)
             await s.commit()
@@ -473,7 +488,7 @@ class AcdService:
         if self.db is None:
             return
         if self.spool is not None and (self.spool.busy(SPOOLED) or len(self._buffer) >= self.buffer_max):
-            self.spool.put(SPOOLED, {"kind": kind, "item": item})  # behind the ones already waiting, durably
+            self.spool.put(SPOOLED, {"kind": kind, "item": item, "pbx": self.pbx})  # behind the ones already waiting, durably
             return
         if len(self._buffer) >= self.buffer_max:
             self.dropped += 1
@@ -541,7 +556,7 @@ class AcdService:
             if self.spool is not None and is_unavailable(exc):
                 n = len(self._buffer)
                 self.spool.mark_down(exc)
-                self.spool.put(SPOOLED, *({"kind": kind, "item": item} for kind, item in self._buffer))
+                self.spool.put(SPOOLED, *({"kind": kind, "item": item, "pbx": self.pbx} for kind, item in self._buffer))
                 self._buffer.clear()
                 if self._db_down_since is None:
                     self._db_down_since = self.clock()
@@ -562,32 +577,49 @@ class AcdService:
         """One transaction per batch."""
         assert self.db is not None
         async with self.db.sessions() as s:
-            await write_batch(s, batch)
+            await write_batch(s, batch, self.pbx)
             await s.commit()
 
 
-async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]]) -> None:
+def _upsert(s: AsyncSession, table: Any) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING on either dialect."""
+    dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]], pbx: str = "default") -> None:
     """Call records (with their ring attempts) and agent intervals as
     multi-row INSERTs (no ORM unit of work: this runs every second with
-    thousands of rows at peak), in the caller's transaction."""
+    thousands of rows at peak), in the caller's transaction.  Both are
+    upserted on their keys ((pbx, call_id); (pbx, interface, state,
+    started_at)): a retried batch, or two leaders of one PBX in turn, never
+    write a row twice."""
     records = [item for kind, item in batch if kind == "record"]
     intervals = [item for kind, item in batch if kind == "interval"]
     if records:
         ids = [r["call_id"] for r in records]
-        # A retried batch whose commit did succeed must not write twice.
-        existing = set((await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids)))).scalars())
+        existing = set(
+            (await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids), CallRecord.pbx == pbx))).scalars()
+        )
         fresh = {r["call_id"]: r for r in records if r["call_id"] not in existing}
         for r in records:
             if r.get("correction") and r["call_id"] in existing:
                 # queue_log's figures for a call we closed with estimates (backfill.py)
                 values = record_values(r)
                 del values["call_id"]
-                await s.execute(update(CallRecord).where(CallRecord.call_id == r["call_id"]).values(**values))
+                await s.execute(update(CallRecord).where(CallRecord.call_id == r["call_id"], CallRecord.pbx == pbx).values(**values))
         if fresh:
+            # Another leader may have written some of them since the select: those are skipped, and so are their attempts.
             rows = (
                 await s.execute(
-                    insert(CallRecord.__table__).returning(CallRecord.__table__.c.id, CallRecord.__table__.c.call_id),
-                    [record_values(r) for r in fresh.values()],
+                    _upsert(s, CallRecord.__table__).returning(CallRecord.__table__.c.id, CallRecord.__table__.c.call_id),
+                    [{**record_values(r), "pbx": pbx} for r in fresh.values()],
                 )
             ).all()
             attempts = [
@@ -599,9 +631,10 @@ async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]]) 
                 await s.execute(insert(RingAttempt.__table__), attempts)
     if intervals:
         await s.execute(
-            insert(AgentInterval.__table__),
+            _upsert(s, AgentInterval.__table__),
             [
                 {
+                    "pbx": pbx,
                     "interface": i["interface"],
                     "state": i["state"],
                     "reason": i["reason"],
@@ -625,7 +658,11 @@ SPOOLED = "acd"
 
 @spooling.writer(SPOOLED)
 async def _write_spooled(s: AsyncSession, items: list[dict[str, Any]]) -> None:
-    await write_batch(s, [(i["kind"], i["item"]) for i in items])
+    by_pbx: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for i in items:
+        by_pbx.setdefault(i.get("pbx", "default"), []).append((i["kind"], i["item"]))
+    for pbx, batch in by_pbx.items():
+        await write_batch(s, batch, pbx)
 
 
 def core_config_from(settings: Any) -> CoreConfig:

@@ -798,14 +798,18 @@ async def run_jobs_once(settings: Any, db: Any, now: datetime) -> dict[str, Any]
 
 
 @asynccontextmanager
-async def scheduled_jobs(settings: Any, db: Any) -> AsyncIterator[asyncio.Task[None]]:
+async def scheduled_jobs(settings: Any, db: Any, runs_here: Any = None) -> AsyncIterator[asyncio.Task[None]]:
     """The hourly QA job as a task for the app's lifespan (first run shortly
-    after start-up, so start-up itself stays fast)."""
+    after start-up, so start-up itself stays fast).  `runs_here()` False
+    skips a round (a cluster runs it on the leader only, not once per node)."""
     log = logging.getLogger("callcenter.qa.jobs")
 
     async def loop() -> None:
         await asyncio.sleep(JOB_FIRST_RUN_S)
         while True:
+            if runs_here is not None and not runs_here():
+                await asyncio.sleep(JOB_FIRST_RUN_S)
+                continue
             try:
                 from callcenter import worker  # noqa: PLC0415 - the worker imports this module's jobs
                 from callcenter.qa import jobs  # noqa: PLC0415

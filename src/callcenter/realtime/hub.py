@@ -64,6 +64,10 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def _lists(left: dict[str, frozenset[str]]) -> dict[str, list[str]]:
+    return {i: sorted(qs) for i, qs in left.items()}
+
+
 class Forbidden(Exception):
     pass
 
@@ -184,6 +188,13 @@ class Hub:
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = {"resnapshots": 0, "dropped": 0, "sent_deltas": 0}
+        # Cluster leader (callcenter.cluster): every topic is kept, with or
+        # without clients here, and each recorded delta goes to `sink(topic,
+        # seq, ts, payload)`, the PBX's Redis stream that other nodes serve from.
+        self.publish_all = False
+        self.sink: Callable[[str, int, float, Any], None] | None = None
+        # Cluster follower: what changes topics goes to the leader, which publishes it.
+        self.forward: Callable[..., None] | None = None
 
     # --- wiring ---------------------------------------------------------------
 
@@ -224,7 +235,7 @@ class Hub:
         for iface in output.agents:
             self._end_wrap_pop(iface)
         for iface in output.agents:
-            topic = self.topics.get(AGENT_PREFIX + iface)
+            topic = self._topic(AGENT_PREFIX + iface)
             if topic is not None:
                 view = self._fresh[iface] = core.agent_view(iface)
                 self._publish(topic, {"agent": view})
@@ -233,10 +244,20 @@ class Hub:
             self._dirty_queues |= output.queues
             self._schedule_flush()
 
+    def _topic(self, name: str) -> Topic | None:
+        """The topic if anyone follows it here, or always on a cluster leader."""
+        topic = self.topics.get(name)
+        if topic is None and self.publish_all:
+            size = self.history_len if name.startswith(AGENT_PREFIX) else self.board_history_len
+            topic = self.topics[name] = Topic(name, size)
+        return topic
+
     def _publish(self, topic: Topic, data: dict[str, Any]) -> None:
         seq = topic.seq + 1
         text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
         topic.record(text)
+        if self.sink is not None:
+            self.sink(topic.name, seq, self.ts, text)
         if topic.clients:
             for client in tuple(topic.clients):
                 client.offer(topic.name, seq, text)
@@ -260,8 +281,8 @@ class Hub:
         core = self.core
         if core is None:
             return
-        board = self.topics.get(WALLBOARD)
-        sup = self.topics.get(SUPERVISOR)
+        board = self._topic(WALLBOARD)
+        sup = self._topic(SUPERVISOR)
         fresh, self._fresh = self._fresh, {}
         if board is None and sup is None:
             return
@@ -279,9 +300,13 @@ class Hub:
         if board is not None:
             qviews = {q: core.queue_view(q) for q in queues}
             seq = board.record({"queues": qviews, "agents": views, "left": left})
+            if self.sink is not None:
+                self.sink(WALLBOARD, seq, self.ts, {"queues": qviews, "agents": views, "left": _lists(left), "totals": core.totals_view()})
             self._fanout(board, seq, qviews, views, left, self._board_agent)
         if sup is not None and views:
             seq = sup.record({"agents": views, "left": left})
+            if self.sink is not None:
+                self.sink(SUPERVISOR, seq, self.ts, {"agents": views, "left": _lists(left)})
             self._fanout(sup, seq, None, views, left, None)
 
     def _fanout(
@@ -354,7 +379,7 @@ class Hub:
                 self._start_lookup(pop.call_id, call)
             self.pops[pop.interface] = entry
             data = {"pop": entry}
-        topic = self.topics.get(topic_name)
+        topic = self._topic(topic_name)
         if topic is not None:
             self._publish(topic, data)
         if pop.phase == "cleared" and not any(p["call_id"] == pop.call_id for p in self.pops.values()):
@@ -376,7 +401,7 @@ class Hub:
         if wrap is not None and wrap["call_id"] == entry["call_id"]:
             return
         del self.pops[iface]
-        topic = self.topics.get(AGENT_PREFIX + iface)
+        topic = self._topic(AGENT_PREFIX + iface)
         if topic is not None:
             self._publish(topic, {"pop": {"call_id": entry["call_id"], "phase": "cleared"}})
 
@@ -386,6 +411,9 @@ class Hub:
         entry = self.pops.get(interface)
         if entry is None or entry["call_id"] != call_id:
             return False
+        if self.forward is not None:
+            self.forward("refresh_pop", interface, call_id)
+            return True
         self._start_lookup(call_id, entry["call"])
         return True
 
@@ -408,7 +436,7 @@ class Hub:
         for iface, entry in self.pops.items():
             if entry["call_id"] == call_id:
                 entry["lookup"] = result
-                topic = self.topics.get(AGENT_PREFIX + iface)
+                topic = self._topic(AGENT_PREFIX + iface)
                 if topic is not None:
                     self._publish(topic, {"pop": entry})
 
@@ -418,19 +446,29 @@ class Hub:
         """An admin changed a setting pages show (pause reasons and their
         limits, wallboard thresholds, queues): every open page is told and
         fetches it again, so no one needs a reload or a restart."""
+        if self.forward is not None:
+            self.forward("settings_changed", key)
+            return
         text = dumps({"type": "settings", "key": key})
         for client in tuple(self.clients):
             client.offer("", 0, text)
+        if self.sink is not None:
+            self.sink("", 0, self.ts, text)
 
     # --- supervisor action results ----------------------------------------------
 
     def action_result(self, result: dict[str, Any]) -> None:
         """A supervisor action's outcome, to the supervisors who may see its agent."""
-        topic = self.topics.get(SUPERVISOR)
+        if self.forward is not None:
+            self.forward("action_result", result)
+            return
+        topic = self._topic(SUPERVISOR)
         if topic is None:
             return
         data = {"action": result}
         seq = topic.record(data)
+        if self.sink is not None:
+            self.sink(SUPERVISOR, seq, self.ts, data)
         iface = result.get("interface")
         text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
         for client in tuple(topic.clients):
