@@ -12,3 +12,4 @@ from callcenter.qa.models import Annotation, Assignment, Evaluation, QaForm, Rec
 from callcenter.realtime.models import RealtimeSetting  # noqa: F401
 from callcenter.teams.models import Team, TeamLead, TeamMember  # noqa: F401
 from callcenter.spool import SpoolApplied  # noqa: F401
+from callcenter.workorders.models import Department, DepartmentMember, EscalationRun, RectificationNotice, Task, TimelineEntry, WorkOrder  # noqa: F401
