@@ -399,6 +399,7 @@ MATRIX: list[Case] = [
     Case("GET", "/api/qa/summary.csv", ALL),
     Case("GET", "/qa", PUBLIC),
     Case("GET", "/customers", PUBLIC),
+    Case("GET", "/workorders", PUBLIC),
     # realtime: pages, desktop and supervisor actions (fake gateway/core below), settings
     Case("GET", "/desktop", PUBLIC),
     Case("GET", "/wallboard", PUBLIC),

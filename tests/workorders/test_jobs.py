@@ -72,7 +72,7 @@ async def test_escalation_is_told_live_to_the_lead(live, ws_connect, make_user, 
     agent, lead, other_lead, admin = await make_user(Role.agent), await make_user(Role.team_lead), await make_user(Role.team_lead), await make_user(Role.admin)
     await make_team(lead, agent)
     ws_lead, ws_other = await ws_connect(lead), await ws_connect(other_lead)
-    async with httpx.AsyncClient(base_url=live.url) as c:
+    async with httpx.AsyncClient(base_url=live.url, timeout=30) as c:
         o = (await c.post("/api/workorders", json={"kind": "complaint", "severity": "serious", "subject": "电梯困人"}, headers=agent.headers)).json()
         got = await ws_lead.until(lambda m: m.get("type") == "workorder")
         assert got["event"]["what"] == "created" and got["event"]["order_id"] == o["id"]

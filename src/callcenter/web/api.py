@@ -23,6 +23,7 @@ PAGES = {
     "/desktop": "desktop.html",
     "/wallboard": "wallboard.html",
     "/customers": "customers.html",
+    "/workorders": "workorders.html",
     # The admin console; each path opens its section.
     "/admin": "admin.html",
     "/users": "admin.html",

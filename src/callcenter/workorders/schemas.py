@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from callcenter.crm.models import Grade
 from callcenter.validation import INT32_MAX, Moment
 from callcenter.workorders.models import TaskKind, TaskStatus
+from callcenter.workorders import states as st
 from callcenter.workorders.states import Channel, Kind, Severity, State
 
 UserId = Field(None, ge=1, le=INT32_MAX)
@@ -104,6 +105,12 @@ class OrderOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def moves(self) -> list[State]:
+        """The states a person may move it to now (the pages' buttons)."""
+        return [t for t in st.machine(self.kind).get(self.state, ()) if (self.state, t) not in st.SYSTEM_ONLY]
 
 
 class OrderPage(BaseModel):

@@ -68,6 +68,7 @@ export const PAGES = [
   { href: "/wallboard", key: "nav.wallboard", roles: ["team_lead", "admin"] },
   { href: "/qa", key: "nav.qa", roles: ["qa", "team_lead", "admin", "agent"] },
   { href: "/customers", key: "nav.customers", roles: ["agent", "team_lead", "admin"] },
+  { href: "/workorders", key: "nav.workorders", roles: ["agent", "team_lead", "admin", "department"] },
   { href: "/docs", key: "nav.docs", roles: ["admin"] },
 ];
 

@@ -8,6 +8,7 @@ import { addStrings, applyI18n, lang, mmss, pct, t } from "/static/common/i18n.j
 import { Hub, noteServerTime, serverNow } from "/static/common/hub.js";
 import { enabledButtons, installShortcuts, isBusy, pendingPause, shortcutHelp } from "./controls.js";
 import { Followups } from "./followups.js";
+import { renderOrderBox, setupOrderBox } from "./workorder.js";
 import { reasonsText } from "/static/common/route.js";
 
 addStrings({
@@ -98,6 +99,7 @@ let pop = null; // {call_id, phase, call, lookup}; phase ringing | answered | wr
 let wrapCallId = null; // the call the wrap-up form was last set up for
 let pauseAsked = null; // the reason of a pause asked for while busy (starts after the call)
 const followups = new Followups({ skills: ctx.skills, timezone: me.timezone, onResult: (text, ok) => result(text, ok) });
+setupOrderBox(() => pop, (text, ok) => result(text, ok));
 
 // --- static parts ---------------------------------------------------------------
 
@@ -163,6 +165,7 @@ function renderPop() {
   $("pop").classList.toggle("hidden", !pop);
   $("pop-empty").classList.toggle("hidden", !!pop);
   if (!pop) return;
+  renderOrderBox(pop, { timezone: me.timezone });
   const call = pop.call || {};
   const phase = { answered: ["pop.answered", "good"], wrap_up: ["pop.wrapUp", "wrap"] }[pop.phase] || ["pop.ringing", "ok"];
   $("pop-phase").textContent = t(phase[0]);
