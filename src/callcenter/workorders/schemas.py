@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -105,6 +105,12 @@ class OrderOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def late(self) -> bool:
+        """Open, past its deadline and not yet done."""
+        return self.is_open and self.state not in st.RESOLVED_STATES and self.resolve_by < datetime.now(UTC)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
 from callcenter.workorders import service
+from callcenter.workorders.states import RESOLVED_STATES
 from callcenter.workorders.models import Department, Task, TaskKind, TaskStatus, TimelineEntry, WorkOrder
 
 AGE_BUCKETS = ((1, "lt_1d"), (3, "1_3d"), (7, "3_7d"), (None, "gt_7d"))  # days open
@@ -51,7 +52,7 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
         base.append(WorkOrder.department_id == department_id)
     if clause is not None:
         base.append(clause)
-    overdue = WorkOrder.resolve_by < now
+    overdue = and_(WorkOrder.resolve_by < now, WorkOrder.state.not_in(RESOLVED_STATES))  # done, waiting for its visit: not late
     age_case = case(
         *[(WorkOrder.created_at > now - timedelta(days=d), name) for d, name in AGE_BUCKETS if d is not None],
         else_=AGE_BUCKETS[-1][1],
@@ -100,7 +101,7 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
 async def tiles(session: AsyncSession, who: Principal, now: datetime, zone: ZoneInfo) -> dict[str, int]:
     """The wallboard's two tiles: overdue orders, return visits due today."""
     clause = await service.visibility(session, who)
-    overdue = (await session.execute(_where(select(func.count()).where(WorkOrder.is_open.is_(True), WorkOrder.resolve_by < now), clause))).scalar_one()
+    overdue = (await session.execute(_where(select(func.count()).where(WorkOrder.is_open.is_(True), WorkOrder.resolve_by < now, WorkOrder.state.not_in(RESOLVED_STATES)), clause))).scalar_one()
     local = now.astimezone(zone)
     end = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
     rv = select(func.count()).select_from(Task).where(Task.kind == TaskKind.return_visit, Task.status == TaskStatus.open, Task.due_at < end)

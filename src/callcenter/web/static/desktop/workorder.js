@@ -27,6 +27,7 @@ const $ = (id) => document.getElementById(id);
 let forCall = null;
 let made = null; // {call_id, id, due}
 let onResult = () => {};
+let ticketSetFor = null; // the call whose wrap-up got "ticket" chosen for it (once: the agent may change it)
 
 function kindChanged() {
   $("wo-sev-l").classList.toggle("hidden", $("wo-kind").value !== "complaint");
@@ -49,6 +50,16 @@ export function renderOrderBox(pop, { timezone } = {}) {
   // Prefill what the pop knows, unless the agent already typed something.
   for (const [id, v] of [["wo-name", c.name || call.caller_name], ["wo-unit", c.unit], ["wo-number", call.caller_number]]) {
     if (!$(id).value || $(id).dataset.auto === "1") { $(id).value = v || ""; $(id).dataset.auto = "1"; }
+  }
+  if (made && made.call_id === pop.call_id && pop.phase === "wrap_up" && ticketSetFor !== pop.call_id) {
+    // after this render has set up the wrap-up form (it starts blank)
+    setTimeout(() => {
+      const disp = document.getElementById("disposition");
+      if (!disp || disp.value || ticketSetFor === pop.call_id || ![...disp.options].some((o) => o.value === "ticket")) return;
+      disp.value = "ticket";
+      disp.dispatchEvent(new Event("change"));
+      ticketSetFor = pop.call_id;
+    }, 0);
   }
   $("wo-made").textContent = made && made.call_id === pop.call_id
     ? t("wo.made", { id: made.id, due: new Date(made.due).toLocaleString(undefined, { timeZone: timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) })
@@ -89,8 +100,6 @@ export function setupOrderBox(getPop, result) {
       $("wo-form").classList.add("hidden");
       $("wo-new").classList.remove("hidden");
       onResult(() => t("wo.made", { id: order.id, due: new Date(order.resolve_by).toLocaleString() }), true);
-      const disp = document.getElementById("disposition");
-      if (disp && [...disp.options].some((o) => o.value === "ticket") && !disp.value) disp.value = "ticket";
       renderOrderBox(pop);
     } catch (err) {
       onResult(() => `${t("wo.create")}: ${err.message}`, false);

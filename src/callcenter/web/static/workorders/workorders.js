@@ -73,7 +73,7 @@ let detailId = null;
 function when(iso) {
   if (!iso) return "–";
   const d = new Date(iso);
-  return d.toLocaleString(lang() === "en" ? "en-GB" : "zh-CN", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleString(lang() === "en" ? "en-GB" : "zh-CN", { timeZone: me.timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
 }
 const deptName = (id) => {
   const d = departments.find((x) => x.id === id);
@@ -82,7 +82,7 @@ const deptName = (id) => {
 
 function orderRow(o, actions) {
   const tr = document.createElement("tr");
-  tr.className = "click" + (o.is_open && new Date(o.resolve_by) < new Date() ? " late" : "");
+  tr.className = "click" + (o.is_open && o.late ? " late" : "");
   tr.dataset.id = o.id;
   tr.innerHTML = `<td class="mono">${o.id}</td><td>${esc(t("wo.kind." + o.kind))}${o.kind === "complaint" ? " · " + esc(t("wo.sev." + o.severity)) : ""}</td>
     <td translate="no">${esc(o.subject)}</td><td>${esc(t("wo.st." + o.state))}</td><td class="due mono">${esc(when(o.resolve_by))}</td>
