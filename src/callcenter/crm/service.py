@@ -190,6 +190,14 @@ async def recent_interactions(
         td = _ticket_dict(t)
         td["ticket_kind"] = td.pop("kind")
         out.append({**td, "at": t.created_at.isoformat(), "kind": "ticket", "summary": f"{t.kind.value}: {t.subject}"})
+    from callcenter.workorders.models import WorkOrder  # noqa: PLC0415 - workorders builds on crm
+
+    wcond = WorkOrder.number == n
+    if customer is not None:
+        wcond = or_(wcond, WorkOrder.customer_id == customer.id)
+    for o in (await session.execute(select(WorkOrder).where(wcond, WorkOrder.legacy_ticket_id.is_(None)).order_by(WorkOrder.created_at.desc()).limit(limit))).scalars():
+        out.append({"id": o.id, "at": o.created_at.isoformat(), "kind": "ticket", "ticket_kind": o.kind.value, "subject": o.subject,
+                    "status": o.state.value, "summary": f"{o.kind.value}: {o.subject}"})  # fmt: skip
     callbacks = (
         await session.execute(
             select(CallbackTask).where(CallbackTask.number == n).order_by(CallbackTask.created_at.desc()).limit(limit)
