@@ -110,6 +110,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_work_orders_next_escalation', ['next_escalation_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_orders_number'), ['number'], unique=False)
         batch_op.create_index('ix_work_orders_open_due', ['is_open', 'resolve_by'], unique=False)
+        batch_op.create_index('ix_work_orders_open_board', ['escalation_level', 'resolve_by', 'department_id', 'created_at', 'state', 'first_owner_id',
+                              'assignee_id'], unique=False, postgresql_where=sa.text('is_open'), sqlite_where=sa.text('is_open'))
         batch_op.create_index('ix_work_orders_owner_open', ['first_owner_id', 'is_open'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_orders_uniqueid'), ['uniqueid'], unique=False)
 
@@ -234,6 +236,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_work_orders_uniqueid'))
         batch_op.drop_index('ix_work_orders_owner_open')
         batch_op.drop_index('ix_work_orders_open_due')
+        batch_op.drop_index('ix_work_orders_open_board')
         batch_op.drop_index(batch_op.f('ix_work_orders_number'))
         batch_op.drop_index('ix_work_orders_next_escalation')
         batch_op.drop_index('ix_work_orders_dept_open_due')

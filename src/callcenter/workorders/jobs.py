@@ -16,11 +16,11 @@ import time
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.auth import service as auth_service
+from callcenter.auth.models import AuditEntry
 from callcenter.auth.service import Principal
 from callcenter.crm.models import Customer, Grade
 from callcenter.crm.service import record_follow_up
@@ -36,11 +36,20 @@ BATCH = 2000
 
 async def escalate_due(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
     """One pass: every open order whose next step is due goes up the ladder.
-    Returns the escalations made (for the live notification)."""
+    Returns the escalations made (for the live notification).  The rows are
+    locked for the pass (SKIP LOCKED: a second node's pass takes others),
+    and each update is a compare-and-set, in one pipelined batch."""
     t0 = time.perf_counter()
     made: list[dict[str, Any]] = []
     checked = 0
     last_id = 0
+    t = WorkOrder.__table__  # Core statements: executemany, not the ORM's bulk modes
+    cas = (
+        update(t)
+        .where(t.c.id == bindparam("b_id"), t.c.escalation_level < bindparam("b_level"))
+        .values(escalation_level=bindparam("b_level"), next_escalation_at=bindparam("b_next"))
+    )
+    reschedule = update(t).where(t.c.id == bindparam("b_id")).values(next_escalation_at=bindparam("b_next"))
     while True:
         rows = (
             await session.execute(
@@ -51,36 +60,33 @@ async def escalate_due(session: AsyncSession, now: datetime) -> list[dict[str, A
                 .where(WorkOrder.next_escalation_at <= now, WorkOrder.id > last_id)
                 .order_by(WorkOrder.id)
                 .limit(BATCH)
+                .with_for_update(skip_locked=True)
             )
         ).all()  # fmt: skip
         if not rows:
             break
         last_id = rows[-1].id
         checked += len(rows)
-        timeline = []
+        raised, moved, timeline, audit = [], [], [], []
         for r in rows:
             steps = [st.Step(datetime.fromisoformat(s["at"]), s["level"], s["reason"]) for s in r.ladder or []]
             target, why, next_at = st.due_level(steps, r.state, r.escalation_level, now)
             if target > r.escalation_level:
-                res = await session.execute(
-                    update(WorkOrder)
-                    .where(WorkOrder.id == r.id, WorkOrder.escalation_level < target)
-                    .values(escalation_level=target, next_escalation_at=next_at)
-                    .execution_options(synchronize_session=False)
-                )
-                if res.rowcount:
-                    level = st.LEVELS[target]
-                    timeline.append({"order_id": r.id, "at": now, "actor_id": None, "action": "escalate",
-                                     "detail": {"level": target, "to": level, "reason": why}})  # fmt: skip
-                    auth_service.audit(session, None, "workorder.escalate", str(r.id), level=level, reason=why)
-                    made.append({"order_id": r.id, "level": target, "to": level, "reason": why, "kind": r.kind.value, "subject": r.subject,
-                                 "first_owner_id": r.first_owner_id, "assignee_id": r.assignee_id, "department_id": r.department_id})  # fmt: skip
+                level = st.LEVELS[target]
+                raised.append({"b_id": r.id, "b_level": target, "b_next": next_at})
+                timeline.append({"order_id": r.id, "at": now, "actor_id": None, "action": "escalate", "detail": {"level": target, "to": level, "reason": why}})
+                audit.append({"actor_id": None, "actor": "system", "action": "workorder.escalate", "target": str(r.id), "details": {"level": level, "reason": why},
+                              "ip": "", "at": now})  # fmt: skip
+                made.append({"order_id": r.id, "level": target, "to": level, "reason": why, "kind": r.kind.value, "subject": r.subject,
+                             "first_owner_id": r.first_owner_id, "assignee_id": r.assignee_id, "department_id": r.department_id})  # fmt: skip
             else:
-                await session.execute(
-                    update(WorkOrder).where(WorkOrder.id == r.id).values(next_escalation_at=next_at).execution_options(synchronize_session=False)
-                )
-        if timeline:
+                moved.append({"b_id": r.id, "b_next": next_at})
+        if raised:
+            await session.execute(cas, raised)
             await session.execute(TimelineEntry.__table__.insert(), timeline)
+            await session.execute(AuditEntry.__table__.insert(), audit)
+        if moved:
+            await session.execute(reschedule, moved)
         if len(rows) < BATCH:
             break
     session.add(EscalationRun(at=now, checked=checked, escalated=len(made), ms=int((time.perf_counter() - t0) * 1000)))

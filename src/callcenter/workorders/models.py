@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.db import Base, UTCDateTime, utcnow
@@ -67,6 +67,11 @@ class WorkOrder(Base):
         Index("ix_work_orders_dept_open_due", "department_id", "is_open", "resolve_by"),
         Index("ix_work_orders_next_escalation", "next_escalation_at"),
         Index("ix_work_orders_customer_open", "customer_id", "is_open"),
+        # The board's counts and lists over open orders only, answered from the index (index-only scan).
+        Index(
+            "ix_work_orders_open_board", "escalation_level", "resolve_by", "department_id", "created_at", "state", "first_owner_id", "assignee_id",
+            postgresql_where=text("is_open"), sqlite_where=text("is_open"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -43,6 +43,15 @@ async def my_tasks(session: AsyncSession, who: Principal, now: datetime, limit: 
     return {"now": now, "orders": orders, "tasks": tasks}
 
 
+async def _rows(session: AsyncSession, ids_stmt: Any) -> list[WorkOrder]:
+    """Ids first (from the open-orders index), then the few whole rows, in that order."""
+    ids = list((await session.execute(ids_stmt)).scalars())
+    if not ids:
+        return []
+    got = {o.id: o for o in (await session.execute(select(WorkOrder).where(WorkOrder.id.in_(ids)))).scalars()}
+    return [got[i] for i in ids if i in got]
+
+
 async def board(session: AsyncSession, who: Principal, now: datetime, department_id: int | None = None, limit: int = 50) -> dict[str, Any]:
     """Open orders in scope: counts overdue / escalated, by department and
     by age, and the longest-overdue orders to chase or reassign."""
@@ -80,14 +89,10 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
         totals["overdue"] += int(od or 0)
         totals["escalated"] += int(esc or 0)
     names = {d.id: {"code": d.code, "zh": d.name_zh, "en": d.name_en} for d in (await session.execute(select(Department))).scalars()}
-    late = (
-        await session.execute(select(WorkOrder).where(*base, overdue).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
-    ).scalars().all()
-    escalated = (
-        await session.execute(
-            select(WorkOrder).where(*base, WorkOrder.escalation_level > 0).order_by(WorkOrder.escalation_level.desc(), WorkOrder.resolve_by).limit(limit)
-        )
-    ).scalars().all()
+    late = await _rows(session, select(WorkOrder.id).where(*base, overdue).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
+    escalated = await _rows(
+        session, select(WorkOrder.id).where(*base, WorkOrder.escalation_level > 0).order_by(WorkOrder.escalation_level.desc(), WorkOrder.resolve_by, WorkOrder.id).limit(limit)
+    )
     return {
         "now": now,
         "totals": totals,
