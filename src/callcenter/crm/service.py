@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,7 +137,7 @@ async def open_tickets(session: AsyncSession, customer_id: int) -> list[dict[str
         .order_by(Ticket.created_at, Ticket.id)
     )
     out = [_ticket_dict(t) for t in (await session.execute(stmt)).scalars()]
-    orders = select(WorkOrder).where(WorkOrder.customer_id == customer_id, WorkOrder.is_open.is_(True)).order_by(WorkOrder.created_at, WorkOrder.id)
+    orders = select(WorkOrder).where(WorkOrder.customer_id == customer_id, WorkOrder.is_open == true()).order_by(WorkOrder.created_at, WorkOrder.id)
     for o in (await session.execute(orders)).scalars():
         out.append({
             "id": o.id, "kind": o.kind.value, "status": o.state.value, "subject": o.subject, "number": o.number,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.auth.models import Role
@@ -33,7 +33,7 @@ async def my_tasks(session: AsyncSession, who: Principal, now: datetime, limit: 
         depts = await service.departments_of(session, who.id)
         mine = or_(WorkOrder.assignee_id == who.id, and_(WorkOrder.department_id.in_(depts or {-1}), WorkOrder.assignee_id.is_(None)))
     orders = (
-        await session.execute(select(WorkOrder).where(WorkOrder.is_open.is_(True), mine).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
+        await session.execute(select(WorkOrder).where(WorkOrder.is_open == true(), mine).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
     ).scalars().all()
     tasks = (
         await session.execute(
@@ -56,7 +56,7 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
     """Open orders in scope: counts overdue / escalated, by department and
     by age, and the longest-overdue orders to chase or reassign."""
     clause = await service.visibility(session, who)
-    base = [WorkOrder.is_open.is_(True)]
+    base = [WorkOrder.is_open == true()]
     if department_id is not None:
         base.append(WorkOrder.department_id == department_id)
     if clause is not None:
@@ -90,9 +90,11 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
         totals["escalated"] += int(esc or 0)
     names = {d.id: {"code": d.code, "zh": d.name_zh, "en": d.name_en} for d in (await session.execute(select(Department))).scalars()}
     late = await _rows(session, select(WorkOrder.id).where(*base, overdue).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
-    escalated = await _rows(
-        session, select(WorkOrder.id).where(*base, WorkOrder.escalation_level > 0).order_by(WorkOrder.escalation_level.desc(), WorkOrder.resolve_by, WorkOrder.id).limit(limit)
-    )
+    escalated: list[WorkOrder] = []
+    for level in (3, 2, 1):  # highest level first, longest overdue first: one index range per level
+        if len(escalated) < limit:
+            stmt = select(WorkOrder.id).where(*base, WorkOrder.escalation_level == level).order_by(WorkOrder.resolve_by).limit(limit - len(escalated))
+            escalated += await _rows(session, stmt)
     return {
         "now": now,
         "totals": totals,
@@ -106,7 +108,7 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
 async def tiles(session: AsyncSession, who: Principal, now: datetime, zone: ZoneInfo) -> dict[str, int]:
     """The wallboard's two tiles: overdue orders, return visits due today."""
     clause = await service.visibility(session, who)
-    overdue = (await session.execute(_where(select(func.count()).where(WorkOrder.is_open.is_(True), WorkOrder.resolve_by < now, WorkOrder.state.not_in(RESOLVED_STATES)), clause))).scalar_one()
+    overdue = (await session.execute(_where(select(func.count()).where(WorkOrder.is_open == true(), WorkOrder.resolve_by < now, WorkOrder.state.not_in(RESOLVED_STATES)), clause))).scalar_one()
     local = now.astimezone(zone)
     end = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
     rv = select(func.count()).select_from(Task).where(Task.kind == TaskKind.return_visit, Task.status == TaskStatus.open, Task.due_at < end)
