@@ -195,3 +195,22 @@ async def test_disposition_ticket_needs_a_real_order(client, make_user, db):
     assert [i["id"] for i in page["items"]] == [o["id"]]
     async with db.sessions() as s:
         assert (await s.execute(select(Task))).first() is None
+
+
+async def test_concurrent_edits_one_wins_the_other_gets_409(client, make_user, make_team, db):
+    """Both read version 1 and pass the check; the database's version
+    compare stops the second write."""
+    import asyncio
+
+    agent, lead = await make_user(Role.agent), await make_user(Role.team_lead)
+    await make_team(lead, agent)
+    o = (await client.post("/api/workorders", json={"kind": "enquiry", "subject": "车位"}, headers=agent.headers)).json()
+    results = await asyncio.gather(
+        client.post(f"/api/workorders/{o['id']}/state", json={"state": "ASSIGNED", "version": 1}, headers=agent.headers),
+        client.post(f"/api/workorders/{o['id']}/assign", json={"version": 1, "assignee_id": agent.user.id}, headers=lead.headers),
+        client.post(f"/api/workorders/{o['id']}/state", json={"state": "ANSWERED", "version": 1}, headers=agent.headers),
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes[0] == 200 and set(codes[1:]) == {409}, [r.text for r in results]
+    final = (await client.get(f"/api/workorders/{o['id']}", headers=agent.headers)).json()
+    assert final["version"] == 2
