@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.auth import service as auth_service
@@ -248,8 +248,11 @@ async def chase(session: AsyncSession, order: WorkOrder, who: Principal, now: da
     """催办: a lead presses the assignee; counted for the weekly 督办 figure."""
     if not order.is_open:
         raise Conflict("state: a closed order is not chased")
-    order.chases += 1
-    order.updated_at = now
+    # A counter, not an edit: it leaves the version alone, so whoever is
+    # working on the order is not sent back to reload it.
+    t = WorkOrder.__table__
+    await session.execute(update(t).where(t.c.id == order.id).values(chases=t.c.chases + 1, updated_at=now))
+    await session.refresh(order)
     note(session, order, who, "chase", now, text=text, chases=order.chases)
     auth_service.audit(session, who, "workorder.chase", str(order.id), ip, text=text)
     return order

@@ -2,7 +2,7 @@
 // is prefilled from the screen-pop (customer, unit, number) and the order
 // is linked to the call, so the disposition "ticket" links a real order.
 import { api } from "/static/common/api.js";
-import { addStrings, t } from "/static/common/i18n.js";
+import { addStrings, lang, t } from "/static/common/i18n.js";
 
 addStrings({
   "zh-CN": {
@@ -62,7 +62,7 @@ export function renderOrderBox(pop, { timezone } = {}) {
     }, 0);
   }
   $("wo-made").textContent = made && made.call_id === pop.call_id
-    ? t("wo.made", { id: made.id, due: new Date(made.due).toLocaleString(undefined, { timeZone: timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) })
+    ? t("wo.made", { id: made.id, due: new Date(made.due).toLocaleString(lang() === "en" ? "en-GB" : "zh-CN", { timeZone: timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) })
     : "";
 }
 
@@ -99,7 +99,7 @@ export function setupOrderBox(getPop, result) {
       made = { call_id: pop.call_id, id: order.id, due: order.resolve_by };
       $("wo-form").classList.add("hidden");
       $("wo-new").classList.remove("hidden");
-      onResult(() => t("wo.made", { id: order.id, due: new Date(order.resolve_by).toLocaleString() }), true);
+      onResult(() => t("wo.made", { id: order.id, due: new Date(order.resolve_by).toLocaleString(lang() === "en" ? "en-GB" : "zh-CN") }), true);
       renderOrderBox(pop);
     } catch (err) {
       onResult(() => `${t("wo.create")}: ${err.message}`, false);
