@@ -33,6 +33,7 @@ from callcenter.qa.models import EvalStatus
 from .conftest import make_settings
 from .outbound import rbac as ob
 from .qa import rbac as qa
+from .workorders import rbac as wo
 
 ALL = frozenset(Role)
 DESK = frozenset({Role.agent, Role.team_lead, Role.admin})
@@ -40,6 +41,8 @@ LEADS = frozenset({Role.admin, Role.team_lead})
 ADMIN = frozenset({Role.admin})
 REVIEWERS = frozenset({Role.qa, Role.team_lead, Role.admin})
 AGENT = frozenset({Role.agent})
+WO_DESK = frozenset({Role.agent, Role.team_lead, Role.admin, Role.department})  # work orders: a department's staff too
+WO_BOARD = frozenset({Role.team_lead, Role.admin, Role.department})
 PUBLIC = None  # no sign-in needed
 
 _seq = itertools.count(1)
@@ -432,6 +435,7 @@ MATRIX: list[Case] = [
     Case("GET", "/qa", PUBLIC),
     Case("GET", "/customers", PUBLIC),
     Case("GET", "/outbound", PUBLIC),
+    Case("GET", "/workorders", PUBLIC),
     # realtime: pages, desktop and supervisor actions (fake gateway/core below), settings
     Case("GET", "/desktop", PUBLIC),
     Case("GET", "/wallboard", PUBLIC),
@@ -508,6 +512,48 @@ MATRIX: list[Case] = [
     Case("POST", "/api/outbound/arrears/{arrear_id}/paid", LEADS, url=lambda c: f"/api/outbound/arrears/{c.ids['arrear']}/paid", seed=ob.arrear,
          body=lambda c: {"paid_on": "2026-07-01"}),
     Case("GET", "/api/outbound/arrears/kpis", LEADS, params={"period": "2026-06"}),
+    # work orders: an order first-owned by the caller in a department they staff; foreign: another team's agent's
+    Case("GET", "/api/workorders/mine", WO_DESK),
+    Case("GET", "/api/workorders/board", WO_BOARD),
+    Case("GET", "/api/workorders/tiles", LEADS),
+    Case("GET", "/api/workorders/reports/{name}.csv", LEADS, url=lambda c: "/api/workorders/reports/intake.csv"),
+    Case("POST", "/api/workorders/escalate", ADMIN),
+    Case("POST", "/api/workorders/follow-ups/run", ADMIN),
+    Case("GET", "/api/workorders/follow-ups/overdue", LEADS),
+    Case("POST", "/api/workorders/tasks/{task_id}/result", DESK, url=lambda c: f"/api/workorders/tasks/{c.ids['task']}/result",
+         body=lambda c: {"result": "unreachable"}, seed=wo.my_task,
+         foreign=lambda c: f"/api/workorders/tasks/{c.ids['task']}/result", foreign_seed=wo.foreign_task),
+    Case("POST", "/api/workorders/tasks/{task_id}/assign", LEADS, url=lambda c: f"/api/workorders/tasks/{c.ids['task']}/assign",
+         body=lambda c: {"assigned_to": c.ids["agent"]}, seed=wo.team_task,
+         foreign=lambda c: f"/api/workorders/tasks/{c.ids['task']}/assign", foreign_seed=wo.foreign_task),
+    Case("GET", "/api/workorders/departments", WO_DESK),
+    Case("PUT", "/api/workorders/departments/{code}", ADMIN, url=lambda c: "/api/workorders/departments/engineering", body=wo.department_body),
+    Case("GET", "/api/workorders", WO_DESK),
+    Case("POST", "/api/workorders", DESK, body=lambda c: {"kind": "repair", "subject": "灯不亮"}),
+    Case("GET", "/api/workorders/{order_id}", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}", seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}", foreign_seed=wo.foreign_order()),
+    Case("GET", "/api/workorders/{order_id}/timeline", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/timeline", seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/timeline", foreign_seed=wo.foreign_order()),
+    Case("GET", "/api/workorders/{order_id}/tasks", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/tasks", seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/tasks", foreign_seed=wo.foreign_order()),
+    Case("POST", "/api/workorders/{order_id}/state", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/state",
+         body=lambda c: {"state": "ASSIGNED", "version": 1}, seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/state", foreign_seed=wo.foreign_order()),
+    Case("POST", "/api/workorders/{order_id}/assign", LEADS, url=lambda c: f"/api/workorders/{c.ids['order']}/assign",
+         body=lambda c: {"version": 1, "assignee_id": c.me_id}, seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/assign", foreign_seed=wo.foreign_order()),
+    Case("POST", "/api/workorders/{order_id}/chase", LEADS, url=lambda c: f"/api/workorders/{c.ids['order']}/chase",
+         body=lambda c: {"text": "快"}, seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/chase", foreign_seed=wo.foreign_order()),
+    Case("POST", "/api/workorders/{order_id}/rectify", LEADS, url=lambda c: f"/api/workorders/{c.ids['order']}/rectify",
+         body=lambda c: {"text": "限期整改", "deadline_at": wo.soon()}, seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/rectify", foreign_seed=wo.foreign_order()),
+    Case("POST", "/api/workorders/{order_id}/overdue-plan", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/overdue-plan",
+         body=lambda c: {"version": 1, "reason": "缺配件", "plan": "周五", "new_deadline": wo.soon()}, seed=wo.order(overdue=True),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/overdue-plan", foreign_seed=wo.foreign_order(overdue=True)),
+    Case("POST", "/api/workorders/{order_id}/calls", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/calls",
+         body=lambda c: {"uniqueid": "1700000000.1"}, seed=wo.order(),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/calls", foreign_seed=wo.foreign_order()),
 ]
 
 # Routes that are not role-checked by design, with the reason.

@@ -51,6 +51,8 @@ from callcenter import validation
 from callcenter.validation import RefuseNul
 from callcenter.web import api as web_api
 from callcenter.web import docs as web_docs
+from callcenter.workorders import api as workorders_api
+from callcenter.workorders.api import scheduled_jobs as workorder_jobs
 
 log = logging.getLogger("callcenter.http")
 
@@ -194,6 +196,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Revocations close websockets at once here, and on other nodes at the next recheck.
         sessions.listeners.append(functools.partial(revocation.on_session_event, hub))
         await stack.enter_async_context(revocation.rechecking(hub, sessions, settings.ws_recheck_s))
+        await stack.enter_async_context(workorder_jobs(app))
         # What startup built lives as long as the app: out of the cycle
         # collector's way, a full collection walks only what requests made
         # since, and stalls every hook and websocket that much less.
@@ -345,6 +348,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_api.router)
     app.include_router(reports_api.router)
     app.include_router(web_api.router)
+    app.include_router(workorders_api.router)
     web_docs.mount(app)  # before /static: its assets live under /static/docs
     app.mount("/static", StaticFiles(directory=web_api.STATIC_DIR), name="static")
     return app

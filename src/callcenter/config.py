@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     # --- time -----------------------------------------------------------
     timezone: str = Field("Asia/Shanghai", description="IANA zone for business hours, 'today' and reports")
     day_reset: time = Field(time(0, 0), description="Local time at which 'today' KPIs reset (HH:MM)")
+    workorder_policy: dict[str, dict[str, dict[str, str]]] = Field(
+        default_factory=dict,
+        description='Work-order deadlines over the seeds\' defaults, per kind and severity ("" = any), e.g. '
+        '{"complaint": {"minor": {"resolve": "3wd"}}}; rules: eod, Nh (working hours), Nwd (working days), Nd (days)',
+    )
 
     # --- log-in protection ----------------------------------------------
     login_max_failures: int = Field(5, ge=1, description="Failed log-ins allowed per user+address before a lock-out")
@@ -238,6 +243,16 @@ class Settings(BaseSettings):
             if self.is_sqlite:
                 raise ValueError("CALLCENTER_REDIS_URL (cluster mode) needs CALLCENTER_DATABASE_URL on PostgreSQL: the leader lock lives there")
         return self
+    @field_validator("workorder_policy")
+    @classmethod
+    def _policy(cls, v: dict) -> dict:
+        from callcenter.workorders.deadlines import BadRule, check_policy  # noqa: PLC0415
+
+        try:
+            check_policy(v)
+        except BadRule as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
     @field_validator("timezone")
     @classmethod

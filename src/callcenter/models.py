@@ -15,3 +15,4 @@ from callcenter.spool import SpoolApplied  # noqa: F401
 from callcenter.outbound.models import Arrear, Campaign, CampaignContact, Dial, DncEntry, ListImport, Script  # noqa: F401
 from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, Indicator, ManualFigure, QueueDay, QueueFact  # noqa: F401
 from callcenter.cluster.models import ClusterLease  # noqa: F401
+from callcenter.workorders.models import Department, DepartmentMember, EscalationRun, RectificationNotice, Task, TimelineEntry, WorkOrder  # noqa: F401

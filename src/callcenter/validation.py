@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -131,6 +132,12 @@ def install(app: FastAPI) -> None:
     async def data_error(request: Request, exc: DataError) -> JSONResponse:
         log.warning("database refused a value: %s", str(exc.orig)[:200] if exc.orig else exc)
         return unprocessable([{"field": "body", "message": "a value is out of range for where it is stored"}])
+
+    @app.exception_handler(StaleDataError)
+    async def stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        """Two people changed one versioned row (a work order) at once: the
+        second write finds the version moved on (optimistic versioning)."""
+        return JSONResponse({"detail": "version: changed by someone else meanwhile; reload it and try again", "code": "http_409"}, status_code=409)
 
     @app.exception_handler(OverflowError)
     async def overflow(request: Request, exc: OverflowError) -> JSONResponse:

@@ -174,6 +174,10 @@ async def test_calls_without_a_disposition_are_listed_and_completed(client, db, 
     r = await client.post("/api/acd/calls/c1/disposition", json={"code": "nonsense"}, headers=me.headers)
     assert r.status_code == 422 and r.json()["code"] == "unknown_disposition" and r.json()["params"] == {"code": "nonsense", "queue": "repairs"}
     r = await client.post("/api/acd/calls/c1/disposition", json={"code": "ticket", "note": "已建工单"}, headers=me.headers)
+    assert r.status_code == 422 and r.json()["code"] == "no_work_order"  # "ticket" links a real order
+    r = await client.post("/api/workorders", json={"kind": "repair", "subject": "水管", "uniqueid": "c1"}, headers=me.headers)
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/acd/calls/c1/disposition", json={"code": "ticket", "note": "已建工单"}, headers=me.headers)
     assert r.status_code == 200 and r.json()["disposition"] == "ticket" and r.json()["disposition_note"] == "已建工单"
     assert (await client.get("/api/acd/undisposed", headers=me.headers)).json()["items"] == []
     again = await client.post("/api/acd/calls/c1/disposition", json={"code": "resolved"}, headers=me.headers)

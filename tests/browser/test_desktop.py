@@ -251,6 +251,7 @@ async def test_wrap_up_timeout_flags_the_call_and_the_next_starts_blank(browser,
         # ... and on my lead's
         lead = await lead_list(stack)
         assert [c["caller_number"] for c in lead] == [first]
+        await order_for(stack, lead[0]["call_id"])  # "ticket" links a real order
         await item.locator(".fu-code").select_option("ticket")
         await item.locator(".fu-note").fill("已建工单")
         await item.locator(".fu-save").click()
@@ -259,6 +260,17 @@ async def test_wrap_up_timeout_flags_the_call_and_the_next_starts_blank(browser,
         await page.close()
     finally:
         stack.stop()
+
+
+async def order_for(stack: LiveStack, call_id: str) -> None:
+    """agent01 makes a work order from the call (as the desktop's form does)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=stack.server.url, timeout=30) as c:
+        r = await c.post("/api/auth/login", json={"username": "agent01", "password": "demo-password"})
+        r = await c.post("/api/workorders", json={"kind": "repair", "subject": "漏水", "uniqueid": call_id},
+                         headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        assert r.status_code == 201, r.text
 
 
 async def lead_list(stack: LiveStack) -> list[dict]:

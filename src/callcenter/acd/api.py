@@ -23,6 +23,7 @@ from callcenter.auth.service import Principal
 from callcenter.errors import CodedError
 from callcenter.privacy import mask_fields, mask_phone, masks
 from callcenter.validation import Moment, Offset
+from callcenter.workorders.service import order_for_call
 
 AgentOnly = Annotated[Principal, Depends(require(Role.agent))]
 
@@ -118,8 +119,9 @@ async def agent_live(interface: Annotated[str, Path(max_length=128)], principal:
     return _masked_agent(view) if masks(principal.role, request.app.state.settings.phone_masked_roles) else view
 
 
-async def _check_disposition(session: SessionDep, queue_name: str, code: str, note: str) -> None:
-    """The code is one of the queue's dispositions, with a note if it needs one."""
+async def _check_disposition(session: SessionDep, queue_name: str, code: str, note: str, call_id: str = "") -> None:
+    """The code is one of the queue's dispositions, with a note if it needs
+    one; "ticket" (已建工单) only with a work order linked to the call."""
     queue = await session.get(Queue, queue_name)
     codes = {d["code"]: d for d in (queue.dispositions if queue else default_dispositions())}
     if code not in codes:
@@ -129,6 +131,11 @@ async def _check_disposition(session: SessionDep, queue_name: str, code: str, no
         )  # fmt: skip
     if codes[code].get("note_required") and not note.strip():
         raise CodedError(status.HTTP_422_UNPROCESSABLE_CONTENT, "note_required", f"note: required with disposition {code!r}", code=code)
+    if code == "ticket" and call_id and await order_for_call(session, call_id) is None:
+        raise CodedError(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "no_work_order",
+            f"code: 'ticket' needs a work order created from call {call_id}; create it first", code=code, call_id=call_id,
+        )  # fmt: skip
 
 
 @router.post("/acd/disposition")
@@ -140,7 +147,7 @@ async def disposition(body: DispositionIn, principal: AgentOnly, session: Sessio
     wrap = acd.core.wrap_up_of(principal.interface)
     if wrap is None or wrap["call_id"] != body.call_id:
         raise CodedError(status.HTTP_409_CONFLICT, "not_in_wrap_up", f"call {body.call_id} is not in your wrap-up")
-    await _check_disposition(session, wrap["queue"], body.code, body.note)
+    await _check_disposition(session, wrap["queue"], body.code, body.note, body.call_id)
     await acd.submit_disposition(principal.interface, body.call_id, body.code, body.note.strip())
     return {"call_id": body.call_id, "code": body.code, "agent": acd.core.agent_view(principal.interface)}
 
@@ -281,7 +288,7 @@ async def complete_disposition(
         raise CodedError(status.HTTP_404_NOT_FOUND, "no_call", f"call_id: no stored call {call_id} of yours", call_id=call_id)
     if row.disposition is not None:
         raise CodedError(status.HTTP_409_CONFLICT, "already_disposed", f"call {call_id} already has disposition {row.disposition!r}", code=row.disposition)
-    await _check_disposition(session, row.queue, body.code, body.note)
+    await _check_disposition(session, row.queue, body.code, body.note, call_id)
     row.disposition = body.code
     row.disposition_note = body.note.strip()
     row.timeline = [*row.timeline, {"t": time.time(), "kind": "disposition", "code": body.code, "late": True, "by": principal.username}]

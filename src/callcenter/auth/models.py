@@ -17,6 +17,7 @@ class Role(enum.StrEnum):
     team_lead = "team_lead"
     qa = "qa"
     admin = "admin"
+    department = "department"  # a department's staff (工程部, 秩序部 ...): its work orders only
 
 
 class User(Base):

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,13 +126,26 @@ def _ticket_dict(t: Ticket) -> dict[str, Any]:
 
 
 async def open_tickets(session: AsyncSession, customer_id: int) -> list[dict[str, Any]]:
-    """Open tickets of a customer, oldest first (the one waiting longest leads)."""
+    """Open work orders (and tickets not yet carried into work orders) of a
+    customer, oldest first (the one waiting longest leads)."""
+    from callcenter.workorders.models import WorkOrder  # noqa: PLC0415 - workorders builds on crm
+
+    carried = select(WorkOrder.legacy_ticket_id).where(WorkOrder.legacy_ticket_id.is_not(None))
     stmt = (
         select(Ticket)
-        .where(Ticket.customer_id == customer_id, Ticket.status == TicketStatus.open)
+        .where(Ticket.customer_id == customer_id, Ticket.status == TicketStatus.open, Ticket.id.not_in(carried))
         .order_by(Ticket.created_at, Ticket.id)
     )
-    return [_ticket_dict(t) for t in (await session.execute(stmt)).scalars()]
+    out = [_ticket_dict(t) for t in (await session.execute(stmt)).scalars()]
+    orders = select(WorkOrder).where(WorkOrder.customer_id == customer_id, WorkOrder.is_open == true()).order_by(WorkOrder.created_at, WorkOrder.id)
+    for o in (await session.execute(orders)).scalars():
+        out.append({
+            "id": o.id, "kind": o.kind.value, "status": o.state.value, "subject": o.subject, "number": o.number,
+            "customer_id": o.customer_id, "uniqueid": o.uniqueid, "created_at": o.created_at.isoformat(), "closed_at": None,
+            "age_h": round((datetime.now(UTC) - o.created_at).total_seconds() / 3600, 1), "work_order": True,
+            "resolve_by": o.resolve_by.isoformat(),
+        })  # fmt: skip
+    return sorted(out, key=lambda d: d["created_at"])
 
 
 async def recent_interactions(
@@ -177,6 +190,14 @@ async def recent_interactions(
         td = _ticket_dict(t)
         td["ticket_kind"] = td.pop("kind")
         out.append({**td, "at": t.created_at.isoformat(), "kind": "ticket", "summary": f"{t.kind.value}: {t.subject}"})
+    from callcenter.workorders.models import WorkOrder  # noqa: PLC0415 - workorders builds on crm
+
+    wcond = WorkOrder.number == n
+    if customer is not None:
+        wcond = or_(wcond, WorkOrder.customer_id == customer.id)
+    for o in (await session.execute(select(WorkOrder).where(wcond, WorkOrder.legacy_ticket_id.is_(None)).order_by(WorkOrder.created_at.desc()).limit(limit))).scalars():
+        out.append({"id": o.id, "at": o.created_at.isoformat(), "kind": "ticket", "ticket_kind": o.kind.value, "subject": o.subject,
+                    "status": o.state.value, "summary": f"{o.kind.value}: {o.subject}"})  # fmt: skip
     callbacks = (
         await session.execute(
             select(CallbackTask).where(CallbackTask.number == n).order_by(CallbackTask.created_at.desc()).limit(limit)

@@ -147,9 +147,13 @@ SELECT c.id, c.name, c.grade, c.tier, c.language, c.priority_until, c.priority_r
           WHERE b.number = :n AND b.created_at >= :since
             AND (b.status != 'done' OR b.result != 'reached')) AS callback,
   EXISTS (SELECT 1 FROM tickets t
-          WHERE t.status = 'open' AND t.kind = 'complaint' AND (t.number = :n OR t.customer_id = c.id)) AS complaint,
+          WHERE t.status = 'open' AND t.kind = 'complaint' AND (t.number = :n OR t.customer_id = c.id))
+  OR EXISTS (SELECT 1 FROM work_orders w
+          WHERE w.is_open AND w.kind = 'complaint' AND (w.number = :n OR w.customer_id = c.id)) AS complaint,
   EXISTS (SELECT 1 FROM tickets t
-          WHERE t.status = 'open' AND (t.number = :n OR t.customer_id = c.id)) AS ticket
+          WHERE t.status = 'open' AND (t.number = :n OR t.customer_id = c.id))
+  OR EXISTS (SELECT 1 FROM work_orders w
+          WHERE w.is_open AND (w.number = :n OR w.customer_id = c.id)) AS ticket
 FROM (SELECT 1 AS one) AS q
 LEFT OUTER JOIN customer_phones p ON p.number = :n
 LEFT OUTER JOIN customers c ON c.id = p.customer_id

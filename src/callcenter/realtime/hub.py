@@ -129,8 +129,8 @@ class Client:
     async def writer(self) -> None:
         while True:
             topic, seq, text = await self.queue.get()
-            if topic not in self.topics and text is not None:
-                continue
+            if topic and topic not in self.topics and text is not None:
+                continue  # topic "": a notice to the whole connection (settings, work orders)
             if text is _RESNAP:
                 if topic not in self.topics:
                     continue
@@ -454,6 +454,17 @@ class Hub:
             client.offer("", 0, text)
         if self.sink is not None:
             self.sink("", 0, self.ts, text)
+
+    def notice(self, data: dict[str, Any], to: Callable[[Principal], bool]) -> int:
+        """A one-off message (no topic, no history) to every connection whose
+        principal `to` accepts, e.g. a work order escalated to its lead."""
+        text = dumps(data)
+        sent = 0
+        for client in tuple(self.clients):
+            if to(client.principal):
+                client.offer("", 0, text)
+                sent += 1
+        return sent
 
     # --- supervisor action results ----------------------------------------------
 

@@ -21,9 +21,9 @@ CUSTOMER_FIELDS = (
 )
 INTERACTION_FIELDS = (
     "id", "at", "started_at", "kind", "channel", "direction", "queue", "agent", "agent_name",
-    "disposition", "summary", "note", "outcome", "call_id",
+    "disposition", "summary", "note", "outcome", "call_id", "ticket_kind", "subject", "reason", "status",
 )
-TICKET_FIELDS = ("id", "number", "title", "subject", "status", "category", "priority", "created_at", "due_at")
+TICKET_FIELDS = ("id", "number", "title", "subject", "status", "category", "priority", "created_at", "due_at", "kind", "resolve_by", "work_order")
 ROUTE_FIELDS = ("queue", "priority", "reason", "choices", "details", "customer_id", "customer_name")
 
 

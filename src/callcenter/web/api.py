@@ -29,6 +29,7 @@ PAGES = {
     "/customers": "customers.html",
     "/outbound": "outbound.html",
     "/reports": "reports.html",
+    "/workorders": "workorders.html",
     # The admin console; each path opens its section.
     "/admin": "admin.html",
     "/users": "admin.html",

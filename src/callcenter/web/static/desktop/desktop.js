@@ -8,6 +8,7 @@ import { addStrings, applyI18n, lang, mmss, pct, t } from "/static/common/i18n.j
 import { Hub, noteServerTime, serverNow } from "/static/common/hub.js";
 import { enabledButtons, installShortcuts, isBusy, pendingPause, shortcutHelp } from "./controls.js";
 import { Followups } from "./followups.js";
+import { renderOrderBox, setupOrderBox } from "./workorder.js";
 import { reasonsText } from "/static/common/route.js";
 
 addStrings({
@@ -39,6 +40,7 @@ addStrings({
     "hist.outcome.answered": "已接听", "hist.outcome.abandoned": "放弃", "hist.outcome.timeout": "超时",
     "hist.outcome.left_empty": "无人值守", "hist.outcome.exit_key": "按键离开", "hist.outcome.callback_requested": "要求回呼",
     "hist.kind.repair": "报修", "hist.kind.complaint": "投诉", "hist.kind.enquiry": "咨询", "hist.kind.fee": "催费", "hist.kind.other": "其他",
+    "hist.kind.suggestion": "建议", "hist.kind.praise": "表扬", "hist.kind.request": "业务受理",
     "hist.reason.requested": "来电要求", "hist.reason.after_hours": "非工作时间", "hist.reason.abandoned": "未接通", "hist.reason.follow_up": "回访",
     "hist.status.open": "待处理", "hist.status.claimed": "已认领", "hist.status.done": "已完成",
   },
@@ -70,6 +72,7 @@ addStrings({
     "hist.outcome.answered": "answered", "hist.outcome.abandoned": "abandoned", "hist.outcome.timeout": "timed out",
     "hist.outcome.left_empty": "no agents", "hist.outcome.exit_key": "left by key", "hist.outcome.callback_requested": "callback asked",
     "hist.kind.repair": "repair", "hist.kind.complaint": "complaint", "hist.kind.enquiry": "enquiry", "hist.kind.fee": "fees", "hist.kind.other": "other",
+    "hist.kind.suggestion": "suggestion", "hist.kind.praise": "praise", "hist.kind.request": "request",
     "hist.reason.requested": "asked for", "hist.reason.after_hours": "after hours", "hist.reason.abandoned": "hung up waiting", "hist.reason.follow_up": "follow-up",
     "hist.status.open": "pending", "hist.status.claimed": "claimed", "hist.status.done": "done",
   },
@@ -98,6 +101,7 @@ let pop = null; // {call_id, phase, call, lookup}; phase ringing | answered | wr
 let wrapCallId = null; // the call the wrap-up form was last set up for
 let pauseAsked = null; // the reason of a pause asked for while busy (starts after the call)
 const followups = new Followups({ skills: ctx.skills, timezone: me.timezone, onResult: (text, ok) => result(text, ok) });
+setupOrderBox(() => pop, (text, ok) => result(text, ok));
 
 // --- static parts ---------------------------------------------------------------
 
@@ -163,6 +167,7 @@ function renderPop() {
   $("pop").classList.toggle("hidden", !pop);
   $("pop-empty").classList.toggle("hidden", !!pop);
   if (!pop) return;
+  renderOrderBox(pop, { timezone: me.timezone });
   const call = pop.call || {};
   const phase = { answered: ["pop.answered", "good"], wrap_up: ["pop.wrapUp", "wrap"] }[pop.phase] || ["pop.ringing", "ok"];
   $("pop-phase").textContent = t(phase[0]);
