@@ -63,6 +63,12 @@ class _Cacofonisk(_Factory):
     def dispatch(self, message: object) -> None:
         self.events += 1
         if message.get("Event") in self.wanted:  # type: ignore[attr-defined]
+            # The shipped dialplan's UserEvent(CcRoute,Uniqueid: ...) repeats
+            # the channel's Uniqueid header (as a real Asterisk sends it);
+            # panoramisk makes that a list, which cacofonisk cannot index by.
+            for k, v in list(message.items()):  # type: ignore[attr-defined]
+                if isinstance(v, list):
+                    message[k] = v[0]  # type: ignore[index]
             self.handler.on_event(message)
 
 
