@@ -250,6 +250,9 @@ def test_every_transfer_and_dial_target_is_an_extension():
     targets += [service.transfer_target("agent", a) for a in ("PJSIP/8002", "PJSIP/7001", "Local/8006@agents/n")]
     targets += [service.transfer_target("number", n) for n in NUMBERS]
     targets += [(n, service.DIAL_CONTEXT) for n in NUMBERS + ("8002",)]  # click-to-call and callbacks
+    from callcenter.outbound import dialer
+
+    targets += [(n, dialer.DIAL_CONTEXT) for n in NUMBERS]  # campaign dials (agent first, then the customer)
     for exten, context in targets:
         assert dialplan.find(plan, context, exten), f"{context},{exten} is not in extensions.conf"
     assert dialplan.find(plan, service.QUEUE_CONTEXT, "s") is None  # a queue is named, never 's'
@@ -297,7 +300,7 @@ def test_no_other_code_dials_into_the_dialplan():
         for name in re.findall(r"\.(originate|redirect|blind_transfer|atxfer|click_to_call|spy)\(", text):
             sites.setdefault(name, set()).add(str(f.relative_to(src)))
     assert sites == {
-        "originate": {"ami/gateway.py"},
+        "originate": {"ami/gateway.py", "outbound/dialer.py", "outbound/api.py"},  # campaign dials: dialer.DIAL_CONTEXT, checked above
         "click_to_call": {"realtime/api.py"},
         "spy": {"realtime/api.py"},
     }, sites
