@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 def apply_resync(core: Core, e: ev.Resync, out: Output) -> None:
     _members(core, e, out)
     alive = {c.uniqueid: c for c in e.channels}
+    # Callers in a queue now, waiting or talking: a stay of theirs in
+    # another queue ended while we were blind (a transfer between queues).
+    where = {c.uniqueid: c.application_data.split(",", 1)[0] for c in e.channels if c.application == "Queue"}
+    where.update((x.uniqueid, x.queue) for x in e.entries)
+    for uid, queue_now in where.items():
+        if queue_now:
+            _left_while_blind(core, uid, queue_now, e.ts, out)
     _waiting(core, e, alive, out)
     if e.channels_listed:
         _gone(core, e, alive, out)
@@ -204,7 +211,8 @@ def _answered_in_progress(core: Core, e: ev.Resync, out: Output) -> None:
         if c.application != "Queue" or not c.bridge_id:
             continue
         call = qa.own(c.uniqueid)
-        if call is not None and call.answered_at is not None:
+        queue_now = c.application_data.split(",", 1)[0]
+        if call is not None and call.answered_at is not None and (not queue_now or queue_now == call.queue):
             continue  # known and answered: nothing to make
         legs = [m for m in by_bridge[c.bridge_id] if m.uniqueid != c.uniqueid]
         leg = next((m for m in legs if m.application == "AppQueue"), legs[0] if legs else None)
@@ -240,6 +248,22 @@ def _answered_in_progress(core: Core, e: ev.Resync, out: Output) -> None:
             core.agent_states.connected(a, call, ts, out)
         out.calls.add(call.call_id)
         out.queues.add(call.queue)
+
+
+def _left_while_blind(core: Core, uniqueid: str, queue_now: str, ts: float, out: Output) -> None:
+    """The caller is in another queue now (transferred there while we were
+    blind): the answered stays it had are over.  Their end is estimated; the
+    queue_log backfill puts in the transfer's time."""
+    qa = core.queue_acd
+    for old in [k for k in qa.calls.values() if k.uniqueid == uniqueid and k.answered_at is not None and k.ended_at is None and k.queue != queue_now]:
+        old.estimated = True
+        old.note(ts, "resync", note="left its queue while the AMI link was down; end time inferred")
+        if old.talk_end is None:
+            qa.talk.end_talk(old, ts, out, "gone at resync")
+        old.ended_at = old.talk_end if old.talk_end is not None else ts
+        if qa.by_uid.get(uniqueid) is old:
+            del qa.by_uid[uniqueid]
+        qa.maybe_finish(old, out)
 
 
 def _direct_in_progress(core: Core, e: ev.Resync, out: Output) -> None:
