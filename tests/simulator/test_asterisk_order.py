@@ -207,14 +207,13 @@ def blind_transfer_local_member(p: PBX) -> None:
     p.new_call("repairs", "13900000001", "张伟", answer=[{"agent": "Local/8001@agents/n", "after": 1}], transfer={"type": "blind", "at": 3, "to": "8002", "answer_after": 2, "talk": 3, "hangup": "agent"})
 
 
-@pytest.mark.parametrize("version", ac.VERSIONS)
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+# Not compared: the pairs in RACES, where the two channels' threads raced
+# differently in that version's capture (no single order to follow).
+@pytest.mark.parametrize(("version", "name"), [(v, n) for n in sorted(SCENARIOS) for v in ac.VERSIONS if (v, n) not in RACES])
 def test_each_channel_follows_the_captured_order(version: str, name: str) -> None:
     captured = ac.capture(version, name)
     if captured is None:
         pytest.skip(f"no {version}/{name}.ami: the captures arrive with wip/asterisk-captures (or set CALLCENTER_ASTERISK_CAPTURES)")
-    if (version, name) in RACES:
-        pytest.skip("the two channels' threads raced differently in this version's capture")
     pbx = PBX(demo_queues(), clock=VirtualClock(), seed=1)
     simulated: list[dict[str, str]] = []
     pbx.sinks.append(lambda fields: simulated.append(dict(fields)))
