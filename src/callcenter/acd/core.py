@@ -160,6 +160,9 @@ class Core:
             if event.__class__ not in _NOT_HEARD:
                 self.heard = max(self.heard, event.ts)
             for r in out.records:
+                if r.get("kind") != "queue":
+                    # A queue call made later for this caller (the backfill) must not take its id.
+                    self.queue_acd.remember(r["call_id"])
                 if r.get("direction") == "outbound" and r.get("kind") == "outbound":
                     self.interval_facts.outbound(r.get("queue") or "", r.get("agent"), self.now, r.get("answered_at") is not None)
         except Exception as exc:  # noqa: BLE001 - odd input must not stop the feed
