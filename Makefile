@@ -31,13 +31,16 @@ $(NODE_DEPS): package.json package-lock.json
 demo: $(VENV)/.runtime $(NODE_DEPS)
 	$(BIN)/callcenter demo
 
-# PYTEST_ARGS="-k kpi -x" narrows a run.
+# PYTEST_ARGS="-k kpi -x" narrows a run.  The suite runs in PYTEST_WORKERS
+# parallel workers (pytest-xdist; 0 runs it in one process): many tests
+# wait on servers, browsers and simulated traffic, so 3 keep 2 cores busy.
+PYTEST_WORKERS ?= 3
 # Needs Chromium and PostgreSQL besides Python (see README "Running the
 # tests"); a missing one stops here with the command that installs it.
 test: $(VENV)/.dev $(NODE_DEPS)
 	@./scripts/ensure-postgres
 	@$(BIN)/python scripts/check-test-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 serve: $(VENV)/.runtime $(NODE_DEPS)
 	$(BIN)/callcenter serve

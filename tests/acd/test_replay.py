@@ -94,5 +94,6 @@ def test_cli_replay_json_and_yaml_config(tmp_path):
     assert doc["queues"]["support"]["service_level"] == pytest.approx(1 / 5)  # only call 1 (wait 5) is within 5 s
     human = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(tmp_path / "day.jsonl")], capture_output=True, text=True, timeout=60)
     assert "support" in human.stdout and "SL(20s)  40.0%" in human.stdout
-    bad = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(tmp_path / "nope.jsonl"), "--json"], capture_output=True, text=True, timeout=60)
+    # a relative name: typer's error box wraps a long path at 80 columns
+    bad = subprocess.run([sys.executable, "-m", "callcenter", "replay", "nope.jsonl", "--json"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == 2 and "nope.jsonl" in bad.stderr and "Traceback" not in bad.stderr
