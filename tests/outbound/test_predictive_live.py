@@ -124,7 +124,6 @@ async def test_predictive_holds_the_abandon_cap_and_beats_progressive(db):
     pred = await run(db, "predictive")
     prog = await run(db, "progressive")
     fp, fg = pred["figures"], prog["figures"]
-    print("PRED", fp, utilisation(pred), "PROG", fg, utilisation(prog))
     assert fp.answered >= 40, fp  # enough connected calls to measure
     assert fp.abandon_rate <= CAP, fp
     assert fg.abandoned == 0, fg  # agent first: nobody answers to silence

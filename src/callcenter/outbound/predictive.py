@@ -122,6 +122,7 @@ class LiveDialer:
     _aht: deque[float] = field(default_factory=deque)
     _done: list[dict[str, Any]] = field(default_factory=list)
     _sent_at: dict[str, float] = field(default_factory=dict)
+    _queue: str | None = None
 
     def start(self) -> Callable[[], None]:
         return self.acd.subscribe(self._on_output)
@@ -152,7 +153,7 @@ class LiveDialer:
     def agents(self) -> tuple[int, int, int, list[str]]:
         """(free, busy, waiting customers, free interfaces) in the campaign's queue, as the core sees them."""
         core = self.acd.core
-        q = core.queues.get(self._queue)
+        q = core.queues.get(self._queue or "")
         if q is None:
             return 0, 0, 0, []
         free: list[str] = []
@@ -172,49 +173,50 @@ class LiveDialer:
     # --- one step ------------------------------------------------------------------------------------
 
     async def tick(self, now: datetime | None = None, place: bool = True) -> int:
-        """Close the dials whose calls ended, then (unless not `place`) place new ones; returns how many."""
+        """Close the dials whose calls ended, then (unless not `place`) place
+        new ones; returns how many.  No database work when there is nothing to do."""
         now = now or _now()
+        if self._queue is None:
+            async with self.sessions() as s:
+                self._queue = (await s.get(Campaign, self.campaign_id)).queue
+        if self._done:
+            async with self.sessions() as s:
+                await self._close_done(s, now)
+        if not place:
+            return 0
+        free, busy, waiting, free_ifaces = self.agents()
+        ringing = len(self.in_flight) - sum(1 for uid in self.in_flight if self._answered(uid))
+        idle = [i for i in free_ifaces if i not in self.agent_first]
+        if self.mode == "progressive":
+            n = len(idle)
+        else:
+            n = calls_to_place(max(0, free - waiting), busy, ringing, self.measured(), self.cap)
+        if n <= 0:
+            return 0
         async with self.sessions() as s:
             campaign = await s.get(Campaign, self.campaign_id)
-            self._queue = campaign.queue
-            await self._close_done(s, now)
-            if not place:
-                return 0
-            free, busy, waiting, free_ifaces = self.agents()
-            ringing = len(self.in_flight) - sum(1 for uid in self.in_flight if self._answered(uid))
-            if self.mode == "progressive":
-                idle = [i for i in free_ifaces if i not in self.agent_first]
-                n = len(idle)
-            else:
-                n = calls_to_place(max(0, free - waiting), busy, ringing, self.measured(), self.cap)
-                import os
-                if os.environ.get("PD_DEBUG"):
-                    print(f"t={self.acd.core.now:.0f} free={free} busy={busy} waiting={waiting} ringing={ringing} n={n} m={self.measured()}")
-            if n <= 0:
-                return 0
             try:
                 dials = await reserve(s, campaign, now, "", None, n=n)
             except Refused:
                 return 0
             placed = 0
             for i, d in enumerate(dials):
+                self.figures.dials += 1
                 try:
                     if self.mode == "progressive":
                         await self._agent_first(s, d, campaign, idle[i])
                     else:
                         await originate_customer(s, self.gateway, d, campaign, self.connect_s, self.hotline, self.ring_s)
                 except Exception:  # noqa: BLE001 - refused: finished as failed already
-                    self.figures.dials += 1
                     continue
                 self.in_flight[d.channel_id] = d.id
                 self._sent_at[d.channel_id] = self.acd.core.now
-                self.figures.dials += 1
                 placed += 1
             return placed
 
     def _answered(self, uid: str) -> bool:
-        core = self.acd.core
-        return any(c.uniqueid == uid for c in core.calls.values()) if self.mode == "predictive" else False
+        """A predictive dial's customer answered: the core has them as a queue call."""
+        return self.mode == "predictive" and self.acd.core.queue_acd.own(uid) is not None
 
     async def _agent_first(self, s: Any, d: Dial, campaign: Campaign, iface: str) -> None:
         from callcenter.outbound.dialer import originate
