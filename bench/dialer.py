@@ -178,6 +178,7 @@ def run(mode: str, agents: int, numbers: int, hours: float, answer: float, seed:
 async def live(a: argparse.Namespace) -> dict[str, object]:
     import tempfile
 
+    import callcenter.models  # noqa: F401 - every table
     from callcenter.db import Base, Database
     from callcenter.outbound import livesim
 
