@@ -30,7 +30,7 @@ from typing import Any
 
 from callcenter.outbound.models import Campaign, Dial, DialState
 from callcenter.outbound.pacing import Measured, calls_to_place
-from callcenter.outbound.rules import Result
+from callcenter.outbound.rules import FrequencyCap, Result
 from callcenter.outbound.service import Refused, dnc_lists, finish, reserve
 
 log = logging.getLogger("callcenter.outbound.predictive")
@@ -115,6 +115,7 @@ class LiveDialer:
     ring_s: float = 30.0
     hotline: str = ""
     window: int = 500  # measurements over the last attempts
+    freq_cap: FrequencyCap | None = None  # dials per number across campaigns
     figures: Figures = field(default_factory=Figures)
     in_flight: dict[str, int] = field(default_factory=dict)  # uniqueid (ChannelId) -> dial id
     agent_first: dict[str, str] = field(default_factory=dict)  # progressive: the agent's interface -> ChannelId
@@ -196,7 +197,7 @@ class LiveDialer:
         async with self.sessions() as s:
             campaign = await s.get(Campaign, self.campaign_id)
             try:
-                dials = await reserve(s, campaign, now, "", None, n=n)
+                dials = await reserve(s, campaign, now, "", None, n=n, cap=self.freq_cap)
             except Refused:
                 return 0
             placed = 0
