@@ -1,7 +1,7 @@
 """outbound: a campaign's segment (which entries of its list are dialled)
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0008
 Create Date: 2026-11-26 09:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0014'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -65,6 +65,7 @@ class CampaignIn(CampaignBase):
 class CampaignPatch(BaseModel):
     status: CampaignStatus | None = None
     mode: DialMode | None = None
+    queue: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
     window: Annotated[str | None, Field(max_length=11), AfterValidator(lambda v: v if v is None else _window(v))] = None
     holidays: list[date] | None = Field(None, max_length=400)
     retries: dict[Result, RetryIn] | None = None
