@@ -90,6 +90,27 @@ function showSelected() {
   if (!c) return;
   $("s-name").textContent = c.name;
   $("s-meta").replaceChildren(tr("span", "ob.meta", { type: t("ob.type." + c.type), mode: t("ob.mode." + c.mode), status: t("ob.status." + c.status), window: c.window }));
+  $("close-btn").disabled = c.status === "closed";
+  if (lead) showSegment(c);
+}
+
+async function showSegment(c) {
+  $("seg-body").value = Object.keys(c.segment || {}).length ? JSON.stringify(c.segment) : "";
+  $("export-link").href = `/api/outbound/campaigns/${c.id}/contacts.csv`;
+  try {
+    const n = await api(`/api/outbound/campaigns/${c.id}/segment`);
+    $("seg-count").replaceChildren(tr("span", "ob.segmentCount", { total: n.total, selected: n.selected, pending: n.pending }));
+  } catch { $("seg-count").replaceChildren(); }
+}
+
+async function saveSegment() {
+  let segment = {};
+  const text = $("seg-body").value.trim();
+  if (text) {
+    try { segment = JSON.parse(text); } catch { toast(t("ob.segmentBad"), { error: true }); return; }
+  }
+  try { await api(`/api/outbound/campaigns/${campaignId()}`, { method: "PATCH", body: { segment } }); } catch (e) { toast(e.message, { error: true }); return; }
+  await loadCampaigns();
 }
 
 async function createCampaign(ev) {
@@ -239,6 +260,8 @@ $("import").onsubmit = upload;
 $("script-btn").onclick = saveScript;
 $("start-btn").onclick = () => setStatus("running");
 $("pause-btn").onclick = () => setStatus("paused");
+$("close-btn").onclick = () => setStatus("closed");
+$("seg-btn").onclick = saveSegment;
 $("cb-sync").onclick = async () => {
   try { await api("/api/outbound/callbacks/sync", { method: "POST" }); } catch (e) { toast(e.message, { error: true }); return; }
   await callbacksTab();
