@@ -120,6 +120,7 @@ class QueueCall:
     agent_counted: bool = False  # ... and the agent's handled call in their totals
     thread: str = ""  # the tracker's call (calls.Call.call_id) this queue call is part of
     direction: str = "inbound"  # outbound: a predictive dial's customer ([cc-predictive], CC_DIRECTION)
+    callee_number: str = ""  # outbound: the number dialled (CC_NUMBER); its caller ID is the hotline
     legs: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
@@ -602,7 +603,7 @@ def queue_record(c: QueueCall, config: CoreConfig) -> dict[str, Any]:
         "queue": c.queue,
         "caller_number": c.caller_number,
         "caller_name": c.caller_name,
-        "callee_number": c.caller_number if out else "",
+        "callee_number": (c.callee_number or c.caller_number) if out else "",
         "peer_agent": None,
         "entered_at": c.entered_at,
         "answered_at": c.answered_at,

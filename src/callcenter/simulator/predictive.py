@@ -88,6 +88,8 @@ class Predictive(Dialplan):
         connect_s = a.vars.get("CC_CONNECT_S") or "2"
         self._varset(a, "__CC_DIRECTION", "outbound")
         self._varset(a, "__CC_QUEUE", queue)
+        a.cid_num = a.vars.get("CC_NUMBER", number)  # Set(CALLERID(num)=${CC_NUMBER})
+        self._chan_event("NewCallerid", a, [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
         call = Call(caller=a, queue=queue, plan=self._predictive_plan(float(connect_s), talk))
         call.plan["predictive"] = True
         self.calls[a.uniqueid] = call
@@ -99,7 +101,7 @@ class Predictive(Dialplan):
             a.context, a.exten = PREDICTIVE, queue
         self._user_event(a, "CcPredictive", [("Uniqueid", a.uniqueid), ("Queue", queue), ("Campaign", a.vars.get("CC_CAMPAIGN", "")),
                                              ("Dial", a.vars.get("CC_DIAL", "")), ("Number", a.vars.get("CC_NUMBER", number))])  # fmt: skip
-        self._newexten(a, "Queue", f"{queue},c,,,{connect_s}", priority=7)
+        self._newexten(a, "Queue", f"{queue},c,,,{connect_s}", priority=8)
         self._join(call, queue)
 
     @staticmethod
@@ -114,7 +116,7 @@ class Predictive(Dialplan):
         ch = call.caller
         call.state = "ivr"
         self._user_event(ch, "QueueResult", [("Uniqueid", ch.uniqueid), ("Queue", call.queue), ("Status", status)])
-        self._newexten(ch, "Playback", "custom/cc-outbound-sorry", priority=10)
+        self._newexten(ch, "Playback", "custom/cc-outbound-sorry", priority=11)
         call.timers.append(self.after(SORRY_S, self._predictive_hangup, ch))
 
     def _predictive_after_agent(self, call: Call | None, ch: Channel) -> None:
@@ -123,7 +125,7 @@ class Predictive(Dialplan):
         self._user_event(ch, "QueueResult", [("Uniqueid", ch.uniqueid), ("Queue", queue), ("Status", "CONTINUE")])
         if call is not None:
             call.state = "ivr"
-        self._newexten(ch, "Hangup", "", priority=11)
+        self._newexten(ch, "Hangup", "", priority=12)
         self._predictive_hangup(ch)
 
     def _predictive_hangup(self, ch: Channel) -> None:
