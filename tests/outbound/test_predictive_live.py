@@ -54,3 +54,39 @@ def test_result_of_a_record():
     assert result_of({"answered_at": None, "queue": "campaigns", "outcome": "abandoned"}) is Result.abandoned
     assert result_of({"answered_at": None, "queue": "campaigns", "outcome": "no_answer"}) is Result.no_answer
     assert result_of({"answered_at": None, "queue": "", "outcome": "busy"}) is Result.busy
+
+
+async def test_the_app_job_runs_a_dialer_per_running_predictive_campaign(db):
+    """outbound.jobs._predictive: a LiveDialer (subscribed to the core) for
+    each running predictive campaign, with the campaign's cap and the
+    settings' frequency cap; a paused one is dropped once nothing of it is
+    in flight."""
+    from types import SimpleNamespace
+
+    from callcenter.acd.service import AcdService
+    from callcenter.outbound import jobs
+    from callcenter.outbound.models import Campaign, CampaignContact, CampaignStatus, DialMode
+    from tests.conftest import make_settings
+
+    from .test_api import RecordingGateway
+
+    async with db.sessions() as s:
+        c = Campaign(name="pd", type="sales", queue="campaigns", mode=DialMode.predictive, status=CampaignStatus.running, abandon_cap=0.02)
+        other = Campaign(name="pv", type="sales", queue="campaigns", status=CampaignStatus.running)
+        s.add_all([c, other])
+        await s.flush()
+        s.add(CampaignContact(campaign_id=c.id, number="13900139001"))
+        await s.commit()
+        cid = c.id
+    acd = AcdService(None, tick_s=None)
+    app = SimpleNamespace(state=SimpleNamespace(settings=make_settings(outbound_max_dials_day=2), db=db, gateway=RecordingGateway(), acd=acd))
+    dialers: dict = {}
+    await jobs._predictive(app, dialers)
+    [(d, _)] = dialers.values()
+    assert d.campaign_id == cid and d.cap == 0.02 and d.freq_cap.per_day == 2 and len(acd._listeners) == 1
+    assert app.state.gateway.originates == []  # nobody free in the core's view of the queue: nothing dialled
+    async with db.sessions() as s:
+        (await s.get(Campaign, cid)).status = CampaignStatus.paused
+        await s.commit()
+    await jobs._predictive(app, dialers)
+    assert dialers == {} and acd._listeners == []

@@ -38,7 +38,7 @@ export const OB_STRINGS = {
   "ob.close": ["结束活动", "Finish"],
   "ob.export": ["导出名单", "Export the list"],
   "ob.segment": ["名单筛选", "Segment"],
-  "ob.segmentHelp": ["只拨打符合条件的客户：字段: 值，或 {\"op\": \"gte\", \"value\": 1000}（eq, ne, in, gte, lte, prefix, contains）；留空 = 全部", "Dial only the entries that match: field: value, or {\"op\": \"gte\", \"value\": 1000} (eq, ne, in, gte, lte, prefix, contains); empty = everyone"],
+  "ob.segmentHelp": ["只拨打符合条件的客户（字段与条件，全部满足）；留空即全部名单。例如：", "Dial only the entries that match (fields and conditions, all must hold); empty = the whole list. For example:"],
   "ob.segmentSave": ["保存筛选", "Save the segment"],
   "ob.segmentCount": ["名单 {total} 人，筛选出 {selected} 人，待拨 {pending} 人", "{selected} of {total} selected, {pending} still to call"],
   "ob.segmentBad": ["筛选条件不是有效的 JSON", "The segment is not valid JSON"],
