@@ -496,6 +496,8 @@ MATRIX: list[Case] = [
          seed=ob.campaign, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/kpis", foreign_seed=ob.foreign_campaign),
     Case("POST", "/api/outbound/campaigns/{campaign_id}/next", DESK, url=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/next",
          seed=ob.campaign, foreign=lambda c: f"/api/outbound/campaigns/{c.ids['campaign']}/next", foreign_seed=ob.foreign_campaign),
+    Case("POST", "/api/outbound/calls/{uniqueid}/card", DESK, url=lambda c: f"/api/outbound/calls/cc-dial-rbac-{c.ids['dial_n']}/card", seed=ob.my_dial,
+         foreign=lambda c: f"/api/outbound/calls/cc-dial-rbac-{c.ids['dial_n']}/card", foreign_seed=ob.foreign_dial),
     Case("POST", "/api/outbound/dials/{dial_id}/dial", DESK, url=lambda c: f"/api/outbound/dials/{c.ids['dial']}/dial", seed=ob.my_dial,
          prepare=ob.gateway, foreign=lambda c: f"/api/outbound/dials/{c.ids['dial']}/dial", foreign_seed=ob.foreign_dial),
     Case("POST", "/api/outbound/dials/{dial_id}/result", DESK, url=lambda c: f"/api/outbound/dials/{c.ids['dial']}/result", seed=ob.my_dial,

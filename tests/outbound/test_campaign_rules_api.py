@@ -83,3 +83,34 @@ async def test_export_masks_numbers_for_leads(client, make_user, make_team):
     assert full.splitlines()[0] == "number,name,status,attempts,last_result,next_at,unit"
     assert "13812348000,张三,pending,0,,,3栋1201" in full
     assert "138****8000,张三,pending,0,,,3栋1201" in masked and "13812348000" not in masked
+
+
+async def test_a_predictive_call_put_through_shows_its_card_and_becomes_the_agents(client, make_user, app, db):
+    from types import SimpleNamespace
+
+    from callcenter.outbound.models import Campaign, CampaignContact, CampaignStatus, Dial, DialMode, DialState, Script
+
+    me = await make_user(Role.agent, queues=[("sales", 0)], interface="PJSIP/8001")
+    other = await make_user(Role.agent, queues=[("sales", 0)], interface="PJSIP/8002")
+    async with db.sessions() as s:
+        c = Campaign(name="pd", type="sales", queue="sales", mode=DialMode.predictive, status=CampaignStatus.running)
+        s.add(c)
+        await s.flush()
+        contact = CampaignContact(campaign_id=c.id, number="13900139001", name="赵六", data={"unit": "5栋101"})
+        s.add_all([contact, Script(campaign_id=c.id, version=1, body="您好")])
+        await s.flush()
+        d = Dial(campaign_id=c.id, contact_id=contact.id, number=contact.number, live_number=contact.number, channel_id="cc-dial-x1",
+                 agent="", state=DialState.sent, script_version=1)  # fmt: skip
+        s.add(d)
+        await s.commit()
+        dial_id = d.id
+    calls = {"cc-dial-x1": SimpleNamespace(agent="PJSIP/8001")}
+    app.state.acd = SimpleNamespace(core=SimpleNamespace(queue_acd=SimpleNamespace(own=calls.get)))
+    assert (await client.post("/api/outbound/calls/cc-dial-x1/card", headers=other.headers)).status_code == 403  # not on their phone
+    assert (await client.post("/api/outbound/calls/cc-dial-nope/card", headers=me.headers)).status_code == 404
+    assert (await client.post("/api/outbound/calls/bad%20id/card", headers=me.headers)).status_code == 422
+    card = (await client.post("/api/outbound/calls/cc-dial-x1/card", headers=me.headers)).json()
+    assert card["contact"]["name"] == "赵六" and card["script"]["body"] == "您好" and card["dial"]["id"] == dial_id
+    r = await client.post(f"/api/outbound/dials/{dial_id}/result", json={"result": "success"}, headers=me.headers)
+    assert r.status_code == 200 and r.json()["status"] == "done"
+    assert (await client.post(f"/api/outbound/dials/{dial_id}/result", json={"result": "success"}, headers=other.headers)).status_code == 403

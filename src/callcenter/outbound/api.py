@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, Response, UploadFile, status
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -298,6 +298,28 @@ async def _originate(session, request: Request, dial: Dial, c: Campaign) -> None
         raise _refused(exc) from None
     except Exception as exc:  # noqa: BLE001 - the gateway's errors: the dial is closed as failed
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"Asterisk refused the call: {exc}") from None
+
+
+@router.post("/calls/{uniqueid}/card", response_model=Card)
+async def predictive_card(
+    uniqueid: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")], who: Desk, session: SessionDep, request: Request
+) -> Card:
+    """The card of a predictive dial the agent has been put through to (the
+    call's Uniqueid is the dial's ChannelId): the contact and the script,
+    and the dial becomes the agent's, so they record its result."""
+    d = await session.scalar(select(Dial).where(Dial.channel_id == uniqueid))
+    if d is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"uniqueid: no campaign dial is call {uniqueid}")
+    await _campaign(session, d.campaign_id, who)
+    if who.role is Role.agent and d.user_id != who.id:
+        acd = getattr(request.app.state, "acd", None)
+        call = acd.core.queue_acd.own(uniqueid) if acd is not None else None
+        if call is None or not who.interface or call.agent != who.interface:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"uniqueid: call {uniqueid} is not on your phone")
+        if d.user_id is None:
+            d.user_id, d.agent = who.id, who.interface
+            await session.commit()
+    return await _card(session, d)
 
 
 @router.post("/dials/{dial_id}/dial", response_model=DialOut)

@@ -244,7 +244,7 @@ class LiveDialer:
                     if cid == key:
                         del self.agent_first[iface]
             d = await s.get(Dial, dial_id)
-            if d is None or d.state is DialState.ended:
+            if d is None:
                 continue
             result = result_of(r)
             if self.mode == "progressive" and r.get("answered_at") is None and result is Result.abandoned:
@@ -268,6 +268,8 @@ class LiveDialer:
                 self._aht.append(float(r.get("talk_s") or 0.0) + float(r.get("wrap_up_s") or 0.0))
                 while len(self._aht) > self.window:
                     self._aht.popleft()
+            if d.state is DialState.ended:  # the agent recorded its result already (desktop)
+                continue
             if r.get("agent") and d.agent == "":
                 d.agent = r["agent"]
             await finish(s, d, result, now, note=f"dialer: {r.get('outcome') or ''}", talk_s=float(r.get("talk_s") or 0.0))

@@ -410,6 +410,7 @@ if (iface) {
       if (d.pop) pop = d.pop.phase === "cleared" ? (pop && pop.call_id !== d.pop.call_id ? pop : null) : d.pop;
     }
     if (before === "wrap_up" && agent && agent.state !== "wrap_up") followups.soon();
+    if (pop) outbound.fromPop(pop);
     render();
   });
   hub.connect();

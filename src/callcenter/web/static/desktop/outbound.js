@@ -11,6 +11,7 @@ addOutboundStrings({
   "obd.title": ["外呼模式", "Outbound mode"],
   "obd.pick": ["选择外呼活动", "Choose a campaign"],
   "obd.dialled": ["正在呼叫 {n}", "Calling {n}"],
+  "obd.predictive": ["预测式外呼已接通", "Predictive call put through"],
 });
 
 const RESULTS = ["normal_conversation", "success", "refused", "callback_later", "no_answer", "busy", "wrong_number", "invalid_number", "contacted", "do_not_call"];
@@ -22,6 +23,7 @@ export class OutboundMode {
     this.onResult = onResult; // (text, ok) -> the desktop's result line
     this.campaigns = [];
     this.card = null;
+    this.predictive = null; // the Uniqueid of a predictive call put through to me (its card is shown)
     $("obd-campaign").addEventListener("change", () => { this.card = null; this.render(); });
     $("obd-next").addEventListener("click", () => this.next());
     $("obd-dial").addEventListener("click", () => this.dial());
@@ -50,8 +52,24 @@ export class OutboundMode {
     $("obd-result").replaceChildren(...RESULTS.map((r) => { const o = tr("option", "ob.r." + r); o.value = r; return o; }));
   }
 
+  /** A predictive dial answered and put through to me: its card and script (the dial becomes mine). */
+  async fromPop(pop) {
+    const uid = pop && pop.call && pop.call.uniqueid;
+    if (!uid || !uid.startsWith("cc-dial-") || pop.phase === "ringing" || this.predictive === uid) return;
+    this.predictive = uid;
+    try {
+      this.card = await api(`/api/outbound/calls/${encodeURIComponent(uid)}/card`, { method: "POST" });
+    } catch {
+      this.predictive = null;
+      return;
+    }
+    this.fromDialer = true;
+    this.onResult(t("obd.predictive"), true);
+    this.render();
+  }
+
   render() {
-    $("obd").classList.toggle("hidden", !this.campaigns.length);
+    $("obd").classList.toggle("hidden", !this.campaigns.length && !this.card);
     if ($("obd-campaign").options.length !== this.campaigns.length + 1) this.renderStatic();
     const card = this.card;
     $("obd-next").disabled = !this.campaignId() || !!card;
@@ -107,6 +125,12 @@ export class OutboundMode {
     }
     $("obd-note").value = "";
     this.card = null;
+    if (this.fromDialer) { // the dialer puts the next one through: nothing to pull
+      this.fromDialer = false;
+      this.onResult(t("ob.saved"), true);
+      this.render();
+      return;
+    }
     await this.next(true);
     this.onResult(this.card ? t("ob.saved") : `${t("ob.saved")} · ${t("ob.none")}`, true);
   }
