@@ -253,6 +253,9 @@ def test_every_transfer_and_dial_target_is_an_extension():
     from callcenter.outbound import dialer
 
     targets += [(n, dialer.DIAL_CONTEXT) for n in NUMBERS]  # campaign dials (agent first, then the customer)
+    from callcenter.outbound import predictive
+
+    targets += [(q, predictive.PREDICTIVE_CONTEXT) for q in _queue_names()]  # predictive dials: the customer into the campaign's queue
     for exten, context in targets:
         assert dialplan.find(plan, context, exten), f"{context},{exten} is not in extensions.conf"
     assert dialplan.find(plan, service.QUEUE_CONTEXT, "s") is None  # a queue is named, never 's'
@@ -300,7 +303,7 @@ def test_no_other_code_dials_into_the_dialplan():
         for name in re.findall(r"\.(originate|redirect|blind_transfer|atxfer|click_to_call|spy)\(", text):
             sites.setdefault(name, set()).add(str(f.relative_to(src)))
     assert sites == {
-        "originate": {"ami/gateway.py", "outbound/dialer.py", "outbound/api.py"},  # campaign dials: dialer.DIAL_CONTEXT, checked above
+        "originate": {"ami/gateway.py", "outbound/dialer.py", "outbound/api.py", "outbound/predictive.py"},  # campaign dials: dialer.DIAL_CONTEXT and predictive.PREDICTIVE_CONTEXT, checked above
         "click_to_call": {"realtime/api.py"},
         "spy": {"realtime/api.py"},
     }, sites

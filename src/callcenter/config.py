@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     callback_retries: int = Field(3, ge=1, le=10, description="Same-day callbacks: attempts before the explanatory SMS")
     callback_retry_s: int = Field(1800, ge=60, le=86400, description="Same-day callbacks: delay between attempts")
     callback_sync_s: float = Field(300.0, ge=0, le=86400, description="Every this many seconds, today's missed callers become callback tasks (0 = only on demand)")
+    outbound_hotline: str = Field("", max_length=32, pattern=r"^[0-9]*$", description="Predictive dialling: the caller ID customers see (the hotline; extensions.conf CC_HOTLINE)")
+    outbound_connect_s: float = Field(2.0, ge=0.5, le=30, description="Predictive dialling: how long an answered customer waits for an agent before the apology (an abandon)")
+    outbound_ring_s: float = Field(30.0, ge=5, le=120, description="Predictive dialling: how long the customer's phone rings")
+    outbound_max_dials_day: int = Field(0, ge=0, le=100, description="Frequency cap: dials of one number per local day, across all campaigns (0 = no cap)")
+    outbound_max_dials_week: int = Field(0, ge=0, le=500, description="Frequency cap: dials of one number in 7 days, across all campaigns (0 = no cap)")
     callback_min_wait_s: float = Field(20.0, ge=0, le=300, description="Queue abandons shorter than this (and short abandons) are misdials, left off the same-day callback list")
     default_area_code: str = Field("", pattern=r"^0?[1-9][0-9]{1,3}$|^$", description="Area code (e.g. 010, 0755) assumed for 7-8 digit local landline numbers; empty = none")
     survey_scale: int = Field(5, ge=2, le=10, description="Highest post-call survey score (1..N)")
@@ -176,6 +181,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["qa"],
         description="Comma-separated roles shown customers' phone numbers masked (138****8000); wallboards are always masked",
     )
+    export_masked_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["team_lead"],
+        description="Comma-separated roles whose campaign list exports show numbers masked (138****8000), beside PHONE_MASKED_ROLES",
+    )
 
     # --- demo / simulator -----------------------------------------------
     simulator: bool = Field(False, description="Run the built-in Asterisk simulator in-process (make demo)")
@@ -203,14 +212,14 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("phone_masked_roles", mode="before")
+    @field_validator("phone_masked_roles", "export_masked_roles", mode="before")
     @classmethod
     def _split_roles(cls, v: object) -> object:
         if isinstance(v, str):
             return [p.strip() for p in v.split(",") if p.strip()]
         return v
 
-    @field_validator("phone_masked_roles")
+    @field_validator("phone_masked_roles", "export_masked_roles")
     @classmethod
     def _roles(cls, v: list[str]) -> list[str]:
         known = ("agent", "team_lead", "qa", "admin")

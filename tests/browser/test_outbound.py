@@ -81,6 +81,14 @@ async def test_campaign_setup_import_work_and_board(browser, server, shot, tmp_p
     await page.wait_for_selector("#s-ver:has-text('第 1 版')")
     await page.click("#start-btn")
     await page.wait_for_selector("#s-meta:has-text('进行中')")
+    await page.wait_for_selector("#seg-count:has-text('名单 2 人，筛选出 2 人')")
+    await page.fill("#seg-body", "{bad")
+    await page.click("#seg-btn")
+    await page.wait_for_selector(".toast:has-text('不是有效的 JSON')")
+    await page.fill("#seg-body", '{"number": {"op": "prefix", "value": "1380013800"}}')
+    await page.click("#seg-btn")
+    await page.wait_for_selector("#seg-count:has-text('筛选出 2 人')")
+    assert (await page.get_attribute("#export-link", "href")).endswith("/contacts.csv")
     await shot(page, "setup-1920")
     assert not errors, errors
     await ctx.close()
@@ -139,3 +147,53 @@ async def test_campaign_setup_import_work_and_board(browser, server, shot, tmp_p
     await shot(page, "board-1366-en")
     assert not errors, errors
     await ctx.close()
+
+
+async def test_outbound_mode_in_the_desktop(browser, server, shot):
+    """The agent works a campaign from the desktop itself: campaign, card
+    and script, dial, result, the next card; in both languages."""
+
+    async def campaign() -> None:
+        from callcenter.outbound.models import Campaign, CampaignContact, CampaignStatus, Script
+
+        async with server.app.state.db.sessions() as s:
+            c = Campaign(name="回访 11月", type="return_visit", queue="sales", status=CampaignStatus.running, window="00:00-00:00")
+            s.add(c)
+            await s.flush()
+            s.add_all([CampaignContact(campaign_id=c.id, number="13900139001", name="赵六", data={"unit": "5栋101"}),
+                       CampaignContact(campaign_id=c.id, number="13900139002", name="钱七"),
+                       Script(campaign_id=c.id, version=1, body="您好，这里是客服中心回访。")])  # fmt: skip
+            await s.commit()
+
+    server.call(campaign())
+    for lang, size, saved in (("zh-CN", (1366, 768), "结果已保存"), ("en", (1920, 1080), "Result saved")):
+        ctx = await browser.new_context(viewport={"width": size[0], "height": size[1]}, locale=lang)
+        page = await ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(server.url + "/login?next=%2Fdesktop")
+        await page.evaluate(f"localStorage.setItem('cc.lang', '{lang}')")
+        await page.fill("#username", "agent01")
+        await page.fill("#password", "demo-pass")
+        await page.click("#submit")
+        await page.wait_for_url("**/desktop**")
+        await page.wait_for_selector("#obd:visible")
+        await page.select_option("#obd-campaign", label="回访 11月 · " + ("预览式" if lang == "zh-CN" else "Preview"))
+        await page.click("#obd-next")
+        await page.wait_for_selector("#obd-card:visible")
+        number = await page.inner_text("#obd-number")
+        assert number in ("13900139001", "13900139002")
+        assert "客服中心回访" in await page.inner_text("#obd-script")
+        await page.click("#obd-dial")
+        await page.wait_for_selector("#obd-state:has-text('" + ("正在呼叫" if lang == "zh-CN" else "Calling") + "')")
+        await shot(page, f"desktop-outbound-{size[0]}-{lang}")
+        await page.select_option("#obd-result", "no_answer")
+        await page.click("#obd-save")
+        await page.wait_for_selector(f"#result:has-text('{saved}')")
+        await page.wait_for_function(f"document.getElementById('obd-number').textContent !== '{number}' || document.getElementById('obd-card').classList.contains('hidden')")
+        if lang == "en":
+            words = " ".join(await page.locator("#obd h3, #obd button, #obd label span").all_inner_texts())
+            assert words.strip() and not any("\u4e00" <= ch <= "\u9fff" for ch in words), words
+        assert not errors, errors
+        await ctx.close()
+    assert [o["exten"] for o in server.app.state.gateway.originates][:2] == ["13900139001", "13900139002"]

@@ -37,6 +37,7 @@ async def _campaign(db: Any, ctx: Any, queue: str, team_key: str, dial: bool) ->
             s.add(d)
             await s.flush()
             ctx.ids["dial"] = d.id
+            ctx.ids["dial_n"] = n
         await s.commit()
         ctx.ids["campaign"] = c.id
         ctx.ids["import"] = report.id

@@ -174,8 +174,8 @@ async def test_preview_dials_only_when_asked_once(client, make_user, make_team, 
     admin = await make_user(Role.admin)
     agent = await make_user(Role.agent, queues=[("sales", 0)])
     c = await campaign(client, admin.headers)
-    await client.patch(f"/api/outbound/campaigns/{c['id']}", json={"status": "running"}, headers=admin.headers)
     await upload(client, admin.headers, c["id"], csv_bytes([["number"], ["13800138001"]]))
+    await client.patch(f"/api/outbound/campaigns/{c['id']}", json={"status": "running"}, headers=admin.headers)
     # today is a holiday in the queue's calendar: nobody is called
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
     async with db.sessions() as s:

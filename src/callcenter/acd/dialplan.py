@@ -139,6 +139,9 @@ class DialplanFacts:
         for name, value in ch.variables.items():
             if name.startswith("CC_"):
                 call.note(call.entered_at, "var", name=name, value=value)
+        if ch.variables.get("CC_DIRECTION") == "outbound":  # [cc-predictive]: the customer was dialled first
+            call.direction = "outbound"
+            call.callee_number = ch.variables.get("CC_NUMBER", "")
 
 
 def route_dict(e: ev.RouteDecided) -> dict[str, Any]:

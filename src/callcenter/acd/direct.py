@@ -35,6 +35,25 @@ from callcenter.acd.common import Output, rounded
 MAX_LIVE = 100_000  # a stream that never ends its calls cannot grow us without bound
 # OriginateResponse Reason (include/asterisk/frame.h AST_CONTROL_*): why the first leg failed
 ORIGINATE_REASONS = {"0": "failed", "1": "failed", "3": "no_answer", "5": "busy", "8": "busy"}
+PREDICTIVE_CONTEXT = "cc-predictive"  # a predictive dial: the customer's leg first (asterisk/extensions.conf)
+
+
+def customer_not_reached(e: ev.OriginateResponded) -> dict[str, Any]:
+    """A predictive dial whose customer did not answer: an outbound attempt
+    with no agent, keyed by the Originate's ChannelId."""
+    outcome = ORIGINATE_REASONS.get(e.reason, "failed")
+    number = e.interface.split("/", 1)[-1].split("@", 1)[0]
+    uid = e.uniqueid or f"originate-{number}-{e.ts:.6f}"
+    return {
+        "call_id": uid, "uniqueid": e.uniqueid, "linkedid": e.uniqueid, "kind": "outbound", "direction": "outbound",
+        "queue": e.exten, "caller_number": "", "caller_name": "", "callee_number": number, "entered_at": e.ts,
+        "answered_at": None, "ended_at": e.ts, "wait_s": 0.0, "sl_wait_s": None, "talk_s": 0.0, "hold_s": 0.0,
+        "wrap_up_s": 0.0, "agent": None, "agent_name": "", "peer_agent": None, "outcome": outcome, "short_abandon": False,
+        "abandon_position": None, "priority": 0, "disposition": None, "disposition_note": "", "recording_file": None,
+        "ring_attempts": [], "transfer": None, "legs": [],
+        "timeline": [{"t": e.ts, "kind": "originate_failed", "reason": e.reason, "customer_answered": False}],
+        "inferred": False, "source": "live", "end_reason": outcome.replace("_", "-"),
+    }  # fmt: skip
 
 
 @dataclass(slots=True, eq=False)
@@ -165,6 +184,9 @@ class DirectCalls:
         did not answer: an outbound attempt on their record, to the number it
         was for."""
         if e.response.lower() == "success" or not e.exten or e.exten == "s":
+            return
+        if e.context == PREDICTIVE_CONTEXT:
+            out.records.append(customer_not_reached(e))
             return
         a = self.agents.of_device(e.interface)
         if a is None:

@@ -194,6 +194,7 @@ class OriginateResponded(Event):
     interface: str
     context: str = ""
     exten: str = ""
+    uniqueid: str = ""  # the Originate's ChannelId on a failure (manager.c fast_originate)
 
 
 # --- channels and bridges (the call tracker's input) ------------------------------

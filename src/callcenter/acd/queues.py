@@ -119,6 +119,8 @@ class QueueCall:
     offered_counted: bool = False  # its OFFERED is in the KPIs (once, whatever the path)
     agent_counted: bool = False  # ... and the agent's handled call in their totals
     thread: str = ""  # the tracker's call (calls.Call.call_id) this queue call is part of
+    direction: str = "inbound"  # outbound: a predictive dial's customer ([cc-predictive], CC_DIRECTION)
+    callee_number: str = ""  # outbound: the number dialled (CC_NUMBER); its caller ID is the hotline
     legs: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
@@ -540,7 +542,7 @@ class Queues:
             a = self.agents.get(call.agent or "")
             if a is not None and not call.agent_counted:
                 call.agent_counted = True
-                self.agents.handled(a, self.now, "inbound", call.talk_s, out)
+                self.agents.handled(a, self.now, call.direction, call.talk_s, out)
         out.records.append(queue_record(call, self.config))
         out.calls.add(call.call_id)
         out.queues.add(call.queue)
@@ -591,16 +593,17 @@ def queue_record(c: QueueCall, config: CoreConfig) -> dict[str, Any]:
     else:
         wait = 0.0
     short = c.outcome == "abandoned" and wait < config.queue(c.queue).short_abandon_s
+    out = c.direction == "outbound"  # a predictive dial: the customer answered, then waited for an agent
     return {
         "call_id": c.call_id,
         "uniqueid": c.uniqueid,
         "linkedid": c.linkedid,
-        "kind": "queue",
-        "direction": "inbound",
+        "kind": "outbound" if out else "queue",
+        "direction": c.direction,
         "queue": c.queue,
         "caller_number": c.caller_number,
         "caller_name": c.caller_name,
-        "callee_number": "",
+        "callee_number": (c.callee_number or c.caller_number) if out else "",
         "peer_agent": None,
         "entered_at": c.entered_at,
         "answered_at": c.answered_at,
@@ -628,5 +631,6 @@ def queue_record(c: QueueCall, config: CoreConfig) -> dict[str, Any]:
         "timeline": c.timeline,
         "inferred": c.inferred,
         "source": c.source,
-        "end_reason": None,
+        # A connected outbound call no agent took (queue timeout, the customer hanging up): dropped.
+        "end_reason": ("no-agent" if c.answered_at is None else None) if out else None,
     }

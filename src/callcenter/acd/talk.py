@@ -120,7 +120,7 @@ class Talk:
             # Their handled call counts when their part ends, not when the
             # caller leaves the survey after it (Queue option c).
             call.agent_counted = True
-            self.qa.agents.handled(a, ts, "inbound", call.talk_s, out)
+            self.qa.agents.handled(a, ts, call.direction, call.talk_s, out)
         if a is not None and a.call is call:
             self.qa.agents.talk_ended(a, call, ts, out)
         else:

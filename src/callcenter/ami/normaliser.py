@@ -184,7 +184,7 @@ class Normaliser:
         )  # fmt: skip
 
     def _originate_response(self, h: Headers, ts: float) -> ev.Event:
-        return ev.OriginateResponded(ts, _s(h, "Response"), _s(h, "Reason"), _s(h, "Channel"), _s(h, "Context"), _s(h, "Exten"))
+        return ev.OriginateResponded(ts, _s(h, "Response"), _s(h, "Reason"), _s(h, "Channel"), _s(h, "Context"), _s(h, "Exten"), _s(h, "Uniqueid"))
 
     def _local_bridge(self, h: Headers, ts: float) -> ev.Event:
         return ev.LocalBridged(

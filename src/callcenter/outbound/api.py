@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, Response, UploadFile, status
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,8 +20,21 @@ from callcenter.auth.service import Principal, audit
 from callcenter.crm.models import CallbackStatus, CallbackTask
 from callcenter.crm.schemas import CallbackOut
 from callcenter.crm.service import normalise_number
-from callcenter.outbound import callbacks, dialer, fees, lists, service
-from callcenter.outbound.models import Arrear, Campaign, CampaignContact, DialMode, Dial, DialState, DncEntry, ListImport, Script
+from callcenter.privacy import masks
+from callcenter.outbound import callbacks, dialer, fees, lists, rules, service
+from callcenter.outbound.models import (
+    Arrear,
+    Campaign,
+    CampaignContact,
+    CampaignStatus,
+    ContactStatus,
+    Dial,
+    DialMode,
+    DialState,
+    DncEntry,
+    ListImport,
+    Script,
+)
 from callcenter.outbound.schemas import (
     ArrearOut,
     CallbackResultIn,
@@ -69,6 +82,10 @@ async def _campaign(session, campaign_id: int, who: Principal) -> Campaign:  # n
     return c
 
 
+def frequency_cap(settings) -> rules.FrequencyCap:  # noqa: ANN001
+    return rules.FrequencyCap(settings.outbound_max_dials_day, settings.outbound_max_dials_week)
+
+
 def _refused(exc: service.Refused) -> HTTPException:
     return HTTPException(exc.status, exc.message)
 
@@ -104,13 +121,45 @@ async def get_campaign(campaign_id: Id, who: Desk, session: SessionDep) -> Campa
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=CampaignOut)
-async def update_campaign(campaign_id: Id, body: CampaignPatch, who: Lead, session: SessionDep) -> Campaign:
+async def update_campaign(campaign_id: Id, body: CampaignPatch, who: Lead, session: SessionDep, request: Request) -> Campaign:
+    """Settings, and the lifecycle: draft -> running (active) <-> paused ->
+    closed (finished, final), each step checked (409 with the reason)."""
     c = await _campaign(session, campaign_id, who)
-    for k, v in body.model_dump(mode="json", exclude_unset=True).items():
-        if v is not None:
-            setattr(c, k, v)
+    changes = {k: v for k, v in body.model_dump(mode="json", exclude_unset=True).items() if v is not None}
+    if c.status is CampaignStatus.closed and changes:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"status: campaign {campaign_id} is closed (finished): nothing more changes")
+    wanted = changes.get("status")
+    if wanted is not None and wanted != c.status.value:
+        contacts = await session.scalar(select(func.count()).select_from(CampaignContact).where(CampaignContact.campaign_id == c.id)) or 0
+        why = rules.transition_refused(c.status.value, wanted, contacts=contacts, queue=changes.get("queue", c.queue), mode=changes.get("mode", c.mode.value))
+        if why:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"status: {why}")
+        audit(session, who, f"campaign.{wanted}", str(c.id), request.client.host if request.client else "")
+    for k, v in changes.items():
+        setattr(c, k, v)
     await session.commit()
     return c
+
+
+@router.get("/campaigns/{campaign_id}/segment")
+async def segment_size(campaign_id: Id, who: Lead, session: SessionDep) -> dict[str, Any]:
+    """How many entries of the list the campaign's segment selects (and how many are still to call)."""
+    c = await _campaign(session, campaign_id, who)
+    rows = (await session.scalars(select(CampaignContact).where(CampaignContact.campaign_id == c.id))).all()
+    chosen = [r for r in rows if service.in_segment(c, r)]
+    return {"segment": c.segment, "total": len(rows), "selected": len(chosen),
+            "pending": sum(1 for r in chosen if r.status is ContactStatus.pending)}  # fmt: skip
+
+
+@router.get("/campaigns/{campaign_id}/contacts.csv")
+async def export_contacts(campaign_id: Id, who: Lead, session: SessionDep, settings: SettingsDep) -> Response:
+    """The list with its results.  Numbers are masked (138****1234) for the
+    roles in CALLCENTER_EXPORT_MASKED_ROLES (team_lead) and PHONE_MASKED_ROLES."""
+    c = await _campaign(session, campaign_id, who)
+    rows = (await session.scalars(select(CampaignContact).where(CampaignContact.campaign_id == c.id).order_by(CampaignContact.id))).all()
+    full = not (masks(who.role, settings.export_masked_roles) or masks(who.role, settings.phone_masked_roles))
+    body = lists.export_contacts(rows, full)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="campaign-{c.id}.csv"'})
 
 
 @router.get("/campaigns/{campaign_id}/contacts", response_model=list[ContactOut])
@@ -206,7 +255,7 @@ def _gateway(request: Request) -> Any:
 
 
 @router.post("/campaigns/{campaign_id}/next", response_model=Card | None)
-async def next_card(campaign_id: Id, who: Desk, session: SessionDep, request: Request) -> Card | None:
+async def next_card(campaign_id: Id, who: Desk, session: SessionDep, settings: SettingsDep, request: Request) -> Card | None:
     """The agent's next contact (null: none due now).  A card already held
     is returned again.  Preview: the agent dials from the card; progressive
     and predictive: the call is placed at once."""
@@ -219,7 +268,7 @@ async def next_card(campaign_id: Id, who: Desk, session: SessionDep, request: Re
     if held is not None:
         return await _card(session, held)
     try:
-        dials = await service.reserve(session, c, _now(), who.interface, who.id)
+        dials = await service.reserve(session, c, _now(), who.interface, who.id, cap=frequency_cap(settings))
     except service.Refused as exc:
         raise _refused(exc) from None
     if not dials:
@@ -249,6 +298,28 @@ async def _originate(session, request: Request, dial: Dial, c: Campaign) -> None
         raise _refused(exc) from None
     except Exception as exc:  # noqa: BLE001 - the gateway's errors: the dial is closed as failed
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"Asterisk refused the call: {exc}") from None
+
+
+@router.post("/calls/{uniqueid}/card", response_model=Card)
+async def predictive_card(
+    uniqueid: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")], who: Desk, session: SessionDep, request: Request
+) -> Card:
+    """The card of a predictive dial the agent has been put through to (the
+    call's Uniqueid is the dial's ChannelId): the contact and the script,
+    and the dial becomes the agent's, so they record its result."""
+    d = await session.scalar(select(Dial).where(Dial.channel_id == uniqueid))
+    if d is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"uniqueid: no campaign dial is call {uniqueid}")
+    await _campaign(session, d.campaign_id, who)
+    if who.role is Role.agent and d.user_id != who.id:
+        acd = getattr(request.app.state, "acd", None)
+        call = acd.core.queue_acd.own(uniqueid) if acd is not None else None
+        if call is None or not who.interface or call.agent != who.interface:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"uniqueid: call {uniqueid} is not on your phone")
+        if d.user_id is None:
+            d.user_id, d.agent = who.id, who.interface
+            await session.commit()
+    return await _card(session, d)
 
 
 @router.post("/dials/{dial_id}/dial", response_model=DialOut)

@@ -1,6 +1,8 @@
 """Outbound's background work in the app: after each (re)connection to
-Asterisk, recover the dials in flight (outbound.dialer.recover); every few
-minutes, turn today's missed callers into callback tasks (outbound.callbacks.sync)."""
+Asterisk, recover the dials in flight (outbound.dialer.recover); every
+second, run the dialer of each running predictive campaign
+(outbound.predictive.LiveDialer, fed by the ACD core); every few minutes,
+turn today's missed callers into callback tasks (outbound.callbacks.sync)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from callcenter.outbound import callbacks, dialer
+from callcenter.outbound.predictive import LiveDialer
+from callcenter.outbound.rules import FrequencyCap
 from callcenter.outbound.sms import make_sender
 
 log = logging.getLogger("callcenter.outbound")
@@ -25,6 +29,7 @@ async def _loop(app: Any) -> None:
     loop = asyncio.get_running_loop()
     last_sync = loop.time()  # the first round after one interval, not at start-up
     every = settings.callback_sync_s
+    dialers: dict[int, tuple[LiveDialer, Any]] = {}  # campaign id -> (its dialer, unsubscribe)
     while True:
         bridge = getattr(app.state, "bridge", None)
         try:
@@ -32,6 +37,8 @@ async def _loop(app: Any) -> None:
                 async with db.sessions() as s:
                     await dialer.recover(s, app.state.gateway, datetime.now(UTC))
                 recovered_session = bridge.sessions
+            if bridge is not None and bridge.readiness()["ok"] and getattr(app.state, "acd", None) is not None:
+                await _predictive(app, dialers)
             if every > 0 and loop.time() - last_sync >= every:
                 last_sync = loop.time()
                 sender = getattr(app.state, "sms_sender", None)
@@ -47,6 +54,31 @@ async def _loop(app: Any) -> None:
         except Exception:  # noqa: BLE001 - a database or link outage: try again next round
             log.warning("outbound background round failed", exc_info=True)
         await asyncio.sleep(POLL_S)
+
+
+async def _predictive(app: Any, dialers: dict[int, tuple[LiveDialer, Any]]) -> None:
+    """One step of every running predictive campaign; a campaign paused or
+    closed places nothing more, and its dialer goes once its calls ended."""
+    from sqlalchemy import select
+
+    from callcenter.outbound.models import Campaign, CampaignStatus, DialMode
+
+    settings = app.state.settings
+    async with app.state.db.sessions() as s:
+        running = set((await s.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.running, Campaign.mode == DialMode.predictive))).all())
+    for cid in running - dialers.keys():
+        d = LiveDialer(app.state.db.sessions, app.state.gateway, app.state.acd, cid, connect_s=settings.outbound_connect_s,
+                       ring_s=settings.outbound_ring_s, hotline=settings.outbound_hotline,
+                       freq_cap=FrequencyCap(settings.outbound_max_dials_day, settings.outbound_max_dials_week))  # fmt: skip
+        async with app.state.db.sessions() as s:
+            c = await s.get(Campaign, cid)
+            d.cap = c.abandon_cap if c is not None else d.cap
+        dialers[cid] = (d, d.start())
+    for cid, (d, unsubscribe) in list(dialers.items()):
+        await d.tick(place=cid in running)
+        if cid not in running and not d.in_flight:
+            unsubscribe()
+            del dialers[cid]
 
 
 async def start(app: Any, stack: AsyncExitStack) -> None:

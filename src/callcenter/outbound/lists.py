@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callcenter.crm.imports import decode
 from callcenter.crm.service import normalise_number
+from callcenter.privacy import mask_phone
 
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_ROWS = 200_000
@@ -175,3 +176,15 @@ def error_report(errors: list[Any]) -> str:
     for line, field, reason in errors:
         w.writerow([line, field, reason])
     return buf.getvalue()
+
+
+def export_contacts(rows: list[Any], full: bool) -> bytes:
+    """A campaign's list with its results, UTF-8 with BOM (Excel)."""
+    keys = sorted({k for r in rows for k in (r.data or {})})
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["number", "name", "status", "attempts", "last_result", "next_at", *keys])
+    for r in rows:
+        w.writerow([r.number if full else mask_phone(r.number), r.name, r.status.value, r.attempts, r.last_result,
+                    r.next_at.isoformat() if r.next_at else "", *[(r.data or {}).get(k, "") for k in keys]])  # fmt: skip
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -74,6 +74,7 @@ class Campaign(Base):
     holidays: Mapped[list[str]] = mapped_column(JSON, default=list)  # ISO dates
     retries: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # result -> {delay_s, max_attempts}
     abandon_cap: Mapped[float] = mapped_column(Float, default=0.03)
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # rules.matches_segment over the card
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -245,6 +245,122 @@ def pick(
     return chosen
 
 
+# --- contact frequency across campaigns, segments ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyCap:
+    """At most `per_day` dials of one number per local day and `per_week`
+    in the last 7 days, whatever the campaign (0: no cap)."""
+
+    per_day: int = 0
+    per_week: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.per_day > 0 or self.per_week > 0
+
+    def allows(self, dialled_at: Iterable[datetime], now: datetime, tz: ZoneInfo) -> bool:
+        """May a number dialled at `dialled_at` (earlier dials) be dialled at `now`?"""
+        if not self.active:
+            return True
+        today = now.astimezone(tz).date()
+        week_from = now - timedelta(days=7)
+        day = week = 0
+        for t in dialled_at:
+            if t > now:
+                continue
+            if t > week_from:
+                week += 1
+            if t.astimezone(tz).date() == today:
+                day += 1
+        return not ((self.per_day and day >= self.per_day) or (self.per_week and week >= self.per_week))
+
+
+def capped(history: Mapping[str, Iterable[datetime]], cap: FrequencyCap, now: datetime, tz: ZoneInfo) -> set[str]:
+    """The numbers the frequency cap holds back now."""
+    return {n for n, times in history.items() if not cap.allows(times, now, tz)}
+
+
+SEGMENT_OPS = ("eq", "ne", "in", "gte", "lte", "prefix", "contains")
+
+
+def _num(v: object) -> float | None:
+    try:
+        return float(str(v).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def matches_segment(segment: Mapping[str, object], fields: Mapping[str, object]) -> bool:
+    """A list entry in the segment?  `segment`: {field: value} (equal) or
+    {field: {"op": one of SEGMENT_OPS, "value": ...}}; all must hold.
+    `fields`: the entry's card (its data) plus name, number, timezone."""
+    for key, cond in segment.items():
+        op, want = (cond.get("op", "eq"), cond.get("value")) if isinstance(cond, Mapping) else ("eq", cond)
+        have = fields.get(key)
+        text = "" if have is None else str(have)
+        if op == "eq" and text != str(want):
+            return False
+        if op == "ne" and text == str(want):
+            return False
+        if op == "in" and text not in {str(w) for w in (want if isinstance(want, list | tuple) else [want])}:
+            return False
+        if op == "prefix" and not text.startswith(str(want)):
+            return False
+        if op == "contains" and str(want) not in text:
+            return False
+        if op in ("gte", "lte"):
+            a, b = _num(have), _num(want)
+            if a is None or b is None or (a < b if op == "gte" else a > b):
+                return False
+    return True
+
+
+def check_segment(segment: object) -> str | None:
+    """Why a segment is malformed (None: fine)."""
+    if not isinstance(segment, Mapping):
+        return "must be an object of field: condition"
+    for key, cond in segment.items():
+        if not isinstance(key, str) or not key or len(key) > 64:
+            return f"field name {key!r} is not a name"
+        if isinstance(cond, Mapping):
+            if cond.get("op", "eq") not in SEGMENT_OPS:
+                return f"{key}: op must be one of {', '.join(SEGMENT_OPS)}"
+            if "value" not in cond:
+                return f"{key}: a condition needs a value"
+            if cond.get("op") in ("gte", "lte") and _num(cond["value"]) is None:
+                return f"{key}: {cond.get('op')} needs a number"
+        elif isinstance(cond, list | dict):
+            return f"{key}: a list needs op 'in'"
+    return None
+
+
+# --- the campaign's lifecycle ---------------------------------------------------------------------
+
+# draft -> running (active) <-> paused -> closed (finished); closed is final.
+TRANSITIONS = {
+    "draft": {"running", "closed"},
+    "running": {"paused", "closed"},
+    "paused": {"running", "closed"},
+    "closed": set(),
+}
+
+
+def transition_refused(current: str, wanted: str, *, contacts: int, queue: str, mode: str) -> str | None:
+    """Why a campaign may not go from `current` to `wanted` (None: it may)."""
+    if wanted == current:
+        return None
+    if wanted not in TRANSITIONS.get(current, set()):
+        return f"a {current} campaign cannot become {wanted}"
+    if wanted == "running":
+        if contacts == 0:
+            return "the list is empty: import contacts first"
+        if mode != "preview" and not queue:
+            return f"a {mode} campaign needs the queue of its agents"
+    return None
+
+
 # --- fee reminders (催费) --------------------------------------------------------------------------
 
 

@@ -24,6 +24,17 @@ def _zone(v: str) -> str:
     return v
 
 
+def _segment(v: dict[str, Any]) -> dict[str, Any]:
+    from callcenter.outbound.rules import check_segment
+
+    if len(v) > 20:
+        raise ValueError("at most 20 conditions")
+    why = check_segment(v)
+    if why:
+        raise ValueError(why)
+    return v
+
+
 def _window(v: str) -> str:
     start, end = parse_window(v)
     return f"{start:%H:%M}-{end:%H:%M}"
@@ -42,6 +53,7 @@ class CampaignBase(BaseModel):
     holidays: list[date] = Field(default_factory=list, max_length=400)
     retries: dict[Result, RetryIn] = Field(default_factory=dict)
     abandon_cap: float = Field(0.03, ge=0.0, le=0.2)
+    segment: Annotated[dict[str, Any], AfterValidator(_segment)] = Field(default_factory=dict)
 
 
 class CampaignIn(CampaignBase):
@@ -53,10 +65,12 @@ class CampaignIn(CampaignBase):
 class CampaignPatch(BaseModel):
     status: CampaignStatus | None = None
     mode: DialMode | None = None
+    queue: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
     window: Annotated[str | None, Field(max_length=11), AfterValidator(lambda v: v if v is None else _window(v))] = None
     holidays: list[date] | None = Field(None, max_length=400)
     retries: dict[Result, RetryIn] | None = None
     abandon_cap: float | None = Field(None, ge=0.0, le=0.2)
+    segment: Annotated[dict[str, Any] | None, AfterValidator(lambda v: v if v is None else _segment(v))] = None
 
 
 class CampaignOut(BaseModel):
@@ -73,6 +87,7 @@ class CampaignOut(BaseModel):
     holidays: list[str]
     retries: dict[str, Any]
     abandon_cap: float
+    segment: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
 
 

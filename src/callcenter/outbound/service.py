@@ -10,7 +10,8 @@ two agents, two campaigns or two nodes never dial one number at once.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
@@ -32,7 +33,21 @@ from callcenter.outbound.models import (
     ListImport,
     Script,
 )
-from callcenter.outbound.rules import CONTACTS, CONVERSATIONS, Candidate, DoNotCall, Result, Window, next_attempt, parse_window, pick, retry_rules
+from callcenter.outbound.rules import (
+    CONTACTS,
+    CONVERSATIONS,
+    Candidate,
+    DoNotCall,
+    FrequencyCap,
+    Result,
+    Window,
+    capped,
+    matches_segment,
+    next_attempt,
+    parse_window,
+    pick,
+    retry_rules,
+)
 
 ACTIVE = (CampaignStatus.draft, CampaignStatus.running, CampaignStatus.paused)
 LIVE_STATES = (DialState.pending, DialState.sent, DialState.answered)
@@ -146,7 +161,14 @@ async def latest_script(session: AsyncSession, campaign_id: int) -> Script | Non
     return await session.scalar(select(Script).where(Script.campaign_id == campaign_id).order_by(Script.version.desc()).limit(1))
 
 
+def in_segment(campaign: Campaign, c: CampaignContact) -> bool:
+    if not campaign.segment:
+        return True
+    return matches_segment(campaign.segment, {**(c.data or {}), "name": c.name, "number": c.number, "timezone": c.timezone or campaign.timezone})
+
+
 async def candidates(session: AsyncSession, campaign: Campaign, now: datetime, limit: int = 500) -> list[Candidate]:
+    """The due entries of the list (of its segment, if it has one)."""
     rows = (
         await session.scalars(
             select(CampaignContact)
@@ -156,22 +178,41 @@ async def candidates(session: AsyncSession, campaign: Campaign, now: datetime, l
                 or_(CampaignContact.next_at.is_(None), CampaignContact.next_at <= now),
             )
             .order_by(CampaignContact.next_at.is_not(None), CampaignContact.next_at, CampaignContact.id)
-            .limit(limit)
+            .limit(limit * 4 if campaign.segment else limit)
         )
     ).all()
+    rows = [r for r in rows if in_segment(campaign, r)][:limit]
     return [Candidate(r.id, r.number, r.timezone or campaign.timezone, r.next_at, 1 if r.last_result == Result.callback_later else 0) for r in rows]
 
 
+async def dial_history(session: AsyncSession, numbers: list[str], now: datetime) -> dict[str, list[datetime]]:
+    """When each number was dialled in the last 7 days, by any campaign."""
+    out: dict[str, list[datetime]] = {}
+    for i in range(0, len(numbers), 500):
+        rows = (await session.execute(
+            select(Dial.number, Dial.created_at).where(Dial.number.in_(numbers[i : i + 500]), Dial.created_at >= now - timedelta(days=7))
+        )).all()  # fmt: skip
+        for number, at in rows:
+            out.setdefault(number, []).append(at)
+    return out
+
+
 async def reserve(
-    session: AsyncSession, campaign: Campaign, now: datetime, agent: str, user_id: int | None, extra_holidays: set[date] | None = None, n: int = 1
-) -> list[Dial]:
+    session: AsyncSession, campaign: Campaign, now: datetime, agent: str, user_id: int | None, extra_holidays: set[date] | None = None, n: int = 1,
+    cap: FrequencyCap | None = None,
+) -> list[Dial]:  # fmt: skip
     """Take up to `n` contacts for dialling: persisted dials holding their
-    numbers.  Commits; a number taken meanwhile by another node is skipped."""
+    numbers.  Commits; a number taken meanwhile by another node is skipped.
+    `cap`: the frequency cap across campaigns (numbers over it wait)."""
     if campaign.status is not CampaignStatus.running:
         raise Refused(409, f"campaign {campaign.id} is {campaign.status.value}, not running")
     window = window_of(campaign, (extra_holidays or set()) | await queue_holidays(session, campaign.queue))
     dnc = await dnc_lists(session)
-    chosen = pick(await candidates(session, campaign, now), now, window, dnc, await live_numbers(session), n)
+    due = await candidates(session, campaign, now)
+    held = await live_numbers(session)
+    if cap is not None and cap.active and due:
+        held |= capped(await dial_history(session, [c.number for c in due], now), cap, now, ZoneInfo(campaign.timezone))
+    chosen = pick(due, now, window, dnc, held, n)
     script = await latest_script(session, campaign.id)
     dials: list[Dial] = []
     for c in chosen:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from callcenter.simulator.base import outside
-from callcenter.simulator.dialplan import AGENTS, DUTY, EXTENSION, OUTBOUND, TRUNK, Dialplan, dial_target
+from callcenter.simulator.dialplan import AGENTS, DUTY, EXTENSION, OUTBOUND, TRUNK, dial_target
 from callcenter.simulator.model import INUSE, Call, Channel, LocalPair
+from callcenter.simulator.predictive import PREDICTIVE, Predictive
 
 
 class DirectCall:
@@ -128,7 +129,7 @@ class DirectCall:
             fn(self)
 
 
-class Calls(Dialplan):
+class Calls(Predictive):
     # -- an agent's phone dials --------------------------------------------------------------
 
     @outside
@@ -167,7 +168,9 @@ class Calls(Dialplan):
                                            ("Number", number), ("Task", a.vars.get("CC_CALLBACK_TASK", "")), ("Recording", file)])  # fmt: skip
         target = dial_target(OUTBOUND, number)
         self._newexten(a, "Dial", f"{target},60", priority=7)
-        return DirectCall(self, a, target, talk=talk if talk is not None else 60.0, timeout=60, **kw)
+        if talk is None:  # how long the customer talks: their own phone's, when a test set one
+            talk = self.phones[target].talk_s if target in self.phones else 60.0
+        return DirectCall(self, a, target, talk=talk, timeout=60, **kw)
 
     def _stamp(self, fmt: str) -> str:
         from datetime import UTC, datetime
@@ -190,15 +193,20 @@ class Calls(Dialplan):
         talk: float | None = None,
         timeout: float = 30.0,
         variables: dict[str, str] | None = None,
+        channel_id: str = "",
     ) -> None:
         """Originate: ring `channel` (the agent's phone) first; when it answers
         run exten@context (dial the customer through [agents]) or the
         application (ChanSpy).  OriginateResponse follows the first leg's
-        answer, or reports Failure: Reason 3 nobody picked up, 5 busy."""
+        answer, or reports Failure: Reason 3 nobody picked up, 5 busy.
+        Context cc-predictive: `channel` is the customer (predictive.py)."""
+        if context == PREDICTIVE:
+            self._originate_customer(channel, exten, callerid, action_id, timeout, variables or {}, channel_id, talk)
+            return
         iface = channel
         p = self.phone(iface)
         num, name = _split_callerid(callerid)
-        a = self.new_channel(iface, num or iface.split("/")[-1], name, context=context, exten=exten or "s", device=iface)
+        a = self.new_channel(iface, num or iface.split("/")[-1], name, context=context, exten=exten or "s", device=iface, uniqueid=channel_id)
         for k, v in (variables or {}).items():
             a.vars[k] = v
             self._varset(a, k, v)

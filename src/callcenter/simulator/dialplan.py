@@ -32,7 +32,7 @@ CALLBACK = "cc-callback"
 AGENTS = "agents"
 OUTBOUND = "cc-outbound"
 DUTY = "cc-duty"
-CONTEXTS = (INBOUND, ROUTE, QUEUE, QUEUE_KEYS, SURVEY, CALLBACK, AGENTS, OUTBOUND, DUTY, "cc-record")
+CONTEXTS = (INBOUND, ROUTE, QUEUE, QUEUE_KEYS, SURVEY, CALLBACK, AGENTS, OUTBOUND, DUTY, "cc-record", "cc-predictive")
 HOTLINE = "4008001234"
 TRUNK = "PJSIP/carrier"  # asterisk/pjsip.conf [carrier]
 EXTENSION = re.compile(r"^[78]\d{3}$")  # [agents] _[78]XXX
@@ -144,6 +144,9 @@ class Dialplan(Connect, Monitor):
         ch = call.caller
         if not ch.alive:
             return
+        if call.plan.get("predictive"):
+            self._predictive_after_queue(call, status)  # type: ignore[attr-defined]
+            return
         call.state = "ivr"
         self._user_event(ch, "QueueResult", [("Uniqueid", ch.uniqueid), ("Queue", call.queue), ("Status", status)])
         self._varset(ch, "CC_QUEUE_OUTCOME", status)
@@ -166,6 +169,9 @@ class Dialplan(Connect, Monitor):
         ch.before_hangup = None
         call = self.calls.get(ch.uniqueid)
         self._varset(ch, "QUEUESTATUS", "CONTINUE")
+        if call is not None and call.plan.get("predictive"):
+            self._predictive_after_agent(call, ch)  # type: ignore[attr-defined]
+            return
         queue = call.queue if call is not None else ch.exten
         self._user_event(ch, "QueueResult", [("Uniqueid", ch.uniqueid), ("Queue", queue), ("Status", "CONTINUE")])
         if call is not None:

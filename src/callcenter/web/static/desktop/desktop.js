@@ -8,6 +8,7 @@ import { addStrings, applyI18n, lang, mmss, pct, t } from "/static/common/i18n.j
 import { Hub, noteServerTime, serverNow } from "/static/common/hub.js";
 import { enabledButtons, installShortcuts, isBusy, pendingPause, shortcutHelp } from "./controls.js";
 import { Followups } from "./followups.js";
+import { OutboundMode } from "./outbound.js";
 import { renderOrderBox, setupOrderBox } from "./workorder.js";
 import { reasonsText } from "/static/common/route.js";
 
@@ -102,6 +103,7 @@ let wrapCallId = null; // the call the wrap-up form was last set up for
 let pauseAsked = null; // the reason of a pause asked for while busy (starts after the call)
 const followups = new Followups({ skills: ctx.skills, timezone: me.timezone, onResult: (text, ok) => result(text, ok) });
 setupOrderBox(() => pop, (text, ok) => result(text, ok));
+const outbound = new OutboundMode({ onResult: (text, ok) => result(text, ok) });
 
 // --- static parts ---------------------------------------------------------------
 
@@ -379,7 +381,8 @@ renderStatic();
 render();
 applyI18n();
 followups.load();
-window.addEventListener("cc:lang", () => { renderStatic(); render(); fillTargets(); followups.render(); if (lastResult) result(...lastResult); });
+outbound.load();
+window.addEventListener("cc:lang", () => { renderStatic(); render(); fillTargets(); followups.render(); outbound.renderStatic(); outbound.render(); if (lastResult) result(...lastResult); });
 
 if (iface) {
   const hub = new Hub({
@@ -407,6 +410,7 @@ if (iface) {
       if (d.pop) pop = d.pop.phase === "cleared" ? (pop && pop.call_id !== d.pop.call_id ? pop : null) : d.pop;
     }
     if (before === "wrap_up" && agent && agent.state !== "wrap_up") followups.soon();
+    if (pop) outbound.fromPop(pop);
     render();
   });
   hub.connect();

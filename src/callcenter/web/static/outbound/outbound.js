@@ -3,70 +3,14 @@
 // campaign wallboard.  Every figure comes from /api/outbound (role- and
 // scope-checked); the page only arranges it.
 import { api, ApiError, signedIn, toast } from "/static/common/api.js";
-import { addStrings, applyI18n, mmss, pct, t, tr } from "/static/common/i18n.js";
+import { applyI18n, mmss, pct, t, tr } from "/static/common/i18n.js";
+import { addOutboundStrings } from "/static/outbound/strings.js";
 
 const RESULTS = ["normal_conversation", "success", "refused", "callback_later", "no_answer", "busy", "wrong_number", "invalid_number", "contacted", "do_not_call"];
 const TYPES = ["service", "sales", "collection", "retention", "return_visit", "survey"];
 const MODES = ["preview", "progressive", "predictive"];
 
-addStrings({
-  "zh-CN": {
-    "ob.title": "外呼", "ob.tab.work": "外呼工作台", "ob.tab.setup": "活动设置", "ob.tab.board": "活动看板", "ob.campaign": "外呼活动",
-    "ob.next": "下一位", "ob.dial": "拨号", "ob.none": "当前没有可拨打的客户（时段外、已在拨打、或名单已完成）", "ob.result": "结果",
-    "ob.callbackAt": "预约回拨时间", "ob.note": "备注", "ob.saveNext": "保存并继续", "ob.script": "话术", "ob.scriptVer": "话术第 {v} 版",
-    "ob.noScript": "本活动尚无话术", "ob.attempts": "第 {n} 次拨打", "ob.state.pending": "待拨号", "ob.state.sent": "正在呼叫",
-    "ob.state.answered": "通话中", "ob.state.ended": "已结束", "ob.saved": "结果已保存",
-    "ob.new": "新建外呼活动", "ob.name": "活动名称", "ob.type": "类型", "ob.mode": "拨号方式", "ob.queue": "坐席队列", "ob.team": "班组",
-    "ob.noTeam": "（不限）", "ob.window": "呼叫时段", "ob.cap": "放弃率上限 %", "ob.create": "创建", "ob.created": "活动已创建",
-    "ob.start": "开始", "ob.pause": "暂停", "ob.import": "导入名单", "ob.file": "名单文件", "ob.strict": "有错误则全部不导入",
-    "ob.upload": "上传", "ob.report": "共 {rows} 行，导入 {imported} 行，{errors} 行有误（编码 {encoding}）", "ob.notApplied": "有错误行，未导入任何数据",
-    "ob.errorReport": "下载错误报告", "ob.line": "第 {line} 行 {field}：{reason}", "ob.saveScript": "保存为新版本", "ob.scriptSaved": "已保存话术第 {v} 版",
-    "ob.meta": "{type} · {mode} · {status} · 时段 {window}", "ob.agent": "坐席", "ob.pickFile": "请选择名单文件",
-    "ob.k.dials": "拨打", "ob.k.contacts": "接触", "ob.k.contact_rate": "接触率", "ob.k.conversations": "正常通话", "ob.k.successes": "成功",
-    "ob.k.success_rate": "成功率", "ob.k.list_utilisation": "名单使用率", "ob.k.talk": "通话时长", "ob.k.abandon_rate": "接通放弃率",
-    "ob.k.list_size": "名单数量", "ob.noCampaign": "没有可见的外呼活动",
-    "ob.type.service": "服务回访", "ob.type.sales": "营销", "ob.type.collection": "催收/催费", "ob.type.retention": "维系挽留",
-    "ob.type.return_visit": "回访", "ob.type.survey": "满意度调查",
-    "ob.mode.preview": "预览式", "ob.mode.progressive": "渐进式", "ob.mode.predictive": "预测式",
-    "ob.status.draft": "草稿", "ob.status.running": "进行中", "ob.status.paused": "已暂停", "ob.status.closed": "已结束",
-    "ob.r.normal_conversation": "正常通话", "ob.r.success": "成功", "ob.r.refused": "拒绝", "ob.r.callback_later": "预约回拨",
-    "ob.r.no_answer": "无人接听", "ob.r.busy": "忙线", "ob.r.wrong_number": "非本人", "ob.r.invalid_number": "无效号码",
-    "ob.r.contacted": "已接触", "ob.r.do_not_call": "要求不再来电",
-    "ob.tab.callbacks": "今日回访", "ob.cb.sync": "刷新名单", "ob.cb.number": "号码", "ob.cb.since": "未接通时间", "ob.cb.attempts": "已拨次数",
-    "ob.cb.status": "状态", "ob.cb.dial": "拨号", "ob.cb.reached": "已联系上", "ob.cb.no_answer": "无人接听", "ob.cb.busy": "忙线",
-    "ob.cb.wrong_number": "号码错误", "ob.cb.st.open": "待回访", "ob.cb.st.claimed": "处理中", "ob.cb.st.done": "已完成", "ob.cb.dialled": "正在呼叫 {n}",
-    "ob.cb.k.due": "应回访", "ob.cb.k.made": "已回访", "ob.cb.k.reached": "已联系上", "ob.cb.k.same_day": "当日清零率", "ob.cb.k.wait": "放弃→回访（中位）",
-    "ob.f.unit": "房号", "ob.f.amount": "金额", "ob.f.period": "账期", "ob.f.due_on": "到期日", "ob.f.note": "备注",
-  },
-  en: {
-    "ob.title": "Outbound", "ob.tab.work": "Outbound desk", "ob.tab.setup": "Campaign setup", "ob.tab.board": "Campaign board", "ob.campaign": "Campaign",
-    "ob.next": "Next", "ob.dial": "Dial", "ob.none": "Nobody to call now (outside the window, being dialled, or the list is done)", "ob.result": "Result",
-    "ob.callbackAt": "Call back at", "ob.note": "Note", "ob.saveNext": "Save and go on", "ob.script": "Script", "ob.scriptVer": "Script version {v}",
-    "ob.noScript": "This campaign has no script yet", "ob.attempts": "Attempt {n}", "ob.state.pending": "Ready to dial", "ob.state.sent": "Calling",
-    "ob.state.answered": "On the call", "ob.state.ended": "Ended", "ob.saved": "Result saved",
-    "ob.new": "New campaign", "ob.name": "Name", "ob.type": "Type", "ob.mode": "Dialling mode", "ob.queue": "Agents' queue", "ob.team": "Team",
-    "ob.noTeam": "(any)", "ob.window": "Calling window", "ob.cap": "Abandon cap %", "ob.create": "Create", "ob.created": "Campaign created",
-    "ob.start": "Start", "ob.pause": "Pause", "ob.import": "Import a list", "ob.file": "List file (CSV or XLSX)", "ob.strict": "Import nothing if any row is bad",
-    "ob.upload": "Upload", "ob.report": "{rows} rows, {imported} imported, {errors} with errors (encoding {encoding})", "ob.notApplied": "Some rows are bad: nothing was imported",
-    "ob.errorReport": "Download the error report", "ob.line": "Line {line}, {field}: {reason}", "ob.saveScript": "Save as a new version", "ob.scriptSaved": "Script version {v} saved",
-    "ob.meta": "{type} · {mode} · {status} · window {window}", "ob.agent": "Agent", "ob.pickFile": "Choose a list file",
-    "ob.k.dials": "Dials", "ob.k.contacts": "Contacts", "ob.k.contact_rate": "Contact rate", "ob.k.conversations": "Conversations", "ob.k.successes": "Successes",
-    "ob.k.success_rate": "Success rate", "ob.k.list_utilisation": "List used", "ob.k.talk": "Talk time", "ob.k.abandon_rate": "Abandon rate (connected)",
-    "ob.k.list_size": "List size", "ob.noCampaign": "No campaign to show",
-    "ob.type.service": "Service", "ob.type.sales": "Sales", "ob.type.collection": "Collection", "ob.type.retention": "Retention",
-    "ob.type.return_visit": "Return visit", "ob.type.survey": "Survey",
-    "ob.mode.preview": "Preview", "ob.mode.progressive": "Progressive", "ob.mode.predictive": "Predictive",
-    "ob.status.draft": "Draft", "ob.status.running": "Running", "ob.status.paused": "Paused", "ob.status.closed": "Closed",
-    "ob.r.normal_conversation": "Conversation", "ob.r.success": "Success", "ob.r.refused": "Refused", "ob.r.callback_later": "Call back later",
-    "ob.r.no_answer": "No answer", "ob.r.busy": "Busy", "ob.r.wrong_number": "Wrong person", "ob.r.invalid_number": "Invalid number",
-    "ob.r.contacted": "Contacted", "ob.r.do_not_call": "Do not call again",
-    "ob.tab.callbacks": "Today's callbacks", "ob.cb.sync": "Refresh the list", "ob.cb.number": "Number", "ob.cb.since": "Missed at", "ob.cb.attempts": "Attempts",
-    "ob.cb.status": "Status", "ob.cb.dial": "Dial", "ob.cb.reached": "Reached", "ob.cb.no_answer": "No answer", "ob.cb.busy": "Busy",
-    "ob.cb.wrong_number": "Wrong number", "ob.cb.st.open": "To call", "ob.cb.st.claimed": "In progress", "ob.cb.st.done": "Done", "ob.cb.dialled": "Calling {n}",
-    "ob.cb.k.due": "Due", "ob.cb.k.made": "Made", "ob.cb.k.reached": "Reached", "ob.cb.k.same_day": "Cleared today", "ob.cb.k.wait": "Abandon → callback (median)",
-    "ob.f.unit": "Unit", "ob.f.amount": "Amount", "ob.f.period": "Period", "ob.f.due_on": "Due", "ob.f.note": "Note",
-  },
-});
+addOutboundStrings();
 
 const $ = (id) => document.getElementById(id);
 const me = await signedIn();
@@ -146,6 +90,27 @@ function showSelected() {
   if (!c) return;
   $("s-name").textContent = c.name;
   $("s-meta").replaceChildren(tr("span", "ob.meta", { type: t("ob.type." + c.type), mode: t("ob.mode." + c.mode), status: t("ob.status." + c.status), window: c.window }));
+  $("close-btn").disabled = c.status === "closed";
+  if (lead) showSegment(c);
+}
+
+async function showSegment(c) {
+  $("seg-body").value = Object.keys(c.segment || {}).length ? JSON.stringify(c.segment) : "";
+  $("export-link").href = `/api/outbound/campaigns/${c.id}/contacts.csv`;
+  try {
+    const n = await api(`/api/outbound/campaigns/${c.id}/segment`);
+    $("seg-count").replaceChildren(tr("span", "ob.segmentCount", { total: n.total, selected: n.selected, pending: n.pending }));
+  } catch { $("seg-count").replaceChildren(); }
+}
+
+async function saveSegment() {
+  let segment = {};
+  const text = $("seg-body").value.trim();
+  if (text) {
+    try { segment = JSON.parse(text); } catch { toast(t("ob.segmentBad"), { error: true }); return; }
+  }
+  try { await api(`/api/outbound/campaigns/${campaignId()}`, { method: "PATCH", body: { segment } }); } catch (e) { toast(e.message, { error: true }); return; }
+  await loadCampaigns();
 }
 
 async function createCampaign(ev) {
@@ -295,6 +260,8 @@ $("import").onsubmit = upload;
 $("script-btn").onclick = saveScript;
 $("start-btn").onclick = () => setStatus("running");
 $("pause-btn").onclick = () => setStatus("paused");
+$("close-btn").onclick = () => setStatus("closed");
+$("seg-btn").onclick = saveSegment;
 $("cb-sync").onclick = async () => {
   try { await api("/api/outbound/callbacks/sync", { method: "POST" }); } catch (e) { toast(e.message, { error: true }); return; }
   await callbacksTab();
