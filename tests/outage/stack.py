@@ -234,7 +234,8 @@ class CallStack:
             rows = (await s.execute(select(CallRecord))).scalars().all()
         return [
             {"call_id": r.call_id, "uniqueid": r.uniqueid, "entered_at": r.entered_at, "outcome": r.outcome.value,
-             "agent": r.agent, "talk_s": r.talk_s, "hold_s": r.hold_s, "queue": r.queue}
+             "agent": r.agent, "talk_s": r.talk_s, "hold_s": r.hold_s, "queue": r.queue,
+             "source": r.source, "timeline": r.timeline}
             for r in rows
         ]  # fmt: skip
 

@@ -170,10 +170,18 @@ def _correct_live(core: Core, call: QueueCall, s: Stay, out: Output) -> None:
     if s.ended is not None and call.talk_end is not None and s.outcome in (None, "answered"):
         # The agent left while we were blind; the caller is still on (a
         # survey, say): talk ended at queue_log's COMPLETE, not at the resync.
-        call.talk_end = s.ended
-        call.talk_s = max(0.0, s.ended - call.answered_at - call.hold_s)
+        _talk_to(call, s.ended)
     call.note(out.ts, "backfill", note="answer time from queue_log")
     out.calls.add(call.call_id)
+
+
+def _talk_to(call: QueueCall, end: float) -> None:
+    """Talk up to queue_log's end.  A hold still open when we went blind
+    was counted up to the resync; none of it can lie past the real end."""
+    assert call.answered_at is not None
+    call.talk_end = end
+    call.hold_s = min(call.hold_s, max(0.0, end - call.answered_at))
+    call.talk_s = max(0.0, end - call.answered_at - call.hold_s)
 
 
 def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None:
@@ -194,9 +202,7 @@ def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None
         if call.agent is None and s.agent:
             call.agent, call.agent_name = _agent(core, s.agent)
     if s.ended is not None and call.answered_at is not None and s.outcome in (None, "answered"):
-        # Talk to queue_log's end (COMPLETE*, or the transfer).
-        call.talk_end = s.ended
-        call.talk_s = max(0.0, s.ended - call.answered_at - call.hold_s)
+        _talk_to(call, s.ended)  # queue_log's end (COMPLETE*, or the transfer)
         if call.ended_at is None or call.ended_at > s.ended:
             call.ended_at = s.ended
     elif s.connected is not None and call.talk_end is not None:

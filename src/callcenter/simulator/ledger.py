@@ -201,6 +201,7 @@ class Report:
             + (f"\n  lost: {show(self.lost)}" if self.lost else "")
             + (f"\n  duplicated: {show(self.duplicated)}" if self.duplicated else "")
             + (f"\n  mislabelled: {show([(v.uniqueid, why) for v, _, why in self.mislabelled])}" if self.mislabelled else "")
+            + "".join(f"\n    {v.uniqueid} {v}: record {r}" for v, r, _ in self.mislabelled[:3])
             + (f"\n  unknown: {show([(r['uniqueid'], r['outcome']) for r in self.unknown])}" if self.unknown else "")
         )
 
