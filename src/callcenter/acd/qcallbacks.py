@@ -215,11 +215,11 @@ class QueuedCallbacks:
             d: DirectCall | None = cb.direct
             if d is None:
                 d = cb.direct = self.direct.by_phone.get(cb.agent_uid)
-                ch = self.qa.tracker.graph.get(cb.agent_uid)
                 if d is None:
-                    if ch is None:  # hung up before it dialled
+                    if self.qa.tracker.graph.get(cb.agent_uid) is None:  # hung up before it dialled
                         self._retry(cb, ts, out, "agent_hung_up")
                     continue
+                d.queue = cb.queue  # the queue's wrap-up limit after it
             if d.answered_at is not None:
                 self._connected(cb, d, out)
             elif d.ended_at is not None:

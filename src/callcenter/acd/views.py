@@ -58,6 +58,7 @@ def queue_view(core: Core, name: str) -> dict[str, Any]:
         "waiting": len(callers),
         "longest_wait_s": rounded(max((core.now - c.entered_at for c in callers), default=0.0)),
         "callers": [caller(core, c) for c in callers],
+        "callbacks": core.qcallbacks.view(name, core.now),  # queued callbacks keeping their place
         "agents": agent_counts(core, q, q.members, q.known),
         "kpi": kpi_views(core, q.kpi),
         "sl_threshold_s": cfg.sl_threshold_s,

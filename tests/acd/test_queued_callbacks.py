@@ -1,0 +1,192 @@
+"""Queued callbacks keep the caller's place (issue 16; acd/qcallbacks.py).
+
+Pure core scenarios first (scripted events, then the simulator's wire in
+virtual time with the core's actions carried out), then the real stack:
+simulator over TCP -> Bridge -> AcdService -> CallbackDialer -> gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from callcenter.acd import events as ev
+from callcenter.acd.core import Core, CoreConfig, PauseMember, QueueConfig
+from callcenter.acd.common import CALLBACK_REASON, WRAP_REASON, CallbackOffer
+from callcenter.acd.script import Script
+from callcenter.ami.normaliser import EventStream
+from callcenter.simulator.clock import VirtualClock
+from callcenter.simulator.pbx import PBX
+from callcenter.simulator.server import encode
+
+T0 = 1_700_000_000.0
+A, B = "PJSIP/8001", "PJSIP/8002"
+
+
+def run(events: list[ev.Event]) -> tuple[Core, list]:
+    core = Core(CoreConfig(queues={"support": QueueConfig("support", wrap_up_s=60)}))
+    outs = [core.apply(e) for e in sorted(events, key=lambda e: e.ts)]
+    assert core.stats["errors"] == 0, core.last_error
+    return core, outs
+
+
+def busy_agent(s: Script) -> object:
+    """A answers c0 at +1 and hangs up at +40; B is at lunch all along."""
+    s.member(T0, "support", A)
+    s.member(T0, "support", B, paused=True, reason="lunch")
+    c0 = s.join(T0, "support", "13800000000")
+    s.ring(T0 + 0.5, c0, A)
+    s.answer(T0 + 1, c0, A, ring_started=T0 + 0.5)
+    s.hang_up(T0 + 40, c0, by="caller")
+    s.pause(T0 + 40, "support", A, True, WRAP_REASON)  # Asterisk's answer to the wrap-up pause
+    return c0
+
+
+def test_the_callback_is_offered_before_a_caller_who_came_later() -> None:
+    """c1 joins at +10 and presses 9 at +20; c2 joins at +15.  When A's
+    wrap-up ends (+45), the callback (entry +10) is ahead of c2 (+15): A is
+    offered the callback and stays paused, so app_queue cannot ring A for c2."""
+    s = Script()
+    c0 = busy_agent(s)
+    c1 = s.join(T0 + 10, "support", "13800000001")
+    c2 = s.join(T0 + 15, "support", "13800000002")
+    s.exit_with_key(T0 + 20, c1, task="41")
+    s.tick(T0 + 30)
+    s.disposition(T0 + 45, A, c0.linkedid, "resolved")
+    core, outs = run(s.events)
+    offers = [o for out in outs for o in out.offers]
+    assert offers == [CallbackOffer(f"cb-{c1.linkedid}", "support", A, "13800000001", "41", c1.uniqueid, T0 + 10)]
+    last = outs[-1]
+    assert last.offers and not [p for p in last.actions if p.interface == A and not p.paused], "A's unpause is held back"
+    v = core.queue_view("support")
+    assert [c["caller_number"] for c in v["callers"]] == ["13800000002"]
+    cb = v["callbacks"][0]
+    assert (cb["state"], cb["agent"], cb["entered_at"], cb["requested_at"], cb["position"]) == ("offered", A, T0 + 10, T0 + 20, 1)
+    k = v["kpi"]["today"]
+    # Offered 3 (c0, c1, c2); c1 left the queue as a callback, not an abandon.
+    assert (k["offered"], k["abandoned"], k["callbacks_requested"], k["callbacks_made"]) == (3, 0, 1, 1)
+    assert k["abandon_rate"] == 0.0
+    assert [r["outcome"] for o in outs for r in o.records if r["caller_number"] == "13800000001"] == ["callback_requested"]
+    assert c2.uniqueid in {c["call_id"] for c in v["callers"]}
+
+
+def test_a_live_caller_who_came_first_is_served_first() -> None:
+    """c1 joins at +10 and waits; c2 joins at +12 and presses 9 at +20.  A
+    frees at +45: c1 is ahead of the callback, so A is unpaused for
+    app_queue, and nothing is offered.  A higher priority counts too: c3
+    (QUEUE_PRIO 5, joined +30) is ahead of the callback as well."""
+    s = Script()
+    c0 = busy_agent(s)
+    s.join(T0 + 10, "support", "13800000001")
+    c2 = s.join(T0 + 12, "support", "13800000002")
+    s.exit_with_key(T0 + 20, c2, task="42")
+    c3 = s.join(T0 + 30, "support", "13800000003")
+    s.add(ev.VarSet(T0 + 30, c3.uniqueid, c3.linkedid, c3.channel, "QUEUE_PRIO", "5"))
+    s.disposition(T0 + 45, A, c0.linkedid, "resolved")
+    core, outs = run(s.events)
+    assert not [o for out in outs for o in out.offers]
+    assert PauseMember(A, False, WRAP_REASON) in outs[-1].actions
+    cb = core.queue_view("support")["callbacks"][0]
+    assert (cb["state"], cb["position"]) == ("waiting", 3)  # behind c3 (priority 5) and c1 (+10)
+
+
+def test_an_agent_already_free_is_paused_for_the_callback() -> None:
+    """Nobody waits live and A is free: the callback is offered at once and
+    A paused with reason "callback" (the core's own pause, not a person's)."""
+    s = Script()
+    s.member(T0, "support", A)
+    c1 = s.join(T0, "support", "13800000001")
+    s.exit_with_key(T0 + 3, c1, task="7")
+    core, outs = run(s.events)
+    assert [(o.interface, o.task) for out in outs for o in out.offers] == [(A, "7")]
+    assert PauseMember(A, True, CALLBACK_REASON) in outs[-1].actions
+    s.pause(T0 + 3.1, "support", A, True, CALLBACK_REASON)
+    core, _ = run(s.events)
+    assert core.agent_view(A)["state"] != "paused", "a callback hold is not a person's pause"
+
+
+# --- the simulator's wire, the core's actions carried out (virtual time) -----------------
+
+
+class Wired:
+    """The core on the simulator's wire; what the core asks for is done 0.1 s later."""
+
+    def __init__(self, answer_customer: bool = True) -> None:
+        self.pbx = PBX(clock=VirtualClock(), seed=1)
+        self.core = Core(CoreConfig(queues={"repairs": QueueConfig("repairs", wrap_up_s=20)}))
+        self.stream, self.records, self.callbacks, self.todo = EventStream(), [], [], []
+        self.queue_log: list[tuple[str, ...]] = []
+        self.answer_customer = answer_customer
+        self.pbx.sinks.append(self._feed)
+        self.pbx.queue_log.append(lambda row: self.queue_log.append((row.event, *(str(x) for x in row.data))))
+
+    def _take(self, out) -> None:  # noqa: ANN001
+        self.records.extend(out.records)
+        self.callbacks.extend(out.callbacks)
+        self.todo.extend(out.actions)
+        self.todo.extend(out.offers)
+
+    def _feed(self, fields) -> None:  # noqa: ANN001
+        for e in self.stream.feed(encode(fields), self.pbx.now):
+            self._take(self.core.apply(e))
+
+    def run(self, seconds: float) -> None:
+        end = self.pbx.now + seconds
+        while self.pbx.now < end:
+            self.pbx.advance(0.1)
+            self._take(self.core.apply(ev.Tick(self.pbx.now)))
+            while self.todo:
+                a = self.todo.pop(0)
+                if isinstance(a, PauseMember):
+                    self.pbx.pause(a.interface, a.paused, a.reason)
+                else:
+                    if not self.answer_customer:
+                        self.pbx.set_phone(a.interface, answer_after=1.0)
+                    self.pbx.originate(a.interface, exten=a.number, context="agents", callerid=f'"{a.number}" <{a.number}>',
+                                       variables={"CC_AGENT": a.interface, "CC_CALLBACK_TASK": a.task}, talk=20)  # fmt: skip
+
+
+def test_on_the_wire_the_callback_connects_before_the_later_caller_is_answered() -> None:
+    w = Wired()
+    pbx = w.pbx
+    pbx.add_member("repairs", A, "王静")
+    pbx.advance(0)
+    t0 = pbx.now
+    pbx.new_call("repairs", "13800000001", answer=[{"agent": A, "after": 1}], talk=30)
+    pbx.advance(2)
+    pbx.new_call("repairs", "13800000002", key=(10, "9"), after_timeout=3)  # entry +2, key at +12
+    pbx.advance(3)
+    pbx.new_call("repairs", "13800000003", answer=[{"agent": A, "after": 1}], talk=10)  # entry +5
+    w.run(250)
+    # Asterisk's own record of the key: EXITWITHKEY key|position|origposition|waittime.
+    assert [r for r in w.queue_log if r[0] == "EXITWITHKEY"] == [("EXITWITHKEY", "9", "1", "1", "10")]
+    [cb] = w.callbacks
+    assert (cb["state"], cb["agent"], cb["task"], cb["attempts"]) == ("connected", A, "1", 1)
+    assert cb["entered_at"] == t0 + 2 and cb["requested_at"] == t0 + 12
+    later = next(r for r in w.records if r["caller_number"] == "13800000003")
+    assert later["outcome"] == "answered" and cb["connected_at"] < later["answered_at"]
+    out_call = next(r for r in w.records if r["kind"] == "outbound")
+    assert out_call["callee_number"] == "13800000002" and out_call["agent"] == A
+    assert any(i["kind"] == "queued_callback" and i["task"] == "1" for i in out_call["timeline"])
+    k = w.core.queue_view("repairs")["kpi"]["today"]
+    assert (k["offered"], k["answered"], k["abandoned"], k["abandon_rate"]) == (3, 2, 0, 0.0)
+    assert (k["callbacks_requested"], k["callbacks_made"], k["callbacks_reached"]) == (1, 1, 1)
+    assert k["callback_wait_s"] == pytest.approx(cb["connected_at"] - cb["entered_at"])
+    assert k["callback_delay_s"] == pytest.approx(cb["connected_at"] - cb["requested_at"])
+    assert w.core.stats["errors"] == 0
+
+
+def test_a_customer_who_does_not_answer_is_tried_again_then_left_to_the_list() -> None:
+    w = Wired()
+    pbx = w.pbx
+    pbx.add_member("repairs", A, "王静")
+    pbx.advance(0)
+    pbx.set_phone("PJSIP/13800000002@carrier", miss_prob=1.0)  # the customer never answers: Dial(...,60) runs out
+    pbx.new_call("repairs", "13800000002", key=(3, "9"), after_timeout=1)
+    w.run(3 * 200)
+    [cb] = w.callbacks
+    assert (cb["state"], cb["attempts"]) == ("failed", 3)
+    assert [i["kind"] for i in cb["timeline"]].count("offered") == 3
+    assert w.core.agent_view(A)["state"] == "available"
+    assert pbx.memberships(A)[0].paused is False, "the agent is given back to app_queue"
