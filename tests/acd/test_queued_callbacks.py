@@ -190,3 +190,102 @@ def test_a_customer_who_does_not_answer_is_tried_again_then_left_to_the_list() -
     assert [i["kind"] for i in cb["timeline"]].count("offered") == 3
     assert w.core.agent_view(A)["state"] == "available"
     assert pbx.memberships(A)[0].paused is False, "the agent is given back to app_queue"
+
+
+# --- the real stack: simulator over TCP -> Bridge -> AcdService -> gateway -------------------
+
+
+async def test_the_real_stack_keeps_the_callers_place_and_replays_the_same(db, tmp_path):
+    """A takes c1; c2 (+2) presses 9 at +12, c3 joins at +5.  The hook (here
+    a stand-in that returns the task made beforehand, as /hooks/callback
+    does) names the task; when A's wrap-up ends the service originates the
+    callback (A's phone first, then c2's number) and c3 waits behind it.
+    The live KPIs count no abandon, the task ends reached, and a replay of
+    the capture gives the same calls, KPIs and agents."""
+    import json
+    import subprocess
+    import sys
+    from zoneinfo import ZoneInfo
+
+    from callcenter.acd.replay import report, settle_s
+    from callcenter.acd.service import AcdService, core_config_from
+    from callcenter.ami.bridge import Bridge
+    from callcenter.crm.models import CallbackReason, CallbackStatus, CallbackTask
+    from callcenter.crm.service import request_callback
+    from callcenter.simulator.clock import RealClock
+    from callcenter.simulator.server import AmiServer
+    from tests.ami.conftest import SECRET, USER, ami_settings, until
+
+    async with db.sessions() as s:
+        task, _ = await request_callback(s, "13800000002", CallbackReason.requested, "", "repairs", ZoneInfo("Asia/Shanghai"), "")
+        await s.commit()
+        task_id = task.id
+    asked: list[dict[str, str]] = []
+
+    def hook(q: dict[str, str]) -> dict[str, str]:
+        asked.append(q)
+        return {"task": str(task_id), "status": "exists"}
+
+    capture = tmp_path / "callback.ami"
+    speed = 60.0
+    with open(capture, "wb") as rec:
+        pbx = PBX(clock=RealClock(speed=speed), seed=5)
+        pbx.callback_hook = hook
+        server = AmiServer(username=USER, secret=SECRET, pbx=pbx, record=rec)
+        server.faults.login_delay_s = 0.0
+        port = await server.start()
+        settings = ami_settings(port, ami_ping_interval_s=1.0, ami_dead_after_s=10.0)
+        # The service's clock is the simulator's (sped up): its 1 s Ticks end wrap-ups on time.
+        acd = AcdService(db, core_config_from(settings), gateway=None, clock=lambda: pbx.clock.wall(pbx.schedule), tick_s=0.05)
+        records: list[dict] = []
+        callbacks: list[dict] = []
+        acd.subscribe(lambda out, core: (records.extend(out.records), callbacks.extend(out.callbacks)))
+        await acd.start()
+        bridge = Bridge(settings, on_event=acd.submit)
+        acd.gateway = bridge.gateway
+        await bridge.start()
+        try:
+            await until(lambda: bridge.readiness()["ok"], 5.0, "bridge ready")
+            pbx.set_phone(A, answer_after=1.0)
+            pbx.set_phone("PJSIP/13800000002@carrier", answer_after=3.0)
+            pbx.add_member("repairs", A, "王静")
+            await until(lambda: A in acd.core.agents, 5.0, "A logged in")
+            t0 = pbx.now
+            pbx.new_call("repairs", "13800000001", answer=[{"agent": A, "after": 1}], talk=30)
+            await until(lambda: pbx.now - t0 >= 2, 5.0, "+2")
+            pbx.new_call("repairs", "13800000002", key=(10, "9"), after_timeout=3)
+            await until(lambda: pbx.now - t0 >= 5, 5.0, "+5")
+            pbx.new_call("repairs", "13800000003", answer=[{"agent": A, "after": 1}], talk=10)
+            await until(lambda: callbacks, 20.0, "the callback to connect")
+            await until(lambda: any(r["caller_number"] == "13800000003" for r in records), 20.0, "c3's call to end")
+            await until(lambda: not pbx.calls, 10.0, "calls to end")
+            # A's last unpause has come back from Asterisk: the live core has read all the capture holds.
+            await until(lambda: not pbx.memberships(A)[0].paused and not acd.core.agents[A].queues["repairs"].paused, 10.0, "A unpaused")
+        finally:
+            await bridge.stop()
+            await server.stop()
+        acd.submit(ev.Tick(acd.core.now + settle_s(acd.core.config)))
+        await acd.flush_all()
+        await acd.stop()
+    [cb] = callbacks
+    assert (cb["state"], cb["agent"], cb["task"], cb["attempts"]) == ("connected", A, str(task_id), 1)
+    assert [q["number"] for q in asked] == ["13800000002"]
+    assert acd.callback_dialer.dialled == [(cb["callback_id"], A, "13800000002")]
+    c3 = next(r for r in records if r["caller_number"] == "13800000003")
+    assert c3["outcome"] == "answered" and cb["connected_at"] < c3["answered_at"], "offered before the caller who came later"
+    k = acd.core.queue_view("repairs")["kpi"]["today"]
+    assert (k["offered"], k["answered"], k["abandoned"], k["abandon_rate"]) == (3, 2, 0, 0.0)
+    assert (k["callbacks_requested"], k["callbacks_made"], k["callbacks_reached"]) == (1, 1, 1)
+    async with db.sessions() as s:
+        t = await s.get(CallbackTask, task_id)
+        assert (t.status, t.result, t.attempts) == (CallbackStatus.done, "reached", 1)
+    live = json.loads(json.dumps(report(acd.core, records), ensure_ascii=False))
+    run = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(capture), "--json"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    replayed = json.loads(run.stdout)
+    assert replayed["calls"] == live["calls"]
+    # The other demo queues are known live only from the connect-time QueueStatus reply (not in a capture).
+    assert replayed["queues"]["repairs"] == live["queues"]["repairs"]
+    assert replayed["queues"]["repairs"]["callbacks_reached"] == 1
+    assert replayed["agents"] == live["agents"]

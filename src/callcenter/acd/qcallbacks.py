@@ -189,11 +189,19 @@ class QueuedCallbacks:
     def outbound(self, e: ev.UserEvent) -> None:
         """UserEvent CcOutbound: the agent answered and [cc-outbound] dials."""
         task, agent = e.get("Task"), e.get("Agent")
-        for cb in self.by_agent.values():
-            if cb.state == "offered" and ((task and task == cb.task) or (not cb.task and agent == cb.agent)):
-                cb.state, cb.agent_uid = "dialing", e.get("Uniqueid") or e.uniqueid
-                cb.timeline.append({"t": e.ts, "kind": "dialing", "uniqueid": cb.agent_uid})
+        cb = next((c for c in self.by_agent.values() if c.state == "offered" and ((task and task == c.task) or (not c.task and agent == c.agent))), None)
+        if cb is None and task:
+            # An offer that lapsed while the agent's phone still rang: the
+            # agent took it after all, so it is theirs (never dialled twice).
+            cb = next((c for c in self.live.values() if c.state == "waiting" and c.task == task and agent and agent not in self.by_agent), None)
+            if cb is None:
                 return
+            cb.agent, cb.attempts = agent, cb.attempts + 1
+            self.by_agent[agent] = cb
+        if cb is None:
+            return
+        cb.state, cb.agent_uid = "dialing", e.get("Uniqueid") or e.uniqueid
+        cb.timeline.append({"t": e.ts, "kind": "dialing", "uniqueid": cb.agent_uid, "agent": cb.agent})
 
     def originate_failed(self, e: ev.OriginateResponded, out: Output) -> None:
         """The agent's phone did not take the offer: back in place, someone else may."""
