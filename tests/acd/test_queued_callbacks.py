@@ -61,6 +61,9 @@ def test_the_callback_is_offered_before_a_caller_who_came_later() -> None:
     assert last.offers and not [p for p in last.actions if p.interface == A and not p.paused], "A's unpause is held back"
     v = core.queue_view("support")
     assert [c["caller_number"] for c in v["callers"]] == ["13800000002"]
+    card = core.call_view(f"cb-{c1.linkedid}")  # what the desktop's screen-pop shows
+    assert (card["caller_number"], card["direction"], card["callback"]["task"], card["entered_at"]) == ("13800000001", "outbound", "41", T0 + 10)
+    assert core.agent_view(A)["callback"]["state"] == "offered"
     cb = v["callbacks"][0]
     assert (cb["state"], cb["agent"], cb["entered_at"], cb["requested_at"], cb["position"]) == ("offered", A, T0 + 10, T0 + 20, 1)
     k = v["kpi"]["today"]
@@ -115,7 +118,7 @@ class Wired:
     def __init__(self, answer_customer: bool = True) -> None:
         self.pbx = PBX(clock=VirtualClock(), seed=1)
         self.core = Core(CoreConfig(queues={"repairs": QueueConfig("repairs", wrap_up_s=20)}))
-        self.stream, self.records, self.callbacks, self.todo = EventStream(), [], [], []
+        self.stream, self.records, self.callbacks, self.todo, self.pops = EventStream(), [], [], [], []
         self.queue_log: list[tuple[str, ...]] = []
         self.answer_customer = answer_customer
         self.pbx.sinks.append(self._feed)
@@ -124,6 +127,7 @@ class Wired:
     def _take(self, out) -> None:  # noqa: ANN001
         self.records.extend(out.records)
         self.callbacks.extend(out.callbacks)
+        self.pops.extend((p.interface, p.call_id, p.phase) for p in out.pops if p.call_id.startswith("cb-"))
         self.todo.extend(out.actions)
         self.todo.extend(out.offers)
 
@@ -169,6 +173,8 @@ def test_on_the_wire_the_callback_connects_before_the_later_caller_is_answered()
     out_call = next(r for r in w.records if r["kind"] == "outbound")
     assert out_call["callee_number"] == "13800000002" and out_call["agent"] == A
     assert any(i["kind"] == "queued_callback" and i["task"] == "1" for i in out_call["timeline"])
+    # The agent's desktop: a card for the callback when it is offered, answered, then gone with the call.
+    assert w.pops == [(A, cb["callback_id"], "ringing"), (A, cb["callback_id"], "answered"), (A, cb["callback_id"], "cleared")]
     k = w.core.queue_view("repairs")["kpi"]["today"]
     assert (k["offered"], k["answered"], k["abandoned"], k["abandon_rate"]) == (3, 2, 0, 0.0)
     assert (k["callbacks_requested"], k["callbacks_made"], k["callbacks_reached"]) == (1, 1, 1)

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from callcenter.acd import events as ev
 from callcenter.acd import kpi
-from callcenter.acd.common import CALLBACK_REASON, WRAP_REASON, CallbackOffer, Output, PauseMember, rounded
+from callcenter.acd.common import CALLBACK_REASON, WRAP_REASON, CallbackOffer, Output, PauseMember, ScreenPop, rounded
 
 if TYPE_CHECKING:
     from callcenter.acd.agents import Agent, Agents
@@ -95,6 +95,7 @@ class QueuedCallbacks:
         self.live: dict[str, QueuedCallback] = {}  # not finished, by cb_id
         self.by_call: dict[str, QueuedCallback] = {}  # by the queue call's id and the caller's uniqueid
         self.by_agent: dict[str, QueuedCallback] = {}  # offered or dialling, by agent interface
+        self.talking: dict[str, QueuedCallback] = {}  # connected, the agent still on it (the desktop's card)
         self.ended: list[QueuedCallback] = []
 
     # --- the request --------------------------------------------------------------------
@@ -132,7 +133,7 @@ class QueuedCallbacks:
 
     def dispatch(self, ts: float, out: Output) -> None:
         """Offer every callback at the head of its queue to a free agent."""
-        if not self.live:
+        if not self.live and not self.talking:
             return
         self._follow(ts, out)
         for queue in sorted({c.queue for c in self.live.values() if c.state == "waiting"}):
@@ -180,6 +181,7 @@ class QueuedCallbacks:
         self.by_agent[a.interface] = cb
         self.qa.timers.add(ts + OFFER_TIMEOUT_S, "cboffer", cb.cb_id)
         self.qa.kpi_add(cb.queue, ts, ((kpi.CB_MADE, 1.0),))
+        out.pops.append(ScreenPop(a.interface, cb.cb_id, "ringing"))  # the desktop's card: a queued callback
         out.offers.append(CallbackOffer(cb.cb_id, cb.queue, a.interface, cb.number, cb.task, cb.uniqueid, cb.entered_at))
         out.agents.add(a.interface)
         out.queues.add(cb.queue)
@@ -219,6 +221,10 @@ class QueuedCallbacks:
 
     def _follow(self, ts: float, out: Output) -> None:
         """Dialling callbacks: answered by the customer, or not."""
+        for iface, cb in list(self.talking.items()):
+            if cb.direct is None or cb.direct.ended_at is not None or cb.direct.talk_end is not None:
+                del self.talking[iface]
+                out.pops.append(ScreenPop(iface, cb.cb_id, "cleared"))
         for cb in [c for c in self.by_agent.values() if c.state == "dialing"]:
             d: DirectCall | None = cb.direct
             if d is None:
@@ -241,6 +247,9 @@ class QueuedCallbacks:
         self.qa.kpi_add(cb.queue, at, ((kpi.CB_REACHED, 1.0), (kpi.CB_WAIT, at - cb.entered_at), (kpi.CB_DELAY, at - cb.requested_at)))
         # On the call now; the wrap-up after it pauses and unpauses as after any call.
         self._finish(cb, at, out, release=False)
+        if cb.agent is not None:
+            self.talking[cb.agent] = cb
+            out.pops.append(ScreenPop(cb.agent, cb.cb_id, "answered"))
 
     def _retry(self, cb: QueuedCallback, ts: float, out: Output, why: str, count: bool = True) -> None:
         cb.timeline.append({"t": ts, "kind": "not_connected", "reason": why})
@@ -260,6 +269,7 @@ class QueuedCallbacks:
     def _release(self, cb: QueuedCallback, out: Output) -> None:
         if cb.agent is None:
             return
+        out.pops.append(ScreenPop(cb.agent, cb.cb_id, "cleared"))
         self.by_agent.pop(cb.agent, None)
         a = self.agents.get(cb.agent)
         if cb.paused_by_us and a is not None and a.queues and a.wrap is None and not a.not_ready():
@@ -284,6 +294,41 @@ class QueuedCallbacks:
         out.queues.add(cb.queue)
 
     # --- views -----------------------------------------------------------------------------
+
+    def find(self, cb_id: str) -> QueuedCallback | None:
+        cb = self.live.get(cb_id)
+        if cb is None:
+            cb = next((c for c in self.talking.values() if c.cb_id == cb_id), None)
+        return cb
+
+    def call_view(self, cb_id: str, now: float) -> dict[str, Any] | None:
+        """The desktop's card for a queued callback (the screen-pop's call)."""
+        cb = self.find(cb_id)
+        if cb is None:
+            return None
+        d = cb.direct
+        return {
+            "call_id": cb.cb_id,
+            "uniqueid": cb.uniqueid,
+            "queue": cb.queue,
+            "caller_number": cb.number,
+            "caller_name": "",
+            "direction": "outbound",
+            "entered_at": cb.entered_at,
+            "answered_at": cb.connected_at,
+            "agent": cb.agent,
+            "state": cb.state,
+            "wait_s": rounded(max(0.0, (cb.connected_at or now) - cb.entered_at)),
+            "priority": cb.priority,
+            "route": None,
+            "recording_file": None,
+            "callback": {"task": cb.task, "requested_at": cb.requested_at, "attempts": cb.attempts, "queue_call": cb.call_id,
+                         "outbound_call": d.call_id if d is not None else None},
+        }
+
+    def of_agent(self, interface: str) -> dict[str, Any] | None:
+        cb = self.by_agent.get(interface) or self.talking.get(interface)
+        return None if cb is None else {"callback_id": cb.cb_id, "queue": cb.queue, "number": cb.number, "task": cb.task, "state": cb.state}
 
     def view(self, queue: str | None, now: float) -> list[dict[str, Any]]:
         """The callbacks in line, each with its place among the live callers."""
