@@ -56,7 +56,7 @@ def test_the_callback_is_offered_before_a_caller_who_came_later() -> None:
     s.disposition(T0 + 45, A, c0.linkedid, "resolved")
     core, outs = run(s.events)
     offers = [o for out in outs for o in out.offers]
-    assert offers == [CallbackOffer(f"cb-{c1.linkedid}", "support", A, "13800000001", "41", c1.uniqueid, T0 + 10)]
+    assert offers == [CallbackOffer(f"cb-{c1.linkedid}", "support", A, "13800000001", "41", c1.uniqueid, T0 + 10, 1, T0 + 20)]
     last = outs[-1]
     assert last.offers and not [p for p in last.actions if p.interface == A and not p.paused], "A's unpause is held back"
     v = core.queue_view("support")
@@ -285,6 +285,7 @@ async def test_the_real_stack_keeps_the_callers_place_and_replays_the_same(db, t
     async with db.sessions() as s:
         t = await s.get(CallbackTask, task_id)
         assert (t.status, t.result, t.attempts) == (CallbackStatus.done, "reached", 1)
+        assert f"queued callback {cb['callback_id']}: joined repairs" in t.note and "at position 1" in t.note
     live = json.loads(json.dumps(report(acd.core, records), ensure_ascii=False))
     run = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(capture), "--json"],
                          capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -89,6 +89,13 @@ class CallbackDialer:
             task.status, task.assigned_to, task.claimed_at = CallbackStatus.claimed, user, now
             task.attempts = (task.attempts or 0) + 1
             task.first_try_at = task.first_try_at or now
+            if not task.uniqueid:
+                task.uniqueid = offer.uniqueid
+            if "queued callback" not in task.note:
+                entered = datetime.fromtimestamp(offer.entered_at, UTC).isoformat(timespec="seconds")
+                asked = datetime.fromtimestamp(offer.requested_at, UTC).isoformat(timespec="seconds")
+                kept = f"queued callback {offer.callback_id}: joined {offer.queue} {entered} at position {offer.position}, pressed 9 {asked}"
+                task.note = f"{task.note}\n{kept}".strip()
             await s.commit()
             return task.number
 

@@ -74,7 +74,9 @@ class CallbackOffer:
     number: str
     task: str
     uniqueid: str
-    entered_at: float
+    entered_at: float  # the caller's original entry: the place kept
+    position: int = 0  # their position when they joined (QueueCallerJoin)
+    requested_at: float = 0.0  # when they pressed the key
 
 
 @dataclass(slots=True)

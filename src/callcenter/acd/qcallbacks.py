@@ -105,10 +105,11 @@ class QueuedCallbacks:
         if call.answered_at is not None or call.inferred or call.call_id in self.by_call:
             return
         at = call.left_at if call.left_at is not None else self.qa.now
+        joined = next((i.get("position") for i in call.timeline if i["kind"] == "queued"), None) or call.position
         cb = QueuedCallback(
             cb_id=f"cb-{call.call_id}", call_id=call.call_id, uniqueid=call.uniqueid, queue=call.queue,
             number=call.caller_number, entered_at=call.entered_at, priority=call.priority,
-            original_position=call.position, requested_at=at,
+            original_position=joined, requested_at=at,
         )  # fmt: skip
         cb.timeline.append({"t": at, "kind": "requested", "call_id": call.call_id})
         self.live[cb.cb_id] = cb
@@ -182,7 +183,8 @@ class QueuedCallbacks:
         self.qa.timers.add(ts + OFFER_TIMEOUT_S, "cboffer", cb.cb_id)
         self.qa.kpi_add(cb.queue, ts, ((kpi.CB_MADE, 1.0),))
         out.pops.append(ScreenPop(a.interface, cb.cb_id, "ringing"))  # the desktop's card: a queued callback
-        out.offers.append(CallbackOffer(cb.cb_id, cb.queue, a.interface, cb.number, cb.task, cb.uniqueid, cb.entered_at))
+        out.offers.append(CallbackOffer(cb.cb_id, cb.queue, a.interface, cb.number, cb.task, cb.uniqueid, cb.entered_at,
+                                        cb.original_position, cb.requested_at))
         out.agents.add(a.interface)
         out.queues.add(cb.queue)
 
