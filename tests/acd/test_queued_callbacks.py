@@ -296,3 +296,27 @@ async def test_the_real_stack_keeps_the_callers_place_and_replays_the_same(db, t
     assert replayed["queues"]["repairs"] == live["queues"]["repairs"]
     assert replayed["queues"]["repairs"]["callbacks_reached"] == 1
     assert replayed["agents"] == live["agents"]
+
+
+def test_a_restart_keeps_the_callback_in_its_place() -> None:
+    """The snapshot (acd_live_calls) holds the virtual entry: after a
+    restart it is still ahead of c2 and offered when A is free."""
+    import json
+
+    from callcenter.acd import snapshot
+
+    s = Script()
+    c0 = busy_agent(s)
+    c1 = s.join(T0 + 10, "support", "13800000001")
+    c2 = s.join(T0 + 15, "support", "13800000002")
+    s.exit_with_key(T0 + 20, c1, task="41")
+    core, _ = run(s.events)
+    rows = json.loads(json.dumps(snapshot.dump(core)))  # as the database gives them back
+    again = Core(CoreConfig(queues={"support": QueueConfig("support", wrap_up_s=60)}))
+    assert snapshot.load(again, rows, T0 + 21) >= 2
+    cb = again.queue_view("support")["callbacks"][0]
+    assert (cb["callback_id"], cb["entered_at"], cb["task"], cb["position"]) == (f"cb-{c1.linkedid}", T0 + 10, "41", 1)
+    again.apply(ev.MemberAdded(T0 + 22, "support", A, A, 0, True, WRAP_REASON, 1))  # as the resync tells it
+    out = again.apply(ev.DispositionSubmitted(T0 + 45, A, c0.linkedid, "resolved"))
+    assert [(o.interface, o.task) for o in out.offers] == [(A, "41")]
+    assert c2.uniqueid in again.queue_acd.queue("support").waiting
