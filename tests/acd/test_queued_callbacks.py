@@ -7,7 +7,6 @@ simulator over TCP -> Bridge -> AcdService -> CallbackDialer -> gateway.
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
