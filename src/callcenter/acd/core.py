@@ -219,7 +219,7 @@ class Core:
             elif kind == "cboffer":
                 self.qcallbacks.offer_timer(key, deadline, out)
             # A timer may free an agent or a callback: offer at the deadline, live or replayed.
-            self.qcallbacks.dispatch(deadline, out)
+            self.qcallbacks.dispatch(deadline, out, force=True)
         self._close_intervals(ts, out)
         self._set_now(ts)
 

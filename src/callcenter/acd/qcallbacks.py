@@ -97,6 +97,8 @@ class QueuedCallbacks:
         self.by_agent: dict[str, QueuedCallback] = {}  # offered or dialling, by agent interface
         self.talking: dict[str, QueuedCallback] = {}  # connected, the agent still on it (the desktop's card)
         self.ended: list[QueuedCallback] = []
+        self._dirty = False  # a callback became offerable: look again at the next dispatch
+        self._lens: dict[str, int] = {}  # waiting callers per queue at the last look
 
     # --- the request --------------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class QueuedCallbacks:
         self.live[cb.cb_id] = cb
         self.by_call[call.call_id] = self.by_call[call.uniqueid] = cb
         call.note(at, "queued_callback", callback=cb.cb_id)
+        self._dirty = True
         out.queues.add(cb.queue)
 
     def task_known(self, uniqueid: str, task: str, number: str = "") -> None:
@@ -132,12 +135,21 @@ class QueuedCallbacks:
     def waiting_in(self, queue: str) -> list[QueuedCallback]:
         return sorted((c for c in self.live.values() if c.queue == queue and c.state == "waiting"), key=QueuedCallback.key)
 
-    def dispatch(self, ts: float, out: Output) -> None:
-        """Offer every callback at the head of its queue to a free agent."""
+    def dispatch(self, ts: float, out: Output, force: bool = False) -> None:
+        """Offer every callback at the head of its queue to a free agent.
+        Runs after every event, so it looks again only when something an
+        offer depends on changed: an agent (out.agents), a waiting line's
+        length, a callback's own state, or a timer (`force`)."""
         if not self.live and not self.talking:
             return
-        self._follow(ts, out)
-        for queue in sorted({c.queue for c in self.live.values() if c.state == "waiting"}):
+        if self.by_agent or self.talking:
+            self._follow(ts, out)
+        if not (force or self._dirty or out.agents or any(len(self.qa.queue(q).waiting) != n for q, n in self._lens.items())):
+            return
+        self._dirty = False
+        queues = sorted({c.queue for c in self.live.values() if c.state == "waiting"})
+        self._lens = {q: len(self.qa.queue(q).waiting) for q in queues}
+        for queue in queues:
             q = self.qa.by_name.get(queue)
             for cb in self.waiting_in(queue):
                 if cb.not_before > ts:
@@ -263,6 +275,7 @@ class QueuedCallbacks:
             self._finish(cb, ts, out, release=False)
             return
         cb.state, cb.agent, cb.agent_uid, cb.direct = "waiting", None, "", None
+        self._dirty = True
         cb.not_before = ts + (RETRY_S if count else 0.0)
         if count:
             self.qa.timers.add(cb.not_before, "cboffer", cb.cb_id)
@@ -273,6 +286,7 @@ class QueuedCallbacks:
             return
         out.pops.append(ScreenPop(cb.agent, cb.cb_id, "cleared"))
         self.by_agent.pop(cb.agent, None)
+        self._dirty = True  # that agent may take another one
         a = self.agents.get(cb.agent)
         if cb.paused_by_us and a is not None and a.queues and a.wrap is None and not a.not_ready():
             out.actions.append(PauseMember(a.interface, False, CALLBACK_REASON))

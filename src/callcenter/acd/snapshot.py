@@ -102,6 +102,7 @@ def _put_callback(core: Core, data: dict[str, Any]) -> None:
     qc = core.qcallbacks
     qc.live[cb.cb_id] = cb
     qc.by_call[cb.call_id] = qc.by_call[cb.uniqueid] = cb
+    qc._dirty = True
 
 
 def _queue_call(data: dict[str, Any]) -> QueueCall:
