@@ -319,3 +319,16 @@ def test_a_restart_keeps_the_callback_in_its_place() -> None:
     out = again.apply(ev.DispositionSubmitted(T0 + 45, A, c0.linkedid, "resolved"))
     assert [(o.interface, o.task) for o in out.offers] == [(A, "41")]
     assert c2.uniqueid in again.queue_acd.queue("support").waiting
+
+
+def test_without_a_wrap_up_the_agent_is_given_back_when_the_callback_ends() -> None:
+    w = Wired()
+    w.core.configure(QueueConfig("repairs", wrap_up_s=0))
+    pbx = w.pbx
+    pbx.add_member("repairs", A, "王静")
+    pbx.advance(0)
+    pbx.new_call("repairs", "13800000002", key=(3, "9"), after_timeout=1)
+    w.run(120)
+    [cb] = w.callbacks
+    assert cb["state"] == "connected"
+    assert w.core.agent_view(A)["state"] == "available" and pbx.memberships(A)[0].paused is False

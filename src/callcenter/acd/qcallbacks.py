@@ -239,6 +239,10 @@ class QueuedCallbacks:
             if cb.direct is None or cb.direct.ended_at is not None or cb.direct.talk_end is not None:
                 del self.talking[iface]
                 out.pops.append(ScreenPop(iface, cb.cb_id, "cleared"))
+                a = self.agents.get(iface)
+                if cb.paused_by_us and a is not None and a.wrap is None and a.queues and not a.not_ready():
+                    out.actions.append(PauseMember(iface, False, CALLBACK_REASON))  # no wrap-up (limit 0) to end the hold
+                cb.paused_by_us = False
         for cb in [c for c in self.by_agent.values() if c.state == "dialing"]:
             d: DirectCall | None = cb.direct
             if d is None:
