@@ -22,6 +22,7 @@ CALL_KEYS = {
 QUEUE_KEYS = {
     "offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "sl_threshold_s",
     "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s",
+    "callbacks_requested", "callbacks_made", "callbacks_reached", "callback_wait_s", "callback_delay_s",
 }  # fmt: skip
 AGENT_KEYS = {"name", "state", "handled", "talk_s", "hold_s", "wrap_up_s", "dialing_s", "paused_s", "occupancy", "by_direction"}
 

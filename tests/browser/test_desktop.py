@@ -281,3 +281,35 @@ async def lead_list(stack: LiveStack) -> list[dict]:
         r = await c.get("/api/acd/undisposed", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
         assert r.status_code == 200, r.text
         return r.json()["items"]
+
+
+# A caller presses 9 for a callback while nobody is free (issue 16): when
+# agent01 signs in, the queued callback is theirs; the desktop shows its card
+# (the customer, "排队回电") while their phone rings for it.
+QUEUED_CALLBACK = [
+    {"at": 0, "phone": ME, "answer_after": 30, "miss_prob": 0},
+    {"at": 0, "login": ON_BREAK, "queue": "repairs", "name": "值班", "paused": True, "reason": "break"},
+    {"at": 0, "queue": "repairs", "caller": CUSTOMER_NUMBER, "name": "CHEN", "patience": None, "key": [1, "9"],
+     "after_timeout": 2},
+]
+
+
+async def test_a_queued_callback_pops_as_a_callback(browser, tmp_path, db_url, shot):
+    stack = LiveStack(tmp_path, QUEUED_CALLBACK, url=db_url)
+    try:
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
+        await sign_in(page, stack.server.url, "agent01", "/desktop")
+        await page.wait_for_selector("#skills input[value=repairs]")
+        await page.wait_for_selector("#conn.hidden", state="attached")
+        for _ in range(100):  # the caller has pressed 9 and left the queue
+            if stack.on_sim(lambda: bool(stack.acd.core.qcallbacks.live)):
+                break
+            await page.wait_for_timeout(100)
+        await page.click("#login-btn")
+        await page.wait_for_selector("#pop-phase:has-text('排队回电')", timeout=RING_WITHIN_MS)
+        assert CUSTOMER_NUMBER in await page.inner_text("#pop-number")
+        await page.wait_for_selector("#pop-customer-name:has-text('陈建国')")
+        await shot(page, "queued-callback")
+        await page.close()
+    finally:
+        stack.stop()

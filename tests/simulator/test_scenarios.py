@@ -102,8 +102,8 @@ def test_an_empty_queue_refuses_the_caller(pbx: PBX, events: Events) -> None:
     pbx.run_until_idle()
     assert not events.of("QueueCallerJoin")
     assert [(e["Variable"], e["Value"]) for e in events.of("VarSet") if e["Variable"] == "QUEUESTATUS"] == [("QUEUESTATUS", "JOINEMPTY")]
-    result = events.of("UserEvent")[-1]
-    assert (result["UserEvent"], result["Status"]) == ("QueueResult", "JOINEMPTY")
+    # QueueResult, then [cc-callback] registers the callback through its hook (UserEvent CcCallback).
+    assert [(e["UserEvent"], e.get("Status")) for e in events.of("UserEvent")][-2:] == [("QueueResult", "JOINEMPTY"), ("CcCallback", "created")]
     assert events.of("Hangup")[0]["Timestamp"] == "1700000005.000000"
 
 
@@ -128,9 +128,13 @@ def test_queue_timeout_caller_survives(pbx: PBX, events: Events) -> None:
     pbx.advance(30)
     names = events.names()
     # queue_exec's stop path: MOH stops before leave_queue, then QUEUESTATUS; [cc-queue] goes on.
-    assert names[-7:] == ["QueueCallerAbandon", "MusicOnHoldStop", "QueueCallerLeave", "VarSet", "UserEvent", "VarSet", "Newexten"]
+    # Then [cc-callback]: Set(CC_CB_NUMBER), the hook (Set HASH(cb)=CURL), UserEvent CcCallback, Playback.
+    start = names.index("QueueCallerAbandon")
+    assert names[start:] == ["QueueCallerAbandon", "MusicOnHoldStop", "QueueCallerLeave", "VarSet", "UserEvent", "VarSet",
+                             "Newexten", "VarSet", "Newexten", "Newexten", "UserEvent", "Newexten"]
     status = [e for e in events.of("VarSet") if e["Variable"] == "QUEUESTATUS"][0]
-    assert status["Value"] == "TIMEOUT" and events.of("UserEvent")[-1]["Status"] == "TIMEOUT"
+    assert status["Value"] == "TIMEOUT" and events.of("UserEvent")[-2]["Status"] == "TIMEOUT"
+    assert (events.of("UserEvent")[-1]["UserEvent"], events.of("UserEvent")[-1]["Task"]) == ("CcCallback", "1")
     assert events.of("QueueCallerAbandon")[0]["HoldTime"] == "30"
     assert events.of("Newexten")[-1]["Context"] == "cc-callback"
     assert "Hangup" not in names

@@ -28,6 +28,7 @@ from typing import Any
 
 from callcenter.acd import events as ev
 from callcenter.acd.common import (
+    CORE_PAUSES,
     UNSPECIFIED,
     WRAP_REASON,
     CoreConfig,
@@ -49,8 +50,8 @@ class Membership:
 
     @property
     def not_ready(self) -> bool:
-        """Paused by a person, not by the core's own wrap-up pause."""
-        return self.paused and self.reason != WRAP_REASON
+        """Paused by a person, not by the core's own wrap-up (or callback) pause."""
+        return self.paused and self.reason not in CORE_PAUSES
 
 
 @dataclass(slots=True)
@@ -182,7 +183,7 @@ class Agents:
     def set_pause(self, a: Agent, m: Membership, paused: bool, reason: str, ts: float, out: Output) -> None:
         m.paused = paused
         m.reason = reason if paused else ""
-        if paused and reason != WRAP_REASON:
+        if paused and reason not in CORE_PAUSES:
             a.pause_reason = reason or UNSPECIFIED
             if a.wrap is not None:
                 a.wrap.paused_by_us = False  # a person paused them: leave it to them

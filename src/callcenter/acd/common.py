@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 WRAP_REASON = "wrap-up"  # the pause reason of the core's own wrap-up pause
+CALLBACK_REASON = "callback"  # ... and of its hold on an agent a queued callback is offered to
+CORE_PAUSES = frozenset({WRAP_REASON, CALLBACK_REASON})  # pauses the core sets, not a person
 UNSPECIFIED = "unspecified"
 
 
@@ -61,6 +63,22 @@ class ScreenPop:
     phase: Literal["ringing", "answered", "cleared"]
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackOffer:
+    """Originate a queued callback (qcallbacks.py): the agent's phone first,
+    then the number; `task` is the callback task (CC_CALLBACK_TASK)."""
+
+    callback_id: str
+    queue: str
+    interface: str
+    number: str
+    task: str
+    uniqueid: str
+    entered_at: float  # the caller's original entry: the place kept
+    position: int = 0  # their position when they joined (QueueCallerJoin)
+    requested_at: float = 0.0  # when they pressed the key
+
+
 @dataclass(slots=True)
 class Output:
     ts: float
@@ -73,6 +91,8 @@ class Output:
     intervals: list[dict[str, Any]] = field(default_factory=list)  # closed agent state intervals
     facts: list[Any] = field(default_factory=list)  # the call tracker's facts (calls.Fact)
     interval_rows: list[dict[str, Any]] = field(default_factory=list)  # closed 30-minute report rows (reports/intervals.py)
+    offers: list[CallbackOffer] = field(default_factory=list)  # queued callbacks to originate now
+    callbacks: list[dict[str, Any]] = field(default_factory=list)  # queued callbacks that ended (connected or given up)
 
 
 class Timers:

@@ -12,6 +12,7 @@ down the core, top to bottom:
     talk.py      ... answered: talk, hold, transfers              }
     dialplan.py  ... what our dialplan adds: recording, route     }
     direct.py    calls outside queues: outbound, internal, direct, IVR
+    qcallbacks.py queued callbacks: a key press keeps the caller's place
     agents.py    membership, pauses, states, wrap-up, time per state
     kpi.py       the windows and the formulas
     views.py     read models for the wallboard, desktop and API
@@ -45,6 +46,7 @@ from callcenter.acd.common import (  # noqa: F401 - the core's public names
 )
 from callcenter.acd.dialplan import DialplanFacts
 from callcenter.acd.direct import DirectCall, DirectCalls
+from callcenter.acd.qcallbacks import QueuedCallbacks
 from callcenter.acd.queues import (  # noqa: F401
     EXIT_GRACE_S,
     LINGER_S,
@@ -79,6 +81,8 @@ class Core:
         self.direct = DirectCalls(self.tracker, self.agent_states)
         self.direct.queue_talking = self._in_a_queue
         self.agent_states.on_wrap_done = self._wrap_done
+        self.qcallbacks = QueuedCallbacks(self.queue_acd, self.agent_states, self.direct)
+        self.queue_acd.on_callback = self.qcallbacks.requested
         # What the core skipped and why: odd input is counted, never raised.
         self.stats: dict[str, int] = {"events": 0, "errors": 0}
         for part in (self.tracker, self.agent_states, self.queue_acd):
@@ -115,10 +119,10 @@ class Core:
             ev.Resync: self._on_resync,
             ev.PbxBooted: self._on_booted,
             ev.QueueLogRows: lambda e, out: apply_backfill(self, e, out),
-            ev.OriginateResponded: lambda e, out: self.direct.originate_failed(e, out),
+            ev.OriginateResponded: self._on_originate,
             ev.DispositionSubmitted: self._on_disposition,
             ev.RouteDecided: dp.route,
-            ev.CallbackRequested: lambda e, out: dp.callback(e.uniqueid, e.number, e.ts, out),
+            ev.CallbackRequested: self._on_callback_requested,
         }
         # Only the tracker needs these (and Tick only moves the clock).
         self._tracker_only = {
@@ -157,6 +161,7 @@ class Core:
         try:
             self._advance(event.ts, out)
             self.route(event, out)
+            self.qcallbacks.dispatch(event.ts, out)
             if event.__class__ not in _NOT_HEARD:
                 self.heard = max(self.heard, event.ts)
             for r in out.records:
@@ -211,6 +216,10 @@ class Core:
                 self.queue_acd.exit_timer(key, deadline, out)
             elif kind == "linger":
                 self.talk.linger_timer(key, deadline, out)
+            elif kind == "cboffer":
+                self.qcallbacks.offer_timer(key, deadline, out)
+            # A timer may free an agent or a callback: offer at the deadline, live or replayed.
+            self.qcallbacks.dispatch(deadline, out, force=True)
         self._close_intervals(ts, out)
         self._set_now(ts)
 
@@ -280,7 +289,18 @@ class Core:
             d = ev.disposition_from(e)
             self._on_disposition(d, out)
         elif name == "cccallback" and e.get("Status"):
-            self.dialplan.callback(e.get("Uniqueid") or e.uniqueid, "", e.ts, out)
+            uid = e.get("Uniqueid") or e.uniqueid
+            self.dialplan.callback(uid, "", e.ts, out)
+            self.qcallbacks.task_known(uid, e.get("Task"))
+        elif name == "ccoutbound":
+            self.qcallbacks.outbound(e)
+
+    def _on_callback_requested(self, e: ev.CallbackRequested, out: Output) -> None:
+        self.dialplan.callback(e.uniqueid, e.number, e.ts, out)
+
+    def _on_originate(self, e: ev.OriginateResponded, out: Output) -> None:
+        self.direct.originate_failed(e, out)
+        self.qcallbacks.originate_failed(e, out)
 
     def _on_disposition(self, e: ev.DispositionSubmitted, out: Output) -> None:
         self.agent_states.disposition(e.interface, e.call_id, e.code, e.note, e.ts, out)

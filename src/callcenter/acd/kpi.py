@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 # Counter slots.  MAX_WAIT is a maximum, every other slot a sum.
 OFFERED, ANSWERED, SL_MET, SL_COUNTED, ABANDONED, SHORT, TIMEOUTS, LEFT_EMPTY, EXIT_KEY, CALLBACKS = range(10)
 WAIT_ANSWERED, HANDLED, TALK, HOLD, WRAP, MAX_WAIT = range(10, 16)
-NSLOTS = 16
+# Queued callbacks (qcallbacks.py): dialled, reached, Σ wait (entry -> connect), Σ request -> connect.
+CB_MADE, CB_REACHED, CB_WAIT, CB_DELAY = range(16, 20)
+NSLOTS = 20
 
 INTERVAL_S = 1800
 DAY_S = 86400
@@ -33,8 +35,9 @@ def _zero() -> list[float]:
 
 
 def merge(into: list[float], src: list[float]) -> None:
-    for i in range(MAX_WAIT):
-        into[i] += src[i]
+    for i in range(NSLOTS):
+        if i != MAX_WAIT:
+            into[i] += src[i]
     if src[MAX_WAIT] > into[MAX_WAIT]:
         into[MAX_WAIT] = src[MAX_WAIT]
 
@@ -156,6 +159,11 @@ def figures(c: list[float]) -> dict[str, Any]:
         "avg_hold_s": _avg(c[HOLD], handled),
         "avg_wrap_up_s": _avg(c[WRAP], handled),
         "longest_wait_s": round(c[MAX_WAIT], 3),
+        "callbacks_requested": int(c[CALLBACKS]),
+        "callbacks_made": int(c[CB_MADE]),
+        "callbacks_reached": int(c[CB_REACHED]),
+        "callback_wait_s": _avg(c[CB_WAIT], c[CB_REACHED]),
+        "callback_delay_s": _avg(c[CB_DELAY], c[CB_REACHED]),
     }
 
 
@@ -198,4 +206,8 @@ def sl_formula(q: QueueConfig) -> str:
 
 
 TOTALS_FORMULA = "SL = Σ calls met / Σ calls counted, each queue by its own rule"
-ABANDON_FORMULA = "abandon rate = (abandoned − short) / (left the queue − short)"
+ABANDON_FORMULA = "abandon rate = (abandoned − short) / (left the queue − short); a queued callback left the queue, not abandoned"
+CALLBACK_FORMULA = (
+    "callback wait = Σ (callback connected − original entry) / callbacks reached; "
+    "callback delay = Σ (callback connected − request) / callbacks reached"
+)

@@ -166,6 +166,7 @@ class Queues:
         self.stats: dict[str, int] = {}
         self.sink: Any = None  # reports.intervals.IntervalAccumulator: the same facts, per 30 minutes
         agents.on_membership = self._membership
+        self.on_callback: Any = lambda call, out: None
         # The conversation and the dialplan's facts are theirs (Core wires them).
         self.talk: Talk
         self.dialplan: DialplanFacts
@@ -407,6 +408,8 @@ class Queues:
             call.ended_at = ts if outcome == "abandoned" else call.left_at
         call.note(ts, outcome)
         out.queues.add(call.queue)
+        if outcome == "callback_requested":
+            self.on_callback(call, out)  # qcallbacks.py: it keeps its place in line
         self.maybe_finish(call, out)
 
     @staticmethod

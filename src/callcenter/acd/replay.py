@@ -48,7 +48,8 @@ CALL_KEYS = (
     "callee_number",
     "peer_agent",
 )
-QUEUE_KEYS = ("offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s")
+QUEUE_KEYS = ("offered", "answered", "abandoned", "short_abandoned", "timeouts", "service_level", "abandon_rate", "asa_s", "aht_s", "avg_talk_s", "longest_wait_s",
+              "callbacks_requested", "callbacks_made", "callbacks_reached", "callback_wait_s", "callback_delay_s")
 ABANDON_MODES = ("against", "ignore", "favour")
 
 

@@ -75,7 +75,7 @@ def _wrap_pauses(core: Core, e: ev.Resync, out: Output) -> None:
     for a in core.agent_states.by_interface.values():
         if a.interface not in members:
             continue
-        if a.wrap is None and a.interface in paused:
+        if a.wrap is None and a.interface in paused and a.interface not in core.qcallbacks.by_agent:
             out.actions.append(PauseMember(a.interface, False, WRAP_REASON))
         elif a.wrap is not None and a.wrap.paused_by_us and a.interface not in paused and not a.not_ready():
             out.actions.append(PauseMember(a.interface, True, WRAP_REASON))

@@ -146,6 +146,21 @@ class Script:
         self._leave(t, c)
         self.add(ev.VarSet(t, c.uniqueid, c.linkedid, c.channel, "QUEUESTATUS", status))
 
+    def exit_with_key(self, t: float, c: Caller, task: str = "", key: str = "9") -> None:
+        """ExitWithKey (queues.conf context=cc-queue-keys): rings cancelled,
+        EXITWITHKEY in queue_log, QueueCallerLeave, no QueueCallerAbandon and
+        no QUEUESTATUS; [cc-callback]'s hook answers and UserEvent CcCallback
+        names the task."""
+        for iface, leg in list(c.ringing.items()):
+            self.add(ev.DialEnded(t, c.uniqueid, leg, f"{iface}-{leg}", "CANCEL"))
+            self.add(ev.Hangup(t, leg, c.linkedid, f"{iface}-{leg}", 0, "Unknown"))
+        c.ringing.clear()
+        self._leave(t, c)
+        self.add(ev.VarSet(t, c.uniqueid, c.linkedid, c.channel, "CC_CB_NUMBER", c.number))
+        if task:
+            fields = (("Uniqueid", c.uniqueid), ("Queue", c.queue), ("Task", task), ("Status", "created"))
+            self.add(ev.UserEvent(t, c.uniqueid, c.linkedid, "CcCallback", fields))
+
     def blind_transfer(self, t: float, c: Caller, exten: str) -> None:
         self.add(ev.BlindTransfer(t, c.agent_uid, f"{c.agent}-{c.agent_uid}", c.uniqueid, c.linkedid, "from-internal", exten, "Success"))
         self.add(ev.AgentCompleted(t, c.queue, c.uniqueid, c.linkedid, c.agent, c.agent, 0, 0, "transfer"))

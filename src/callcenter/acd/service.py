@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd import events as ev
 from callcenter.acd import queue_log, snapshot
+from callcenter.acd.callback_dial import CallbackDialer
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
 from callcenter import spool as spooling
 from callcenter.acd.models import (
@@ -214,6 +215,9 @@ class AcdService:
         self._db_down_since: float | None = None
         self._core_errors = 0
         self.dropped = 0
+        # Queued callbacks the core offers: dialled through the gateway, their tasks kept in step.
+        self.callback_dialer = CallbackDialer(self)
+        self._listeners.append(self.callback_dialer)
 
     # --- feeding the core -------------------------------------------------------
 
@@ -318,6 +322,8 @@ class AcdService:
                 self._tasks.append(asyncio.create_task(self._snapshotter(), name="acd-snapshot"))
 
     async def stop(self) -> None:
+        if self.callback_dialer.tasks:
+            await asyncio.wait(list(self.callback_dialer.tasks), timeout=5)
         for t in self._tasks + list(self._actions.values()):
             t.cancel()
         for t in self._tasks + list(self._actions.values()):

@@ -20,6 +20,7 @@ from callcenter.acd.agents import Wrap
 from callcenter.acd.calls import Party
 from callcenter.acd.common import Output
 from callcenter.acd.direct import DirectCall
+from callcenter.acd.qcallbacks import QueuedCallback
 from callcenter.acd.queues import Attempt, QueueCall
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ def dump(core: Core) -> list[dict[str, Any]]:
                     "data": {"call_id": w.call.call_id, "started": w.started, "deadline": w.deadline, "paused_by_us": w.paused_by_us, "name": a.name},
                 }
             )
+    for cb in core.qcallbacks.live.values():  # queued callbacks keep their place across a restart
+        data = {f.name: getattr(cb, f.name) for f in dataclasses.fields(cb) if f.name != "direct"}
+        rows.append({"kind": "callback", "key": cb.cb_id, "data": data})
     for row in rows:
         row["version"] = VERSION
     return rows
@@ -81,9 +85,24 @@ def load(core: Core, rows: list[dict[str, Any]], now: float) -> int:
             a = agents.agent(row["key"], w.get("name", ""), now)
             a.wrap = Wrap(call, w["started"], w["deadline"], w["paused_by_us"])
             core.timers.add(w["deadline"], "wrap", a.interface)
+        elif row.get("version") == VERSION and row["kind"] == "callback":
+            _put_callback(core, row["data"])
     for a in agents.by_interface.values():
         agents.refresh(a, now, Output(now))  # restoring is not news: nobody reads this Output
     return len(calls)
+
+
+def _put_callback(core: Core, data: dict[str, Any]) -> None:
+    """A queued callback back in its place.  One offered or dialling when we
+    stopped waits again: if the agent took it meanwhile, their CcOutbound
+    (Task) claims it back (qcallbacks.outbound), so it is not dialled twice."""
+    cb = QueuedCallback(**data)
+    if cb.state in ("offered", "dialing"):
+        cb.state, cb.agent, cb.agent_uid, cb.paused_by_us = "waiting", None, "", False
+    qc = core.qcallbacks
+    qc.live[cb.cb_id] = cb
+    qc.by_call[cb.call_id] = qc.by_call[cb.uniqueid] = cb
+    qc._dirty = True
 
 
 def _queue_call(data: dict[str, Any]) -> QueueCall:

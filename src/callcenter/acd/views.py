@@ -58,6 +58,7 @@ def queue_view(core: Core, name: str) -> dict[str, Any]:
         "waiting": len(callers),
         "longest_wait_s": rounded(max((core.now - c.entered_at for c in callers), default=0.0)),
         "callers": [caller(core, c) for c in callers],
+        "callbacks": core.qcallbacks.view(name, core.now),  # queued callbacks keeping their place
         "agents": agent_counts(core, q, q.members, q.known),
         "kpi": kpi_views(core, q.kpi),
         "sl_threshold_s": cfg.sl_threshold_s,
@@ -151,6 +152,7 @@ def agent_view(core: Core, interface: str) -> dict[str, Any]:
         "since": a.since,
         "queues": [{"queue": qn, "penalty": m.penalty, "paused": m.paused} for qn, m in sorted(a.queues.items())],
         "call": _current_call(core, a),
+        "callback": core.qcallbacks.of_agent(interface),  # a queued callback offered to them or on the line
         "wrap_up": None
         if a.wrap is None
         else {"call_id": a.wrap.call.call_id, "queue": a.wrap.call.queue, "deadline": a.wrap.deadline, "dispositions_required": True},
@@ -195,7 +197,7 @@ def agent_totals(core: Core, interface: str) -> dict[str, Any]:
 def call_view(core: Core, call_id: str) -> dict[str, Any] | None:
     c = core.queue_acd.calls.get(call_id)
     if c is None:
-        return None
+        return core.qcallbacks.call_view(call_id, core.now)  # a queued callback's card, or None
     end = c.answered_at if c.answered_at is not None else (c.left_at if c.left_at is not None else core.now)
     return {
         "call_id": c.call_id,

@@ -86,6 +86,9 @@ class PbxBase:
         # their snapshots (as on a real Asterisk under load); 0 = always with them.
         self.late_agent_complete = 0.0
         self.sinks: list[Sink] = []
+        # [cc-callback]'s /hooks/callback (dialplan.py _callback_offer): None = the simulator answers.
+        self.callback_hook: Callable[[dict[str, str]], dict[str, str] | None] | None = None
+        self.callback_tasks = 0
         self.queue_log: list[Callable[[QueueLogRow], None]] = []  # app_queue's queue_log rows
         self.queues: dict[str, Queue] = {}
         for q in queues if queues is not None else _demo_queues():

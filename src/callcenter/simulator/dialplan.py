@@ -153,8 +153,33 @@ class Dialplan(Connect, Monitor):
         self._callback_offer(call)
 
     def _callback_offer(self, call: Call) -> None:
+        """[cc-callback]: CC_CB_NUMBER, then /hooks/callback through CURL (the
+        channel waits for its answer), UserEvent CcCallback with the task it
+        made, Playback, Hangup.  `callback_hook` stands in for callcenter's
+        hook ({"uniqueid", "caller", "number", "queue", "reason"} -> {"task",
+        "status"} or None); without one, the simulator answers for it with
+        task numbers of its own, as [cc-route] does for /hooks/route.  No
+        task (the hook failed, or nothing to call): cc-callback-failed."""
         ch = call.caller
-        self._newexten(ch, "Playback", "custom/cc-callback-ok", context=CALLBACK, exten="s")
+        self._newexten(ch, "Set", f"CC_CB_NUMBER={ch.cid_num}", context=CALLBACK, exten="s", priority=1)
+        self._varset(ch, "CC_CB_NUMBER", ch.cid_num)
+        task, status = "", ""
+        if ch.cid_num.lstrip("+").isdigit():  # a withheld number would be asked for (Read); simulated callers leave it
+            asked = {"uniqueid": ch.uniqueid, "caller": ch.cid_num, "number": ch.cid_num, "queue": call.queue,
+                     "reason": "after_hours" if ch.vars.get("CC_AFTER_HOURS") == "1" else "requested"}  # fmt: skip
+            if self.callback_hook is not None:
+                answer = self.callback_hook(asked) or {}
+            else:
+                self.callback_tasks += 1
+                answer = {"task": str(self.callback_tasks), "status": "created"}
+            task, status = str(answer.get("task") or ""), str(answer.get("status") or "")
+            self._newexten(ch, "Set", "HASH(cb)=${CURL(${CC_HOOK}/callback?...)}", priority=6)
+        if task:
+            self._newexten(ch, "UserEvent", "CcCallback", priority=8)
+            self._user_event(ch, "CcCallback", [("Uniqueid", ch.uniqueid), ("Queue", call.queue), ("Task", task), ("Status", status)])
+            self._newexten(ch, "Playback", "custom/cc-callback-ok", priority=9)
+        else:
+            self._newexten(ch, "Playback", "custom/cc-callback-failed", priority=11)
         call.timers.append(self.after(call.plan["after_timeout"], self._hangs_up, ch))
 
     def _exited_with_key(self, call: Call, key: str) -> None:

@@ -19,7 +19,7 @@ addStrings({
     "desk.aht": "平均处理时长", "desk.occupancy": "占用率", "desk.paused": "示忙时长", "desk.noPhone": "您的账号未绑定分机，无法签入",
     "state.logged_out": "未签入", "state.available": "空闲", "state.ringing": "振铃", "state.on_call": "通话中",
     "state.on_hold": "保持", "state.wrap_up": "话后处理", "state.paused": "示忙",
-    "pop.none": "暂无来电", "pop.wait": "已等待", "pop.customer": "客户资料", "pop.route": "路由决策",
+    "pop.none": "暂无来电", "pop.callback": "排队回电", "pop.wait": "已等待", "pop.customer": "客户资料", "pop.route": "路由决策",
     "pop.history": "最近 5 次接触", "pop.tickets": "未结工单", "pop.loading": "正在查询…", "pop.new": "新客户",
     "pop.create": "新建客户", "pop.name": "姓名", "pop.unitOptional": "如 3-2-501（可选）",
     "pop.number": "来电号码", "pop.tier.vip": "VIP 大客户", "pop.tier.key": "主要客户", "pop.needName": "请填写客户姓名", "pop.ringing": "振铃中", "pop.answered": "通话中", "pop.noTickets": "无",
@@ -51,7 +51,7 @@ addStrings({
     "desk.aht": "AHT", "desk.occupancy": "Occupancy", "desk.paused": "Paused", "desk.noPhone": "Your user has no phone interface; you cannot sign in",
     "state.logged_out": "Logged out", "state.available": "Available", "state.ringing": "Ringing", "state.on_call": "On call",
     "state.on_hold": "On hold", "state.wrap_up": "Wrap-up", "state.paused": "Paused",
-    "pop.none": "No call", "pop.wait": "Waited", "pop.customer": "Customer", "pop.route": "Routing",
+    "pop.none": "No call", "pop.callback": "Queued callback", "pop.wait": "Waited", "pop.customer": "Customer", "pop.route": "Routing",
     "pop.history": "Last 5 interactions", "pop.tickets": "Open tickets", "pop.loading": "Looking up…", "pop.new": "New customer",
     "pop.create": "Create customer", "pop.name": "Name", "pop.unitOptional": "e.g. 3-2-501 (optional)",
     "pop.number": "Number", "pop.tier.vip": "VIP", "pop.tier.key": "Key customer", "pop.needName": "Enter the customer's name", "pop.ringing": "Ringing", "pop.answered": "Answered", "pop.noTickets": "None",
@@ -172,7 +172,8 @@ function renderPop() {
   renderOrderBox(pop, { timezone: me.timezone });
   const call = pop.call || {};
   const phase = { answered: ["pop.answered", "good"], wrap_up: ["pop.wrapUp", "wrap"] }[pop.phase] || ["pop.ringing", "ok"];
-  $("pop-phase").textContent = t(phase[0]);
+  // A queued callback (the caller pressed 9 and kept their place): the agent calls them.
+  $("pop-phase").textContent = call.callback ? `${t(phase[0])} · ${t("pop.callback")}` : t(phase[0]);
   $("pop-phase").className = `badge ${phase[1]}`;
   $("pop-phase").dataset.phase = pop.phase;
   $("pop-number").textContent = call.caller_number || "";

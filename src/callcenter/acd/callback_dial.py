@@ -1,0 +1,121 @@
+"""The service's side of a queued callback (qcallbacks.py): the core says
+which agent takes which callback now (`Output.offers`); this dials it
+through the actions gateway and keeps the callback task (crm.CallbackTask,
+made by /hooks/callback) in step.
+
+- Offer: the task's number (the one the caller keyed in, or their own),
+  Originate to the agent's phone first (gateway.click_to_call, context
+  agents, CC_CALLBACK_TASK = the task), the task claimed by that agent and
+  its dial counted (attempts, first_try_at: request -> callback time).
+- Connected: the task is done, result "reached".  Given up after the core's
+  MAX_ATTEMPTS dials: it goes back on the same-day list (status open,
+  result no_answer) for people to work, as outbound/callbacks.py does.
+
+A failed Originate is only logged: the core's offer lapses
+(qcallbacks.OFFER_TIMEOUT_S) or the OriginateResponse puts the callback back
+in its place, and the next free agent gets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from callcenter.acd.common import CallbackOffer, Output
+
+if TYPE_CHECKING:
+    from callcenter.acd.service import AcdService
+
+log = logging.getLogger("callcenter.acd.callbacks")
+DIAL_CONTEXT = "agents"  # = realtime.service.DIAL_CONTEXT: [agents] dials the number once the agent answers
+
+
+class CallbackDialer:
+    """An AcdService listener: `listener(out, core)`."""
+
+    def __init__(self, service: AcdService) -> None:
+        self.service = service
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.dialled: list[tuple[str, str, str]] = []  # (callback id, interface, number), for tests and logs
+
+    def __call__(self, out: Output, core: Any) -> None:
+        for offer in out.offers:
+            self._spawn(self.dial(offer))
+        for cb in out.callbacks:
+            self._spawn(self.ended(cb))
+
+    def _spawn(self, coro: Any) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:  # no loop (replay, tools): nothing to dial
+            coro.close()
+            return
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def dial(self, offer: CallbackOffer) -> None:
+        gateway = self.service.gateway
+        task_id = int(offer.task) if offer.task.isdigit() else None
+        number = offer.number
+        if self.service.db is not None and task_id is not None:
+            try:
+                number = await self._claim(task_id, offer) or number
+            except Exception as exc:  # noqa: BLE001 - the database is away: dial the number the core has
+                log.warning("callback task %s not claimed (%s: %s); dialling anyway", task_id, type(exc).__name__, exc)
+        if gateway is None:
+            log.info("no AMI gateway: queued callback %s for %s not dialled", offer.callback_id, offer.interface)
+            return
+        self.dialled.append((offer.callback_id, offer.interface, number))
+        try:
+            await gateway.click_to_call(offer.interface, number, DIAL_CONTEXT, callback_task=task_id)
+        except Exception as exc:  # noqa: BLE001 - the core's offer lapses and goes to the next free agent
+            log.warning("queued callback %s to %s not originated: %s: %s", offer.callback_id, offer.interface, type(exc).__name__, exc)
+
+    async def _claim(self, task_id: int, offer: CallbackOffer) -> str | None:
+        from callcenter.auth.models import User
+        from callcenter.crm.models import CallbackStatus, CallbackTask
+
+        assert self.service.db is not None
+        async with self.service.db.sessions() as s:
+            task = await s.get(CallbackTask, task_id)
+            if task is None:
+                return None
+            now = datetime.now(UTC)
+            user = (await s.execute(select(User.id).where(User.interface == offer.interface))).scalar_one_or_none()
+            task.status, task.assigned_to, task.claimed_at = CallbackStatus.claimed, user, now
+            task.attempts = (task.attempts or 0) + 1
+            task.first_try_at = task.first_try_at or now
+            if not task.uniqueid:
+                task.uniqueid = offer.uniqueid
+            if "queued callback" not in task.note:
+                entered = datetime.fromtimestamp(offer.entered_at, UTC).isoformat(timespec="seconds")
+                asked = datetime.fromtimestamp(offer.requested_at, UTC).isoformat(timespec="seconds")
+                kept = f"queued callback {offer.callback_id}: joined {offer.queue} {entered} at position {offer.position}, pressed 9 {asked}"
+                task.note = f"{task.note}\n{kept}".strip()
+            await s.commit()
+            return task.number
+
+    async def ended(self, cb: dict[str, Any]) -> None:
+        if self.service.db is None or not str(cb.get("task") or "").isdigit():
+            return
+        from callcenter.crm.models import CallbackStatus, CallbackTask
+
+        try:
+            async with self.service.db.sessions() as s:
+                task = await s.get(CallbackTask, int(cb["task"]))
+                if task is None or task.status is CallbackStatus.done:
+                    return
+                if cb["state"] == "connected":
+                    task.status, task.result = CallbackStatus.done, "reached"
+                    task.completed_at = datetime.fromtimestamp(cb["connected_at"], UTC)
+                else:
+                    task.status, task.result, task.assigned_to, task.claimed_at = CallbackStatus.open, "no_answer", None, None
+                note = f"queued callback {cb['callback_id']}: {cb['state']} after {cb['attempts']} dial(s)"
+                task.note = f"{task.note}\n{note}".strip()
+                await s.commit()
+        except Exception as exc:  # noqa: BLE001 - the list still shows the task; people work it
+            log.warning("callback task %s not updated (%s: %s)", cb.get("task"), type(exc).__name__, exc)
