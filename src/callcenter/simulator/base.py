@@ -192,11 +192,13 @@ class PbxBase:
         return uid
 
     def new_channel(
-        self, tech: str, cid_num: str, cid_name: str, *, linkedid: str | None = None, name: str = "", device: str = "", **kw: Any
-    ) -> Channel:
-        """A channel of `tech` ("PJSIP/8001": named PJSIP/8001-0000002a) and its Newchannel."""
+        self, tech: str, cid_num: str, cid_name: str, *, linkedid: str | None = None, name: str = "", device: str = "",
+        uniqueid: str = "", **kw: Any,
+    ) -> Channel:  # fmt: skip
+        """A channel of `tech` ("PJSIP/8001": named PJSIP/8001-0000002a) and its Newchannel.
+        `uniqueid`: the one Originate's ChannelId asked for (else the next)."""
         self._chan += 1
-        uid = self._uniqueid()
+        uid = uniqueid or self._uniqueid()
         ch = Channel(
             name=name or f"{tech}-{self._chan:08x}",
             uniqueid=uid,

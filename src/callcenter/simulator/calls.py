@@ -190,15 +190,17 @@ class Calls(Dialplan):
         talk: float | None = None,
         timeout: float = 30.0,
         variables: dict[str, str] | None = None,
+        channel_id: str = "",
     ) -> None:
-        """Originate: ring `channel` (the agent's phone) first; when it answers
+        """Originate: ring `channel` (the agent's phone) first (its Uniqueid is
+        `channel_id` when the action gave ChannelId, as Asterisk does); when it answers
         run exten@context (dial the customer through [agents]) or the
         application (ChanSpy).  OriginateResponse follows the first leg's
         answer, or reports Failure: Reason 3 nobody picked up, 5 busy."""
         iface = channel
         p = self.phone(iface)
         num, name = _split_callerid(callerid)
-        a = self.new_channel(iface, num or iface.split("/")[-1], name, context=context, exten=exten or "s", device=iface)
+        a = self.new_channel(iface, num or iface.split("/")[-1], name, context=context, exten=exten or "s", device=iface, uniqueid=channel_id)
         for k, v in (variables or {}).items():
             a.vars[k] = v
             self._varset(a, k, v)

@@ -474,6 +474,7 @@ class AmiServer:
             action_id=action.get("actionid", ""),
             timeout=int(timeout) / 1000 if (timeout := action.get("timeout", "30000")).isdigit() else 30.0,
             variables=variables,
+            channel_id=action.get("channelid", ""),
         )
 
     def _no_channel(self, conn: Connection, action: dict[str, str]) -> bool:

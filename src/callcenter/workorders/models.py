@@ -132,9 +132,12 @@ class TimelineEntry(Base):
 
 
 class RectificationNotice(Base):
-    """整改通知: the department missed promised progress."""
+    """整改通知: the department missed promised progress.  The department
+    acknowledges it (who, when, what it will do); the job flags a notice
+    whose deadline passed with the order still not resolved (`missed_at`)."""
 
     __tablename__ = "wo_rectifications"
+    __table_args__ = (Index("ix_wo_rectifications_open_deadline", "missed_at", "deadline_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
@@ -144,6 +147,9 @@ class RectificationNotice(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ack_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # flagged: deadline passed, order not resolved
 
 
 class Task(Base):

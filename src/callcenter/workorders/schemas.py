@@ -224,6 +224,21 @@ class RectificationOut(BaseModel):
     issued_at: datetime
     deadline_at: datetime
     text: str
+    acknowledged_at: datetime | None = None
+    acknowledged_by: int | None = None
+    ack_note: str = ""
+    missed_at: datetime | None = None
+
+
+class AcknowledgeIn(BaseModel):
+    note: str = Field("", max_length=5000, description="what the department will do")
+
+
+class DialOut(BaseModel):
+    ok: bool
+    task_id: int
+    uniqueid: str = Field(description="the call's Uniqueid (Originate ChannelId): its call record and recording")
+    number: str
 
 
 class EscalationOut(BaseModel):

@@ -88,9 +88,10 @@ async def departments_of(session: AsyncSession, user_id: int) -> set[int]:
 
 async def visibility(session: AsyncSession, who: Principal) -> Any:
     """A WHERE clause for the orders `who` may see; None: every order.
-    Admins see all; a lead their teams' people's orders (first owner or
-    assignee); an agent their own; department staff their department's."""
-    if who.role == Role.admin:
+    Admins and the director see all; a lead their teams' people's orders
+    (first owner or assignee); an agent their own; department staff their
+    department's."""
+    if who.role in (Role.admin, Role.director):
         return None
     if who.role == Role.department:
         depts = await departments_of(session, who.id)
@@ -100,7 +101,7 @@ async def visibility(session: AsyncSession, who: Principal) -> Any:
 
 
 async def can_see(session: AsyncSession, who: Principal, order: WorkOrder) -> bool:
-    if who.role == Role.admin:
+    if who.role in (Role.admin, Role.director):
         return True
     if who.role == Role.department:
         return order.department_id is not None and order.department_id in await departments_of(session, who.id)

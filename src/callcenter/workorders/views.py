@@ -32,6 +32,8 @@ async def my_tasks(session: AsyncSession, who: Principal, now: datetime, limit: 
     if who.role == Role.department:
         depts = await service.departments_of(session, who.id)
         mine = or_(WorkOrder.assignee_id == who.id, and_(WorkOrder.department_id.in_(depts or {-1}), WorkOrder.assignee_id.is_(None)))
+    elif who.role == Role.director:  # 主任: what was raised to them, and every open 重大 complaint
+        mine = or_(WorkOrder.assignee_id == who.id, WorkOrder.escalation_level >= 3, WorkOrder.severity == "serious")
     orders = (
         await session.execute(select(WorkOrder).where(WorkOrder.is_open == true(), mine).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
     ).scalars().all()
