@@ -60,6 +60,7 @@ Supervisor = Annotated[Principal, Depends(require(Role.team_lead, Role.admin))]
 # The director (主任) oversees every order: the board, tiles, reports, chase, rectification.
 Overseer = Annotated[Principal, Depends(require(Role.team_lead, Role.admin, Role.director))]
 Boarder = Annotated[Principal, Depends(require(Role.team_lead, Role.admin, Role.department, Role.director))]
+Acknowledger = Annotated[Principal, Depends(require(Role.department, Role.admin))]  # 整改通知 签收: the department
 
 
 def _now() -> datetime:
@@ -271,7 +272,7 @@ async def rectifications(
 
 
 @router.post("/rectifications/{notice_id}/acknowledge", response_model=RectificationOut)
-async def acknowledge(notice_id: Id, body: AcknowledgeIn, who: Boarder, session: SessionDep, request: Request) -> Any:
+async def acknowledge(notice_id: Id, body: AcknowledgeIn, who: Acknowledger, session: SessionDep, request: Request) -> Any:
     """The department acknowledges a rectification notice (整改通知 签收), saying what it will do."""
     notice = await session.get(RectificationNotice, notice_id)
     if notice is None:
