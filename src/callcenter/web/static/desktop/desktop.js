@@ -9,6 +9,7 @@ import { Hub, noteServerTime, serverNow } from "/static/common/hub.js";
 import { enabledButtons, installShortcuts, isBusy, pendingPause, shortcutHelp } from "./controls.js";
 import { Followups } from "./followups.js";
 import { renderOrderBox, setupOrderBox } from "./workorder.js";
+import { Visits } from "./visits.js";
 import { reasonsText } from "/static/common/route.js";
 
 addStrings({
@@ -102,6 +103,10 @@ let wrapCallId = null; // the call the wrap-up form was last set up for
 let pauseAsked = null; // the reason of a pause asked for while busy (starts after the call)
 const followups = new Followups({ skills: ctx.skills, timezone: me.timezone, onResult: (text, ok) => result(text, ok) });
 setupOrderBox(() => pop, (text, ok) => result(text, ok));
+const visits = new Visits({
+  timezone: me.timezone, onResult: (text, ok) => result(text, ok),
+  canDial: () => enabledButtons(agent, { hasInterface: !!iface, wantedQueues: checked() }).has("dial-btn"),
+});
 
 // --- static parts ---------------------------------------------------------------
 
@@ -161,6 +166,7 @@ function renderButtons() {
   for (const id of ["login-btn", "logout-btn-q", "ready-btn", "pause-btn", "dial-btn", "hold-btn", "unhold-btn", "hangup-btn", "xfer-btn", "wrap-submit"]) {
     $(id).disabled = !on.has(id);
   }
+  visits.buttons();
 }
 
 function renderPop() {
@@ -379,7 +385,9 @@ renderStatic();
 render();
 applyI18n();
 followups.load();
-window.addEventListener("cc:lang", () => { renderStatic(); render(); fillTargets(); followups.render(); if (lastResult) result(...lastResult); });
+visits.load();
+setInterval(() => visits.load(), 60_000); // new visits and retries come due
+window.addEventListener("cc:lang", () => { renderStatic(); render(); fillTargets(); followups.render(); visits.render(); if (lastResult) result(...lastResult); });
 
 if (iface) {
   const hub = new Hub({
