@@ -72,6 +72,20 @@ class WorkOrder(Base):
             "ix_work_orders_open_board", "escalation_level", "resolve_by", "department_id", "created_at", "state", "first_owner_id", "assignee_id",
             postgresql_where=text("is_open"), sqlite_where=text("is_open"),
         ),
+        # The board's counts for a lead (their people's orders: owned, or assigned and owned by others)
+        # and for a department's staff, each from a narrow range of open orders, index-only.
+        Index(
+            "ix_work_orders_open_owner", "first_owner_id", "department_id", "created_at", "resolve_by", "escalation_level", "state", "assignee_id",
+            postgresql_where=text("is_open"), sqlite_where=text("is_open"),
+        ),
+        Index(
+            "ix_work_orders_open_assignee", "assignee_id", "department_id", "created_at", "resolve_by", "escalation_level", "state", "first_owner_id",
+            postgresql_where=text("is_open"), sqlite_where=text("is_open"),
+        ),
+        Index(
+            "ix_work_orders_open_dept", "department_id", "created_at", "resolve_by", "escalation_level", "state",
+            postgresql_where=text("is_open"), sqlite_where=text("is_open"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -280,6 +280,8 @@ async function openDetail(id) {
   }));
   $("d-timeline").innerHTML = tl.map((e) => {
     const extra = e.action === "state" ? `${t("wo.st." + e.detail.from)} → ${t("wo.st." + e.detail.to)}` : e.action === "escalate" ? t("wo.lv." + e.detail.level)
+      : e.action === "overdue_plan" ? `${e.detail.reason} · ${e.detail.plan} → ${when(e.detail.new_deadline)}`
+      : e.action === "rectify_missed" ? when(e.detail.deadline_at)
       : e.detail.result ? t("wo.r." + e.detail.result) + (e.detail.note ? ` · ${e.detail.note}` : "") : e.detail.text || e.detail.number || "";
     const c = e.detail.call;
     const call = c ? ` <span class="call" translate="no">· ${esc(t("wo.call", { id: c.call_id, s: Math.round(c.talk_s) }))}</span>`
