@@ -197,3 +197,27 @@ def test_follow_ups_fall_due_at_the_centres_local_midnight():
     # A DST zone: the local day ends at its own midnight (23 hours on the spring-forward day).
     assert jobs.follow_up_due(date(2026, 3, 28), ZoneInfo("Europe/Berlin")) == datetime(2026, 3, 28, 23, tzinfo=UTC)
     assert jobs.follow_up_due(date(2026, 3, 29), ZoneInfo("Europe/Berlin")) == datetime(2026, 3, 29, 22, tzinfo=UTC)
+
+
+async def test_lead_board_counts_each_order_in_scope_once(client, make_user, make_team, db):
+    """The board counts a lead's orders from two disjoint parts (owned by
+    their people; assigned to them and owned by others): each order once."""
+    await always_open(db)
+    a1, a2, outsider, lead, admin = (await make_user(Role.agent), await make_user(Role.agent), await make_user(Role.agent),
+                                     await make_user(Role.team_lead), await make_user(Role.admin))  # fmt: skip
+    await make_team(lead, a1, a2)
+    made = []
+    for owner, assignee in ((a1, a2), (a1, None), (outsider, a1), (outsider, outsider), (outsider, None)):
+        o = (await client.post("/api/workorders", json={"kind": "enquiry", "subject": "x"}, headers=owner.headers)).json()
+        if assignee is not None:
+            r = await client.post(f"/api/workorders/{o['id']}/assign", json={"version": o["version"], "assignee_id": assignee.user.id}, headers=admin.headers)
+            assert r.status_code == 200, r.text
+        made.append(o["id"])
+    async with db.sessions() as s:
+        await s.execute(update(WorkOrder).where(WorkOrder.id.in_(made)).values(resolve_by=datetime.now(UTC) - timedelta(hours=1), escalation_level=1))
+        await s.commit()
+    board = (await client.get("/api/workorders/board", headers=lead.headers)).json()
+    assert board["totals"] == {"open": 3, "overdue": 3, "escalated": 3}
+    assert sorted(o["id"] for o in board["overdue"]) == made[:3] and sorted(o["id"] for o in board["escalated"]) == made[:3]
+    assert board["overdue"][0]["late"] is True and "description" not in board["overdue"][0]  # the row, not the whole order
+    assert (await client.get("/api/workorders/board", headers=admin.headers)).json()["totals"]["open"] == 5

@@ -111,7 +111,7 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
     }
 
 
-async def _lists(session: AsyncSession, base: list[Any], overdue: Any, limit: int) -> tuple[list[WorkOrder], list[WorkOrder]]:
+async def _lists(session: AsyncSession, base: list[Any], overdue: Any, limit: int) -> tuple[list[Any], list[Any]]:
     """The longest-overdue orders, and the most-escalated (highest level
     first, longest overdue first): one statement."""
     late = select(WorkOrder.id.label("id"), literal(0).label("grp")).where(*base, overdue).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit)
@@ -123,10 +123,18 @@ async def _lists(session: AsyncSession, base: list[Any], overdue: Any, limit: in
     ranked = union_all(*[select(p.subquery()) for p in levels]).subquery()
     top = select(ranked.c.id, ranked.c.grp).order_by(ranked.c.grp.desc(), ranked.c.due, ranked.c.id).limit(limit)
     picked = union_all(select(late.subquery()), select(top.subquery())).subquery()
-    got = (await session.execute(select(WorkOrder, picked.c.grp).join(picked, picked.c.id == WorkOrder.id))).all()
-    late_rows = sorted((o for o, g in got if g == 0), key=lambda o: (o.resolve_by, o.id))
-    escalated = sorted((o for o, g in got if g != 0), key=lambda o: (-o.escalation_level, o.resolve_by, o.id))
+    got = (await session.execute(select(*BOARD_COLUMNS, picked.c.grp).join(picked, picked.c.id == WorkOrder.id))).all()
+    late_rows = sorted((r for r in got if r.grp == 0), key=lambda r: (r.resolve_by, r.id))
+    escalated = sorted((r for r in got if r.grp != 0), key=lambda r: (-r.escalation_level, r.resolve_by, r.id))
     return late_rows, escalated
+
+
+# A board row's columns (schemas.BoardOrderOut): plain rows, not whole ORM orders with their JSON.
+BOARD_COLUMNS = (
+    WorkOrder.id, WorkOrder.kind, WorkOrder.channel, WorkOrder.severity, WorkOrder.state, WorkOrder.is_open, WorkOrder.subject, WorkOrder.unit,
+    WorkOrder.first_owner_id, WorkOrder.assignee_id, WorkOrder.department_id, WorkOrder.resolve_by, WorkOrder.escalation_level,
+    WorkOrder.chases, WorkOrder.version, WorkOrder.created_at,
+)  # fmt: skip
 
 
 async def tiles(session: AsyncSession, who: Principal, now: datetime, zone: ZoneInfo) -> dict[str, int]:

@@ -372,6 +372,7 @@ ws.onmessage = (m) => {
   try { msg = JSON.parse(m.data); } catch { return; }
   if (msg.type === "workorder") {
     if (msg.event.what === "escalated") toast(`${t("wo.a.escalate")}: #${msg.event.order_id} → ${t("wo.lv." + msg.event.level)}`);
+    else if (msg.event.what === "rectify_missed") toast(`${t("wo.a.rectify_missed")}: #${msg.event.order_id}`, { error: true });
     load();
   }
 };
