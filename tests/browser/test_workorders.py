@@ -294,7 +294,11 @@ async def test_overdue_plan_rectification_follow_ups_and_reports_from_the_pages(
 
     # Overdue follow-ups and the CSV reports.
     await lead.click("#tab-followups")
-    await lead.wait_for_selector("#fu-overdue tr.late:has-text('未分配')")
+    await lead.wait_for_selector("#fu-overdue tr.late select.fu-assign")
+    await lead.select_option("#fu-overdue select.fu-assign", label="王静")  # handed to the team's agent
+    await lead.wait_for_selector(".toast:has-text('已记录')")
+    async with db.sessions() as s:
+        assert (await s.execute(select(Task.assigned_to).where(Task.key == "fu:late"))).scalar_one() == ids["agent01"]
     await lead.click("#tab-reports")
     href = await lead.get_attribute("#csv-performance", "href")
     assert href.startswith("/api/workorders/reports/performance.csv?since=")

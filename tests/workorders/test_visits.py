@@ -221,3 +221,29 @@ async def test_lead_board_counts_each_order_in_scope_once(client, make_user, mak
     assert sorted(o["id"] for o in board["overdue"]) == made[:3] and sorted(o["id"] for o in board["escalated"]) == made[:3]
     assert board["overdue"][0]["late"] is True and "description" not in board["overdue"][0]  # the row, not the whole order
     assert (await client.get("/api/workorders/board", headers=admin.headers)).json()["totals"]["open"] == 5
+
+
+def test_serious_complaints_and_level_three_reach_the_director_live():
+    """重大 complaints go to the director the same day: every live notice of
+    one, and of any order raised to the director, reaches role director;
+    other orders' notices do not."""
+    from callcenter.auth.service import Principal
+    from callcenter.workorders.api import _notify_hub
+
+    class Hub:
+        def __init__(self) -> None:
+            self.sent: list[tuple[dict, object]] = []
+
+        def notice(self, msg: dict, to) -> None:  # noqa: ANN001
+            self.sent.append((msg, to))
+
+    director = Principal(id=90, username="boss", role=Role.director, display_name="主任", interface=None)
+    agent = Principal(id=91, username="a", role=Role.agent, display_name="a", interface=None)
+    hub = Hub()
+    for event in ({"what": "created", "order_id": 1, "severity": "serious", "first_owner_id": 5},
+                  {"what": "escalated", "order_id": 2, "severity": "normal", "level": 3, "first_owner_id": 5},
+                  {"what": "created", "order_id": 3, "severity": "minor", "first_owner_id": 5},
+                  {"what": "escalated", "order_id": 4, "severity": "normal", "level": 2, "first_owner_id": 5}):  # fmt: skip
+        _notify_hub(hub, event)
+    assert [m["event"]["order_id"] for m, to in hub.sent if to(director)] == [1, 2]
+    assert [m["event"]["order_id"] for m, to in hub.sent if to(agent)] == []

@@ -294,7 +294,8 @@ async def task_assign(task_id: Id, body: TaskAssignIn, who: Supervisor, session:
     task = await session.get(Task, task_id)
     if task is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    if not (who.sees.has_user(task.assigned_to) or who.role == Role.admin):
+    # A task not yet handed out (a grade follow-up the job made) may be handed out by any lead.
+    if not (who.sees.has_user(task.assigned_to) or who.role == Role.admin or (task.assigned_to is None and task.kind == "follow_up")):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"task {task_id} is not your teams'")
     if not who.sees.has_user(body.assigned_to):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"assigned_to: user {body.assigned_to} is not in your teams")

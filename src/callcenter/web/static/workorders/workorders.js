@@ -234,13 +234,27 @@ function ackForm(n) {
   return box;
 }
 
+let agents = null; // the agents a lead may hand follow-ups to (their teams')
 async function loadFollowups() {
-  const tasks = await api("/api/workorders/follow-ups/overdue");
+  const [tasks, people] = await Promise.all([api("/api/workorders/follow-ups/overdue"), agents || api("/api/users?role=agent").catch(() => [])]);
+  agents = people;
   fill($("fu-overdue"), tasks.map((task) => {
     const tr = document.createElement("tr");
     tr.className = "late";
+    tr.dataset.task = task.id;
     tr.innerHTML = `<td translate="no">${esc(t("wo.customer", { id: task.customer_id }))}</td><td class="mono">${esc(task.number)}</td>
-      <td class="due mono">${esc(when(task.due_at))}</td><td class="mono">${task.assigned_to ? "#" + task.assigned_to : esc(t("wo.fu.unassigned"))}</td>`;
+      <td class="due mono">${esc(when(task.due_at))}</td><td></td>`;
+    const sel = document.createElement("select");
+    sel.className = "fu-assign";
+    sel.innerHTML = `<option value="">${esc(t("wo.fu.unassigned"))}</option>`
+      + agents.map((u) => `<option value="${u.id}" translate="no">${esc(u.display_name)}</option>`).join("");
+    sel.value = task.assigned_to ? String(task.assigned_to) : "";
+    sel.onchange = async () => {
+      if (!sel.value) return;
+      try { await api(`/api/workorders/tasks/${task.id}/assign`, { method: "POST", body: { assigned_to: Number(sel.value) } }); toast(t("wo.saved")); load(); }
+      catch (e) { toast(e.message, { error: true }); }
+    };
+    tr.lastElementChild.appendChild(sel);
     return tr;
   }), 4);
 }
