@@ -41,8 +41,11 @@ LEADS = frozenset({Role.admin, Role.team_lead})
 ADMIN = frozenset({Role.admin})
 REVIEWERS = frozenset({Role.qa, Role.team_lead, Role.admin})
 AGENT = frozenset({Role.agent})
-WO_DESK = frozenset({Role.agent, Role.team_lead, Role.admin, Role.department})  # work orders: a department's staff too
-WO_BOARD = frozenset({Role.team_lead, Role.admin, Role.department})
+WO_DESK = frozenset({Role.agent, Role.team_lead, Role.admin, Role.department, Role.director})  # work orders: a department's staff, the director
+WO_BOARD = frozenset({Role.team_lead, Role.admin, Role.department, Role.director})
+WO_OVERSEE = frozenset({Role.team_lead, Role.admin, Role.director})  # the director (主任) oversees every order
+WO_ACK = frozenset({Role.department, Role.admin})  # a rectification notice is acknowledged by its department
+WO_ALL_SEEING = frozenset({Role.admin, Role.director})  # who may act on another team's order
 PUBLIC = None  # no sign-in needed
 
 _seq = itertools.count(1)
@@ -521,14 +524,24 @@ MATRIX: list[Case] = [
     # work orders: an order first-owned by the caller in a department they staff; foreign: another team's agent's
     Case("GET", "/api/workorders/mine", WO_DESK),
     Case("GET", "/api/workorders/board", WO_BOARD),
-    Case("GET", "/api/workorders/tiles", LEADS),
-    Case("GET", "/api/workorders/reports/{name}.csv", LEADS, url=lambda c: "/api/workorders/reports/intake.csv"),
+    Case("GET", "/api/workorders/tiles", WO_OVERSEE),
+    Case("GET", "/api/workorders/reports/{name}.csv", WO_OVERSEE, url=lambda c: "/api/workorders/reports/intake.csv"),
     Case("POST", "/api/workorders/escalate", ADMIN),
     Case("POST", "/api/workorders/follow-ups/run", ADMIN),
     Case("GET", "/api/workorders/follow-ups/overdue", LEADS),
     Case("POST", "/api/workorders/tasks/{task_id}/result", DESK, url=lambda c: f"/api/workorders/tasks/{c.ids['task']}/result",
          body=lambda c: {"result": "unreachable"}, seed=wo.my_task,
          foreign=lambda c: f"/api/workorders/tasks/{c.ids['task']}/result", foreign_seed=wo.foreign_task),
+    Case("POST", "/api/workorders/tasks/{task_id}/dial", DESK, url=lambda c: f"/api/workorders/tasks/{c.ids['task']}/dial",
+         seed=wo.my_task, prepare=_on_a_call,
+         foreign=lambda c: f"/api/workorders/tasks/{c.ids['task']}/dial", foreign_seed=wo.foreign_task),
+    Case("GET", "/api/workorders/rectifications", WO_BOARD),
+    Case("POST", "/api/workorders/rectifications/{notice_id}/acknowledge", WO_ACK,
+         url=lambda c: f"/api/workorders/rectifications/{c.ids['notice']}/acknowledge", body=lambda c: {"note": "明早上门"}, seed=wo.notice(),
+         foreign=lambda c: f"/api/workorders/rectifications/{c.ids['notice']}/acknowledge", foreign_seed=wo.notice(foreign=True)),
+    Case("GET", "/api/workorders/{order_id}/rectifications", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/rectifications",
+         seed=wo.order(), foreign=lambda c: f"/api/workorders/{c.ids['order']}/rectifications", foreign_seed=wo.foreign_order(),
+         foreign_roles=WO_ALL_SEEING),
     Case("POST", "/api/workorders/tasks/{task_id}/assign", LEADS, url=lambda c: f"/api/workorders/tasks/{c.ids['task']}/assign",
          body=lambda c: {"assigned_to": c.ids["agent"]}, seed=wo.team_task,
          foreign=lambda c: f"/api/workorders/tasks/{c.ids['task']}/assign", foreign_seed=wo.foreign_task),
@@ -537,29 +550,29 @@ MATRIX: list[Case] = [
     Case("GET", "/api/workorders", WO_DESK),
     Case("POST", "/api/workorders", DESK, body=lambda c: {"kind": "repair", "subject": "灯不亮"}),
     Case("GET", "/api/workorders/{order_id}", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}", seed=wo.order(),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}", foreign_seed=wo.foreign_order()),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}", foreign_seed=wo.foreign_order(), foreign_roles=WO_ALL_SEEING),
     Case("GET", "/api/workorders/{order_id}/timeline", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/timeline", seed=wo.order(),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}/timeline", foreign_seed=wo.foreign_order()),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/timeline", foreign_seed=wo.foreign_order(), foreign_roles=WO_ALL_SEEING),
     Case("GET", "/api/workorders/{order_id}/tasks", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/tasks", seed=wo.order(),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}/tasks", foreign_seed=wo.foreign_order()),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/tasks", foreign_seed=wo.foreign_order(), foreign_roles=WO_ALL_SEEING),
     Case("POST", "/api/workorders/{order_id}/state", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/state",
          body=lambda c: {"state": "ASSIGNED", "version": 1}, seed=wo.order(),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}/state", foreign_seed=wo.foreign_order()),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/state", foreign_seed=wo.foreign_order(), foreign_roles=WO_ALL_SEEING),
     Case("POST", "/api/workorders/{order_id}/assign", LEADS, url=lambda c: f"/api/workorders/{c.ids['order']}/assign",
          body=lambda c: {"version": 1, "assignee_id": c.me_id}, seed=wo.order(),
          foreign=lambda c: f"/api/workorders/{c.ids['order']}/assign", foreign_seed=wo.foreign_order()),
-    Case("POST", "/api/workorders/{order_id}/chase", LEADS, url=lambda c: f"/api/workorders/{c.ids['order']}/chase",
+    Case("POST", "/api/workorders/{order_id}/chase", WO_OVERSEE, url=lambda c: f"/api/workorders/{c.ids['order']}/chase",
          body=lambda c: {"text": "快"}, seed=wo.order(),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}/chase", foreign_seed=wo.foreign_order()),
-    Case("POST", "/api/workorders/{order_id}/rectify", LEADS, url=lambda c: f"/api/workorders/{c.ids['order']}/rectify",
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/chase", foreign_seed=wo.foreign_order(), foreign_roles=WO_ALL_SEEING),
+    Case("POST", "/api/workorders/{order_id}/rectify", WO_OVERSEE, url=lambda c: f"/api/workorders/{c.ids['order']}/rectify",
          body=lambda c: {"text": "限期整改", "deadline_at": wo.soon()}, seed=wo.order(),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}/rectify", foreign_seed=wo.foreign_order()),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/rectify", foreign_seed=wo.foreign_order(), foreign_roles=WO_ALL_SEEING),
     Case("POST", "/api/workorders/{order_id}/overdue-plan", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/overdue-plan",
          body=lambda c: {"version": 1, "reason": "缺配件", "plan": "周五", "new_deadline": wo.soon()}, seed=wo.order(overdue=True),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}/overdue-plan", foreign_seed=wo.foreign_order(overdue=True)),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/overdue-plan", foreign_seed=wo.foreign_order(overdue=True), foreign_roles=WO_ALL_SEEING),
     Case("POST", "/api/workorders/{order_id}/calls", WO_DESK, url=lambda c: f"/api/workorders/{c.ids['order']}/calls",
          body=lambda c: {"uniqueid": "1700000000.1"}, seed=wo.order(),
-         foreign=lambda c: f"/api/workorders/{c.ids['order']}/calls", foreign_seed=wo.foreign_order()),
+         foreign=lambda c: f"/api/workorders/{c.ids['order']}/calls", foreign_seed=wo.foreign_order(), foreign_roles=WO_ALL_SEEING),
 ]
 
 # Routes that are not role-checked by design, with the reason.

@@ -17,7 +17,7 @@ from callcenter.auth.service import hash_password
 from callcenter.db import Database
 from callcenter.hooks.models import QueueHours
 from callcenter.teams.models import Team, TeamLead, TeamMember
-from callcenter.workorders.models import WorkOrder
+from callcenter.workorders.models import Task, WorkOrder
 
 from ..realtime.stack import CUSTOMER_NUMBER, LiveStack, sign_in
 from .test_desktop import KNOWN_CALLER, ME, RING_WITHIN_MS
@@ -227,3 +227,147 @@ async def test_desktop_creates_an_order_during_the_call(browser, tmp_path, db_ur
         await page.goto(stack.server.url + "/desktop")  # the customer's open orders are in the next pop's list too
     finally:
         stack.stop()
+
+
+def _local(dt: datetime) -> str:
+    """A datetime-local input's value, in the browser's zone (the test runs Chromium in the host's)."""
+    return dt.astimezone().strftime("%Y-%m-%dT%H:%M")
+
+
+async def test_overdue_plan_rectification_follow_ups_and_reports_from_the_pages(browser, server, db, shot):
+    ids = await _people(db)
+    async with db.sessions() as s:
+        s.add(User(username="director", display_name="主任 刘强", role=Role.director, password_hash=hash_password(PASSWORD)))
+        s.add(Task(key="fu:late", kind="follow_up", number="13800000001", due_at=datetime.now(UTC) - timedelta(days=1)))
+        await s.commit()
+    errors: list[str] = []
+    ctx = await browser.new_context(viewport={"width": 1600, "height": 900})
+    admin = await ctx.new_page()
+    ctx.cc_user = "admin"
+    await sign_in(admin, server.url, "admin", "/workorders")
+    await _api(admin, "PUT", "/api/workorders/departments/engineering",
+               {"code": "engineering", "name_zh": "工程部", "name_en": "Engineering", "members": [ids["tech"]]})  # fmt: skip
+    agent_ctx = await browser.new_context()
+    agent = await agent_ctx.new_page()
+    agent_ctx.cc_user = "agent01"
+    await sign_in(agent, server.url, "agent01", "/workorders")
+    late = await _api(agent, "POST", "/api/workorders", {"kind": "repair", "subject": "电梯异响", "unit": "2栋", "department_id": 1})
+    async with db.sessions() as s:
+        await s.execute(update(WorkOrder).where(WorkOrder.id == late["id"]).values(resolve_by=datetime.now(UTC) - timedelta(hours=3)))
+        await s.commit()
+
+    # The lead: a rectification notice to the department, and the overdue order's reason, plan and new deadline.
+    lead_ctx = await browser.new_context(viewport={"width": 1600, "height": 900})
+    lead = await lead_ctx.new_page()
+    lead.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(lead, server.url, "lead", "/workorders?tab=board")
+    await lead.wait_for_selector("body[data-ready='1']")
+    await lead.click(f"#overdue tr[data-id='{late['id']}'] td.mono")
+    await lead.wait_for_selector("#f-rectify:not(.hidden)")
+    await lead.fill("#rc-text", "承诺今日上门未到，限期整改")
+    await lead.fill("#rc-deadline", _local(datetime.now(UTC) + timedelta(hours=6)))
+    await lead.click("#rc-save")
+    await lead.wait_for_selector("#d-notices li:has-text('待签收')")
+    await lead.wait_for_selector("#f-overdue:not(.hidden)")
+    await lead.fill("#od-reason", "缺配件")
+    await lead.fill("#od-plan", "配件周五到货后上门更换")
+    await lead.fill("#od-deadline", _local(datetime.now(UTC) + timedelta(days=2)))
+    await lead.click("#od-save")
+    await lead.wait_for_selector("#d-timeline li[data-action=overdue_plan]:has-text('超期说明')")
+    await lead.wait_for_selector("#d-timeline li[data-action=rectify]")
+    await shot(lead, "rectify-and-overdue-plan-zh")
+    async with db.sessions() as s:
+        order = await s.get(WorkOrder, late["id"])
+        assert order.overdue_reason == "缺配件" and order.resolve_by > datetime.now(UTC)
+
+    # The department acknowledges the notice from its page.
+    tech_ctx = await browser.new_context(viewport={"width": 1600, "height": 900})
+    tech = await tech_ctx.new_page()
+    tech.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(tech, server.url, "tech", "/workorders")
+    await tech.wait_for_selector("body[data-ready='1']")
+    await tech.wait_for_selector("#notices tr[data-notice] .ack-btn")
+    await tech.fill("#notices .ack-note", "明早九点带配件上门")
+    await tech.click("#notices .ack-btn")
+    await tech.wait_for_selector("#notices tr[data-notice]:has-text('已签收')")
+    await shot(tech, "department-acknowledged-zh")
+
+    # Overdue follow-ups and the CSV reports.
+    await lead.click("#tab-followups")
+    await lead.wait_for_selector("#fu-overdue tr.late select.fu-assign")
+    await lead.select_option("#fu-overdue select.fu-assign", label="王静")  # handed to the team's agent
+    await lead.wait_for_selector(".toast:has-text('已记录')")
+    async with db.sessions() as s:
+        assert (await s.execute(select(Task.assigned_to).where(Task.key == "fu:late"))).scalar_one() == ids["agent01"]
+    await lead.click("#tab-reports")
+    href = await lead.get_attribute("#csv-performance", "href")
+    assert href.startswith("/api/workorders/reports/performance.csv?since=")
+    r = await lead.request.get(server.url + href)
+    assert r.ok and (await r.text()).lstrip("\ufeff").startswith("kind,orders,closed,on_time_pct")
+    r = await lead.request.get(server.url + await lead.get_attribute("#csv-weekly", "href"))
+    assert r.ok and (await r.text()).lstrip("\ufeff").startswith("week,intake,chased,feedback,return_visits")
+    await shot(lead, "reports-zh")
+    await lead.click("#lang-btn")
+    await lead.wait_for_selector("#reports h2:has-text('Work-order reports')")
+    assert "Director's weekly summary" in await lead.inner_text("#reports")
+
+    # The director: every order on the board, and the reports.
+    boss_ctx = await browser.new_context(viewport={"width": 1600, "height": 900})
+    boss = await boss_ctx.new_page()
+    boss.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(boss, server.url, "director", "/workorders?tab=board")
+    await boss.wait_for_selector("body[data-ready='1']")
+    assert await boss.inner_text("#t-open") == "1"
+    assert await boss.is_visible("#tab-reports") and not await boss.is_visible("#tab-followups")
+    assert errors == []
+
+
+async def test_desktop_works_a_return_visit_by_phone(browser, tmp_path, db_url, shot):
+    from ..workorders.test_visits import _login, _repair_due_for_visit
+
+    stack = LiveStack(tmp_path, [{"at": 0, "phone": ME, "answer_after": 1, "miss_prob": 0}], url=db_url)
+    db = Database(db_url)
+    try:
+        async with db.sessions() as s:
+            s.add(QueueHours(queue="workorders", calendar={"always_open": True}))
+            await s.commit()
+        import httpx
+
+        async with httpx.AsyncClient(base_url=stack.server.url, timeout=30) as c:
+            order, task = await _repair_due_for_visit(c, await _login(c, "agent01"), await _login(c, "lead"))
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await sign_in(page, stack.server.url, "agent01", "/desktop")
+        await page.wait_for_selector("#conn.hidden", state="attached")
+        item = page.locator(f"#rv-list li[data-task-id='{task['id']}']")
+        await item.wait_for()
+        assert "13912345678" in await item.inner_text() and "回访" in await item.inner_text()
+        await page.click("#login-btn")
+        await page.wait_for_selector("#state[data-state=available]")
+        await item.locator(".rv-call").click()
+        await page.wait_for_selector("#result:has-text('正在呼叫 13912345678')")
+        await page.wait_for_selector("#state[data-state=on_call]", timeout=15_000)
+        await shot(page, "desktop-return-visit-call")
+        await page.click("#hangup-btn")
+        await page.wait_for_selector("#state:not([data-state=on_call])")
+        if await page.get_attribute("#state", "data-state") == "wrap_up":
+            await page.select_option("#disposition", "resolved")
+            await page.fill("#wrap-note", "回访：仍漏水")
+            await page.click("#wrap-submit")
+        await item.locator("button[data-result=not_satisfied]").click()
+        await page.wait_for_selector("#result:has-text('回访结果已记录')")
+        await page.wait_for_selector("#rv-list li.muted")  # nothing left to visit
+        await shot(page, "desktop-return-visit-done")
+        assert errors == []
+        for _ in range(100):  # the call record is written when the call (and its wrap-up) is over
+            async with db.sessions() as s:
+                o = await s.get(WorkOrder, order["id"])
+                rec = (await s.execute(select(CallRecord).where(CallRecord.uniqueid.in_(o.calls)))).scalar_one_or_none()
+            if rec is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert o.state == "REWORK" and rec is not None and rec.kind == "outbound" and rec.agent == ME
+    finally:
+        stack.stop()
+        await db.dispose()

@@ -12,7 +12,7 @@ from typing import Any
 
 from callcenter.config import Settings
 from callcenter.db import Database
-from callcenter.workorders.models import Department, DepartmentMember, Task, WorkOrder
+from callcenter.workorders.models import Department, DepartmentMember, RectificationNotice, Task, WorkOrder
 from callcenter.workorders.states import Kind, State
 
 _n = itertools.count(1)
@@ -38,7 +38,7 @@ async def _make(db: Database, owner: int | None, member: bool, overdue: bool = F
         await s.flush()
         out = {"order": order.id}
         if task_for is not None:
-            task = Task(key=f"rbac:{n}", kind="return_visit", order_id=order.id, due_at=now + timedelta(days=1), assigned_to=task_for)
+            task = Task(key=f"rbac:{n}", kind="return_visit", order_id=order.id, number="13800138000", due_at=now + timedelta(days=1), assigned_to=task_for)
             s.add(task)
             await s.flush()
             out["task"] = task.id
@@ -71,6 +71,22 @@ async def foreign_task(db: Database, settings: Settings, ctx: Any) -> None:
 async def team_task(db: Database, settings: Settings, ctx: Any) -> None:
     """A task of the lead's team member (ids['agent'])."""
     ctx.ids.update(await _make(db, ctx.ids["agent"], False, task_for=ctx.ids["agent"]))
+
+
+def notice(foreign: bool = False) -> Callable[[Database, Settings, Any], Awaitable[None]]:
+    """A rectification notice to a department the caller staffs (foreign: to one they do not)."""
+
+    async def seed(db: Database, settings: Settings, ctx: Any) -> None:
+        ids = await _make(db, ctx.ids["other_agent"] if foreign else ctx.me_id or None, not foreign)
+        async with db.sessions() as s:
+            order = await s.get(WorkOrder, ids["order"])
+            n = RectificationNotice(order_id=order.id, department_id=order.department_id, text="限期整改",
+                                    deadline_at=datetime.now(UTC) + timedelta(days=1))  # fmt: skip
+            s.add(n)
+            await s.commit()
+            ctx.ids.update(ids, notice=n.id)
+
+    return seed
 
 
 def department_body(ctx: Any) -> dict[str, Any]:

@@ -207,15 +207,25 @@ class Gateway:
             fields["ChannelId"] = channel_id
         return await self._do(fields)
 
-    async def click_to_call(self, interface: str, number: str, context: str, callback_task: int | None = None) -> ActionResult:
+    async def click_to_call(
+        self, interface: str, number: str, context: str, callback_task: int | None = None,
+        workorder_task: int | None = None, channel_id: str | None = None,
+    ) -> ActionResult:  # fmt: skip
         """Ring the agent's phone; when answered, dial ``number`` from ``context``.
 
         CC_AGENT names the agent on the call's events (the dialplan's
-        UserEvent CcOutbound), CC_CALLBACK_TASK the callback being returned."""
+        UserEvent CcOutbound), CC_CALLBACK_TASK the callback being returned,
+        CC_WO_TASK the work order's return visit being made.  `channel_id`
+        (Originate ChannelId) is the agent leg's Uniqueid: the call record's
+        `uniqueid`, so the caller finds the call and its recording."""
         variables = {"CC_AGENT": interface}
         if callback_task is not None:
             variables["CC_CALLBACK_TASK"] = str(callback_task)
-        return await self.originate(interface, exten=number, context=context, caller_id=f'"{number}" <{number}>', variables=variables)
+        if workorder_task is not None:
+            variables["CC_WO_TASK"] = str(workorder_task)
+        return await self.originate(
+            interface, exten=number, context=context, caller_id=f'"{number}" <{number}>', variables=variables, channel_id=channel_id
+        )
 
     async def spy(self, supervisor_interface: str, target_interface: str, mode: SpyMode) -> ActionResult:
         """Ring the supervisor's phone and attach ChanSpy to the agent's call.

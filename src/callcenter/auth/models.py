@@ -18,6 +18,7 @@ class Role(enum.StrEnum):
     qa = "qa"
     admin = "admin"
     department = "department"  # a department's staff (工程部, 秩序部 ...): its work orders only
+    director = "director"  # 主任: every work order, its board and reports; 重大 complaints reach them the same day
 
 
 class User(Base):

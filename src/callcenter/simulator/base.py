@@ -198,8 +198,8 @@ class PbxBase:
         self, tech: str, cid_num: str, cid_name: str, *, linkedid: str | None = None, name: str = "", device: str = "",
         uniqueid: str = "", **kw: Any,
     ) -> Channel:  # fmt: skip
-        """A channel of `tech` ("PJSIP/8001": named PJSIP/8001-0000002a) and its
-        Newchannel; `uniqueid`: an Originate's ChannelId."""
+        """A channel of `tech` ("PJSIP/8001": named PJSIP/8001-0000002a) and its Newchannel.
+        `uniqueid`: the one Originate's ChannelId asked for (else the next)."""
         self._chan += 1
         uid = uniqueid or self._uniqueid()
         ch = Channel(

@@ -195,7 +195,8 @@ class Calls(Predictive):
         variables: dict[str, str] | None = None,
         channel_id: str = "",
     ) -> None:
-        """Originate: ring `channel` (the agent's phone) first; when it answers
+        """Originate: ring `channel` (the agent's phone) first (its Uniqueid is
+        `channel_id` when the action gave ChannelId, as Asterisk does); when it answers
         run exten@context (dial the customer through [agents]) or the
         application (ChanSpy).  OriginateResponse follows the first leg's
         answer, or reports Failure: Reason 3 nobody picked up, 5 busy.

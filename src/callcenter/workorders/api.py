@@ -16,21 +16,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
 from callcenter import worker
 from callcenter.auth.api import Admin, SessionDep, SettingsDep, client_ip, require
 from callcenter.auth.models import Role, User
 from callcenter.auth.service import Principal
 from callcenter.validation import INT32_MAX, Id, Moment, Offset
-from callcenter.workorders import jobs, service, views
-from callcenter.workorders.models import Department, DepartmentMember, Task, WorkOrder
+from callcenter.realtime import service as desk
+from callcenter.workorders import jobs, service, views, visits
+from callcenter.workorders.models import Department, DepartmentMember, RectificationNotice, Task, WorkOrder
 from callcenter.workorders.schemas import (
+    AcknowledgeIn,
     AssignIn,
     BoardOut,
     ChaseIn,
     DepartmentIn,
     DepartmentOut,
+    DialOut,
     EscalationOut,
     LinkCallIn,
     MoveIn,
@@ -51,10 +54,13 @@ from callcenter.workorders.states import Kind, State
 
 router = APIRouter(prefix="/api/workorders", tags=["workorders"])
 
-Desk = Annotated[Principal, Depends(require(Role.agent, Role.team_lead, Role.admin, Role.department))]
+Desk = Annotated[Principal, Depends(require(Role.agent, Role.team_lead, Role.admin, Role.department, Role.director))]
 Creator = Annotated[Principal, Depends(require(Role.agent, Role.team_lead, Role.admin))]
 Supervisor = Annotated[Principal, Depends(require(Role.team_lead, Role.admin))]
-Boarder = Annotated[Principal, Depends(require(Role.team_lead, Role.admin, Role.department))]
+# The director (主任) oversees every order: the board, tiles, reports, chase, rectification.
+Overseer = Annotated[Principal, Depends(require(Role.team_lead, Role.admin, Role.director))]
+Boarder = Annotated[Principal, Depends(require(Role.team_lead, Role.admin, Role.department, Role.director))]
+Acknowledger = Annotated[Principal, Depends(require(Role.department, Role.admin))]  # 整改通知 签收: the department
 
 
 def _now() -> datetime:
@@ -100,10 +106,14 @@ def _notify_hub(hub: Any, event: dict[str, Any]) -> None:
     who see them, the department's staff, and admins."""
     users = {event.get("first_owner_id"), event.get("assignee_id")} - {None}
     dept_staff = set(event.get("department_staff") or ())
+    # 重大 complaints reach the director the same day: every event of one, and every order raised to the director.
+    for_director = event.get("severity") == "serious" or (event.get("level") or 0) >= 3
 
     def to(p: Principal) -> bool:
         if p.role == Role.admin or p.id in users or p.id in dept_staff:
             return True
+        if p.role == Role.director:
+            return for_director
         return p.role == Role.team_lead and any(p.sees.has_user(u) for u in users)
 
     hub.notice({"type": "workorder", "event": {k: v for k, v in event.items() if k != "department_staff"}}, to)
@@ -116,7 +126,7 @@ async def _staff(session, department_id: int | None) -> list[int]:  # noqa: ANN0
 
 
 def _event(order: WorkOrder, what: str, **extra: Any) -> dict[str, Any]:
-    return {"what": what, "order_id": order.id, "kind": order.kind.value, "subject": order.subject, "state": order.state.value,
+    return {"what": what, "order_id": order.id, "kind": order.kind.value, "severity": str(order.severity), "subject": order.subject, "state": order.state.value,
             "first_owner_id": order.first_owner_id, "assignee_id": order.assignee_id, "department_id": order.department_id, **extra}  # fmt: skip
 
 
@@ -139,14 +149,14 @@ async def board(
 
 
 @router.get("/tiles", response_model=TilesOut)
-async def tiles(who: Supervisor, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
+async def tiles(who: Overseer, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
     """The wallboard's tiles: overdue orders and return visits due today."""
     return await views.tiles(session, who, _now(), settings.tz)
 
 
 @router.get("/reports/{name}.csv")
 async def report(
-    name: str, who: Supervisor, session: SessionDep,
+    name: str, who: Overseer, session: SessionDep,
     since: Annotated[Moment | None, Query()] = None, until: Annotated[Moment | None, Query()] = None,
 ) -> Response:  # fmt: skip
     """intake (by kind, channel, department), performance (on time, return
@@ -175,24 +185,24 @@ async def escalate_now(_: Admin, settings: SettingsDep, request: Request, sessio
 async def follow_ups_now(_: Admin, settings: SettingsDep) -> dict[str, int]:
     """Create today's grade follow-up tasks now (the job runs it hourly)."""
     now = _now()
-    return {"created": await worker.run(settings, jobs.follow_up_job, now.astimezone(settings.tz).date().isoformat(), now.isoformat())}
+    return {"created": await worker.run(settings, jobs.follow_up_job, now.astimezone(settings.tz).date().isoformat(), now.isoformat(), settings.tz.key)}
 
 
 @router.get("/follow-ups/overdue", response_model=list[TaskOut])
-async def overdue_follow_ups(_: Supervisor, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Task]:
-    stmt = select(Task).where(Task.kind == "follow_up", Task.status == "open", Task.due_at < _now()).order_by(Task.due_at, Task.id).limit(limit)
-    return list((await session.execute(stmt)).scalars())
+async def overdue_follow_ups(who: Supervisor, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Task]:
+    """Grade follow-ups past their day (due at the centre's local midnight),
+    oldest first: a lead's teams' people's, and those not yet handed out."""
+    stmt = select(Task).where(Task.kind == "follow_up", Task.status == "open", Task.due_at < _now())
+    if who.role != Role.admin:
+        stmt = stmt.where(or_(Task.assigned_to.in_(who.sees.users or {who.id}), Task.assigned_to.is_(None)))
+    return list((await session.execute(stmt.order_by(Task.due_at, Task.id).limit(limit))).scalars())
 
 
 @router.post("/tasks/{task_id}/result", response_model=TaskOut)
 async def task_result(task_id: Id, body: TaskResultIn, who: Creator, session: SessionDep, settings: SettingsDep, request: Request) -> Task:
     """A return visit's result (satisfied closes, not satisfied reopens,
     unreachable retries) or a follow-up done (with a new grade)."""
-    task = await session.get(Task, task_id)
-    if task is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    if not (who.role == Role.admin or task.assigned_to == who.id or (who.role == Role.team_lead and who.sees.has_user(task.assigned_to))):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"task {task_id} is not yours or your teams'")
+    task = await _my_task(session, who, task_id)
     if (task.kind == "follow_up") != (body.result == "done"):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "result: a follow-up is 'done'; a return visit is satisfied, not_satisfied or unreachable")
     try:
@@ -203,12 +213,89 @@ async def task_result(task_id: Id, body: TaskResultIn, who: Creator, session: Se
     return task
 
 
+async def _my_task(session, who: Principal, task_id: int) -> Task:  # noqa: ANN001
+    task = await session.get(Task, task_id)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
+    if not (who.role == Role.admin or task.assigned_to == who.id or (who.role == Role.team_lead and who.sees.has_user(task.assigned_to))):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"task {task_id} is not yours or your teams'")
+    return task
+
+
+@router.post("/tasks/{task_id}/dial", response_model=DialOut)
+async def task_dial(task_id: Id, who: Creator, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Work a return visit (or follow-up) from the desktop: ring my phone,
+    then the customer, through the actions gateway's Originate.  The call
+    is recorded by the dialplan and is on the order's timeline at once
+    (its call record and recording when it ends)."""
+    task = await _my_task(session, who, task_id)
+    try:
+        iface = desk.my_interface(who)
+        gw = desk.gateway(request.app.state)
+        out = await visits.dial(session, task, who, _GatewayCall(gw), iface, _now())
+    except desk.DeskError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except service.Conflict as exc:
+        raise _conflict(exc) from None
+    except service.Invalid as exc:
+        raise _invalid(exc) from None
+    await session.commit()
+    return out
+
+
+class _GatewayCall:
+    """The gateway's click-to-call, its failures as the desktop's DeskErrors."""
+
+    def __init__(self, gw: Any) -> None:
+        self.gw = gw
+
+    async def click_to_call(self, *args: Any, **kwargs: Any) -> Any:
+        return await desk.act("call", self.gw.click_to_call(*args, **kwargs))
+
+
+@router.get("/rectifications", response_model=list[RectificationOut])
+async def rectifications(
+    who: Boarder, session: SessionDep, open_: Annotated[bool | None, Query(alias="open")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[Any]:  # fmt: skip
+    """Rectification notices in scope (a department's staff: their
+    department's), newest first; open=true: not yet acknowledged."""
+    stmt = select(RectificationNotice).join(WorkOrder, WorkOrder.id == RectificationNotice.order_id)
+    clause = await service.visibility(session, who)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if open_ is True:
+        stmt = stmt.where(RectificationNotice.acknowledged_at.is_(None))
+    elif open_ is False:
+        stmt = stmt.where(RectificationNotice.acknowledged_at.is_not(None))
+    return list((await session.execute(stmt.order_by(RectificationNotice.id.desc()).limit(limit))).scalars())
+
+
+@router.post("/rectifications/{notice_id}/acknowledge", response_model=RectificationOut)
+async def acknowledge(notice_id: Id, body: AcknowledgeIn, who: Acknowledger, session: SessionDep, request: Request) -> Any:
+    """The department acknowledges a rectification notice (整改通知 签收), saying what it will do."""
+    notice = await session.get(RectificationNotice, notice_id)
+    if notice is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"rectification notice {notice_id} not found")
+    if not await visits.may_acknowledge(session, who, notice):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"rectification notice {notice_id} is not to your department")
+    order = await _order(session, who, notice.order_id)
+    try:
+        await visits.acknowledge(session, notice, order, who, _now(), body.note, client_ip(request))
+    except service.Conflict as exc:
+        raise _conflict(exc) from None
+    await session.commit()
+    notify(request, {**_event(order, "rectify_ack", notice_id=notice.id), "department_staff": await _staff(session, order.department_id)})
+    return notice
+
+
 @router.post("/tasks/{task_id}/assign", response_model=TaskOut)
 async def task_assign(task_id: Id, body: TaskAssignIn, who: Supervisor, session: SessionDep) -> Task:
     task = await session.get(Task, task_id)
     if task is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    if not (who.sees.has_user(task.assigned_to) or who.role == Role.admin):
+    # A task not yet handed out (a grade follow-up the job made) may be handed out by any lead.
+    if not (who.sees.has_user(task.assigned_to) or who.role == Role.admin or (task.assigned_to is None and task.kind == "follow_up")):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"task {task_id} is not your teams'")
     if not who.sees.has_user(body.assigned_to):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"assigned_to: user {body.assigned_to} is not in your teams")
@@ -294,7 +381,14 @@ async def get_order(order_id: Id, who: Desk, session: SessionDep) -> WorkOrder:
 @router.get("/{order_id}/timeline", response_model=list[TimelineOut])
 async def get_timeline(order_id: Id, who: Desk, session: SessionDep) -> list[Any]:
     await _order(session, who, order_id)
-    return await views.timeline(session, order_id)
+    return await visits.timeline_with_calls(session, await views.timeline(session, order_id))
+
+
+@router.get("/{order_id}/rectifications", response_model=list[RectificationOut])
+async def order_rectifications(order_id: Id, who: Desk, session: SessionDep) -> list[Any]:
+    await _order(session, who, order_id)
+    stmt = select(RectificationNotice).where(RectificationNotice.order_id == order_id).order_by(RectificationNotice.id)
+    return list((await session.execute(stmt)).scalars())
 
 
 @router.get("/{order_id}/tasks", response_model=list[TaskOut])
@@ -331,7 +425,7 @@ async def assign(order_id: Id, body: AssignIn, who: Supervisor, session: Session
 
 
 @router.post("/{order_id}/chase", response_model=OrderOut)
-async def chase(order_id: Id, body: ChaseIn, who: Supervisor, session: SessionDep, request: Request) -> WorkOrder:
+async def chase(order_id: Id, body: ChaseIn, who: Overseer, session: SessionDep, request: Request) -> WorkOrder:
     """催办: presses the assignee (live) and counts for the weekly 督办 figure."""
     order = await _order(session, who, order_id)
     try:
@@ -344,7 +438,7 @@ async def chase(order_id: Id, body: ChaseIn, who: Supervisor, session: SessionDe
 
 
 @router.post("/{order_id}/rectify", response_model=RectificationOut, status_code=201)
-async def rectify(order_id: Id, body: RectifyIn, who: Supervisor, session: SessionDep, request: Request) -> Any:
+async def rectify(order_id: Id, body: RectifyIn, who: Overseer, session: SessionDep, request: Request) -> Any:
     """整改通知 to the order's department: promised progress was missed."""
     order = await _order(session, who, order_id)
     try:
@@ -412,7 +506,7 @@ async def scheduled_jobs(app: Any) -> AsyncIterator[asyncio.Task[None]]:
                         _notify_hub(hub, {"what": "escalated", **e, "department_staff": staff})
                 if time.monotonic() - last_follow_up >= FOLLOW_UP_INTERVAL_S:
                     now = _now()
-                    await worker.run(settings, jobs.follow_up_job, now.astimezone(settings.tz).date().isoformat(), now.isoformat())
+                    await worker.run(settings, jobs.follow_up_job, now.astimezone(settings.tz).date().isoformat(), now.isoformat(), settings.tz.key)
                     last_follow_up = time.monotonic()
             except Exception:  # noqa: BLE001 - keep the schedule alive; the next run retries
                 log.exception("work-order jobs failed")

@@ -13,8 +13,9 @@ returns over the websocket.
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,7 @@ from callcenter.crm.models import Customer, Grade
 from callcenter.crm.service import record_follow_up
 from callcenter.db import Database
 from callcenter.workorders import deadlines as dl
-from callcenter.workorders import service
+from callcenter.workorders import service, visits
 from callcenter.workorders import states as st
 from callcenter.workorders.models import EscalationRun, Task, TaskKind, TaskStatus, TimelineEntry, WorkOrder
 from callcenter.workorders.states import Kind, State
@@ -95,18 +96,25 @@ async def escalate_due(session: AsyncSession, now: datetime) -> list[dict[str, A
 
 
 async def escalation_job(db: Database, now_iso: str | None = None) -> list[dict[str, Any]]:
-    """worker.run entry point."""
+    """worker.run entry point: the escalation pass, then the rectification
+    notices whose promised progress was missed (each flagged once)."""
     now = datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
     async with db.sessions() as session:
-        return await escalate_due(session, now)
+        made = await escalate_due(session, now)
+    async with db.sessions() as session:
+        missed = await visits.flag_missed(session, now)
+        await session.commit()
+    return made + [{**m, "what": "rectify_missed"} for m in missed]
 
 
 # --- follow-ups by grade -----------------------------------------------------------------
 
 
-async def create_follow_ups(session: AsyncSession, today: date, now: datetime) -> int:
+async def create_follow_ups(session: AsyncSession, today: date, now: datetime, zone: ZoneInfo | None = None) -> int:
     """A task for every customer whose follow-up day has come (A–E: every
-    1/7/15/30/365 days), one per customer and due day however often it runs."""
+    1/7/15/30/365 days), one per customer and due day however often it runs.
+    It is due by the end of that day in the centre's zone (its local
+    midnight), not a UTC day's."""
     made = 0
     rows = (
         await session.execute(
@@ -120,7 +128,7 @@ async def create_follow_ups(session: AsyncSession, today: date, now: datetime) -
     for key, (cid, day) in keys.items():
         if key in have:
             continue
-        due = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        due = follow_up_due(day, zone or UTC)
         session.add(Task(key=key, kind=TaskKind.follow_up, customer_id=cid, due_at=due, created_at=now))
         made += 1
     try:
@@ -131,9 +139,14 @@ async def create_follow_ups(session: AsyncSession, today: date, now: datetime) -
     return made
 
 
-async def follow_up_job(db: Database, today_iso: str, now_iso: str) -> int:
+def follow_up_due(day: date, zone: Any) -> datetime:
+    """The end of `day` in the centre's zone: its next local midnight, in UTC."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
+
+
+async def follow_up_job(db: Database, today_iso: str, now_iso: str, zone: str = "UTC") -> int:
     async with db.sessions() as session:
-        return await create_follow_ups(session, date.fromisoformat(today_iso), datetime.fromisoformat(now_iso))
+        return await create_follow_ups(session, date.fromisoformat(today_iso), datetime.fromisoformat(now_iso), ZoneInfo(zone))
 
 
 # --- results ---------------------------------------------------------------------------
@@ -158,6 +171,7 @@ async def return_visit_result(
     order = await session.get(WorkOrder, task.order_id)
     if order is None:
         raise service.Conflict("order_id: the order is gone")
+    uniqueid = uniqueid or task.uniqueid  # the call the desktop dialled for this visit
     if uniqueid:
         await service.link_call(session, order, uniqueid, who, now)
     task.attempts += 1
@@ -169,12 +183,12 @@ async def return_visit_result(
             task.due_at = nxt
         task.result = "unreachable"
         service.note(session, order, who, "return_visit", now, task_id=task.id, result=result, attempt=task.attempts,
-                     retry_at=service._iso(nxt), note=note)  # fmt: skip
+                     retry_at=service._iso(nxt), note=note, uniqueid=uniqueid)  # fmt: skip
         return task
     task.status, task.result, task.completed_at = TaskStatus.done, result, now
     task.on_time = now <= task.due_at
     order.satisfaction = result
-    service.note(session, order, who, "return_visit", now, task_id=task.id, result=result, note=note)
+    service.note(session, order, who, "return_visit", now, task_id=task.id, result=result, note=note, uniqueid=uniqueid)
     if order.kind == Kind.repair:
         if result == "satisfied":
             await service.move(session, order, State.RETURN_VISITED, who, clock, now, system=True)

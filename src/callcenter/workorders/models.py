@@ -72,6 +72,20 @@ class WorkOrder(Base):
             "ix_work_orders_open_board", "escalation_level", "resolve_by", "department_id", "created_at", "state", "first_owner_id", "assignee_id",
             postgresql_where=text("is_open"), sqlite_where=text("is_open"),
         ),
+        # The board's counts for a lead (their people's orders: owned, or assigned and owned by others)
+        # and for a department's staff, each from a narrow range of open orders, index-only.
+        Index(
+            "ix_work_orders_open_owner", "first_owner_id", "department_id", "created_at", "resolve_by", "escalation_level", "state", "assignee_id",
+            postgresql_where=text("is_open"), sqlite_where=text("is_open"),
+        ),
+        Index(
+            "ix_work_orders_open_assignee", "assignee_id", "department_id", "created_at", "resolve_by", "escalation_level", "state", "first_owner_id",
+            postgresql_where=text("is_open"), sqlite_where=text("is_open"),
+        ),
+        Index(
+            "ix_work_orders_open_dept", "department_id", "created_at", "resolve_by", "escalation_level", "state",
+            postgresql_where=text("is_open"), sqlite_where=text("is_open"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,9 +146,12 @@ class TimelineEntry(Base):
 
 
 class RectificationNotice(Base):
-    """整改通知: the department missed promised progress."""
+    """整改通知: the department missed promised progress.  The department
+    acknowledges it (who, when, what it will do); the job flags a notice
+    whose deadline passed with the order still not resolved (`missed_at`)."""
 
     __tablename__ = "wo_rectifications"
+    __table_args__ = (Index("ix_wo_rectifications_open_deadline", "missed_at", "deadline_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
@@ -144,6 +161,9 @@ class RectificationNotice(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ack_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # flagged: deadline passed, order not resolved
 
 
 class Task(Base):

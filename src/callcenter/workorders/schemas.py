@@ -180,13 +180,42 @@ class DeptCount(BaseModel):
     escalated: int
 
 
+class BoardOrderOut(BaseModel):
+    """An order's row on the board (what the row and its chase/reassign
+    need; the detail comes from GET /api/workorders/{id})."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: Kind
+    channel: Channel
+    severity: Severity
+    state: State
+    is_open: bool
+    subject: str
+    unit: str
+    first_owner_id: int | None
+    assignee_id: int | None
+    department_id: int | None
+    resolve_by: datetime
+    escalation_level: int
+    chases: int
+    version: int
+    created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def late(self) -> bool:
+        return self.is_open and self.state not in st.RESOLVED_STATES and self.resolve_by < datetime.now(UTC)
+
+
 class BoardOut(BaseModel):
     now: datetime
     totals: dict[str, int]
     by_department: list[DeptCount]
     by_age: dict[str, int]
-    overdue: list[OrderOut]
-    escalated: list[OrderOut]
+    overdue: list[BoardOrderOut]
+    escalated: list[BoardOrderOut]
 
 
 class TilesOut(BaseModel):
@@ -224,6 +253,21 @@ class RectificationOut(BaseModel):
     issued_at: datetime
     deadline_at: datetime
     text: str
+    acknowledged_at: datetime | None = None
+    acknowledged_by: int | None = None
+    ack_note: str = ""
+    missed_at: datetime | None = None
+
+
+class AcknowledgeIn(BaseModel):
+    note: str = Field("", max_length=5000, description="what the department will do")
+
+
+class DialOut(BaseModel):
+    ok: bool
+    task_id: int
+    uniqueid: str = Field(description="the call's Uniqueid (Originate ChannelId): its call record and recording")
+    number: str
 
 
 class EscalationOut(BaseModel):

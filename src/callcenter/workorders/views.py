@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.auth.models import Role
@@ -32,6 +32,8 @@ async def my_tasks(session: AsyncSession, who: Principal, now: datetime, limit: 
     if who.role == Role.department:
         depts = await service.departments_of(session, who.id)
         mine = or_(WorkOrder.assignee_id == who.id, and_(WorkOrder.department_id.in_(depts or {-1}), WorkOrder.assignee_id.is_(None)))
+    elif who.role == Role.director:  # 主任: what was raised to them, and every open 重大 complaint
+        mine = or_(WorkOrder.assignee_id == who.id, WorkOrder.escalation_level >= 3, WorkOrder.severity == "serious")
     orders = (
         await session.execute(select(WorkOrder).where(WorkOrder.is_open == true(), mine).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
     ).scalars().all()
@@ -43,43 +45,53 @@ async def my_tasks(session: AsyncSession, who: Principal, now: datetime, limit: 
     return {"now": now, "orders": orders, "tasks": tasks}
 
 
-async def _rows(session: AsyncSession, ids_stmt: Any) -> list[WorkOrder]:
-    """Ids first (from the open-orders index), then the few whole rows, in that order."""
-    ids = list((await session.execute(ids_stmt)).scalars())
-    if not ids:
-        return []
-    got = {o.id: o for o in (await session.execute(select(WorkOrder).where(WorkOrder.id.in_(ids)))).scalars()}
-    return [got[i] for i in ids if i in got]
-
-
 async def board(session: AsyncSession, who: Principal, now: datetime, department_id: int | None = None, limit: int = 50) -> dict[str, Any]:
     """Open orders in scope: counts overdue / escalated, by department and
-    by age, and the longest-overdue orders to chase or reassign."""
+    by age, and the longest-overdue and most-escalated orders to chase or
+    reassign.
+
+    Two round trips, whatever the scope: one aggregate over the open-orders
+    partial index (index-only: every column it reads is in
+    ix_work_orders_open_board), joined to the departments' names; and one
+    statement for the lists (UNION ALL of the overdue and per-level
+    escalated id ranges, each a bounded index range, joined to their rows)."""
     clause = await service.visibility(session, who)
     base = [WorkOrder.is_open == true()]
     if department_id is not None:
         base.append(WorkOrder.department_id == department_id)
-    if clause is not None:
-        base.append(clause)
     overdue = and_(WorkOrder.resolve_by < now, WorkOrder.state.not_in(RESOLVED_STATES))  # done, waiting for its visit: not late
     age_case = case(
         *[(WorkOrder.created_at > now - timedelta(days=d), name) for d, name in AGE_BUCKETS if d is not None],
         else_=AGE_BUCKETS[-1][1],
     )
+    # One grouped count per disjoint part of the caller's scope (a lead's: the
+    # orders their people own, and those assigned to them that others own),
+    # each from its own narrow index range; summed below.
+    parts = [
+        select(
+            WorkOrder.department_id.label("dept"), age_case.label("age"),
+            func.count().label("n"),
+            func.sum(case((overdue, 1), else_=0)).label("overdue"),
+            func.sum(case((WorkOrder.escalation_level > 0, 1), else_=0)).label("escalated"),
+        ).where(*base, *([part] if part is not None else [])).group_by(WorkOrder.department_id, age_case)
+        for part in await service.visibility_parts(session, who)
+    ]  # fmt: skip
+    counted = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    if clause is not None:
+        base.append(clause)
     rows = (
         await session.execute(
-            select(
-                WorkOrder.department_id, age_case.label("age"),
-                func.count().label("n"),
-                func.sum(case((overdue, 1), else_=0)).label("overdue"),
-                func.sum(case((WorkOrder.escalation_level > 0, 1), else_=0)).label("escalated"),
-            ).where(*base).group_by(WorkOrder.department_id, age_case)
+            select(counted.c.dept, counted.c.age, counted.c.n, counted.c.overdue, counted.c.escalated, Department.code, Department.name_zh, Department.name_en)
+            .outerjoin(Department, Department.id == counted.c.dept)
         )
     ).all()  # fmt: skip
     by_dept: dict[Any, dict[str, int]] = {}
     by_age = {name: 0 for _, name in AGE_BUCKETS}
     totals = {"open": 0, "overdue": 0, "escalated": 0}
-    for dept, age, n, od, esc in rows:
+    names: dict[Any, dict[str, str]] = {}
+    for dept, age, n, od, esc, code, zh, en in rows:
+        if code is not None:
+            names[dept] = {"code": code, "zh": zh, "en": en}
         d = by_dept.setdefault(dept, {"open": 0, "overdue": 0, "escalated": 0})
         d["open"] += n
         d["overdue"] += int(od or 0)
@@ -88,13 +100,7 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
         totals["open"] += n
         totals["overdue"] += int(od or 0)
         totals["escalated"] += int(esc or 0)
-    names = {d.id: {"code": d.code, "zh": d.name_zh, "en": d.name_en} for d in (await session.execute(select(Department))).scalars()}
-    late = await _rows(session, select(WorkOrder.id).where(*base, overdue).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit))
-    escalated: list[WorkOrder] = []
-    for level in (3, 2, 1):  # highest level first, longest overdue first: one index range per level
-        if len(escalated) < limit:
-            stmt = select(WorkOrder.id).where(*base, WorkOrder.escalation_level == level).order_by(WorkOrder.resolve_by).limit(limit - len(escalated))
-            escalated += await _rows(session, stmt)
+    late, escalated = await _lists(session, base, overdue, limit)
     return {
         "now": now,
         "totals": totals,
@@ -103,6 +109,32 @@ async def board(session: AsyncSession, who: Principal, now: datetime, department
         "overdue": late,
         "escalated": escalated,
     }
+
+
+async def _lists(session: AsyncSession, base: list[Any], overdue: Any, limit: int) -> tuple[list[Any], list[Any]]:
+    """The longest-overdue orders, and the most-escalated (highest level
+    first, longest overdue first): one statement."""
+    late = select(WorkOrder.id.label("id"), literal(0).label("grp")).where(*base, overdue).order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit)
+    levels = [
+        select(WorkOrder.id.label("id"), literal(level).label("grp"), WorkOrder.resolve_by.label("due")).where(*base, WorkOrder.escalation_level == level)
+        .order_by(WorkOrder.resolve_by, WorkOrder.id).limit(limit)
+        for level in (3, 2, 1)
+    ]  # fmt: skip
+    ranked = union_all(*[select(p.subquery()) for p in levels]).subquery()
+    top = select(ranked.c.id, ranked.c.grp).order_by(ranked.c.grp.desc(), ranked.c.due, ranked.c.id).limit(limit)
+    picked = union_all(select(late.subquery()), select(top.subquery())).subquery()
+    got = (await session.execute(select(*BOARD_COLUMNS, picked.c.grp).join(picked, picked.c.id == WorkOrder.id))).all()
+    late_rows = sorted((r for r in got if r.grp == 0), key=lambda r: (r.resolve_by, r.id))
+    escalated = sorted((r for r in got if r.grp != 0), key=lambda r: (-r.escalation_level, r.resolve_by, r.id))
+    return late_rows, escalated
+
+
+# A board row's columns (schemas.BoardOrderOut): plain rows, not whole ORM orders with their JSON.
+BOARD_COLUMNS = (
+    WorkOrder.id, WorkOrder.kind, WorkOrder.channel, WorkOrder.severity, WorkOrder.state, WorkOrder.is_open, WorkOrder.subject, WorkOrder.unit,
+    WorkOrder.first_owner_id, WorkOrder.assignee_id, WorkOrder.department_id, WorkOrder.resolve_by, WorkOrder.escalation_level,
+    WorkOrder.chases, WorkOrder.version, WorkOrder.created_at,
+)  # fmt: skip
 
 
 async def tiles(session: AsyncSession, who: Principal, now: datetime, zone: ZoneInfo) -> dict[str, int]:

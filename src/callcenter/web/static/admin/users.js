@@ -5,7 +5,7 @@ import { api } from "/static/common/api.js";
 import { lang, t } from "/static/common/i18n.js";
 import { button, data, el, field, input, rowsEditor, saveBar, select, tx, markSaved } from "./ui.js";
 
-const ROLES = ["agent", "team_lead", "qa", "admin", "department"];
+const ROLES = ["agent", "team_lead", "qa", "admin", "department", "director"];
 
 export function queueOptions(config, withNone = false) {
   const opts = config.queues.map((q) => [q.name, { text: `${lang() === "en" ? q.display_name_en || q.name : q.display_name} (${q.name})`, data: true }]);

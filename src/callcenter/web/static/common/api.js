@@ -70,7 +70,7 @@ export const PAGES = [
   { href: "/reports", key: "nav.reports", roles: ["qa", "team_lead", "admin"] },
   { href: "/customers", key: "nav.customers", roles: ["agent", "team_lead", "admin"] },
   { href: "/outbound", key: "nav.outbound", roles: ["agent", "team_lead", "admin"] },
-  { href: "/workorders", key: "nav.workorders", roles: ["agent", "team_lead", "admin", "department"] },
+  { href: "/workorders", key: "nav.workorders", roles: ["agent", "team_lead", "admin", "department", "director"] },
   { href: "/docs", key: "nav.docs", roles: ["admin"] },
 ];
 

@@ -10,13 +10,14 @@ import { enabledButtons, installShortcuts, isBusy, pendingPause, shortcutHelp } 
 import { Followups } from "./followups.js";
 import { OutboundMode } from "./outbound.js";
 import { renderOrderBox, setupOrderBox } from "./workorder.js";
+import { Visits } from "./visits.js";
 import { reasonsText } from "/static/common/route.js";
 
 addStrings({
   "zh-CN": {
     "desk.queues": "我的技能队列", "desk.login": "签入", "desk.logout": "签出", "desk.availability": "状态",
     "desk.ready": "就绪", "desk.pause": "示忙", "desk.today": "今日统计", "desk.handled": "接听数",
-    "desk.aht": "平均处理时长", "desk.occupancy": "占用率", "desk.paused": "示忙时长", "desk.noPhone": "您的账号未绑定分机，无法签入",
+    "desk.aht": "平均处理时长", "desk.dialing": "呼叫中", "desk.occupancy": "占用率", "desk.paused": "示忙时长", "desk.noPhone": "您的账号未绑定分机，无法签入",
     "state.logged_out": "未签入", "state.available": "空闲", "state.ringing": "振铃", "state.on_call": "通话中",
     "state.on_hold": "保持", "state.wrap_up": "话后处理", "state.paused": "示忙",
     "pop.none": "暂无来电", "pop.callback": "排队回电", "pop.wait": "已等待", "pop.customer": "客户资料", "pop.route": "路由决策",
@@ -48,7 +49,7 @@ addStrings({
   en: {
     "desk.queues": "My queues", "desk.login": "Sign in", "desk.logout": "Log out", "desk.availability": "Availability",
     "desk.ready": "Ready", "desk.pause": "Pause", "desk.today": "Today", "desk.handled": "Handled",
-    "desk.aht": "AHT", "desk.occupancy": "Occupancy", "desk.paused": "Paused", "desk.noPhone": "Your user has no phone interface; you cannot sign in",
+    "desk.aht": "AHT", "desk.dialing": "dialling", "desk.occupancy": "Occupancy", "desk.paused": "Paused", "desk.noPhone": "Your user has no phone interface; you cannot sign in",
     "state.logged_out": "Logged out", "state.available": "Available", "state.ringing": "Ringing", "state.on_call": "On call",
     "state.on_hold": "On hold", "state.wrap_up": "Wrap-up", "state.paused": "Paused",
     "pop.none": "No call", "pop.callback": "Queued callback", "pop.wait": "Waited", "pop.customer": "Customer", "pop.route": "Routing",
@@ -104,6 +105,10 @@ let pauseAsked = null; // the reason of a pause asked for while busy (starts aft
 const followups = new Followups({ skills: ctx.skills, timezone: me.timezone, onResult: (text, ok) => result(text, ok) });
 setupOrderBox(() => pop, (text, ok) => result(text, ok));
 const outbound = new OutboundMode({ onResult: (text, ok) => result(text, ok) });
+const visits = new Visits({
+  timezone: me.timezone, onResult: (text, ok) => result(text, ok),
+  canDial: () => enabledButtons(agent, { hasInterface: !!iface, wantedQueues: checked() }).has("dial-btn"),
+});
 
 // --- static parts ---------------------------------------------------------------
 
@@ -130,7 +135,8 @@ function render() {
   badge.dataset.state = state;
   badge.textContent = t("state." + state);
   const reason = agent && agent.reason ? ctx.pause_reasons.find((r) => r.code === agent.reason) : null;
-  $("state-reason").textContent = agent && agent.reason ? (reason ? label(reason) : agent.reason) : "";
+  // "dialing": my outbound call (click-to-call, a return visit) still rings the other side.
+  $("state-reason").textContent = agent && agent.reason ? (reason ? label(reason) : agent.reason === "dialing" ? t("desk.dialing") : agent.reason) : "";
   const today = (agent && agent.today) || {};
   $("st-handled").textContent = today.handled ?? "–";
   $("st-aht").textContent = mmss(today.aht_s);
@@ -163,6 +169,7 @@ function renderButtons() {
   for (const id of ["login-btn", "logout-btn-q", "ready-btn", "pause-btn", "dial-btn", "hold-btn", "unhold-btn", "hangup-btn", "xfer-btn", "wrap-submit"]) {
     $(id).disabled = !on.has(id);
   }
+  visits.buttons();
 }
 
 function renderPop() {
@@ -383,7 +390,9 @@ render();
 applyI18n();
 followups.load();
 outbound.load();
-window.addEventListener("cc:lang", () => { renderStatic(); render(); fillTargets(); followups.render(); outbound.renderStatic(); outbound.render(); if (lastResult) result(...lastResult); });
+visits.load();
+setInterval(() => visits.load(), 60_000); // new visits and retries come due
+window.addEventListener("cc:lang", () => { renderStatic(); render(); fillTargets(); followups.render(); visits.render(); outbound.renderStatic(); outbound.render(); if (lastResult) result(...lastResult); });
 
 if (iface) {
   const hub = new Hub({

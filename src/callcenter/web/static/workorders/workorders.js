@@ -31,6 +31,18 @@ addStrings({
     "wo.f.created": "受理时间", "wo.f.resolve": "办结期限", "wo.f.calls": "关联通话",
     "wo.a.created": "受理", "wo.a.state": "状态变更", "wo.a.assign": "派工/改派", "wo.a.chase": "催办", "wo.a.escalate": "升级",
     "wo.a.rectify": "整改通知", "wo.a.overdue_plan": "超期说明", "wo.a.return_visit": "回访", "wo.a.return_visit_due": "生成回访任务", "wo.a.call": "关联通话",
+    "wo.a.return_visit_dial": "回访外呼", "wo.a.rectify_ack": "整改通知已签收", "wo.a.rectify_missed": "整改逾期未完成",
+    "wo.call": "通话 {id}，{s} 秒", "wo.recording": "录音", "wo.tab.followups": "逾期跟进", "wo.tab.reports": "报表",
+    "wo.rect.title": "整改通知", "wo.rect.order": "工单", "wo.rect.text": "整改要求", "wo.rect.deadline": "整改期限", "wo.rect.status": "状态",
+    "wo.rect.issue": "下发整改通知", "wo.rect.send": "下发", "wo.rect.sent": "整改通知已下发", "wo.rect.open": "待签收", "wo.rect.acked": "已签收",
+    "wo.rect.missed": "逾期未整改", "wo.rect.ack": "签收", "wo.rect.ackNote": "整改措施", "wo.rect.ackDone": "已签收整改通知",
+    "wo.od.title": "超期说明", "wo.od.reason": "超期原因", "wo.od.plan": "处理计划", "wo.od.deadline": "新的完成期限", "wo.od.save": "提交超期说明",
+    "wo.od.saved": "超期说明已记录",
+    "wo.fu.title": "逾期未跟进的客户", "wo.fu.hint": "按客户等级（A–E 每 1/7/15/30/365 天）应跟进而未跟进的任务，以中心所在时区的当日 24 点为期限。",
+    "wo.fu.assignee": "负责人", "wo.fu.unassigned": "未分配",
+    "wo.rep.title": "工单报表（CSV）", "wo.rep.since": "从", "wo.rep.until": "到", "wo.rep.intake": "受理量", "wo.rep.intakeHint": "按类型、渠道、部门",
+    "wo.rep.performance": "办理质量", "wo.rep.performanceHint": "按时办结率、回访率、按时回访率、满意率、重开率",
+    "wo.rep.weekly": "主任周报", "wo.rep.weeklyHint": "每周受理、督办、反馈、回访",
   },
   en: {
     "title.workorders": "Work orders · Call Center", "nav.workorders": "Work orders",
@@ -58,6 +70,19 @@ addStrings({
     "wo.a.created": "Received", "wo.a.state": "State", "wo.a.assign": "Dispatch / reassign", "wo.a.chase": "Chase", "wo.a.escalate": "Escalated",
     "wo.a.rectify": "Rectification notice", "wo.a.overdue_plan": "Overdue plan", "wo.a.return_visit": "Return visit",
     "wo.a.return_visit_due": "Return visit scheduled", "wo.a.call": "Call linked",
+    "wo.a.return_visit_dial": "Return visit call", "wo.a.rectify_ack": "Rectification acknowledged", "wo.a.rectify_missed": "Rectification missed",
+    "wo.call": "call {id}, {s} s", "wo.recording": "Recording", "wo.tab.followups": "Overdue follow-ups", "wo.tab.reports": "Reports",
+    "wo.rect.title": "Rectification notices", "wo.rect.order": "Order", "wo.rect.text": "What must be put right", "wo.rect.deadline": "By",
+    "wo.rect.status": "Status", "wo.rect.issue": "Issue a rectification notice", "wo.rect.send": "Issue", "wo.rect.sent": "Rectification notice issued",
+    "wo.rect.open": "Not acknowledged", "wo.rect.acked": "Acknowledged", "wo.rect.missed": "Missed", "wo.rect.ack": "Acknowledge",
+    "wo.rect.ackNote": "What we will do", "wo.rect.ackDone": "Rectification notice acknowledged",
+    "wo.od.title": "Overdue: reason and plan", "wo.od.reason": "Why it is late", "wo.od.plan": "Plan", "wo.od.deadline": "New deadline",
+    "wo.od.save": "Record reason and plan", "wo.od.saved": "Reason and plan recorded",
+    "wo.fu.title": "Overdue customer follow-ups", "wo.fu.hint": "Follow-ups due by grade (A–E every 1/7/15/30/365 days) and not yet made; each is due by midnight in the centre's time zone.",
+    "wo.fu.assignee": "Assigned to", "wo.fu.unassigned": "Not assigned",
+    "wo.rep.title": "Work-order reports (CSV)", "wo.rep.since": "From", "wo.rep.until": "To", "wo.rep.intake": "Intake", "wo.rep.intakeHint": "by kind, channel and department",
+    "wo.rep.performance": "Performance", "wo.rep.performanceHint": "on-time rate, return-visit rate, on-time return visits, satisfaction, reopen rate",
+    "wo.rep.weekly": "Director's weekly summary", "wo.rep.weeklyHint": "intake, chases, feedback and return visits per week",
   },
 });
 
@@ -66,6 +91,9 @@ const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "
 const me = await signedIn();
 const isLead = me.role === "team_lead" || me.role === "admin";
 const isDept = me.role === "department";
+const isDirector = me.role === "director";
+const isOverseer = isLead || isDirector; // chase, rectification notices, reports
+const canAck = isDept || me.role === "admin"; // a notice is acknowledged by its department
 let tab = new URLSearchParams(location.search).get("tab") || (isDept ? "board" : "mine");
 let departments = [];
 let detailId = null;
@@ -92,7 +120,7 @@ function orderRow(o, actions) {
     dept.textContent = deptName(o.department_id);
     tr.appendChild(dept);
     const td = document.createElement("td");
-    if (isLead) {
+    if (isOverseer) {
       const box = document.createElement("div");
       box.className = "row";
       const chase = Object.assign(document.createElement("button"), { type: "button", className: "chase", textContent: t("wo.chase") });
@@ -170,6 +198,77 @@ async function loadBoard() {
   }), 2);
   fill($("overdue"), b.overdue.map((o) => orderRow(o, true)), 8);
   fill($("escalated"), b.escalated.map((o) => orderRow(o, true)), 8);
+  const notices = await api("/api/workorders/rectifications?limit=50");
+  fill($("notices"), notices.map((n) => {
+    const tr = document.createElement("tr");
+    tr.dataset.notice = n.id;
+    tr.innerHTML = `<td class="mono">#${n.order_id}</td><td>${esc(deptName(n.department_id))}</td><td translate="no">${esc(n.text)}</td>
+      <td class="mono">${esc(when(n.deadline_at))}</td><td></td><td></td>`;
+    tr.children[4].appendChild(noticeBadge(n));
+    if (canAck && !n.acknowledged_at) tr.children[5].appendChild(ackForm(n));
+    tr.children[0].onclick = () => openDetail(n.order_id);
+    return tr;
+  }), 6);
+}
+
+function noticeBadge(n) {
+  const key = n.missed_at ? "wo.rect.missed" : n.acknowledged_at ? "wo.rect.acked" : "wo.rect.open";
+  return Object.assign(document.createElement("span"), { className: "badge" + (n.missed_at ? " missed" : ""), textContent: t(key) });
+}
+
+function ackForm(n) {
+  const box = document.createElement("div");
+  box.className = "row ack";
+  const note = Object.assign(document.createElement("input"), { className: "ack-note", maxLength: 5000, placeholder: t("wo.rect.ackNote") });
+  const b = Object.assign(document.createElement("button"), { type: "button", className: "primary ack-btn", textContent: t("wo.rect.ack") });
+  b.onclick = async (ev) => {
+    ev.stopPropagation();
+    b.disabled = true;
+    try {
+      await api(`/api/workorders/rectifications/${n.id}/acknowledge`, { method: "POST", body: { note: note.value.trim() } });
+      toast(t("wo.rect.ackDone"));
+      load();
+    } catch (e) { toast(e.message, { error: true }); b.disabled = false; }
+  };
+  box.append(note, b);
+  return box;
+}
+
+let agents = null; // the agents a lead may hand follow-ups to (their teams')
+async function loadFollowups() {
+  const [tasks, people] = await Promise.all([api("/api/workorders/follow-ups/overdue"), agents || api("/api/users?role=agent").catch(() => [])]);
+  agents = people;
+  fill($("fu-overdue"), tasks.map((task) => {
+    const tr = document.createElement("tr");
+    tr.className = "late";
+    tr.dataset.task = task.id;
+    tr.innerHTML = `<td translate="no">${esc(t("wo.customer", { id: task.customer_id }))}</td><td class="mono">${esc(task.number)}</td>
+      <td class="due mono">${esc(when(task.due_at))}</td><td></td>`;
+    const sel = document.createElement("select");
+    sel.className = "fu-assign";
+    sel.innerHTML = `<option value="">${esc(t("wo.fu.unassigned"))}</option>`
+      + agents.map((u) => `<option value="${u.id}" translate="no">${esc(u.display_name)}</option>`).join("");
+    sel.value = task.assigned_to ? String(task.assigned_to) : "";
+    sel.onchange = async () => {
+      if (!sel.value) return;
+      try { await api(`/api/workorders/tasks/${task.id}/assign`, { method: "POST", body: { assigned_to: Number(sel.value) } }); toast(t("wo.saved")); load(); }
+      catch (e) { toast(e.message, { error: true }); }
+    };
+    tr.lastElementChild.appendChild(sel);
+    return tr;
+  }), 4);
+}
+
+function isoDay(d) { return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10); }
+
+function reportLinks() {
+  const since = $("rep-since").value, until = $("rep-until").value;
+  for (const a of document.querySelectorAll("a[data-report]")) {
+    const q = new URLSearchParams();
+    if (since) q.set("since", new Date(since + "T00:00").toISOString());
+    if (until) q.set("until", new Date(new Date(until + "T00:00").getTime() + 86400000).toISOString()); // to the end of that day
+    a.href = `/api/workorders/reports/${a.dataset.report}.csv?${q}`;
+  }
 }
 
 async function openDetail(id) {
@@ -194,14 +293,66 @@ async function openDetail(id) {
     return b;
   }));
   $("d-timeline").innerHTML = tl.map((e) => {
-    const extra = e.action === "state" ? `${t("wo.st." + e.detail.from)} → ${t("wo.st." + e.detail.to)}` : e.action === "escalate" ? t("wo.lv." + e.detail.level) : e.detail.text || e.detail.result || "";
-    return `<li><span class="at">${esc(when(e.at))}</span>${esc(t("wo.a." + e.action))} <span translate="no">${esc(extra)}</span></li>`;
+    const extra = e.action === "state" ? `${t("wo.st." + e.detail.from)} → ${t("wo.st." + e.detail.to)}` : e.action === "escalate" ? t("wo.lv." + e.detail.level)
+      : e.action === "overdue_plan" ? `${e.detail.reason} · ${e.detail.plan} → ${when(e.detail.new_deadline)}`
+      : e.action === "rectify_missed" ? when(e.detail.deadline_at)
+      : e.detail.result ? t("wo.r." + e.detail.result) + (e.detail.note ? ` · ${e.detail.note}` : "") : e.detail.text || e.detail.number || "";
+    const c = e.detail.call;
+    const call = c ? ` <span class="call" translate="no">· ${esc(t("wo.call", { id: c.call_id, s: Math.round(c.talk_s) }))}</span>`
+      + (c.recording ? `<a class="rec" href="/api/qa/calls/${encodeURIComponent(c.call_id)}/audio" target="_blank" rel="noopener">${esc(t("wo.recording"))}</a>` : "") : "";
+    return `<li data-action="${esc(e.action)}"><span class="at">${esc(when(e.at))}</span>${esc(t("wo.a." + e.action))} <span translate="no">${esc(extra)}</span>${call}</li>`;
   }).join("");
+  // Past its deadline: why, what next, by when.  A rectification notice to the department; its acknowledgement.
+  if (detailOrder && detailOrder.id !== o.id) { $("f-overdue").reset(); $("f-rectify").reset(); }
+  $("f-overdue").classList.toggle("hidden", !(o.is_open && o.late));
+  $("f-rectify").classList.toggle("hidden", !(isOverseer && o.is_open && o.department_id));
+  let notices = [];
+  try { notices = await api(`/api/workorders/${id}/rectifications`); } catch { notices = []; }
+  $("d-notices-box").classList.toggle("hidden", !notices.length);
+  $("d-notices").replaceChildren(...notices.map((n) => {
+    const li = document.createElement("li");
+    li.dataset.notice = n.id;
+    const head = document.createElement("div");
+    head.className = "row";
+    head.append(noticeBadge(n), Object.assign(document.createElement("span"), { className: "mono small", textContent: when(n.deadline_at) }));
+    const text = Object.assign(document.createElement("div"), { translate: false, textContent: n.text + (n.ack_note ? ` — ${n.ack_note}` : "") });
+    li.append(head, text);
+    if (canAck && !n.acknowledged_at) li.append(ackForm(n));
+    return li;
+  }));
+  detailOrder = o;
 }
+
+let detailOrder = null;
+const fromLocal = (v) => new Date(v).toISOString();
+$("f-overdue").onsubmit = async (e) => {
+  e.preventDefault();
+  if (!detailOrder) return;
+  try {
+    await api(`/api/workorders/${detailOrder.id}/overdue-plan`, { method: "POST", body: {
+      version: detailOrder.version, reason: $("od-reason").value.trim(), plan: $("od-plan").value.trim(), new_deadline: fromLocal($("od-deadline").value) } });
+    toast(t("wo.od.saved"));
+    $("f-overdue").reset();
+    load();
+  } catch (err) { toast(err.message, { error: true }); }
+};
+$("f-rectify").onsubmit = async (e) => {
+  e.preventDefault();
+  if (!detailOrder) return;
+  try {
+    await api(`/api/workorders/${detailOrder.id}/rectify`, { method: "POST", body: { text: $("rc-text").value.trim(), deadline_at: fromLocal($("rc-deadline").value) } });
+    toast(t("wo.rect.sent"));
+    $("f-rectify").reset();
+    load();
+  } catch (err) { toast(err.message, { error: true }); }
+};
 
 async function load() {
   try {
-    if (tab === "board") await loadBoard(); else await loadMine();
+    if (tab === "board") await loadBoard();
+    else if (tab === "followups") await loadFollowups();
+    else if (tab === "reports") reportLinks();
+    else await loadMine();
     if (detailId) await openDetail(detailId);
   } catch (e) { toast(e.message, { error: true }); }
 }
@@ -209,12 +360,16 @@ async function load() {
 function show(name) {
   tab = name;
   for (const b of document.querySelectorAll("#tabs button[data-tab]")) b.classList.toggle("active", b.dataset.tab === name);
-  $("mine").classList.toggle("hidden", name !== "mine");
-  $("board").classList.toggle("hidden", name !== "board");
+  for (const id of ["mine", "board", "followups", "reports"]) $(id).classList.toggle("hidden", name !== id);
   return load();
 }
 
-if (isLead || isDept) $("tab-board").classList.remove("hidden");
+if (isOverseer || isDept) $("tab-board").classList.remove("hidden");
+if (isLead) $("tab-followups").classList.remove("hidden");
+if (isOverseer) $("tab-reports").classList.remove("hidden");
+$("rep-until").value = isoDay(new Date());
+$("rep-since").value = isoDay(new Date(Date.now() - 30 * 86400000));
+$("rep-since").onchange = $("rep-until").onchange = reportLinks;
 if (isDept) $("tab-board").dataset.i18n = "wo.tab.dept";
 for (const b of document.querySelectorAll("#tabs button[data-tab]")) b.onclick = () => show(b.dataset.tab);
 $("d-close").onclick = () => { detailId = null; $("detail").classList.add("hidden"); $("workorders").classList.remove("with-detail"); };
@@ -231,6 +386,7 @@ ws.onmessage = (m) => {
   try { msg = JSON.parse(m.data); } catch { return; }
   if (msg.type === "workorder") {
     if (msg.event.what === "escalated") toast(`${t("wo.a.escalate")}: #${msg.event.order_id} → ${t("wo.lv." + msg.event.level)}`);
+    else if (msg.event.what === "rectify_missed") toast(`${t("wo.a.rectify_missed")}: #${msg.event.order_id}`, { error: true });
     load();
   }
 };
