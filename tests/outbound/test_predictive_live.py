@@ -81,12 +81,13 @@ async def test_the_app_job_runs_a_dialer_per_running_predictive_campaign(db):
     acd = AcdService(None, tick_s=None)
     app = SimpleNamespace(state=SimpleNamespace(settings=make_settings(outbound_max_dials_day=2), db=db, gateway=RecordingGateway(), acd=acd))
     dialers: dict = {}
+    before = list(acd._listeners)  # the service's own (the queued-callback dialer)
     await jobs._predictive(app, dialers)
     [(d, _)] = dialers.values()
-    assert d.campaign_id == cid and d.cap == 0.02 and d.freq_cap.per_day == 2 and len(acd._listeners) == 1
+    assert d.campaign_id == cid and d.cap == 0.02 and d.freq_cap.per_day == 2 and len(acd._listeners) == len(before) + 1
     assert app.state.gateway.originates == []  # nobody free in the core's view of the queue: nothing dialled
     async with db.sessions() as s:
         (await s.get(Campaign, cid)).status = CampaignStatus.paused
         await s.commit()
     await jobs._predictive(app, dialers)
-    assert dialers == {} and acd._listeners == []
+    assert dialers == {} and acd._listeners == before

@@ -29,11 +29,11 @@ from callcenter.auth import service as auth_service
 from callcenter.auth.models import AuditEntry, Role
 from callcenter.auth.service import Principal
 from callcenter.crm.models import Customer
+from callcenter.realtime.service import DIAL_CONTEXT  # the desktop's: numbers go through [cc-outbound] (recorded)
 from callcenter.workorders import service
 from callcenter.workorders.models import RectificationNotice, Task, TaskStatus, TimelineEntry, WorkOrder
 from callcenter.workorders.states import RESOLVED_STATES
 
-DIAL_CONTEXT = "agents"  # the shipped dialplan's [agents]: numbers go through [cc-outbound] (recorded)
 
 
 def channel_id_for(task: Task) -> str:
