@@ -147,6 +147,14 @@ async def admin_token(url: str, settings, agents: int, queues: int) -> str:  # n
         await s.flush()
         s.add_all(TeamMember(team_id=teams[n % queues].id, user_id=p.id, from_at=datetime(2026, 1, 1, tzinfo=UTC)) for n, p in enumerate(people))
         await seed_example(s)
+        await s.flush()
+        # The team rows, as store.write_facts keeps them after every write.
+        from callcenter.reports.models import AgentFact
+        from callcenter.reports.store import team_roll_up
+        from sqlalchemy import select
+
+        starts = list((await s.execute(select(AgentFact.interval_start).distinct())).scalars())
+        await team_roll_up(s, starts)
         await s.commit()
         await s.refresh(u)
     await db.dispose()

@@ -105,6 +105,34 @@ class AgentPauseDay(Base):
     seconds: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+class TeamFact(Base):
+    """An interval's agent sums per team: each agent in the team it was in
+    at the interval's start (team_members history), kept by store.write_facts
+    from the agent rows, so team reports read no join."""
+
+    __tablename__ = "report_team_intervals"
+    __table_args__ = (
+        UniqueConstraint("interval_start", "team_id", name="uq_report_team_intervals_start_team"),
+        Index("ix_report_team_intervals_day_team", "day", "team_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interval_start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    team_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    locals().update(_columns(AGENT_SUMS))
+
+
+class TeamDay(Base):
+    __tablename__ = "report_team_days"
+    __table_args__ = (UniqueConstraint("day", "team_id", name="uq_report_team_days_day_team"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    team_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    locals().update(_columns(AGENT_SUMS))
+
+
 class Indicator(Base):
     """One scorecard row: where its monthly value comes from, its weight
     (all weights sum to 100), its excellent / target / warning values and

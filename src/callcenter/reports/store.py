@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.reports.intervals import AGENT_SUMS, QUEUE_FIELDS
-from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, QueueDay, QueueFact
+from callcenter.auth.models import User
+from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, QueueDay, QueueFact, TeamDay, TeamFact
+from callcenter.teams.models import TeamMember
 
 
 def _values(row: dict[str, Any], key: str, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -34,6 +36,25 @@ async def _roll_up(s: AsyncSession, src: Any, dst: Any, key: str, fields: tuple[
     group = [src.c.day, src.c[key], *(src.c[e] for e in extra)]
     stmt = select(*group, *sums).where(src.c.day.in_(days), src.c[key].in_(keys)).group_by(*group)
     await s.execute(insert(dst).from_select(["day", key, *extra, *fields], stmt))
+
+
+async def team_roll_up(s: AsyncSession, starts: list[datetime]) -> None:
+    """Team rows of these intervals, from their agent rows (each agent in the
+    team it was in at the interval's start), then those days' team rows."""
+    if not starts:
+        return
+    a, u, m, ti = AgentFact.__table__, User.__table__, TeamMember.__table__, TeamFact.__table__
+    await s.execute(delete(ti).where(ti.c.interval_start.in_(starts)))
+    cond = and_(m.c.user_id == u.c.id, m.c.from_at <= a.c.interval_start, or_(m.c.to_at.is_(None), m.c.to_at > a.c.interval_start))
+    src = a.join(u, u.c.interface == a.c.interface).join(m, cond)
+    group = [a.c.interval_start, a.c.day, m.c.team_id]
+    stmt = select(*group, *(func.sum(a.c[f]) for f in AGENT_SUMS)).select_from(src).where(a.c.interval_start.in_(starts)).group_by(*group)
+    await s.execute(insert(ti).from_select(["interval_start", "day", "team_id", *AGENT_SUMS], stmt))
+    days = sorted(set((await s.execute(select(a.c.day).where(a.c.interval_start.in_(starts)).distinct())).scalars()))
+    td = TeamDay.__table__
+    await s.execute(delete(td).where(td.c.day.in_(days)))
+    sums = select(ti.c.day, ti.c.team_id, *(func.sum(ti.c[f]) for f in AGENT_SUMS)).where(ti.c.day.in_(days)).group_by(ti.c.day, ti.c.team_id)
+    await s.execute(insert(td).from_select(["day", "team_id", *AGENT_SUMS], sums))
 
 
 async def write_facts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -62,3 +83,4 @@ async def write_facts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
             if p:
                 await s.execute(insert(pauses), p)
             await _roll_up(s, pauses, AgentPauseDay.__table__, "interface", ("seconds",), pairs, extra=("reason",))
+            await team_roll_up(s, sorted({v["interval_start"] for v in values}))
