@@ -121,6 +121,9 @@ class IntervalAccumulator:
         self.queue_config = queue_config
         self.zone = ZoneInfo(zone)
         self.start: int | None = None
+        # Facts before `floor` (inside the open interval) are already in a
+        # partial row written at a graceful stop and resumed (`resume`).
+        self.floor: float | None = None
         self.queues: dict[str, list[float]] = {}
         self.agents: dict[str, _AgentRow] = {}
         self.known_queues: set[str] = set()
@@ -131,7 +134,7 @@ class IntervalAccumulator:
     def _open(self, ts: float) -> bool:
         if self.start is None:
             self.start = interval_start(ts)
-        if ts < self.start:
+        if ts < self.start or (self.floor is not None and ts < self.floor):
             self.late += 1
             return False
         return True
@@ -216,7 +219,7 @@ class IntervalAccumulator:
         set); the part before the open interval was credited at its close."""
         if self.start is None:
             self.start = interval_start(end)
-        begin = max(start, self.start)
+        begin = max(start, self.start, self.floor or 0.0)
         seconds = end - begin
         if seconds <= 0 or state == "logged_out":
             return
@@ -267,12 +270,13 @@ class IntervalAccumulator:
         assert self.start is not None
         start = self.start
         end = start + INTERVAL_S if until is None else min(until, start + INTERVAL_S)
+        begin = max(start, self.floor or 0.0)
         day = datetime.fromtimestamp(start, self.zone).date().isoformat()
         for iface, state, reason, since, pause_since, pause_reason in open_states:
-            if state != "logged_out" and since < end:
-                self._credit(iface, state, reason, end - max(since, start))
-            if pause_since is not None and pause_since < end:
-                self._credit(iface, "pause", pause_reason, end - max(pause_since, start))
+            if state != "logged_out" and since < end and end > begin:
+                self._credit(iface, state, reason, end - max(since, begin))
+            if pause_since is not None and pause_since < end and end > begin:
+                self._credit(iface, "pause", pause_reason, end - max(pause_since, begin))
         rows: list[dict[str, Any]] = []
         for name in sorted(self.known_queues):
             q = self.queues.get(name) or [0.0] * len(QUEUE_FIELDS)
@@ -288,9 +292,26 @@ class IntervalAccumulator:
             row["pause_s"] = {k: round(v, 3) for k, v in sorted(a.pause.items())}
             rows.append(row)
         self.start = start + INTERVAL_S
+        self.floor = None
         self.queues = {}
         self.agents = {}
         return rows
+
+    def resume(self, rows: Iterable[dict[str, Any]], until: float) -> None:
+        """Go on with an interval whose rows were written up to `until` at a
+        graceful stop (`peek`): its sums are the starting point, and facts
+        before `until` (a restart's reload of the calls) are not counted again."""
+        rows = list(rows)
+        if not rows:
+            return
+        self.start = int(rows[0]["interval_start"])
+        self.floor = until
+        for r in rows:
+            if r["kind"] == "queue":
+                self.queues[r["key"]] = [float(r.get(f) or 0) for f in QUEUE_FIELDS]
+                self.known_queues.add(r["key"])
+            elif r["kind"] == "agent":
+                self.agents[r["key"]] = _AgentRow([float(r.get(f) or 0) for f in AGENT_SUMS], dict(r.get("pause_s") or {}))
 
 
 def _num(v: float) -> float | int:

@@ -37,6 +37,8 @@ class QueueFact(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     queue: Mapped[str] = mapped_column(String(64), nullable=False)
     locals().update(_columns(QUEUE_FIELDS))
+    # Set on the rows of an interval written at a graceful stop (up to then); a restart resumes from them.
+    partial_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AgentFact(Base):
@@ -51,6 +53,8 @@ class AgentFact(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     interface: Mapped[str] = mapped_column(String(128), nullable=False)
     locals().update(_columns(AGENT_SUMS))
+    # Set on the rows of an interval written at a graceful stop (up to then); a restart resumes from them.
+    partial_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AgentPauseFact(Base):

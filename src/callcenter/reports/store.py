@@ -25,6 +25,8 @@ def _values(row: dict[str, Any], key: str, fields: tuple[str, ...]) -> dict[str,
     v["interval_start"] = datetime.fromtimestamp(row["interval_start"], UTC)
     v["day"] = date.fromisoformat(row["day"])
     v[key] = row["key"]
+    until = row.get("until")
+    v["partial_until"] = datetime.fromtimestamp(until, UTC) if until is not None else None
     return v
 
 
@@ -58,6 +60,9 @@ async def team_roll_up(s: AsyncSession, starts: list[datetime]) -> None:
 
 
 async def write_facts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Interval rows replace any row of the same (interval, key): a retried
+    batch, a partial row written at a graceful stop (`until` set) completed
+    after the restart, or an interval recomputed after a backfill."""
     for model, day_model, kind, key, fields in (
         (QueueFact, QueueDay, "queue", "queue", QUEUE_FIELDS),
         (AgentFact, AgentDay, "agent", "interface", AGENT_SUMS),
@@ -84,3 +89,24 @@ async def write_facts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
                 await s.execute(insert(pauses), p)
             await _roll_up(s, pauses, AgentPauseDay.__table__, "interface", ("seconds",), pairs, extra=("reason",))
             await team_roll_up(s, sorted({v["interval_start"] for v in values}))
+
+
+async def partial_rows(s: AsyncSession, interval_start: int) -> tuple[list[dict[str, Any]], float | None]:
+    """The rows of an interval written at a graceful stop (partial_until set), in
+    the accumulator's shape, and the moment they run to; ([], None) if none."""
+    at = datetime.fromtimestamp(interval_start, UTC)
+    rows: list[dict[str, Any]] = []
+    until: float | None = None
+    for model, kind, key, fields in ((QueueFact, "queue", "queue", QUEUE_FIELDS), (AgentFact, "agent", "interface", AGENT_SUMS)):
+        for r in (await s.execute(select(model).where(model.interval_start == at, model.partial_until.is_not(None)))).scalars():
+            u = r.partial_until if r.partial_until.tzinfo else r.partial_until.replace(tzinfo=UTC)
+            until = max(until or 0.0, u.timestamp())
+            rows.append({"kind": kind, "interval_start": interval_start, "day": r.day.isoformat(), "key": getattr(r, key), **{f: getattr(r, f) for f in fields}})
+    if rows:
+        pauses: dict[str, dict[str, float]] = {}
+        for p in (await s.execute(select(AgentPauseFact).where(AgentPauseFact.interval_start == at))).scalars():
+            pauses.setdefault(p.interface, {})[p.reason] = p.seconds
+        for r in rows:
+            if r["kind"] == "agent":
+                r["pause_s"] = pauses.get(r["key"], {})
+    return rows, until
