@@ -114,7 +114,7 @@ class Core:
             ev.UserEvent: self._on_user_event,
             ev.Resync: self._on_resync,
             ev.PbxBooted: self._on_booted,
-            ev.QueueLogRows: lambda e, out: apply_backfill(self, e, out),
+            ev.QueueLogRows: self._on_backfill,
             ev.OriginateResponded: lambda e, out: self.direct.originate_failed(e, out),
             ev.DispositionSubmitted: self._on_disposition,
             ev.RouteDecided: dp.route,
@@ -299,6 +299,17 @@ class Core:
             self.queue_acd.maybe_finish(call, out)
         elif isinstance(call, DirectCall):
             self.direct.wrap_done(call, out)
+
+    def _on_backfill(self, e: ev.QueueLogRows, out: Output) -> None:
+        """queue_log's rows for a blind window: the calls they make or correct
+        also correct the 30-minute rows already written (signed delta rows)."""
+        acc = self.interval_facts
+        acc.correcting = True
+        try:
+            apply_backfill(self, e, out)
+        finally:
+            acc.correcting = False
+        out.interval_rows.extend(acc.take_corrections())
 
     def _on_resync(self, e: ev.Resync, out: Output) -> None:
         apply_resync(self, e, out)

@@ -60,6 +60,57 @@ async def team_roll_up(s: AsyncSession, starts: list[datetime]) -> None:
 
 
 async def write_facts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Full rows first, then a backfill's signed delta rows (`delta`) added
+    to the rows as written (or as just written in this batch)."""
+    full = [r for r in rows if not r.get("delta")]
+    if full:
+        await _replace(s, full)
+    deltas = [r for r in rows if r.get("delta")]
+    if deltas:
+        await _replace(s, await _apply_deltas(s, deltas))
+
+
+async def _apply_deltas(s: AsyncSession, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as written plus the deltas (max_wait_s: the larger); a
+    delta for an interval with no row yet becomes its row."""
+    out: list[dict[str, Any]] = []
+    for model, kind, key, fields in ((QueueFact, "queue", "queue", QUEUE_FIELDS), (AgentFact, "agent", "interface", AGENT_SUMS)):
+        mine = [d for d in deltas if d["kind"] == kind]
+        if not mine:
+            continue
+        keys = list({(datetime.fromtimestamp(d["interval_start"], UTC), d["key"]) for d in mine})
+        have = {}
+        for r in (await s.execute(select(model).where(tuple_(model.interval_start, getattr(model, key)).in_(keys)))).scalars():
+            at = r.interval_start if r.interval_start.tzinfo else r.interval_start.replace(tzinfo=UTC)
+            have[(int(at.timestamp()), getattr(r, key))] = r
+        pauses: dict[tuple[int, str], dict[str, float]] = {}
+        if kind == "agent":
+            p = AgentPauseFact
+            for r in (await s.execute(select(p).where(tuple_(p.interval_start, p.interface).in_(keys)))).scalars():
+                at = r.interval_start if r.interval_start.tzinfo else r.interval_start.replace(tzinfo=UTC)
+                pauses.setdefault((int(at.timestamp()), r.interface), {})[r.reason] = r.seconds
+        merged: dict[tuple[int, str], dict[str, Any]] = {}
+        for d in mine:
+            k = (int(d["interval_start"]), d["key"])
+            row = merged.get(k)
+            if row is None:
+                old = have.get(k)
+                row = {"kind": kind, "interval_start": k[0], "day": d["day"], "key": d["key"], **{f: (getattr(old, f) if old is not None else 0) for f in fields}}
+                if old is not None and old.partial_until is not None:
+                    row["until"] = old.partial_until.timestamp() if old.partial_until.tzinfo else old.partial_until.replace(tzinfo=UTC).timestamp()
+                if kind == "agent":
+                    row["pause_s"] = dict(pauses.get(k, {}))
+                merged[k] = row
+            for f in fields:
+                v = d.get(f) or 0
+                row[f] = max(row[f], v) if f == "max_wait_s" else max(0, row[f] + v)  # a count never goes below zero
+            for reason, secs in (d.get("pause_s") or {}).items():
+                row["pause_s"][reason] = row["pause_s"].get(reason, 0.0) + secs
+        out += merged.values()
+    return out
+
+
+async def _replace(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Interval rows replace any row of the same (interval, key): a retried
     batch, a partial row written at a graceful stop (`until` set) completed
     after the restart, or an interval recomputed after a backfill."""
