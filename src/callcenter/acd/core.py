@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from callcenter.acd import events as ev
+from callcenter.acd.days import DayClock
 from callcenter.acd import kpi, views
 from callcenter.acd.agents import Agent, Agents
 from callcenter.acd.backfill import apply_backfill
@@ -71,6 +72,7 @@ class Core:
         self.heard = 0.0  # the last event Asterisk itself sent (not a Tick, a resync, a backfill ...)
         self.crashed_at: float | None = None  # the PBX restarted while we were blind: its calls died about here
         self.timers = Timers()
+        self.days = DayClock(self.config.zone, self.config.day_reset_s)  # "today" in the centre's zone, DST included
         self.tracker = Tracker()
         self.agent_states = Agents(self.config, self.timers, self.day_of, self.day_start)
         self.queue_acd = Queues(self.config, self.timers, self.tracker, self.agent_states, self.kpiset)
@@ -234,17 +236,17 @@ class Core:
         self.queue_acd.now = ts
 
     def day_of(self, ts: float) -> int:
-        return int((ts + self.config.tz_offset_s - self.config.day_reset_s) // kpi.DAY_S)
+        return self.days.day_of(ts)
 
     def day_start(self, day_id: int) -> float:
-        return day_id * kpi.DAY_S - self.config.tz_offset_s + self.config.day_reset_s
+        return self.days.start(day_id)
 
     def today_start(self, now: float) -> float:
         """When "today" began, for a clock reading `now` (epoch s)."""
         return self.day_start(self.day_of(now))
 
     def kpiset(self) -> kpi.KpiSet:
-        return kpi.KpiSet(self.config.tz_offset_s, self.config.day_reset_s)
+        return kpi.KpiSet(self.days)
 
     def configure(self, queue: QueueConfig) -> None:
         """New settings for a queue; facts from now on use them."""

@@ -680,7 +680,7 @@ async def _write_spooled(s: AsyncSession, items: list[dict[str, Any]]) -> None:
 
 
 def core_config_from(settings: Any) -> CoreConfig:
-    """Day reset and zone offset from the settings (the core takes plain numbers)."""
+    """Day reset and zone from the settings (the core's days follow the zone's rules, DST included)."""
     tz = settings.tz
     offset = datetime.now(tz).utcoffset() or timedelta(0)
     reset = settings.day_reset
