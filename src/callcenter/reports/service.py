@@ -351,7 +351,9 @@ async def dispersion(s: AsyncSession, month: date, day: date, queues: list[str] 
     cond = [t.c.day >= first, t.c.day <= last]
     if queues is not None:
         cond.append(t.c.queue.in_(queues))
-    daily = await s.execute(select(t.c.day, func.sum(t.c.sl30_met), func.sum(t.c.sl30_counted)).where(*cond).group_by(t.c.day).order_by(t.c.day))
+    dt = QueueDay.__table__  # the day rows: 48 times fewer than the intervals
+    dcond = [dt.c.day >= first, dt.c.day <= last] + ([dt.c.queue.in_(queues)] if queues is not None else [])
+    daily = await s.execute(select(dt.c.day, func.sum(dt.c.sl30_met), func.sum(dt.c.sl30_counted)).where(*dcond).group_by(dt.c.day).order_by(dt.c.day))
     by_day = measures.dispersion((d.isoformat(), float(m or 0), float(c or 0)) for d, m, c in daily)
     cond = [t.c.day == day] + ([t.c.queue.in_(queues)] if queues is not None else [])
     stmt = select(t.c.interval_start, func.sum(t.c.sl30_met), func.sum(t.c.sl30_counted)).where(*cond)
@@ -449,8 +451,12 @@ def month_bounds(month: str) -> tuple[date, date]:
 async def month_measures(s: AsyncSession, month: str, zone: ZoneInfo) -> dict[str, float | None]:
     """The measures a scorecard can take, for the whole centre and month."""
     first, last = month_bounds(month)
-    q = await build(s, Query("monthly", "queue", first, last), zone, EVERYTHING)
-    a = await build(s, Query("monthly", "agent", first, last), zone, EVERYTHING)
+    # Centre-wide totals straight from the day rows (no per-queue or per-agent report to build).
+    qt, at = QueueDay.__table__, AgentDay.__table__
+    qrow = (await s.execute(select(*_sums(qt, QUEUE_FIELDS)).where(qt.c.day >= first, qt.c.day <= last))).one()
+    arow = (await s.execute(select(*_sums(at, AGENT_SUMS)).where(at.c.day >= first, at.c.day <= last))).one()
+    q = {"totals": measures.queue_figures(dict(zip(QUEUE_FIELDS, _floats(QUEUE_FIELDS, tuple(qrow)), strict=True)))}
+    a = {"totals": measures.agent_figures(dict(zip(AGENT_SUMS, _floats(AGENT_SUMS, tuple(arow)), strict=True)))}
     values: dict[str, float | None] = {k: q["totals"].get(k) for k in ("service_level_30", "service_level", "answer_rate", "abandon_rate", "asa_s", "aht_s", "transfer_rate")}
     values["occupancy"] = a["totals"].get("occupancy")
     values["utilisation"] = a["totals"].get("utilisation")
