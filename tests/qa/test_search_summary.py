@@ -121,3 +121,37 @@ async def test_summaries_and_csv(client, db, make_user):
     assert rows[1][:4] == ["PJSIP/8001", "王静", "2", "95.0"]
     r = await client.get("/api/qa/summary", params={"group": "colour"}, headers=qa.headers)
     assert r.status_code == 422 and "group" in r.json()["detail"]
+
+
+async def test_summary_by_team_follows_membership_history(client, db, make_user):
+    """"team" is the 班组 the agent was in when the call came in (teams and
+    their history), not the queue."""
+    from callcenter.teams.models import Team, TeamMember
+
+    qa = await make_user(Role.qa)
+    wang = await make_user(Role.agent, interface="PJSIP/8001", display_name="王静")
+    li = await make_user(Role.agent, interface="PJSIP/8002", display_name="李伟")
+    async with db.sessions() as s:
+        early, late = Team(name="早班"), Team(name="晚班")
+        s.add_all([early, late])
+        await s.flush()
+        moved = datetime(2026, 10, 20, tzinfo=UTC)
+        s.add_all([
+            TeamMember(team_id=early.id, user_id=wang.user.id, from_at=datetime(2026, 1, 1, tzinfo=UTC), to_at=moved),
+            TeamMember(team_id=late.id, user_id=wang.user.id, from_at=moved),
+            TeamMember(team_id=late.id, user_id=li.user.id, from_at=datetime(2026, 1, 1, tzinfo=UTC)),
+        ])  # fmt: skip
+        await s.commit()
+        early_id, late_id = early.id, late.id
+    await make_call(db, "a1", agent="PJSIP/8001", queue="repairs")  # November: 晚班
+    await make_call(db, "a2", agent="PJSIP/8001", queue="repairs", entered_at=datetime(2026, 10, 5, tzinfo=UTC))  # 早班 then
+    await make_call(db, "b1", agent="PJSIP/8002", queue="repairs")
+    await _score(client, qa, "a1", marks(delta=10))  # 90
+    await _score(client, qa, "a2", marks())  # 100
+    await _score(client, qa, "b1", marks(delta=5))  # 95
+    by_team = (await client.get("/api/qa/summary", params={"group": "team"}, headers=qa.headers)).json()
+    assert [(r["key"], r["name"], r["count"], r["average"]) for r in by_team] == [
+        (f"team:{early_id}", "早班", 1, 100.0), (f"team:{late_id}", "晚班", 2, 92.5)
+    ]  # all three calls are in one queue: grouping by queue could not tell the teams apart
+    r = await client.get("/api/qa/summary.csv", params={"group": "team"}, headers=qa.headers)
+    assert r.status_code == 200 and "晚班" in r.content.decode("utf-8-sig")

@@ -242,6 +242,14 @@ def _count(core: Core, call: QueueCall, sign: float) -> None:
     elif call.outcome in OUTCOME_SLOT:
         pairs.append((OUTCOME_SLOT[call.outcome], sign))
     qa.kpi_add(call.queue, call.entered_at, tuple(pairs))
+    sink = qa.sink  # the 30-minute rows: in the interval of each fact, written or open
+    if sink is not None:
+        outcome = call.outcome or "abandoned"
+        short = outcome == "abandoned" and wait < qa.config.queue(call.queue).short_abandon_s
+        sink.exited(call.queue, left, outcome, wait, qa.sl_wait_of(call, left), short, sign)
+        if outcome == "answered":
+            done = (call.talk_end if call.talk_end is not None else call.ended_at or left) + call.wrap_up_s
+            sink.handled(call.queue, done, call.talk_s, call.hold_s, call.wrap_up_s, bool(call.transfer), sign)
 
 
 def _make(core: Core, s: Stay, out: Output) -> None:

@@ -27,11 +27,11 @@ class QueueConfig:
 class CoreConfig:
     queues: dict[str, QueueConfig] = field(default_factory=dict)
     default_queue: QueueConfig = field(default_factory=lambda: QueueConfig(name="*"))
-    # "today" resets at this local time; local = UTC + tz_offset_s (the
-    # service passes the configured zone's offset, so the core stays pure).
+    # "today" resets at this local time of the centre's IANA zone (acd/days.py:
+    # the day follows the zone's rules, daylight saving included).
     day_reset_s: int = 0
-    tz_offset_s: int = 8 * 3600
-    # The centre's IANA zone: the local day of each 30-minute report row (DST included).
+    tz_offset_s: int = 8 * 3600  # unused by the core's days since they follow `zone`; kept for callers that pass it
+    # The centre's IANA zone: "today", and the local day of each 30-minute report row.
     zone: str = "Asia/Shanghai"
 
     def queue(self, name: str) -> QueueConfig:

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from callcenter.acd import events as ev
+from callcenter.acd.days import DayClock
 from callcenter.acd import kpi, views
 from callcenter.acd.agents import Agent, Agents
 from callcenter.acd.backfill import apply_backfill
@@ -73,6 +74,7 @@ class Core:
         self.heard = 0.0  # the last event Asterisk itself sent (not a Tick, a resync, a backfill ...)
         self.crashed_at: float | None = None  # the PBX restarted while we were blind: its calls died about here
         self.timers = Timers()
+        self.days = DayClock(self.config.zone, self.config.day_reset_s)  # "today" in the centre's zone, DST included
         self.tracker = Tracker()
         self.agent_states = Agents(self.config, self.timers, self.day_of, self.day_start)
         self.queue_acd = Queues(self.config, self.timers, self.tracker, self.agent_states, self.kpiset)
@@ -118,7 +120,7 @@ class Core:
             ev.UserEvent: self._on_user_event,
             ev.Resync: self._on_resync,
             ev.PbxBooted: self._on_booted,
-            ev.QueueLogRows: lambda e, out: apply_backfill(self, e, out),
+            ev.QueueLogRows: self._on_backfill,
             ev.OriginateResponded: self._on_originate,
             ev.DispositionSubmitted: self._on_disposition,
             ev.RouteDecided: dp.route,
@@ -243,17 +245,17 @@ class Core:
         self.queue_acd.now = ts
 
     def day_of(self, ts: float) -> int:
-        return int((ts + self.config.tz_offset_s - self.config.day_reset_s) // kpi.DAY_S)
+        return self.days.day_of(ts)
 
     def day_start(self, day_id: int) -> float:
-        return day_id * kpi.DAY_S - self.config.tz_offset_s + self.config.day_reset_s
+        return self.days.start(day_id)
 
     def today_start(self, now: float) -> float:
         """When "today" began, for a clock reading `now` (epoch s)."""
         return self.day_start(self.day_of(now))
 
     def kpiset(self) -> kpi.KpiSet:
-        return kpi.KpiSet(self.config.tz_offset_s, self.config.day_reset_s)
+        return kpi.KpiSet(self.days)
 
     def configure(self, queue: QueueConfig) -> None:
         """New settings for a queue; facts from now on use them."""
@@ -319,6 +321,17 @@ class Core:
             self.queue_acd.maybe_finish(call, out)
         elif isinstance(call, DirectCall):
             self.direct.wrap_done(call, out)
+
+    def _on_backfill(self, e: ev.QueueLogRows, out: Output) -> None:
+        """queue_log's rows for a blind window: the calls they make or correct
+        also correct the 30-minute rows already written (signed delta rows)."""
+        acc = self.interval_facts
+        acc.correcting = True
+        try:
+            apply_backfill(self, e, out)
+        finally:
+            acc.correcting = False
+        out.interval_rows.extend(acc.take_corrections())
 
     def _on_resync(self, e: ev.Resync, out: Output) -> None:
         apply_resync(self, e, out)

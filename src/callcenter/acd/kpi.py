@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from callcenter.acd.core import QueueConfig
+    from callcenter.acd.days import DayClock
 
 # Counter slots.  MAX_WAIT is a maximum, every other slot a sum.
 OFFERED, ANSWERED, SL_MET, SL_COUNTED, ABANDONED, SHORT, TIMEOUTS, LEFT_EMPTY, EXIT_KEY, CALLBACKS = range(10)
@@ -45,13 +46,12 @@ def merge(into: list[float], src: list[float]) -> None:
 class KpiSet:
     """The windows of one queue, or of all queues (name "*")."""
 
-    __slots__ = ("_minutes", "_buckets", "interval_id", "interval", "day_id", "today", "total", "tz_offset_s", "day_reset_s", "_lo", "_hi", "_cached")
+    __slots__ = ("_minutes", "_buckets", "interval_id", "interval", "day_id", "today", "total", "days", "_lo", "_hi", "_cached")
 
-    def __init__(self, tz_offset_s: int, day_reset_s: int) -> None:
+    def __init__(self, days: DayClock) -> None:
         self._minutes = [-1] * 60
         self._buckets = [_zero() for _ in range(60)]
-        self.tz_offset_s = tz_offset_s
-        self.day_reset_s = day_reset_s
+        self.days = days  # the centre's local days (acd/days.py), shared by the core
         self.interval_id = -1
         self.interval = _zero()
         self.day_id = -1
@@ -62,10 +62,12 @@ class KpiSet:
         self._cached: list[list[float]] = []
 
     def day_of(self, ts: float) -> int:
-        return int((ts + self.tz_offset_s - self.day_reset_s) // DAY_S)
+        return self.days.day_of(ts)
 
     def interval_of(self, ts: float) -> int:
-        return int((ts + self.tz_offset_s) // INTERVAL_S)
+        # Local half hours start at multiples of 1800 s of Unix time in every
+        # zone whose offset (daylight saving or not) is a whole half hour.
+        return int(ts // INTERVAL_S)
 
     def roll(self, now: float) -> None:
         """Start a new interval / day when `now` has moved into one."""

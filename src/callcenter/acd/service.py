@@ -55,7 +55,7 @@ from callcenter.acd.models import (
     RingAttempt,
 )
 from callcenter.db import Database, is_unavailable
-from callcenter.reports.store import write_facts
+from callcenter.reports.store import partial_rows, write_facts
 from callcenter.spool import Spool
 
 log = logging.getLogger("callcenter.acd")
@@ -333,6 +333,8 @@ class AcdService:
                 pass
         self._tasks.clear()
         self._actions.clear()
+        if self.db is not None:
+            self._persist_open_interval()
         if self.db is not None and self.snapshot_s:
             try:
                 await asyncio.wait_for(self.write_snapshot(), 10)
@@ -351,6 +353,15 @@ class AcdService:
                 for kind, item in self._buffer:
                     log.error("unwritten %s: %s", kind, json.dumps(item, ensure_ascii=False, default=str))
 
+    def _persist_open_interval(self) -> None:
+        """A graceful stop writes the open 30-minute interval's rows so far
+        (up to the last event), marked partial; a restart inside the same
+        interval resumes from them (`_load`), and its close replaces them."""
+        now = self.core.now
+        for r in self.core.open_interval_rows():
+            r["until"] = now
+            self._persist("fact", r)
+
     async def _load(self) -> None:
         assert self.db is not None
         async with self.db.sessions() as s:
@@ -363,10 +374,13 @@ class AcdService:
                 await s.execute(select(AgentInterval).where(AgentInterval.ended_at >= day_start, AgentInterval.pbx == self.pbx))
             ).scalars().all()
             records = [record_dict(r) for r in rows]
+            partial, until = await partial_rows(s, int(now // 1800) * 1800)
             intervals = [
                 {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": _ts(i.started_at), "ended_at": _ts(i.ended_at)}
                 for i in ivs
             ]
+        if partial and until is not None:  # stopped gracefully inside this interval: go on from its rows
+            self.core.interval_facts.resume(partial, until)
         self.core.restore(records, intervals, now)
         log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
         # Heard from Asterisk until: the last call we wrote (or the day's
@@ -672,7 +686,7 @@ async def _write_spooled(s: AsyncSession, items: list[dict[str, Any]]) -> None:
 
 
 def core_config_from(settings: Any) -> CoreConfig:
-    """Day reset and zone offset from the settings (the core takes plain numbers)."""
+    """Day reset and zone from the settings (the core's days follow the zone's rules, DST included)."""
     tz = settings.tz
     offset = datetime.now(tz).utcoffset() or timedelta(0)
     reset = settings.day_reset

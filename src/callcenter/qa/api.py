@@ -431,7 +431,7 @@ async def score_summary(
     agent: Annotated[str | None, Query(max_length=128)] = None,
     queue: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict[str, Any]]:
-    """Average scores by agent, queue (team), month, evaluator or item.
+    """Average scores by agent, queue, team (the 班组 the agent was in when the call came in), month, evaluator or item.
     Agents get their own figures only."""
     return await _summary(principal, settings, group, month_from, month_to, agent, queue)
 

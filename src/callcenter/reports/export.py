@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 from typing import Any
 
 import xlsxwriter
@@ -58,20 +60,32 @@ def to_csv(report: dict[str, Any]) -> bytes:
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
+    """XlsxWriter in constant-memory mode (each row streamed to a temporary
+    file as it is finished; `in_memory` would turn that mode off), cells
+    written by type with no per-cell dispatch."""
     head, body = table(report)
-    out = io.BytesIO()
-    wb = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": True})
+    with tempfile.TemporaryDirectory(prefix="cc-xlsx-") as tmp:
+        path = os.path.join(tmp, "report.xlsx")
+        wb = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": tmp})
+        _fill(wb, report, head, body)
+        wb.close()
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _fill(wb: Any, report: dict[str, Any], head: list[str], body: list[list[Any]]) -> None:
     bold = wb.add_format({"bold": True})
     ws = wb.add_worksheet("report")
     ws.write_row(0, 0, head, bold)
+    number, string = ws.write_number, ws.write_string
     for n, row in enumerate(body, 1):
         for c, v in enumerate(row):
             if v is None:
                 continue
-            if isinstance(v, str):
-                ws.write_string(n, c, v)
+            if v.__class__ is str:
+                string(n, c, v)
             else:
-                ws.write_number(n, c, v)
+                number(n, c, v)
     ws.freeze_panes(1, 3)
     fs = wb.add_worksheet("formulas")
     fs.write_row(0, 0, ["measure", "formula"], bold)
@@ -81,5 +95,4 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     for m, note in enumerate(report["notes"], n + 2):
         fs.write_row(m, 0, ["note", note])
     fs.write_row(n + 2 + len(report["notes"]), 0, ["period", f"{report['level']} {report['from']} – {report['to']} ({report['zone']})"])
-    wb.close()
-    return out.getvalue()
+

@@ -121,17 +121,26 @@ class IntervalAccumulator:
         self.queue_config = queue_config
         self.zone = ZoneInfo(zone)
         self.start: int | None = None
+        # Facts before `floor` (inside the open interval) are already in a
+        # partial row written at a graceful stop and resumed (`resume`).
+        self.floor: float | None = None
         self.queues: dict[str, list[float]] = {}
         self.agents: dict[str, _AgentRow] = {}
         self.known_queues: set[str] = set()
         self.late = 0  # facts older than the open interval (dropped)
+        # A queue_log backfill corrects calls of intervals already written:
+        # while `correcting`, their facts go to signed delta rows per
+        # (interval, key), which the store adds to the written rows.
+        self.correcting = False
+        self.deltas_q: dict[tuple[int, str], list[float]] = {}
+        self.deltas_a: dict[tuple[int, str], _AgentRow] = {}
 
     # --- where a fact goes --------------------------------------------------------
 
     def _open(self, ts: float) -> bool:
         if self.start is None:
             self.start = interval_start(ts)
-        if ts < self.start:
+        if ts < self.start or (self.floor is not None and ts < self.floor):
             self.late += 1
             return False
         return True
@@ -151,63 +160,90 @@ class IntervalAccumulator:
 
     # --- queue facts --------------------------------------------------------------
 
-    def offered(self, queue: str, ts: float) -> None:
+    def _qrow(self, queue: str, ts: float) -> list[float] | None:
+        """The row a queue fact at `ts` goes to: the open interval's, a
+        correction's (while correcting), or none (already written)."""
         if self._open(ts):
-            self._queue(queue)[0] += 1
+            return self._queue(queue)
+        if not self.correcting:
+            return None
+        key = (interval_start(ts), queue)
+        row = self.deltas_q.get(key)
+        if row is None:
+            row = self.deltas_q[key] = [0.0] * len(QUEUE_FIELDS)
+        return row
 
-    def exited(self, queue: str, ts: float, outcome: str, wait: float, sl_wait: float, short: bool) -> None:
-        if not self._open(ts):
+    def _arow(self, iface: str, ts: float) -> _AgentRow | None:
+        if self._open(ts):
+            return self._agent(iface)
+        if not self.correcting:
+            return None
+        key = (interval_start(ts), iface)
+        row = self.deltas_a.get(key)
+        if row is None:
+            row = self.deltas_a[key] = _AgentRow()
+        return row
+
+    def offered(self, queue: str, ts: float) -> None:
+        q = self._qrow(queue, ts)
+        if q is not None:
+            q[0] += 1
+
+    def exited(self, queue: str, ts: float, outcome: str, wait: float, sl_wait: float, short: bool, sign: float = 1.0) -> None:
+        """A caller left the queue (sign -1: a backfill takes back the figures an estimate counted)."""
+        q = self._qrow(queue, ts)
+        if q is None:
             return
-        q = self._queue(queue)
         cfg = self.queue_config(queue)
         met, counted = sl_decision(cfg, outcome, sl_wait)
-        q[_Q["sl_met"]] += met
-        q[_Q["sl_counted"]] += counted
+        q[_Q["sl_met"]] += sign * met
+        q[_Q["sl_counted"]] += sign * counted
         cfg30 = QueueConfig(cfg.name, SL30_S, cfg.short_abandon_s, cfg.abandon_mode, cfg.wrap_up_s)
         met30, counted30 = sl_decision(cfg30, outcome, sl_wait)
-        q[_Q["sl30_met"]] += met30
-        q[_Q["sl30_counted"]] += counted30
-        if wait > q[_MAXW]:
+        q[_Q["sl30_met"]] += sign * met30
+        q[_Q["sl30_counted"]] += sign * counted30
+        if sign > 0 and wait > q[_MAXW]:
             q[_MAXW] = wait
         b = bucket_of(wait)
         if outcome == "answered":
-            q[_Q["answered"]] += 1
-            q[_Q["wait_answered_s"]] += wait
-            q[_AN0 + b] += 1
+            q[_Q["answered"]] += sign
+            q[_Q["wait_answered_s"]] += sign * wait
+            q[_AN0 + b] += sign
             if sl_wait <= SL30_S:
-                q[_Q["answered_30"]] += 1
+                q[_Q["answered_30"]] += sign
         elif outcome == "abandoned":
-            q[_Q["abandoned"]] += 1
-            q[_Q["wait_abandoned_s"]] += wait
-            q[_AB0 + b] += 1
+            q[_Q["abandoned"]] += sign
+            q[_Q["wait_abandoned_s"]] += sign * wait
+            q[_AB0 + b] += sign
             if short:
-                q[_Q["short_abandoned"]] += 1
+                q[_Q["short_abandoned"]] += sign
         elif outcome == "timeout":
-            q[_Q["timeouts"]] += 1
+            q[_Q["timeouts"]] += sign
         else:
-            q[_Q["other_exits"]] += 1
+            q[_Q["other_exits"]] += sign
 
-    def handled(self, queue: str, ts: float, talk: float, hold: float, wrap: float, transferred: bool = False) -> None:
-        if not self._open(ts):
+    def handled(self, queue: str, ts: float, talk: float, hold: float, wrap: float, transferred: bool = False, sign: float = 1.0) -> None:
+        q = self._qrow(queue, ts)
+        if q is None:
             return
-        q = self._queue(queue)
-        q[_Q["handled"]] += 1
-        q[_Q["talk_s"]] += talk
-        q[_Q["hold_s"]] += hold
-        q[_Q["wrap_s"]] += wrap
-        q[_Q["transfers"]] += transferred
+        q[_Q["handled"]] += sign
+        q[_Q["talk_s"]] += sign * talk
+        q[_Q["hold_s"]] += sign * hold
+        q[_Q["wrap_s"]] += sign * wrap
+        q[_Q["transfers"]] += sign * transferred
 
     def outbound(self, queue: str, agent: str | None, ts: float, connected: bool) -> None:
-        if not self._open(ts):
-            return
         if queue:
-            q = self._queue(queue)
-            q[_Q["outbound_attempts"]] += 1
-            q[_Q["outbound_connects"]] += connected
+            q = self._qrow(queue, ts)
+            if q is not None:
+                q[_Q["outbound_attempts"]] += 1
+                q[_Q["outbound_connects"]] += connected
         if agent:
-            a = self._agent(agent).sums
-            a[_A["outbound_attempts"]] += 1
-            a[_A["outbound_connects"]] += connected
+            row = self._arow(agent, ts)
+            if row is not None:
+                a = row.sums
+                a[_A["outbound_attempts"]] += 1
+                a[_A["outbound_connects"]] += connected
 
     # --- agent facts --------------------------------------------------------------
 
@@ -216,7 +252,7 @@ class IntervalAccumulator:
         set); the part before the open interval was credited at its close."""
         if self.start is None:
             self.start = interval_start(end)
-        begin = max(start, self.start)
+        begin = max(start, self.start, self.floor or 0.0)
         seconds = end - begin
         if seconds <= 0 or state == "logged_out":
             return
@@ -237,9 +273,10 @@ class IntervalAccumulator:
         a.sums[0] += seconds
 
     def agent_handled(self, iface: str, ts: float, direction: str, talk: float) -> None:
-        if not self._open(ts):
+        row = self._arow(iface, ts)
+        if row is None:
             return
-        a = self._agent(iface).sums
+        a = row.sums
         a[_A["handled"]] += 1
         a[_A["handled_talk_s"]] += talk
         if direction == "inbound":
@@ -267,12 +304,13 @@ class IntervalAccumulator:
         assert self.start is not None
         start = self.start
         end = start + INTERVAL_S if until is None else min(until, start + INTERVAL_S)
+        begin = max(start, self.floor or 0.0)
         day = datetime.fromtimestamp(start, self.zone).date().isoformat()
         for iface, state, reason, since, pause_since, pause_reason in open_states:
-            if state != "logged_out" and since < end:
-                self._credit(iface, state, reason, end - max(since, start))
-            if pause_since is not None and pause_since < end:
-                self._credit(iface, "pause", pause_reason, end - max(pause_since, start))
+            if state != "logged_out" and since < end and end > begin:
+                self._credit(iface, state, reason, end - max(since, begin))
+            if pause_since is not None and pause_since < end and end > begin:
+                self._credit(iface, "pause", pause_reason, end - max(pause_since, begin))
         rows: list[dict[str, Any]] = []
         for name in sorted(self.known_queues):
             q = self.queues.get(name) or [0.0] * len(QUEUE_FIELDS)
@@ -288,9 +326,44 @@ class IntervalAccumulator:
             row["pause_s"] = {k: round(v, 3) for k, v in sorted(a.pause.items())}
             rows.append(row)
         self.start = start + INTERVAL_S
+        self.floor = None
         self.queues = {}
         self.agents = {}
         return rows
+
+    def take_corrections(self) -> list[dict[str, Any]]:
+        """The signed delta rows a backfill made for written intervals (`delta`: True)."""
+        rows: list[dict[str, Any]] = []
+        for (start, name), q in sorted(self.deltas_q.items()):
+            row: dict[str, Any] = {"kind": "queue", "interval_start": start, "day": self._day(start), "key": name, "delta": True}
+            row.update({f: _num(v) for f, v in zip(QUEUE_FIELDS, q, strict=True)})
+            rows.append(row)
+        for (start, iface), a in sorted(self.deltas_a.items()):
+            row = {"kind": "agent", "interval_start": start, "day": self._day(start), "key": iface, "delta": True}
+            row.update({f: _num(v) for f, v in zip(AGENT_SUMS, a.sums, strict=True)})
+            row["pause_s"] = {k: round(v, 3) for k, v in sorted(a.pause.items())}
+            rows.append(row)
+        self.deltas_q, self.deltas_a = {}, {}
+        return rows
+
+    def _day(self, start: int) -> str:
+        return datetime.fromtimestamp(start, self.zone).date().isoformat()
+
+    def resume(self, rows: Iterable[dict[str, Any]], until: float) -> None:
+        """Go on with an interval whose rows were written up to `until` at a
+        graceful stop (`peek`): its sums are the starting point, and facts
+        before `until` (a restart's reload of the calls) are not counted again."""
+        rows = list(rows)
+        if not rows:
+            return
+        self.start = int(rows[0]["interval_start"])
+        self.floor = until
+        for r in rows:
+            if r["kind"] == "queue":
+                self.queues[r["key"]] = [float(r.get(f) or 0) for f in QUEUE_FIELDS]
+                self.known_queues.add(r["key"])
+            elif r["kind"] == "agent":
+                self.agents[r["key"]] = _AgentRow([float(r.get(f) or 0) for f in AGENT_SUMS], dict(r.get("pause_s") or {}))
 
 
 def _num(v: float) -> float | int:

@@ -37,6 +37,8 @@ class QueueFact(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     queue: Mapped[str] = mapped_column(String(64), nullable=False)
     locals().update(_columns(QUEUE_FIELDS))
+    # Set on the rows of an interval written at a graceful stop (up to then); a restart resumes from them.
+    partial_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AgentFact(Base):
@@ -51,6 +53,8 @@ class AgentFact(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     interface: Mapped[str] = mapped_column(String(128), nullable=False)
     locals().update(_columns(AGENT_SUMS))
+    # Set on the rows of an interval written at a graceful stop (up to then); a restart resumes from them.
+    partial_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AgentPauseFact(Base):
@@ -103,6 +107,34 @@ class AgentPauseDay(Base):
     interface: Mapped[str] = mapped_column(String(128), nullable=False)
     reason: Mapped[str] = mapped_column(String(64), nullable=False)
     seconds: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class TeamFact(Base):
+    """An interval's agent sums per team: each agent in the team it was in
+    at the interval's start (team_members history), kept by store.write_facts
+    from the agent rows, so team reports read no join."""
+
+    __tablename__ = "report_team_intervals"
+    __table_args__ = (
+        UniqueConstraint("interval_start", "team_id", name="uq_report_team_intervals_start_team"),
+        Index("ix_report_team_intervals_day_team", "day", "team_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interval_start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    team_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    locals().update(_columns(AGENT_SUMS))
+
+
+class TeamDay(Base):
+    __tablename__ = "report_team_days"
+    __table_args__ = (UniqueConstraint("day", "team_id", name="uq_report_team_days_day_team"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    team_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    locals().update(_columns(AGENT_SUMS))
 
 
 class Indicator(Base):
