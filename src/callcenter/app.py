@@ -210,7 +210,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _embedded(app: FastAPI, stack: AsyncExitStack, settings: Settings, db: Database, spool: Spool, dialplan: object, hub: Hub) -> None:
     """One process does everything: the ACD core in memory, the AMI link, the hub fed by the core."""
     # The ACD core and its persister, fed by the bridge (AMI -> core).
-    acd = AcdService(db, core_config_from(settings), gateway=None, spool=spool)
+    acd = AcdService(db, core_config_from(settings), gateway=None, spool=spool, queue_log_table=settings.queue_log_table)
     await acd.start()
     stack.push_async_callback(acd.stop)
     app.state.acd = acd
@@ -234,6 +234,9 @@ async def _embedded(app: FastAPI, stack: AsyncExitStack, settings: Settings, db:
         # Without AMI every action fails fast with NotConnected, as on a lost link.
         app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
     hub.attach(acd)
+
+
+READY_DB_TIMEOUT_S = 5.0
 
 
 def _always() -> bool:
@@ -329,7 +332,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Ready: every dependency we need to serve is reachable."""
         checks: dict[str, dict[str, object]] = {}
         try:
-            await request.app.state.db.ping()
+            # Bounded: a probe must answer (a pool waiting out its 30 s timeout is "not ready", not a hang).
+            await asyncio.wait_for(request.app.state.db.ping(), READY_DB_TIMEOUT_S)
             checks["database"] = {"ok": True}
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}

@@ -54,6 +54,10 @@ async def test_leader_killed_then_redis_away(cluster_db, private_redis, tmp_path
         await until(lambda: all(x.snapshots >= len(x.topics) for x in clients), 20,
                     "every client's snapshots", clients)  # fmt: skip
 
+        # The centre's periodic jobs run on one node, a follower (the leader keeps its CPU for the PBX).
+        leader, holders = await c.jobs_holders()
+        assert len(holders) == 1 and holders[0] != leader, (leader, holders)
+
         # An action taken on a follower reaches the leader's AMI link: a supervisor pauses agent 1.
         follower = next(n for n in c.nodes if n.index != old)
         iface = c.people[0][2]
@@ -82,6 +86,8 @@ async def test_leader_killed_then_redis_away(cluster_db, private_redis, tmp_path
         assert new != old
         assert failover < 5.0, f"a new leader served after {failover:.2f} s"
         survivors = [n.index for n in c.nodes if n.alive]
+        leader, holders = await c.jobs_holders()
+        assert len(holders) == 1 and holders[0] in survivors and holders[0] != leader, (leader, holders, survivors)
         moved = [x for x in clients if x.node is not None and x.node.index == old]
         stayed = [x for x in clients if x not in moved]
         await until(lambda: all(not x.connected for x in moved), 5, "the dead node's sockets to close", clients)

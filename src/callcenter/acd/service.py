@@ -187,6 +187,7 @@ class AcdService:
         spool: Spool | None = None,
         pbx: str = "default",
         fence: Callable[[AsyncSession], Any] | None = None,
+        queue_log_table: str = "queue_log",
     ) -> None:
         self.core = Core(config)
         self.pbx = pbx  # rows are keyed by it: several PBXs share one database
@@ -200,6 +201,7 @@ class AcdService:
         self.buffer_max = buffer_max
         self.snapshot_s = snapshot_s
         self.backfill_delay_s = backfill_delay_s
+        self.queue_log_table = queue_log_table  # this PBX's realtime queue_log (one table per site)
         self._seen_until: float | None = None  # the last moment the core heard from Asterisk
         self._blind_from: float | None = None  # ... before the link was lost (until the next Resync)
         self.action_retries = action_retries
@@ -396,7 +398,7 @@ class AcdService:
             # the resync had to estimate may have ended since (the core
             # corrects only what it estimated, and never makes twice a call
             # it knows, live, in wrap-up or finished).
-            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + 5.0)
+            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + 5.0, self.queue_log_table)
         except Exception as exc:  # noqa: BLE001 - no queue_log table, or the database is down: nothing to correct with
             log.warning("queue_log backfill for %.0f..%.0f not read: %s: %s", since, until, type(exc).__name__, exc)
             return
