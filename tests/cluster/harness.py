@@ -363,6 +363,7 @@ class WsClient:
         self.resumes = 0
         self.deltas = 0
         self.breaks: list[str] = []
+        self.centre_sites: set[str] = set()  # sites the centre topic's deltas carried
         self.connects = 0
         self.node: Node | None = None
         self._task: asyncio.Task[None] | None = None
@@ -397,6 +398,8 @@ class WsClient:
                 self.breaks.append(f"{topic}: resumed at {m['seq']}, had {self.seq.get(topic)}")
         elif kind == "delta":
             self.deltas += 1
+            if topic == "centre":
+                self.centre_sites |= set(m["data"]["sites"])
             want = self.seq.get(topic, 0) + 1
             if m["seq"] != want:
                 self.breaks.append(f"{topic}: delta {m['seq']} after {want - 1}")
