@@ -1,7 +1,7 @@
 """Cluster benchmark (issue 18): real `callcenter serve` nodes on PostgreSQL
 + Redis against the simulated PBX, many websocket clients spread over them.
 
-    .venv/bin/python bench/cluster.py --clients 1000 --wallboards 100 --kills 20
+    .venv/bin/python bench/cluster.py --clients 4500 --wallboards 500 --agents 300 --kills 20
 
 Measures, for 3 nodes and then the same load on 1 node (embedded mode, no
 Redis) for the ratio:
@@ -151,6 +151,12 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     await asyncio.sleep(3)  # snapshots, then quiet
     for c in clients:
         c.changes, c.lat = 0, []
+    ami_events = [0]
+
+    def count(_msg: Any) -> None:
+        ami_events[0] += 1
+
+    cluster.pbx.sinks.append(count)  # every AMI event the PBX emits (what the leader's bridge reads)
     published0 = await stream_len(cluster)
     cpu0 = {n.index: cpu_s(n.proc.pid) for n in nodes}
     deltas0 = sum(c.deltas for c in clients)
@@ -159,6 +165,8 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     await probe.run(args.probe_rate, args.seconds)
     wall = time.monotonic() - t0
     cpu = {n.index: round(100 * (cpu_s(n.proc.pid) - cpu0[n.index]) / wall, 1) for n in nodes}
+    ami_per_s = ami_events[0] / wall
+    cluster.pbx.sinks.remove(count)
     published1 = await stream_len(cluster)
     published = None if published0 is None or published1 is None else published1 - published0
     deltas = sum(c.deltas for c in clients) - deltas0
@@ -186,6 +194,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "clients": len(clients),
         "failed_clients": failed,
         "seconds": round(wall, 1),
+        "ami_events_per_s": round(ami_per_s, 1),
         "stream_entries_per_s": round(published / wall, 1) if published is not None else None,
         "deltas_to_clients_per_s": round(deltas / wall, 1),
         "probe_flips": probe.flips,
@@ -233,7 +242,7 @@ async def pg_activity(cluster: Cluster) -> list[str]:
 async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
     """kill -9 the leader `kills` times; per kill: the time until another node
     leads (the lock taken, /readyz role leader) and until it serves (its AMI
-    link up and resynced, /readyz answering within 1 s)."""
+    link up and resynced, /readyz answering within --probe-timeout)."""
     led, served, slow = [], [], []
     for _ in range(kills):
         old = await cluster.wait_leader(30)
@@ -277,6 +286,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         prefix = f"ccbench-{uuid.uuid4().hex[:8]}"
         env: dict[str, str] = {}
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
+        c.probe_timeout = args.probe_timeout
         try:
             await c.start()
             result = await measure(c, args, f"{nodes} node(s)")
@@ -305,6 +315,7 @@ def main() -> None:
     p.add_argument("--speed", type=float, default=20.0, help="the simulated PBX's clock speed-up (more calls per second)")
     p.add_argument("--seconds", type=float, default=20.0, help="measured seconds per run")
     p.add_argument("--nodes", type=lambda v: [int(x) for x in v.split(",")], default=[3, 1], help="runs: nodes per run (1 = embedded, no Redis), e.g. 3,1")
+    p.add_argument("--probe-timeout", type=float, default=5.0, help="a node serves when its /readyz answers within this many seconds")
     p.add_argument("--kills", type=int, default=20, help="leader kills for the failover figures (0 = none)")
     args = p.parse_args()
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False, indent=1))
