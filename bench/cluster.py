@@ -164,6 +164,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     t0 = time.monotonic()
     await probe.run(args.probe_rate, args.seconds)
     wall = time.monotonic() - t0
+    bench_cpu = round(100 * (time.process_time() - proc0) / wall, 1)  # before the kills
     cpu = {n.index: round(100 * (cpu_s(n.proc.pid) - cpu0[n.index]) / wall, 1) for n in nodes}
     ami_per_s = ami_events[0] / wall
     cluster.pbx.sinks.remove(count)
@@ -200,7 +201,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "probe_flips": probe.flips,
         "latency_ms": {"p50": round(1000 * pct(lat, 0.5), 1), "p99": round(1000 * pct(lat, 0.99), 1), "max": round(1000 * max(lat or [float("nan")]), 1)},
         "latency_ms_by_role": {k: {"p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in by_role.items() if v},
-        "bench_process_cpu_pct": round(100 * (time.process_time() - proc0) / wall, 1),
+        "bench_process_cpu_pct": bench_cpu,
         "missed": max(0, expected - got),
         "cpu_pct_per_node": cpu,
         **({"failover": failover} if failover else {}),
