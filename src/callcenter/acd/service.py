@@ -355,9 +355,13 @@ class AcdService:
             now = self.clock()
             day_start = _dt(self.core.today_start(now))
             rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start, CallRecord.pbx == self.pbx))).scalars().all()
+            # Plain rows, not ORM objects: thousands by the afternoon, and a new cluster leader waits for them.
+            ai = AgentInterval
             ivs = (
-                await s.execute(select(AgentInterval).where(AgentInterval.ended_at >= day_start, AgentInterval.pbx == self.pbx))
-            ).scalars().all()
+                await s.execute(
+                    select(ai.interface, ai.state, ai.reason, ai.started_at, ai.ended_at).where(ai.ended_at >= day_start, ai.pbx == self.pbx)
+                )
+            ).all()
             records = [record_dict(r) for r in rows]
             intervals = [
                 {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": _ts(i.started_at), "ended_at": _ts(i.ended_at)}
