@@ -1,7 +1,7 @@
 """Cluster benchmark (issue 18): real `callcenter serve` nodes on PostgreSQL
 + Redis against the simulated PBX, many websocket clients spread over them.
 
-    .venv/bin/python bench/cluster.py --clients 1000 --wallboards 100 --kills 20
+    .venv/bin/python bench/cluster.py --clients 4500 --wallboards 500 --agents 300 --kills 20
 
 Measures, for 3 nodes and then the same load on 1 node (embedded mode, no
 Redis) for the ratio:
@@ -151,6 +151,12 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     await asyncio.sleep(3)  # snapshots, then quiet
     for c in clients:
         c.changes, c.lat = 0, []
+    ami_events = [0]
+
+    def count(_msg: Any) -> None:
+        ami_events[0] += 1
+
+    cluster.pbx.sinks.append(count)  # every AMI event the PBX emits (what the leader's bridge reads)
     published0 = await stream_len(cluster)
     cpu0 = {n.index: cpu_s(n.proc.pid) for n in nodes}
     deltas0 = sum(c.deltas for c in clients)
@@ -158,7 +164,10 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     t0 = time.monotonic()
     await probe.run(args.probe_rate, args.seconds)
     wall = time.monotonic() - t0
+    bench_cpu = round(100 * (time.process_time() - proc0) / wall, 1)  # before the kills
     cpu = {n.index: round(100 * (cpu_s(n.proc.pid) - cpu0[n.index]) / wall, 1) for n in nodes}
+    ami_per_s = ami_events[0] / wall
+    cluster.pbx.sinks.remove(count)
     published1 = await stream_len(cluster)
     published = None if published0 is None or published1 is None else published1 - published0
     deltas = sum(c.deltas for c in clients) - deltas0
@@ -170,27 +179,32 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "on_followers": [x for c in clients if c.node_index != leader for x in c.lat],
     }
     followers = [c for c in clients if c.topic.startswith("agent:")]
+    failed = sum(1 for c in clients if c.error)  # before the kills, which drop the dead node's clients
+    failover = None
+    if args.kills and len(nodes) > 1:  # kill -9 the leader with every client connected and the traffic running
+        failover = await failovers(cluster, args.kills)
     # Every probe flip should reach every client that follows that probe.
     expected = sum(probe.per_iface.get(c.topic[6:], 0) for c in followers)
     got = sum(c.changes for c in followers)
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    failed = sum(1 for c in clients if c.error)
     return {
         "label": label,
         "nodes": len(nodes),
         "clients": len(clients),
         "failed_clients": failed,
         "seconds": round(wall, 1),
+        "ami_events_per_s": round(ami_per_s, 1),
         "stream_entries_per_s": round(published / wall, 1) if published is not None else None,
         "deltas_to_clients_per_s": round(deltas / wall, 1),
         "probe_flips": probe.flips,
         "latency_ms": {"p50": round(1000 * pct(lat, 0.5), 1), "p99": round(1000 * pct(lat, 0.99), 1), "max": round(1000 * max(lat or [float("nan")]), 1)},
         "latency_ms_by_role": {k: {"p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in by_role.items() if v},
-        "bench_process_cpu_pct": round(100 * (time.process_time() - proc0) / wall, 1),
+        "bench_process_cpu_pct": bench_cpu,
         "missed": max(0, expected - got),
         "cpu_pct_per_node": cpu,
+        **({"failover": failover} if failover else {}),
     }
 
 
@@ -207,35 +221,76 @@ async def stream_len(cluster: Cluster) -> int | None:
         await r.aclose()
 
 
-async def failovers(cluster: Cluster, kills: int) -> list[float]:
-    times = []
+async def pg_activity(cluster: Cluster) -> list[str]:
+    """What the bench database's connections are doing (a slow failover's why)."""
+    import asyncpg
+
+    from callcenter.cluster.leader import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(cluster.database_url.rsplit("/", 1)[0] + "/postgres"))
+    try:
+        rows = await conn.fetch(
+            """SELECT state, coalesce(wait_event_type, '-') || ':' || coalesce(wait_event, '-') AS wait, count(*) AS n,
+                      max(extract(epoch FROM now() - xact_start))::numeric(8, 2) AS xact_s, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS q
+               FROM pg_stat_activity WHERE datname = $1 GROUP BY 1, 2, 5 ORDER BY 3 DESC""",
+            cluster.database_url.rsplit("/", 1)[1],
+        )
+        return [f"{r['n']:3d} {r['state']} {r['wait']} xact {r['xact_s']} s: {r['q']}" for r in rows]
+    finally:
+        await conn.close()
+
+
+async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
+    """kill -9 the leader `kills` times; per kill: the time until another node
+    leads (the lock taken, /readyz role leader) and until it serves (its AMI
+    link up and resynced, /readyz answering within --probe-timeout)."""
+    led, served, slow = [], [], []
     for _ in range(kills):
         old = await cluster.wait_leader(30)
         t0 = time.monotonic()
         cluster.kill(old)
-        await cluster.wait_leader(30)
-        times.append(time.monotonic() - t0)
+        t_led = None
+        deadline = t0 + 60
+        while time.monotonic() < deadline:
+            states = await asyncio.gather(*(cluster.cluster_state(n) for n in cluster.nodes if n.alive))
+            now = time.monotonic() - t0
+            if t_led is None and any(st and st.get("role") == "leader" for st in states):
+                t_led = now
+            if any(st and st.get("role") == "leader" and st.get("ami") for st in states):
+                served.append(now)
+                break
+            if now > 3 and len(slow) < 3 and not any(x.startswith(f"kill {len(served) + 1}") for x in slow):
+                slow.append(f"kill {len(served) + 1} at {now:.1f} s: " + " | ".join(await pg_activity(cluster)))
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"no leader 60 s after kill {len(served) + 1}")
+        led.append(t_led if t_led is not None else served[-1])
+        print(f"kill {len(served)}: node{old} killed; another node led after {led[-1]:.2f} s, served after {served[-1]:.2f} s", flush=True)
         node = cluster.spawn(old)  # back, as a follower
         cluster.nodes[old] = node
         await cluster.until_async(lambda node=node: cluster.healthy(node), 90, "respawned node")
         await asyncio.sleep(1.0)
-    return times
+    out: dict[str, Any] = {"n": len(served)}
+    for name, xs in (("led_s", led), ("served_s", served)):
+        out[name] = {"p50": round(statistics.median(xs), 2), "max": round(max(xs), 2)}
+    if slow:
+        out["slow"] = slow
+    return out
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"cores": os.cpu_count(), "args": vars(args)}
-    for nodes, redis_url in ((3, SHARED_REDIS), (1, "")):
+    for nodes in args.nodes:
+        redis_url = SHARED_REDIS if nodes > 1 else ""
         url = pg_create_database()
         tmp = Path(tempfile.mkdtemp(prefix="cc-bench-cluster-"))
         prefix = f"ccbench-{uuid.uuid4().hex[:8]}"
         env: dict[str, str] = {}
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
+        c.probe_timeout = args.probe_timeout
         try:
             await c.start()
             result = await measure(c, args, f"{nodes} node(s)")
-            if nodes > 1 and args.kills:
-                times = await failovers(c, args.kills)
-                result["failover_s"] = {"n": len(times), "p50": round(statistics.median(times), 2), "max": round(max(times), 2)}
             out[f"{nodes}_nodes"] = result
             print(json.dumps(result, ensure_ascii=False), flush=True)
         finally:
@@ -245,7 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 from tests.cluster.conftest import drop_prefix
 
                 await drop_prefix(redis_url, prefix)
-    three, one = out.get("3_nodes"), out.get("1_nodes")
+    three, one = out.get(f"{max(args.nodes)}_nodes"), out.get("1_nodes")
     if three and one:
         out["ratio_p99_3_over_1"] = round(three["latency_ms"]["p99"] / one["latency_ms"]["p99"], 2)
     return out
@@ -260,6 +315,8 @@ def main() -> None:
     p.add_argument("--agents", type=int, default=40, help="simulated agents taking calls (background traffic)")
     p.add_argument("--speed", type=float, default=20.0, help="the simulated PBX's clock speed-up (more calls per second)")
     p.add_argument("--seconds", type=float, default=20.0, help="measured seconds per run")
+    p.add_argument("--nodes", type=lambda v: [int(x) for x in v.split(",")], default=[3, 1], help="runs: nodes per run (1 = embedded, no Redis), e.g. 3,1")
+    p.add_argument("--probe-timeout", type=float, default=5.0, help="a node serves when its /readyz answers within this many seconds")
     p.add_argument("--kills", type=int, default=20, help="leader kills for the failover figures (0 = none)")
     args = p.parse_args()
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False, indent=1))

@@ -471,6 +471,7 @@ MATRIX: list[Case] = [
     Case("GET", "/api/realtime/pause-reasons", ALL),
     Case("PUT", "/api/realtime/pause-reasons", ADMIN,
          body=lambda c: {"reasons": [{"code": "break", "zh": "小休", "en": "Break", "max_s": 900}]}),
+    Case("GET", "/api/realtime/sites", LEADS),
     Case("GET", "/api/realtime/wallboard-thresholds", LEADS),
     Case("PUT", "/api/realtime/wallboard-thresholds", ADMIN, body=lambda c: _thresholds()),
     # outbound: campaigns of the lead's team / the agent's queue ('rbac'); 'elsewhere' is no team of the lead's

@@ -190,9 +190,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await _embedded(app, stack, settings, db, spool, dialplan, hub)
         await hooks_service.start(app, stack)
         await outbound_jobs.start(app, stack)
-        node = getattr(app.state, "cluster", None)
-        runs_here = (lambda: node.role == "leader") if node is not None else None  # noqa: E731 - once per cluster, not per node
-        await stack.enter_async_context(scheduled_jobs(settings, db, runs_here))
+        # The periodic jobs run once per centre: here always, in a cluster on the node holding the jobs lock.
+        await stack.enter_async_context(scheduled_jobs(settings, db, app.state.runs_jobs))
         # Revocations close websockets at once here, and on other nodes at the next recheck.
         sessions.listeners.append(functools.partial(revocation.on_session_event, hub))
         await stack.enter_async_context(revocation.rechecking(hub, sessions, settings.ws_recheck_s))
@@ -211,7 +210,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _embedded(app: FastAPI, stack: AsyncExitStack, settings: Settings, db: Database, spool: Spool, dialplan: object, hub: Hub) -> None:
     """One process does everything: the ACD core in memory, the AMI link, the hub fed by the core."""
     # The ACD core and its persister, fed by the bridge (AMI -> core).
-    acd = AcdService(db, core_config_from(settings), gateway=None, spool=spool)
+    acd = AcdService(db, core_config_from(settings), gateway=None, spool=spool, queue_log_table=settings.queue_log_table)
     await acd.start()
     stack.push_async_callback(acd.stop)
     app.state.acd = acd
@@ -235,6 +234,13 @@ async def _embedded(app: FastAPI, stack: AsyncExitStack, settings: Settings, db:
         # Without AMI every action fails fast with NotConnected, as on a lost link.
         app.state.gateway = Gateway.offline(settings.ami_action_timeout_s)
     hub.attach(acd)
+
+
+READY_DB_TIMEOUT_S = 5.0
+
+
+def _always() -> bool:
+    return True
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -286,6 +292,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # name -> callable returning {"ok": bool, ...}; services add theirs (e.g. "ami").
     app.state.readiness = {}
+    # Whether this process runs the centre's periodic jobs (QA, work-order
+    # escalation, callback tasks): one process does everything; a cluster
+    # node replaces it with "holds the jobs lock" (callcenter.cluster.node).
+    app.state.runs_jobs = _always
 
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
@@ -322,7 +332,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Ready: every dependency we need to serve is reachable."""
         checks: dict[str, dict[str, object]] = {}
         try:
-            await request.app.state.db.ping()
+            # Bounded: a probe must answer (a pool waiting out its 30 s timeout is "not ready", not a hang).
+            await asyncio.wait_for(request.app.state.db.ping(), READY_DB_TIMEOUT_S)
             checks["database"] = {"ok": True}
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}

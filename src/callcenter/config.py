@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     cluster_stream_len: int = Field(20_000, ge=100, description="Entries kept in each PBX's event stream (a client further behind gets a snapshot)")
     cluster_snapshot_s: float = Field(1.0, gt=0, le=60, description="The leader rewrites the current-state key this often when something changed")
     cluster_election_s: float = Field(0.5, gt=0, le=30, description="Followers try the leader lock this often; the leader checks its lock connection as often")
+    queue_log_table: str = Field(
+        "queue_log",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The table this PBX's realtime queue_log goes to (extconfig.conf); with several PBXs one per site, e.g. queue_log_south, created LIKE queue_log",
+    )
+    cluster_sites: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9_.-]{1,32}(,[A-Za-z0-9_.-]{1,32})*)?$",
+        description="Every PBX (site) of this centre, comma-separated (e.g. north,south): the wallboard can then show the whole centre or one site; empty = this node's PBX only",
+    )
 
     # --- secrets --------------------------------------------------------
     env: Literal["development", "production"] = Field(
@@ -243,6 +253,12 @@ class Settings(BaseSettings):
             self.jwt_secret = secrets.token_hex(32)
             self._jwt_generated = True
         return self
+
+    @property
+    def sites(self) -> list[str]:
+        """The centre's PBXs, this node's first (one site unless CALLCENTER_CLUSTER_SITES names others)."""
+        named = [x for x in self.cluster_sites.split(",") if x]
+        return [self.pbx, *(x for x in dict.fromkeys(named) if x != self.pbx)]
 
     @model_validator(mode="after")
     def _cluster(self) -> Settings:

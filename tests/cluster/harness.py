@@ -82,6 +82,10 @@ class Cluster:
         occupancy: float = 0.8,
         seed: int = 5,
         env: dict[str, str] | None = None,
+        pbx: str = "default",
+        sites: str = "",
+        seed_db: bool = True,
+        queue_log: str = "queue_log",
     ) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
@@ -95,12 +99,17 @@ class Cluster:
             len(self.people), occupancy, wrap_s=10.0, loads=list(LOADS), patience_mean_s=90.0, warm_start=len(self.people) // 2
         )
         self.extra_env = env or {}
+        self.probe_timeout = 1.0  # /readyz must answer within this (the bench allows a loaded leader more)
+        self.pbx_name = pbx
+        self.sites = sites
+        self.seed_db = seed_db  # False: another Cluster of the same centre (one database) seeded it; copy its tokens
+        self.queue_log_table = queue_log  # this PBX's realtime queue_log table (one per site)
         self.ledger = Ledger()
         self.nodes: list[Node] = []
         self.pbx: PBX | None = None
         self.server: AmiServer | None = None
         self.traffic: Traffic | None = None
-        self.queue_log = QueueLogTable(database_url)
+        self.queue_log = QueueLogTable(database_url, queue_log)
         self._ql_task: asyncio.Task[None] | None = None
         self.tokens: dict[str, str] = {}
         self.user_ids: dict[str, int] = {}
@@ -133,7 +142,10 @@ class Cluster:
                 "CALLCENTER_DATABASE_URL": self.database_url,
                 "CALLCENTER_REDIS_URL": self.redis_url,
                 "CALLCENTER_CLUSTER_PREFIX": self.prefix,
-                "CALLCENTER_NODE_ID": f"node{i}",
+                "CALLCENTER_PBX": self.pbx_name,
+                "CALLCENTER_CLUSTER_SITES": self.sites,
+                "CALLCENTER_QUEUE_LOG_TABLE": self.queue_log_table,
+                "CALLCENTER_NODE_ID": f"node{i}" if self.pbx_name == "default" else f"{self.pbx_name}-node{i}",
                 "CALLCENTER_BIND_PORT": str(port),
                 "CALLCENTER_JWT_SECRET": JWT,
                 "CALLCENTER_HOOK_SECRET": "cluster-test-hook-secret-0123456789",
@@ -145,7 +157,7 @@ class Cluster:
                 "CALLCENTER_AMI_DEAD_AFTER_S": "10",
                 "CALLCENTER_SPOOL_PATH": str(self.tmp / f"spool{i}.db"),
                 "CALLCENTER_RECORDINGS_DIR": str(self.tmp / "recordings"),
-                "CALLCENTER_WORKER_PROCESSES": "0",
+                "CALLCENTER_WORKER_PROCESSES": "1",  # as in production: jobs in a process of their own
                 "CALLCENTER_LOG_FORMAT": "json",
                 "CALLCENTER_CLUSTER_ELECTION_S": "0.25",
                 "CALLCENTER_CLUSTER_SNAPSHOT_S": "0.5",
@@ -167,7 +179,8 @@ class Cluster:
         return Node(i, port, proc, log)
 
     async def start(self) -> None:
-        await self._seed()
+        if self.seed_db:
+            await self._seed()
         self._ql_task = asyncio.create_task(self.queue_log.run(0.5))
         self.pbx = PBX(clock=RealClock(speed=self.speed), seed=self.seed)
         self.ledger.attach(self.pbx)
@@ -197,7 +210,7 @@ class Cluster:
 
     async def cluster_state(self, node: Node) -> dict[str, Any] | None:
         try:
-            async with httpx.AsyncClient(timeout=1) as c:
+            async with httpx.AsyncClient(timeout=self.probe_timeout) as c:
                 body = (await c.get(node.url + "/readyz")).json()
         except (httpx.HTTPError, ValueError):
             return None
@@ -213,6 +226,18 @@ class Cluster:
             if st and st.get("ami") and (st.get("role") == "leader" or not self.redis_url):  # embedded: the one node
                 return node.index
         return None
+
+    async def jobs_holders(self, timeout: float = 10.0) -> tuple[int | None, list[int]]:
+        """(leader, nodes running the centre's periodic jobs) once exactly one
+        node runs them and it is not the leader (when there is a follower)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {n.index: await self.cluster_state(n) for n in self.nodes if n.alive}
+            holders = [i for i, st in states.items() if st and st.get("jobs")]
+            leader = next((i for i, st in states.items() if st and st.get("role") == "leader"), None)
+            if (len(holders) == 1 and (holders[0] != leader or len(states) == 1)) or time.monotonic() > deadline:
+                return leader, holders
+            await asyncio.sleep(0.1)
 
     async def wait_leader(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
@@ -248,7 +273,7 @@ class Cluster:
 
         client = aioredis.from_url(self.redis_url)
         try:
-            return await Forwarder(client, self.prefix, "default", 6.0).call(method, *args, wait=wait)
+            return await Forwarder(client, self.prefix, self.pbx_name, 6.0).call(method, *args, wait=wait)
         finally:
             await client.aclose()
 
@@ -271,7 +296,7 @@ class Cluster:
         db = Database(self.database_url)
         try:
             async with db.sessions() as s:
-                rows = (await s.execute(select(CallRecord))).scalars().all()
+                rows = (await s.execute(select(CallRecord).where(CallRecord.pbx == self.pbx_name))).scalars().all()
         finally:
             await db.dispose()
         return [
@@ -339,6 +364,7 @@ class WsClient:
         self.resumes = 0
         self.deltas = 0
         self.breaks: list[str] = []
+        self.centre_sites: set[str] = set()  # sites the centre topic's deltas carried
         self.connects = 0
         self.node: Node | None = None
         self._task: asyncio.Task[None] | None = None
@@ -373,6 +399,8 @@ class WsClient:
                 self.breaks.append(f"{topic}: resumed at {m['seq']}, had {self.seq.get(topic)}")
         elif kind == "delta":
             self.deltas += 1
+            if topic == "centre":
+                self.centre_sites |= set(m["data"]["sites"])
             want = self.seq.get(topic, 0) + 1
             if m["seq"] != want:
                 self.breaks.append(f"{topic}: delta {m['seq']} after {want - 1}")

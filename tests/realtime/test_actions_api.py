@@ -174,6 +174,13 @@ async def test_thresholds_config(client, make_user):
     assert (await client.put("/api/realtime/wallboard-thresholds", json=body, headers=lead.headers)).status_code == 403
 
 
+async def test_one_site_without_a_cluster(client, make_user):
+    """The wallboard's site picker shows only with several sites (a cluster's CALLCENTER_CLUSTER_SITES)."""
+    lead = await make_user(Role.team_lead)
+    r = await client.get("/api/realtime/sites", headers=lead.headers)
+    assert r.status_code == 200 and r.json() == {"sites": ["default"], "local": "default", "centre": False}, r.text
+
+
 async def test_the_hub_follows_the_acd_service(app):
     from callcenter.acd import events as ev
 

@@ -85,7 +85,7 @@ async def test_forbidden_topics(live, ws_connect, make_user, make_team):
     await make_team(lead, other)
     qa = await make_user(Role.qa)
     ws = await ws_connect(agent)
-    for topic in ("wallboard", "supervisor", "agent:PJSIP/8102", "nonsense"):
+    for topic in ("wallboard", "supervisor", "centre", "agent:PJSIP/8102", "nonsense"):
         err = await ws.subscribe(topic)
         assert err["type"] == "error" and err["code"] == 403, err
     ok = await ws.subscribe("agent:" + ME)
@@ -96,6 +96,9 @@ async def test_forbidden_topics(live, ws_connect, make_user, make_team):
     assert (await lws.subscribe("agent:PJSIP/8102"))["type"] == "snapshot"  # in the lead's team
     assert (await lws.subscribe("agent:" + ME))["code"] == 403  # not in the lead's team
     assert (await lws.subscribe("wallboard"))["type"] == "snapshot"
+    # one site (no CALLCENTER_CLUSTER_SITES): no centre topic, and the refusal says why
+    err = await lws.subscribe("centre")
+    assert err["code"] == 403 and "one site" in err["message"], err
     # a forbidden topic never receives deltas
     live.do("member_added", "PJSIP/8102", "repairs")
     assert not [m for m in await ws.quiet(0.3) if m.get("topic") == "agent:PJSIP/8102"]

@@ -166,7 +166,41 @@ async def test_a_lookup_in_flight_is_finished_before_the_database_closes(setting
                 await asyncio.sleep(30)
 
         hub.lookup = slow_lookup
-        hub._start_lookup("c1", {"caller_number": "13912345678"})
+        call = {"call_id": "c1", "caller_number": "13912345678"}
+        hub.pops["PJSIP/8001"] = {"call_id": "c1", "phase": "ringing", "call": call, "lookup": None}  # on a screen: looked up
+        hub._start_lookup("c1", call)
         await asyncio.wait_for(started.wait(), 5)
     left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert left == []
+
+
+async def test_lookups_are_bounded_and_skipped_once_off_screen():
+    """A resync pops every call it finds at once: at most LOOKUP_CONCURRENCY
+    lookups hold a database connection (unbounded, they took the whole pool
+    and the ACD's writes waited out its timeout), and one whose call left
+    every screen while it waited is not run at all."""
+    from callcenter.realtime.hub import LOOKUP_CONCURRENCY, Hub
+
+    running, most, ran = 0, 0, []
+    release = asyncio.Event()
+
+    async def lookup(call_id, call):  # noqa: ANN001, ANN202
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        ran.append(call_id)
+        await release.wait()
+        running -= 1
+        return {"customer": None}
+
+    hub = Hub(lookup=lookup)
+    for i in range(20):
+        hub.pops[f"PJSIP/{8000 + i}"] = {"call_id": f"c{i}", "phase": "ringing", "call": {"call_id": f"c{i}"}, "lookup": None}
+        hub._start_lookup(f"c{i}", {"call_id": f"c{i}"})
+    await asyncio.sleep(0.05)
+    assert most == LOOKUP_CONCURRENCY
+    del hub.pops["PJSIP/8019"]  # that caller hung up while its lookup queued
+    release.set()
+    await asyncio.wait(list(hub._lookup_tasks), timeout=5)
+    assert most == LOOKUP_CONCURRENCY and "c19" not in ran and len(ran) == 19
+    assert hub.pops["PJSIP/8000"]["lookup"] == {"customer": None}

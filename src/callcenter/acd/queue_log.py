@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Column, MetaData, Table, select
 
 from callcenter.acd import events as ev
 from callcenter.ami import queue_log as fmt
@@ -37,11 +37,27 @@ def rows_from_file(text: str) -> tuple[ev.QueueLogRow, ...]:
     return tuple(out)
 
 
-async def read_rows(db: Database, since: float, until: float) -> tuple[ev.QueueLogRow, ...]:
+_TABLES: dict[str, Table] = {}
+
+
+def table(name: str = "queue_log") -> Table:
+    """The queue_log table, or a site's own of the same shape: Asterisk
+    fills only its columns, so with several PBXs (one per site) each site's
+    extconfig.conf maps its queue_log to a table of its own
+    (CALLCENTER_QUEUE_LOG_TABLE; created like queue_log by the operator), and
+    a site's backfill never reads another's calls."""
+    if name == QueueLogEntry.__tablename__:
+        return QueueLogEntry.__table__
+    if name not in _TABLES:
+        _TABLES[name] = Table(name, MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key) for c in QueueLogEntry.__table__.columns))
+    return _TABLES[name]
+
+
+async def read_rows(db: Database, since: float, until: float, table_name: str = "queue_log") -> tuple[ev.QueueLogRow, ...]:
     """queue_log rows with since <= time <= until, oldest first."""
     lo = datetime.fromtimestamp(since, UTC).replace(tzinfo=None)
     hi = datetime.fromtimestamp(until, UTC).replace(tzinfo=None)
-    t = QueueLogEntry.__table__
+    t = table(table_name)
     q = select(t).where(t.c.time >= lo, t.c.time <= hi).order_by(t.c.time, t.c.id).limit(MAX_ROWS)
     async with db.sessions() as s:
         rows = (await s.execute(q)).mappings().all()

@@ -188,6 +188,7 @@ class AcdService:
         spool: Spool | None = None,
         pbx: str = "default",
         fence: Callable[[AsyncSession], Any] | None = None,
+        queue_log_table: str = "queue_log",
     ) -> None:
         self.core = Core(config)
         self.pbx = pbx  # rows are keyed by it: several PBXs share one database
@@ -201,6 +202,7 @@ class AcdService:
         self.buffer_max = buffer_max
         self.snapshot_s = snapshot_s
         self.backfill_delay_s = backfill_delay_s
+        self.queue_log_table = queue_log_table  # this PBX's realtime queue_log (one table per site)
         self._seen_until: float | None = None  # the last moment the core heard from Asterisk
         self._blind_from: float | None = None  # ... before the link was lost (until the next Resync)
         self.action_retries = action_retries
@@ -370,9 +372,13 @@ class AcdService:
             now = self.clock()
             day_start = _dt(self.core.today_start(now))
             rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start, CallRecord.pbx == self.pbx))).scalars().all()
+            # Plain rows, not ORM objects: thousands by the afternoon, and a new cluster leader waits for them.
+            ai = AgentInterval
             ivs = (
-                await s.execute(select(AgentInterval).where(AgentInterval.ended_at >= day_start, AgentInterval.pbx == self.pbx))
-            ).scalars().all()
+                await s.execute(
+                    select(ai.interface, ai.state, ai.reason, ai.started_at, ai.ended_at).where(ai.ended_at >= day_start, ai.pbx == self.pbx)
+                )
+            ).all()
             records = [record_dict(r) for r in rows]
             partial, until = await partial_rows(s, int(now // 1800) * 1800)
             intervals = [
@@ -416,7 +422,7 @@ class AcdService:
             # the resync had to estimate may have ended since (the core
             # corrects only what it estimated, and never makes twice a call
             # it knows, live, in wrap-up or finished).
-            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + 5.0)
+            rows = await queue_log.read_rows(self.db, since - BACKFILL_MARGIN_S, max(until, self.stamp()) + 5.0, self.queue_log_table)
         except Exception as exc:  # noqa: BLE001 - no queue_log table, or the database is down: nothing to correct with
             log.warning("queue_log backfill for %.0f..%.0f not read: %s: %s", since, until, type(exc).__name__, exc)
             return

@@ -20,6 +20,8 @@ import asyncpg
 log = logging.getLogger("callcenter.cluster")
 
 LOCK_CLASS = 0x43430  # the advisory locks' first key: ours ("CC0")
+JOBS_CLASS = 0x43431  # the centre's periodic jobs: one holder in the whole cluster, whatever the PBXs
+JOBS = "*jobs"  # its lease row (no PBX can be named so: config.pbx is [A-Za-z0-9_.-])
 
 
 class Fenced(Exception):
@@ -35,8 +37,9 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 class LeaderLock:
-    def __init__(self, database_url: str, pbx: str, node: str) -> None:
+    def __init__(self, database_url: str, pbx: str, node: str, lock_class: int = LOCK_CLASS) -> None:
         self.dsn = asyncpg_dsn(database_url)
+        self.lock_class = lock_class
         self.pbx = pbx
         self.node = node
         self.conn: asyncpg.Connection | None = None
@@ -46,7 +49,7 @@ class LeaderLock:
         """Take the lock if it is free (and bump the fencing token)."""
         if self.conn is None or self.conn.is_closed():
             self.conn = await asyncpg.connect(self.dsn, timeout=5)
-        got = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_CLASS, lock_key(self.pbx), timeout=5)
+        got = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self.lock_class, lock_key(self.pbx), timeout=5)
         if not got:
             return False
         self.token = await self.conn.fetchval(

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 
 from callcenter.cluster.stream import keys
-from callcenter.realtime.hub import AGENT_PREFIX, SUPERVISOR, WALLBOARD, _RESNAP, Hub, Topic
+from callcenter.realtime.hub import AGENT_PREFIX, CENTRE, SUPERVISOR, WALLBOARD, _RESNAP, Hub, Topic
 
 log = logging.getLogger("callcenter.cluster")
 
@@ -138,7 +138,8 @@ class Mirror:
         seqs: dict[str, int] = snap.get("seqs") or {}
         for name, topic in hub.topics.items():
             topic.history.clear()
-            topic.seq = seqs.get(name, 0)
+            if name != CENTRE:  # this node's own numbering (cluster.centre), not the leader's
+                topic.seq = seqs.get(name, 0)
         for name, seq in seqs.items():
             if name not in hub.topics:
                 size = hub.history_len if name.startswith(AGENT_PREFIX) else hub.board_history_len

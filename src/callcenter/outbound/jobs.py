@@ -1,8 +1,10 @@
 """Outbound's background work in the app: after each (re)connection to
 Asterisk, recover the dials in flight (outbound.dialer.recover); every
 second, run the dialer of each running predictive campaign
-(outbound.predictive.LiveDialer, fed by the ACD core); every few minutes,
-turn today's missed callers into callback tasks (outbound.callbacks.sync)."""
+(outbound.predictive.LiveDialer, fed by the ACD core; it needs the AMI
+link, so in a cluster it runs on the PBX's leader); every few minutes,
+turn today's missed callers into callback tasks (outbound.callbacks.sync):
+once per centre, so in a cluster only on the node holding the jobs lock."""
 
 from __future__ import annotations
 
@@ -39,7 +41,10 @@ async def _loop(app: Any) -> None:
                 recovered_session = bridge.sessions
             if bridge is not None and bridge.readiness()["ok"] and getattr(app.state, "acd", None) is not None:
                 await _predictive(app, dialers)
-            if every > 0 and loop.time() - last_sync >= every:
+            runs_here = getattr(app.state, "runs_jobs", None)
+            # Once per centre: in a cluster, on the node that holds the jobs lock (the dial recovery
+            # above needs the AMI link, so it runs on the PBX's leader, the only node with a bridge).
+            if every > 0 and loop.time() - last_sync >= every and (runs_here is None or runs_here()):
                 last_sync = loop.time()
                 sender = getattr(app.state, "sms_sender", None)
                 if sender is None:

@@ -105,6 +105,15 @@ async def put_pause_reasons(body: PauseReasonsIn, admin: Admin, session: Session
     return {"reasons": value}
 
 
+@router.get("/api/realtime/sites")
+async def get_sites(_: Lead, request: Request) -> dict[str, Any]:
+    """The centre's sites (PBXs) the wallboard can show: this node's first.
+    `centre` says whether the `centre` topic (every site's board) is served."""
+    settings = request.app.state.settings
+    hub = getattr(request.app.state, "hub", None)
+    return {"sites": settings.sites, "local": settings.pbx, "centre": getattr(hub, "centre", None) is not None}
+
+
 @router.get("/api/realtime/wallboard-thresholds")
 async def get_thresholds(_: Lead, session: SessionDep) -> dict[str, Any]:
     return await service.get_setting(session, service.THRESHOLDS)

@@ -52,8 +52,10 @@ log = logging.getLogger("callcenter.realtime")
 
 WALLBOARD = "wallboard"
 SUPERVISOR = "supervisor"
+CENTRE = "centre"  # every site's board, in a cluster of several PBXs (callcenter.cluster.centre)
 AGENT_PREFIX = "agent:"
 LEADS = (Role.admin, Role.team_lead)
+LOOKUP_CONCURRENCY = 4  # screen-pop lookups in flight at once (the pool has 10 + 10 connections)
 CLOSE_TOO_SLOW = 4008  # application close code: the client fell behind too often
 CLOSE_UNAUTHORISED = 4401  # not signed in, the token expired or was revoked
 CLOSE_RESCOPE = 4000  # the user's scope changed: reconnect (and resnapshot)
@@ -172,6 +174,7 @@ class Hub:
         self.lag_window_s = lag_window_s
         self.lookup = lookup
         self.core: Any = None
+        self.centre: Any = None  # callcenter.cluster.centre.Centre when the centre has several sites
         self._unfollow: Callable[[], None] | None = None
         self.ts: float = 0.0
         self.topics: dict[str, Topic] = {}
@@ -181,6 +184,12 @@ class Hub:
         self.pops: dict[str, dict[str, Any]] = {}
         self.lookups: dict[str, dict[str, Any] | None] = {}
         self._lookup_tasks: set[asyncio.Task[None]] = set()
+        # At most this many lookups hold a database connection at once.  A
+        # resync (a new cluster leader, a reconnected AMI link) pops every
+        # call it finds at once: unbounded, hundreds of lookups took the
+        # whole pool and, on a busy loop, held each connection for seconds,
+        # so the ACD's writes and /readyz waited out the pool's 30 s timeout.
+        self._lookup_slots = asyncio.Semaphore(LOOKUP_CONCURRENCY)
         self._dirty_queues: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._agent_queues: dict[str, frozenset[str]] = {}
@@ -428,7 +437,11 @@ class Hub:
     async def _run_lookup(self, call_id: str, call: dict[str, Any]) -> None:
         assert self.lookup is not None
         try:
-            result = await self.lookup(call_id, call)
+            async with self._lookup_slots:
+                if not any(e["call_id"] == call_id for e in self.pops.values()):
+                    self.lookups.pop(call_id, None)  # the call left every screen while it waited: nobody to show it to
+                    return
+                result = await self.lookup(call_id, call)
         except Exception as exc:  # noqa: BLE001 - a failed lookup must not lose the pop
             log.warning("screen-pop lookup failed for %s: %s", call_id, exc)
             result = {"error": f"{type(exc).__name__}: {exc}"[:200], "customer": None}
@@ -496,11 +509,13 @@ class Hub:
             if principal.interface == iface or (principal.role in LEADS and principal.sees.has_agent(iface)):
                 return
             raise Forbidden(f"{topic}: only that agent, the leads of their team and admins may subscribe")
-        if topic in (WALLBOARD, SUPERVISOR):
-            if principal.role in LEADS:
-                return
-            raise Forbidden(f"{topic}: needs team_lead or admin")
-        raise Forbidden(f"unknown topic {topic!r}; use agent:<interface>, wallboard or supervisor")
+        if topic in (WALLBOARD, SUPERVISOR, CENTRE):
+            if principal.role not in LEADS:
+                raise Forbidden(f"{topic}: needs team_lead or admin")
+            if topic == CENTRE and self.centre is None:
+                raise Forbidden("centre: this centre has one site (no CALLCENTER_CLUSTER_SITES); use wallboard")
+            return
+        raise Forbidden(f"unknown topic {topic!r}; use agent:<interface>, wallboard, supervisor or centre")
 
     @staticmethod
     def _visible(agent: dict[str, Any], scope: frozenset[str] | None) -> bool:
@@ -550,6 +565,8 @@ class Hub:
         return out
 
     def snapshot_data(self, client: Client, topic: str) -> dict[str, Any]:
+        if topic == CENTRE:
+            return self.centre.snapshot(client.scope) if self.centre is not None else {"sites": {}}
         core = self.core
         if topic.startswith(AGENT_PREFIX):
             iface = topic[len(AGENT_PREFIX) :]
@@ -593,7 +610,9 @@ class Hub:
         client.topics.add(topic_name)
         topic.clients.add(client)
         rescoped = time.monotonic() - self._rescoped.get(client.principal.id, -1e9) < 60
-        missed = topic.since(since) if since is not None and epoch == self.epoch and not rescoped else None
+        # The centre's numbering is this node's own (not the leader's): its clients always start from a snapshot.
+        resumable = since is not None and epoch == self.epoch and not rescoped and topic_name != CENTRE
+        missed = topic.since(since) if resumable else None
         if missed is None:
             client.offer(topic_name, 0, self.snapshot_text(client, topic_name))
             return

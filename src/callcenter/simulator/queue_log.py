@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from callcenter.ami.models import QueueLogEntry
 from callcenter.ami.queue_log import QueueLogRow
 from callcenter.db import make_engine
 
@@ -39,8 +38,11 @@ class QueueLogTable:
     """Rows of the `queue_log` table, in batches: `flush()` writes what came
     in, `run()` flushes every `every_s` until cancelled (the demo)."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, table: str = "queue_log") -> None:
+        from callcenter.acd.queue_log import table as queue_log_table  # noqa: PLC0415
+
         self.url = database_url
+        self.table = queue_log_table(table)  # a site's own with several PBXs (extconfig.conf)
         self.pending: list[QueueLogRow] = []
         self._engine = make_engine(database_url)
         self.written = 0
@@ -55,7 +57,7 @@ class QueueLogTable:
         if rows:
             try:
                 async with self._engine.begin() as conn:
-                    await conn.execute(insert(QueueLogEntry.__table__), [r.columns() for r in rows])
+                    await conn.execute(insert(self.table), [r.columns() for r in rows])
             except BaseException:
                 self.pending[:0] = rows  # nothing lost: the next flush tries again
                 raise

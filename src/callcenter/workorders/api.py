@@ -496,6 +496,10 @@ async def scheduled_jobs(app: Any) -> AsyncIterator[asyncio.Task[None]]:
         await asyncio.sleep(FIRST_RUN_S)
         last_follow_up = 0.0
         while True:
+            runs_here = getattr(app.state, "runs_jobs", None)
+            if runs_here is not None and not runs_here():  # a cluster: another node runs them
+                await asyncio.sleep(FIRST_RUN_S)
+                continue
             try:
                 made = await worker.run(settings, jobs.escalation_job, None)
                 hub = getattr(app.state, "hub", None)

@@ -22,6 +22,7 @@ addStrings({
     "wb.sl.against": "服务水平 = {t} 秒内接通 ÷（接通 + {s} 秒后放弃 + 超时）",
     "wb.sl.ignore": "服务水平 = {t} 秒内接通 ÷ 接通",
     "wb.sl.favour": "服务水平 =（{t} 秒内接通 + {t} 秒内放弃）÷（接通 + 放弃 + 超时）",
+    "wb.site": "站点", "wb.site.all": "整个中心（全部站点）", "wb.site.one": "站点 {site}", "wb.site.waiting": "{site} 暂无数据（等待该站点的主节点）",
   },
   en: {
     "wb.title": "Live wallboard", "wb.fullscreen": "Full screen", "wb.agents": "Agents", "wb.waiting": "Waiting",
@@ -38,6 +39,7 @@ addStrings({
     "wb.sl.against": "SL = answered within {t} s ÷ (answered + abandoned after {s} s + timed out)",
     "wb.sl.ignore": "SL = answered within {t} s ÷ answered",
     "wb.sl.favour": "SL = (answered + abandoned within {t} s) ÷ (answered + abandoned + timed out)",
+    "wb.site": "Site", "wb.site.all": "Whole centre (all sites)", "wb.site.one": "Site {site}", "wb.site.waiting": "{site}: no data yet (waiting for the site's leader)",
   },
 });
 
@@ -75,6 +77,7 @@ const userByIface = Object.fromEntries(users.filter((u) => u.interface).map((u) 
 
 const queues = {}; // name -> queue_view (+ _at: server time it was computed)
 const agents = {}; // interface -> board agent
+let site = ""; // several sites: the one shown, "" = the whole centre
 
 // "excellent" | "target" | "warning" | "bad" for a KPI value.
 function band(kpi, value) {
@@ -104,12 +107,20 @@ function longestNow(q) {
   return (q.longest_wait_s || 0) + Math.max(0, serverNow() - (q._at || serverNow()));
 }
 
+/** A queue's name to show; on the whole centre's board, after its site's. */
+function queueTitle(name) {
+  const q = queues[name] || {};
+  const raw = q._q || name;
+  const qn = queueNames[raw];
+  const title = qn ? (lang() === "en" ? qn.display_name_en || raw : qn.display_name) : raw;
+  return q._site && site === "" ? `${q._site} · ${title}` : title;
+}
+
 function renderQueues() {
   const tiles = Object.keys(queues).sort().map((name) => {
     const q = queues[name];
     const k = (q.kpi && q.kpi[W]) || {};
-    const qn = queueNames[name];
-    const title = qn ? (lang() === "en" ? qn.display_name_en || name : qn.display_name) : name;
+    const title = queueTitle(name);
     const wait = longestNow(q);
     const states = STATES.map((s) => el("span", { class: "chip" }, `${t("state." + s)} ${(q.agents || {})[s] || 0}`));
     return el("div", { class: "tile", "data-queue": name },
@@ -147,7 +158,7 @@ function renderAgents() {
       const card = el("div", { class: `agent ${over ? "over" : ""}`, "data-state": a.state, "data-iface": a.interface },
         el("span", { class: "t" }, mmss(inState)),
         el("div", { class: "name", translate: false }, a.name || a.interface),
-        el("div", { class: "sub" }, [t("state." + a.state), reason].filter(Boolean).join(" · "),
+        el("div", { class: "sub" }, [a._site && site === "" ? a._site : "", t("state." + a.state), reason].filter(Boolean).join(" · "),
           caller ? el("span", { translate: false }, ` · ${caller}`) : null));
       card.onclick = (ev) => openMenu(a, ev);
       return card;
@@ -161,7 +172,7 @@ function renderAlerts() {
   for (const [name, q] of Object.entries(queues)) {
     const k = (q.kpi && q.kpi[W]) || {};
     const sl = thresholds.kpi.service_level;
-    const title = queueNames[name] ? (lang() === "en" ? queueNames[name].display_name_en || name : queueNames[name].display_name) : name;
+    const title = queueTitle(name);
     if (sl && k.service_level != null && k.service_level < sl.warning) out.push(["bad", t("alert.sl", { queue: title, value: pct(k.service_level), limit: pct(sl.warning) })]);
     const wait = longestNow(q);
     if (wait > thresholds.alerts.longest_wait_s) out.push(["bad", t("alert.wait", { queue: title, value: mmss(wait), limit: mmss(thresholds.alerts.longest_wait_s) })]);
@@ -264,23 +275,82 @@ const hub = new Hub({
     }
   },
 });
-hub.subscribe("wallboard", (msg) => {
-  if (msg.type === "error") {
-    $("alerts").replaceChildren(el("div", { class: "alert" }, msg.message));
-    return;
+function showError(msg) {
+  $("alerts").replaceChildren(el("div", { class: "alert" }, msg.message));
+}
+
+// One site (the embedded default, or a cluster with one PBX): the "wallboard" topic.
+// Several sites (CALLCENTER_CLUSTER_SITES): the "centre" topic, every site's board,
+// and a picker: the whole centre (queues and agents named per site) or one site.
+const sites = await api("/api/realtime/sites").catch(() => ({ sites: [], centre: false }));
+const boards = {}; // site -> {queues, agents}
+
+function project() {
+  for (const k of Object.keys(queues)) delete queues[k];
+  for (const k of Object.keys(agents)) delete agents[k];
+  for (const [pbx, b] of Object.entries(boards)) {
+    if (site && pbx !== site) continue;
+    const key = (name) => (site ? name : `${pbx}/${name}`);
+    for (const [name, q] of Object.entries(b.queues)) queues[key(name)] = { ...q, _site: pbx, _q: name };
+    for (const [iface, a] of Object.entries(b.agents)) agents[key(iface)] = { ...a, _site: pbx };
   }
-  if (msg.type === "delta") noteServerTime(msg.ts);
-  const d = msg.data;
-  if (msg.type === "snapshot") {
-    for (const k of Object.keys(queues)) delete queues[k];
-    for (const k of Object.keys(agents)) delete agents[k];
-  }
-  const at = msg.ts || serverNow();
-  for (const [name, q] of Object.entries(d.queues || {})) queues[name] = { ...q, _at: at };
-  for (const [iface, a] of Object.entries(d.agents || {})) {
-    if (a === null) delete agents[iface];
-    else agents[iface] = a;
-  }
+  const waiting = Object.entries(boards).filter(([pbx, b]) => !b.ready && (!site || pbx === site)).map(([pbx]) => pbx);
   renderAll();
-});
+  if (waiting.length) $("alerts").append(...waiting.map((pbx) => el("div", { class: "alert warn" }, t("wb.site.waiting", { site: pbx }))));
+}
+
+if (sites.centre) {
+  const picker = $("site");
+  const fromUrl = new URLSearchParams(location.search).get("site") || "";
+  site = sites.sites.includes(fromUrl) ? fromUrl : "";
+  const options = () => picker.replaceChildren(
+    el("option", { value: "" }, t("wb.site.all")),
+    ...sites.sites.map((pbx) => el("option", { value: pbx, translate: false }, pbx)));
+  options();
+  picker.value = site;
+  picker.classList.remove("hidden");
+  picker.onchange = () => {
+    site = picker.value;
+    const url = new URL(location.href);
+    if (site) url.searchParams.set("site", site);
+    else url.searchParams.delete("site");
+    history.replaceState(null, "", url);
+    project();
+  };
+  window.addEventListener("cc:lang", () => { options(); picker.value = site; });
+  hub.subscribe("centre", (msg) => {
+    if (msg.type === "error") return showError(msg);
+    if (msg.type === "delta") noteServerTime(msg.ts);
+    const at = msg.ts || serverNow();
+    if (msg.type === "snapshot") for (const k of Object.keys(boards)) delete boards[k];
+    for (const [pbx, d] of Object.entries(msg.data.sites || {})) {
+      const b = (boards[pbx] ||= { queues: {}, agents: {}, ready: false });
+      if (d.ready !== undefined) b.ready = d.ready;
+      else b.ready = true;
+      for (const [name, q] of Object.entries(d.queues || {})) b.queues[name] = { ...q, _at: at };
+      for (const [iface, a] of Object.entries(d.agents || {})) {
+        if (a === null) delete b.agents[iface];
+        else b.agents[iface] = a;
+      }
+    }
+    project();
+  });
+} else {
+  hub.subscribe("wallboard", (msg) => {
+    if (msg.type === "error") return showError(msg);
+    if (msg.type === "delta") noteServerTime(msg.ts);
+    const d = msg.data;
+    if (msg.type === "snapshot") {
+      for (const k of Object.keys(queues)) delete queues[k];
+      for (const k of Object.keys(agents)) delete agents[k];
+    }
+    const at = msg.ts || serverNow();
+    for (const [name, q] of Object.entries(d.queues || {})) queues[name] = { ...q, _at: at };
+    for (const [iface, a] of Object.entries(d.agents || {})) {
+      if (a === null) delete agents[iface];
+      else agents[iface] = a;
+    }
+    renderAll();
+  });
+}
 hub.connect();
