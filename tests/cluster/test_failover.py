@@ -80,7 +80,7 @@ async def test_leader_killed_then_redis_away(cluster_db, private_redis, tmp_path
                     "every client's snapshots", clients)  # fmt: skip
         south_ifaces = {p[2] for p in south.people}
         admins = [x for x in clients if x.topics == TOPICS_ADMIN]
-        await until(lambda: all(both_sites(x, south_ifaces) for x in admins), 20, "both sites on every node's centre board", clients)
+        await until(lambda: all(both_sites(x, south_ifaces) for x in admins), 60, "both sites on every node's centre board", clients)
         async with httpx.AsyncClient(timeout=10) as http:
             r = await http.get(f"{south.nodes[0].url}/api/realtime/sites", headers={"Authorization": f"Bearer {c.tokens['admin']}"})
         assert r.status_code == 200 and r.json() == {"sites": ["south", "default"], "local": "south", "centre": True}, r.text

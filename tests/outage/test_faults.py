@@ -21,7 +21,11 @@ from callcenter.hooks.models import SurveyResponse
 from .stack import CallStack
 from .test_api_outage import unreachable
 
-SPEED = 50.0  # sim seconds per wall second: faster starves the loop on a loaded 2-core box (a 20 ms stall = 2 s of calls)
+# Sim seconds per wall second.  The simulated PBX reads its clock from the
+# wall, so a stall of the loop spreads one moment's events and queue_log rows
+# over sim time: at 50 a 35 ms stall is 1.7 s, and a serve-restart run
+# under 3 test workers on 2 cores was off by that against a 1 s comparison.
+SPEED = 25.0
 
 
 @pytest.fixture
