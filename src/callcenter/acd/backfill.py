@@ -156,29 +156,37 @@ def _agent(core: Core, name: str) -> tuple[str | None, str]:
 
 
 def _correct_live(core: Core, call: QueueCall, s: Stay, out: Output) -> None:
-    """A call in progress the resync rebuilt: put queue_log's times in."""
-    if not _estimated(call) or s.connected is None or call.answered_at is None:
+    """A call in progress the resync rebuilt or ended: put queue_log's times in."""
+    if not _estimated(call) or call.answered_at is None or (s.connected is None and not call.end_inferred):
         return
-    if call.inferred:
+    # (No CONNECT in the rows read: the answer was seen live, only the end was guessed.)
+    if s.connected is not None and call.inferred:
         call.entered_at = s.entered_at()
         call.left_at = s.connected
         call.inferred = False
         core.queue_acd.count_offered(call)
         core.queue_acd.kpi_exit(call.queue, s.connected, "answered", s.connected - call.entered_at, s.hold_s or 0, False)
-    call.answered_at = s.connected
-    call.sl_wait = s.hold_s
-    if s.ended is not None and call.talk_end is not None and s.outcome in (None, "answered"):
-        # The agent left while we were blind; the caller is still on (a
-        # survey, say): talk ended at queue_log's COMPLETE, not at the resync.
-        _talk_to(call, s.ended)
-    call.note(out.ts, "backfill", note="answer time from queue_log")
+    if s.connected is not None:
+        call.answered_at = s.connected
+        call.sl_wait = s.hold_s
+    if call.talk_end is not None:
+        # Talk ended while we were blind (the caller may still be on, in a
+        # survey, say): at queue_log's COMPLETE, not at the resync.  An end
+        # seen live stays; the talk before it follows the corrected answer.
+        _talk_to(call, s.ended if _end_from_log(call, s) else call.talk_end)
+    call.note(out.ts, "backfill", note="times from queue_log")
     out.calls.add(call.call_id)
 
 
-def _talk_to(call: QueueCall, end: float) -> None:
+def _end_from_log(call: QueueCall, s: Stay) -> bool:
+    """Does queue_log's end replace ours?  Only one we did not see."""
+    return s.ended is not None and s.outcome in (None, "answered") and (call.talk_end is None or call.end_inferred)
+
+
+def _talk_to(call: QueueCall, end: float | None) -> None:
     """Talk up to queue_log's end.  A hold still open when we went blind
     was counted up to the resync; none of it can lie past the real end."""
-    assert call.answered_at is not None
+    assert call.answered_at is not None and end is not None
     call.talk_end = end
     call.hold_s = min(call.hold_s, max(0.0, end - call.answered_at))
     call.talk_s = max(0.0, end - call.answered_at - call.hold_s)
@@ -201,7 +209,7 @@ def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None
         call.sl_wait = s.hold_s
         if call.agent is None and s.agent:
             call.agent, call.agent_name = _agent(core, s.agent)
-    if s.ended is not None and call.answered_at is not None and s.outcome in (None, "answered"):
+    if call.answered_at is not None and _end_from_log(call, s):
         _talk_to(call, s.ended)  # queue_log's end (COMPLETE*, or the transfer)
         if call.ended_at is None or call.ended_at > s.ended:
             call.ended_at = s.ended

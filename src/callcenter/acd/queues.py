@@ -116,6 +116,7 @@ class QueueCall:
     inferred: bool = False
     source: str = "live"  # live | resync | backfill: how we learned of it
     estimated: bool = False  # some of its times were guessed at a resync (the backfill corrects them)
+    end_inferred: bool = False  # its talk ended in a blind window: the end is the resync's guess, not seen
     offered_counted: bool = False  # its OFFERED is in the KPIs (once, whatever the path)
     agent_counted: bool = False  # ... and the agent's handled call in their totals
     thread: str = ""  # the tracker's call (calls.Call.call_id) this queue call is part of

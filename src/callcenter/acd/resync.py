@@ -154,7 +154,7 @@ def _gone(core: Core, e: ev.Resync, alive: dict[str, ev.ChannelSnapshot], out: O
         seen.add(ch.uniqueid)
         call = core.queue_acd.call(ch.uniqueid)
         if call is not None and call.answered_at is not None and call.talk_end is None:
-            call.estimated = True
+            call.estimated = call.end_inferred = True
             call.note(e.ts, "resync", note=f"ended while the AMI link was down ({why}); end time inferred")
         core.route(ev.Hangup(end, ch.uniqueid, ch.linkedid, ch.name, 16, why), out)
 
@@ -259,6 +259,7 @@ def _left_while_blind(core: Core, uniqueid: str, queue_now: str, ts: float, out:
         old.estimated = True
         old.note(ts, "resync", note="left its queue while the AMI link was down; end time inferred")
         if old.talk_end is None:
+            old.end_inferred = True
             qa.talk.end_talk(old, ts, out, "gone at resync")
         old.ended_at = old.talk_end if old.talk_end is not None else ts
         if qa.by_uid.get(uniqueid) is old:
