@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.reports import service
+from callcenter.reports import document, service
 from callcenter.reports.service import Query, _fetch, _floats, _pause_parts, _row_parts, _sums
 
 MAX_LIMIT = 5000
@@ -66,4 +66,4 @@ async def build_page(
                     d = pauses.setdefault(kk, {})
                     d[reason] = d.get(reason, 0.0) + float(v or 0)
     out = [(label_of(w), k, sums_, pauses.get((label_of(w), k))) for w, k, sums_ in rows]
-    return service.report_doc(q, zone, fields, out, total, total_pause, by_period, count, page, named, False)
+    return document.report_doc(q, zone, fields, out, total, total_pause, by_period, count, page, named, False)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.acd.models import CallKind, CallRecord, Outcome, Queue
 from callcenter.auth.models import User
 from callcenter.auth.scope import EVERYTHING, Scope
-from callcenter.reports import measures
+from callcenter.reports import document, measures
 from callcenter.reports.intervals import AGENT_SUMS, BUCKETS, QUEUE_FIELDS
 from callcenter.reports import scorecard
 from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, Indicator, QueueDay, QueueFact, TeamDay, TeamFact
@@ -158,11 +158,7 @@ def _pause_parts(q: Query, keys: list[str] | None, stable: tuple[datetime, datet
     return t, source, _when(q, t), key, conds
 
 
-async def _queue_rows(s: AsyncSession, q: Query, queues: list[str] | None) -> list[tuple[Any, Any, str, dict[str, float]]]:
-    return await _agent_rows(s, q, queues)
-
-
-async def _agent_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, Any, str, dict[str, float]]]:
+async def _report_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, Any, str, dict[str, float]]]:
     t, when, key, fields, conds = _row_parts(q, keys, stable)
     stmt = select(when.label("when"), key.label("key"), *_sums(t, fields)).select_from(t).where(*conds).group_by(when, key)
     return [(r[0], None, str(r[1]), _floats(fields, r[2:])) for r in await _fetch(s, stmt)]
@@ -267,7 +263,7 @@ async def build(
         return await paged.build_page(s, q, zone, keys, stable, named, page)
     # Every row through Python: the exports, and a range holding today's
     # open interval (merged with the written rows of its period).
-    raw = await _agent_rows(s, q, keys, stable)
+    raw = await _report_rows(s, q, keys, stable)
     pauses = await _pause_rows(s, q, keys, stable) if q.by != "queue" else []
     with _no_gc():  # no await inside: nothing else runs meanwhile
         return _assemble(q, zone, fields, raw, pauses, extra, named, page)
@@ -334,7 +330,7 @@ def _assemble(
         else:
             acc[k] = measures.add(dict(zip(fields, have, strict=True)) if not isinstance(have, dict) else have, sums, fields)
     tuples = [tuple(v[f] for f in fields) if isinstance(v, dict) else v for v in acc.values()]
-    total = column_totals(fields, tuples)
+    total = document.column_totals(fields, tuples)
     for when, key, reason, secs in pauses + [(w, k, r, x) for w, k, _, p in extra for r, x in p.items()]:
         d = pause_acc.setdefault((label_of(when), key), {})
         d[reason] = d.get(reason, 0.0) + secs
@@ -343,46 +339,11 @@ def _assemble(
     per_period: dict[str, list[tuple[float, ...]]] = {}
     for (label, _), t in items:
         per_period.setdefault(label, []).append(t)
-    by_period = [(label, column_totals(fields, ts)) for label, ts in per_period.items()]
+    by_period = [(label, document.column_totals(fields, ts)) for label, ts in per_period.items()]
     count = len(items)
     if page is not None:
         items = items[page[0] : page[0] + page[1]]
-    return report_doc(q, zone, fields, [(k[0], k[1], t, pause_acc.get(k)) for k, t in items], total, total_pause, by_period, count, page, named, bool(extra))
-
-
-def column_totals(fields: tuple[str, ...], tuples: list[tuple[float, ...]]) -> dict[str, float]:
-    """Field -> the sum of the column (max_wait_s: the maximum)."""
-    columns = list(zip(*tuples)) if tuples else [() for _ in fields]
-    return {f: float(max(col, default=0) if f == "max_wait_s" else sum(col)) for f, col in zip(fields, columns, strict=True)}
-
-
-def report_doc(
-    q: Query, zone: ZoneInfo, fields: tuple[str, ...], rows: list[tuple[str, str, tuple[float, ...], dict[str, float] | None]],
-    total: dict[str, float], total_pause: dict[str, float], by_period: list[tuple[str, dict[str, float]]], count: int,
-    page: tuple[int, int] | None, named: dict[str, str], open_interval: bool,
-) -> dict[str, Any]:  # fmt: skip
-    """The report's JSON document from (period label, key, sums, pauses) rows and the sums over all rows."""
-    by_queue = q.by == "queue"
-    figures = measures.queue_figures if by_queue else measures.agent_figures
-    out = []
-    for label, key, t, pause in rows:
-        c = dict(zip(fields, t, strict=True))
-        out.append({"period": label, "key": key, "name": named.get(key, key), "figures": figures(c) if by_queue else figures(c, pause)})
-    return {
-        "level": q.level,
-        "by": q.by,
-        "from": q.start.isoformat(),
-        "to": q.end.isoformat(),
-        "zone": zone.key,
-        "row_count": count,
-        "offset": page[0] if page else 0,
-        "limit": page[1] if page else None,
-        "rows": out,
-        "totals": figures(total) if by_queue else figures(total, total_pause),
-        "by_period": [{"period": label, "figures": figures(c)} for label, c in by_period],
-        "formulas": measures.QUEUE_FORMULAS if by_queue else measures.AGENT_FORMULAS,
-        "notes": [measures.ATTRIBUTION] + (["includes the current interval up to now (not yet written)"] if open_interval else []),
-    }
+    return document.report_doc(q, zone, fields, [(k[0], k[1], t, pause_acc.get(k)) for k, t in items], total, total_pause, by_period, count, page, named, bool(extra))
 
 
 def _open_rows(q: Query, rows: list[dict[str, Any]], keys: list[str] | None, zone: ZoneInfo) -> list[tuple[Any, str, dict[str, float], dict[str, float]]]:
