@@ -14,7 +14,7 @@ as text like the Python sort.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,13 +39,17 @@ async def build_page(
     order_key = text_key.collate("C") if postgres else text_key
     sums = _sums(t, fields)
     grouped = select(when.label("when"), key.label("key"), *sums).select_from(t).where(*conds).group_by(when, key)
-    count = (await s.execute(select(func.count()).select_from(grouped.subquery()))).scalar_one()
-    total_row = (await _fetch(s, select(*_sums(t, fields)).select_from(t).where(*conds)))[0]
-    total = dict(zip(fields, (float(v) for v in _floats(fields, tuple(total_row))), strict=True))
     label_of = service.labeler(q, zone)
     periods = await _fetch(s, select(when.label("when"), *sums).select_from(t).where(*conds).group_by(when).order_by(when))
-    by_period = [(label_of(r[0]), dict(zip(fields, _floats(fields, tuple(r[1:])), strict=True))) for r in periods]
-    raw = await _fetch(s, grouped.order_by(when, order_key).offset(offset).limit(limit)) if offset < count else []
+    period_sums = [_floats(fields, tuple(r[1:])) for r in periods]
+    by_period = [(label_of(r[0]), dict(zip(fields, v, strict=True))) for r, v in zip(periods, period_sums, strict=True)]
+    total = document.column_totals(fields, period_sums)  # the sum of the periods' SQL sums (max for the longest wait)
+    raw = await _fetch(s, grouped.order_by(when, order_key).offset(offset).limit(limit + 1))
+    if len(raw) <= limit and (raw or offset == 0):  # the page holds the last row: no count needed
+        count = offset + len(raw)
+    else:
+        count = (await s.execute(select(func.count()).select_from(grouped.subquery()))).scalar_one()
+        raw = raw[:limit]
     rows = [(r[0], str(r[1]), _floats(fields, tuple(r[2:]))) for r in raw]
     pauses: dict[tuple[str, str], dict[str, float]] = {}
     total_pause: dict[str, float] = {}
@@ -58,7 +62,8 @@ async def build_page(
             stmt = select(pwhen.label("when"), pkey.label("key"), pt.c.reason, secs).select_from(source).where(*pconds)
             if q.by == "agent":  # the page's agents and periods; teams are few (periods x teams x reasons), and
                 # PostgreSQL chose a slow plan for these filters over the membership join (290 ms for a month)
-                stmt = stmt.where(pkey.in_(list({k for _, k, _ in rows})), pwhen.in_(list({r[0] for r in rows})))
+                days = [d for w, _, _ in rows for d in _days(q, zone, w)]
+                stmt = stmt.where(pkey.in_(list({k for _, k, _ in rows})), pt.c.day >= min(days), pt.c.day <= max(days))
             wanted = {(label_of(w), k) for w, k, _ in rows}
             for w, k, reason, v in await _fetch(s, stmt.group_by(pwhen, pkey, pt.c.reason)):
                 kk = (label_of(w), str(k))
@@ -67,3 +72,15 @@ async def build_page(
                     d[reason] = d.get(reason, 0.0) + float(v or 0)
     out = [(label_of(w), k, sums_, pauses.get((label_of(w), k))) for w, k, sums_ in rows]
     return document.report_doc(q, zone, fields, out, total, total_pause, by_period, count, page, named, False)
+
+
+def _days(q: Query, zone: ZoneInfo, when: Any) -> tuple[date, date]:
+    """The first and last local day of a page row's period."""
+    if q.level == "interval":
+        d = service._utc(when).astimezone(zone).date()
+        return d, d
+    if q.level == "daily":
+        d = when if isinstance(when, date) else date.fromisoformat(str(when))
+        return d, d
+    spans = {label: (a, b) for label, a, b in service._periods(q)}
+    return spans.get(str(when), (q.start, q.end))
