@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.models import CallKind, CallRecord, Outcome, Queue
@@ -252,6 +252,10 @@ async def build(
     q.check()
     keys = scoped_keys(q, scope)
     fields = QUEUE_FIELDS if q.by == "queue" else AGENT_SUMS
+    if (await s.connection()).dialect.name == "postgresql":
+        # asyncpg prepares and caches each statement; from the 6th run PostgreSQL may switch to a
+        # generic plan, blind to the range and keys: the month's page pauses went from 8 ms to 160-330 ms.
+        await s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     stable = await _stable_teams(s, q, zone) if q.by == "team" and q.level != "interval" else None
     extra = _open_rows(q, open_rows or [], keys, zone)
     if q.by == "team" and extra:
