@@ -175,20 +175,22 @@ async def http(url: str, args: argparse.Namespace, first: date) -> None:
     month = first.isoformat()[:7]
     mid = (first + timedelta(days=10)).isoformat()
     f, t = first.isoformat(), last.isoformat()
+    page = "&limit=500&offset=0"  # the report browser's first page (the API's default); exports below hold every row
     reports = [
         ("/healthz (baseline)", "/healthz"),
-        ("daily by queue, month", f"/api/reports/daily?from={f}&to={t}&by=queue"),
-        ("weekly by queue, month", f"/api/reports/weekly?from={f}&to={t}&by=queue"),
-        ("monthly by queue", f"/api/reports/monthly?from={f}&to={t}&by=queue"),
-        ("interval by queue, one day", f"/api/reports/interval?from={mid}&to={mid}&by=queue"),
-        ("monthly by agent (500)", f"/api/reports/monthly?from={f}&to={t}&by=agent"),
-        ("weekly by agent", f"/api/reports/weekly?from={f}&to={t}&by=agent"),
-        ("daily by agent, month (15k rows)", f"/api/reports/daily?from={f}&to={t}&by=agent"),
-        ("interval by agent, one day", f"/api/reports/interval?from={mid}&to={mid}&by=agent"),
-        ("daily by one agent, month", f"/api/reports/daily?from={f}&to={t}&by=agent&key=PJSIP/8007"),
-        ("monthly by team (20 x 25 agents)", f"/api/reports/monthly?from={f}&to={t}&by=team"),
-        ("daily by team, month", f"/api/reports/daily?from={f}&to={t}&by=team"),
-        ("interval by team, one day", f"/api/reports/interval?from={mid}&to={mid}&by=team"),
+        ("daily by queue, month", f"/api/reports/daily?from={f}&to={t}&by=queue{page}"),
+        ("weekly by queue, month", f"/api/reports/weekly?from={f}&to={t}&by=queue{page}"),
+        ("monthly by queue", f"/api/reports/monthly?from={f}&to={t}&by=queue{page}"),
+        ("interval by queue, one day", f"/api/reports/interval?from={mid}&to={mid}&by=queue{page}"),
+        ("monthly by agent (500)", f"/api/reports/monthly?from={f}&to={t}&by=agent{page}"),
+        ("weekly by agent", f"/api/reports/weekly?from={f}&to={t}&by=agent{page}"),
+        ("daily by agent, month (15k rows)", f"/api/reports/daily?from={f}&to={t}&by=agent{page}"),
+        ("daily by agent, month, last page", f"/api/reports/daily?from={f}&to={t}&by=agent&limit=500&offset=14500"),
+        ("interval by agent, one day", f"/api/reports/interval?from={mid}&to={mid}&by=agent{page}"),
+        ("daily by one agent, month", f"/api/reports/daily?from={f}&to={t}&by=agent&key=PJSIP/8007{page}"),
+        ("monthly by team (20 x 25 agents)", f"/api/reports/monthly?from={f}&to={t}&by=team{page}"),
+        ("daily by team, month", f"/api/reports/daily?from={f}&to={t}&by=team{page}"),
+        ("interval by team, one day", f"/api/reports/interval?from={mid}&to={mid}&by=team{page}"),
         ("SL dispersion", f"/api/reports/sl-dispersion?month={month}&day={mid}"),
         ("abandons, month", f"/api/reports/abandons?from={f}&to={t}"),
         ("scorecard, month", f"/api/reports/scorecard?month={month}"),
@@ -205,7 +207,7 @@ async def http(url: str, args: argparse.Namespace, first: date) -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c:
             # cpu: this process's CPU per request (app, SQL building, asyncpg decoding, JSON; not
             # PostgreSQL's): on a shared, loaded box the wall time is mostly waiting for a core.
-            print(f"{'report':40s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'cpu p50':>8s} {'rows':>7s} {'bytes':>9s}")
+            print(f"{'report':40s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'cpu p50':>8s} {'rows':>7s} {'of':>7s} {'bytes':>9s}")
             for name, path in reports:
                 times, cpu = [], []
                 for _ in range(args.repeat):
@@ -216,7 +218,8 @@ async def http(url: str, args: argparse.Namespace, first: date) -> None:
                     assert r.status_code == 200, (path, r.status_code, r.text[:300])
                 body = r.json() if path.startswith("/api") else {}
                 rows = len(body.get("rows") or body.get("intervals") or body.get("indicators") or [])
-                print(f"{name:40s} {statistics.median(times):8.1f} {pct(times, 95):8.1f} {max(times):8.1f} {statistics.median(cpu):8.1f} {rows:7d} {len(r.content):9d}")
+                of = body.get("row_count", rows)
+                print(f"{name:40s} {statistics.median(times):8.1f} {pct(times, 95):8.1f} {max(times):8.1f} {statistics.median(cpu):8.1f} {rows:7d} {of:7d} {len(r.content):9d}")
             for what, path in (("daily by agent (15,000 rows)", f"daily?from={f}&to={t}&by=agent"), ("monthly by agent (500 rows)", f"monthly?from={f}&to={t}&by=agent"),
                                ("daily by queue (600 rows)", f"daily?from={f}&to={t}&by=queue")):  # fmt: skip
                 for fmt in ("xlsx", "csv"):

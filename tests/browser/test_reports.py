@@ -80,6 +80,8 @@ async def test_report_browser(browser, server, shot):
         assert await page.locator("#main-chart svg").count() == 1
         rows = page.locator("#report-table tbody tr")
         assert await rows.count() == 7 * 2 + 1  # seven days x two queues + total
+        assert "共 14 行" in await page.locator("#page-info").inner_text()
+        assert await page.locator("#page-next").is_disabled() and await page.locator("#page-prev").is_disabled()
         assert await page.locator("#report-table th[title^='接通率 =']").count() == 1
         assert "30秒接通率" in await page.locator("#sc-table").inner_text()
         assert await page.locator("#st-chart svg").count() == 1
@@ -98,6 +100,24 @@ async def test_report_browser(browser, server, shot):
             await page.wait_for_function("document.querySelector('#report-table thead').textContent.includes('Occupancy')")
             body = await page.locator("#report-table tbody").inner_text()
             assert "王静" in body and "李伟" in body
+            # pages: 30-minute rows of the week by queue (7 x 24 x 2 = 336), 100 a page
+            await page.select_option("#p-by", "queue")
+            await page.select_option("#p-level", "interval")
+            await page.select_option("#page-size", "100")
+            await page.click("#run-btn")
+            info = page.locator("#page-info")
+            await page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('Rows 1–100 of 336')")
+            assert await rows.count() == 100 + 1 and await page.locator("#page-prev").is_disabled()
+            await page.click("#page-next")
+            await page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('Rows 101–200 of 336')")
+            await page.click("#page-next")
+            await page.click("#page-next")
+            await page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('Rows 301–336 of 336')")
+            assert await rows.count() == 36 + 1 and await page.locator("#page-next").is_disabled()
+            await page.click("#page-prev")
+            await page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('Rows 201–300 of 336')")
+            assert "every row" in await info.inner_text()
+            await shot(page, "en-pages")
             await page.click("#lang-btn")  # back to Chinese for the print shot
             await page.emulate_media(media="print")
             assert not await page.locator("#pickers").is_visible()

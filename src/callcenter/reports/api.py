@@ -21,7 +21,7 @@ from callcenter.auth.service import Principal, audit
 from callcenter.errors import CodedError
 from callcenter.privacy import mask_phone, masks
 from callcenter import worker
-from callcenter.reports import jobs, scorecard, service
+from callcenter.reports import jobs, paged, scorecard, service
 from callcenter.reports.models import Indicator, ManualFigure
 from callcenter.reports.schemas import IndicatorIn, IndicatorOut, ManualFigureIn
 from callcenter.teams.models import Team
@@ -199,16 +199,22 @@ async def report(
     start: Annotated[Day, Query(alias="from")], end: Annotated[Day, Query(alias="to")],
     by: Literal["queue", "team", "agent"] = "queue", key: Key = [],  # noqa: B006 - FastAPI copies it
     format: Literal["json", "csv", "xlsx"] = "json",
+    limit: Annotated[int, Query(ge=1, le=paged.MAX_LIMIT, description=f"rows per page (JSON; default {paged.DEFAULT_LIMIT}, at most {paged.MAX_LIMIT}); "
+                                "CSV and XLSX always hold every row")] = paged.DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip (JSON), in report order: period, then key")] = 0,
 ) -> Any:  # fmt: skip
     """Offered, answered, 接通率, SL at T and at 30 s, abandons, ASA, AHT ... by queue;
-    time by state, occupancy, utilisation, pauses ... by team or agent.  Every figure's formula is in `formulas`."""
+    time by state, occupancy, utilisation, pauses ... by team or agent.  Every figure's formula is in `formulas`.
+
+    JSON answers one page of rows (`limit`, default 500, at most 5000; `offset`) with `row_count` (every row),
+    `totals` over every row and `by_period` (each period's totals over every key); CSV and XLSX hold every row."""
     q = service.Query(level, by, start, end, tuple(key))
     zone = _zone(settings)
     today = datetime.now(zone).date()
     open_rows = _open_rows(request) if start <= today <= end else None
     try:
         if format == "json":
-            doc = await service.build(session, q, zone, principal.sees, open_rows)
+            doc = await service.build(session, q, zone, principal.sees, open_rows, page=(offset, limit))
             return JSONResponse(doc)  # plain json.dumps: FastAPI's jsonable_encoder costs ~10x on 10k-row reports
         q.check()
         service.scoped_keys(q, principal.sees)  # a 403/422 before the worker is asked

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.models import CallKind, CallRecord, Outcome, Queue
 from callcenter.auth.models import User
 from callcenter.auth.scope import EVERYTHING, Scope
-from callcenter.reports import measures
+from callcenter.reports import document, measures
 from callcenter.reports.intervals import AGENT_SUMS, BUCKETS, QUEUE_FIELDS
 from callcenter.reports import scorecard
 from callcenter.reports.models import AgentDay, AgentFact, AgentPauseDay, AgentPauseFact, Indicator, QueueDay, QueueFact, TeamDay, TeamFact
@@ -128,14 +128,47 @@ async def _stable_teams(s: AsyncSession, q: Query, zone: ZoneInfo) -> tuple[date
     return None if (await s.execute(moved)).first() is not None else (lo, hi)
 
 
-async def _queue_rows(s: AsyncSession, q: Query, queues: list[str] | None) -> list[tuple[Any, Any, str, dict[str, float]]]:
-    t = _source(q, QueueFact, QueueDay)
-    when = _when(q, t)
-    stmt = select(when.label("when"), t.c.queue.label("key"), *_sums(t, QUEUE_FIELDS)).where(t.c.day >= q.start, t.c.day <= q.end)
-    if queues is not None:
-        stmt = stmt.where(t.c.queue.in_(queues))
-    stmt = stmt.group_by(when, t.c.queue)
-    return [(r[0], None, r[1], _floats(QUEUE_FIELDS, r[2:])) for r in await _fetch(s, stmt)]
+def _row_parts(q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None) -> tuple[Any, Any, Any, tuple[str, ...], list[Any]]:
+    """(table, period column, key column, summed fields, conditions) of a report's rows."""
+    if q.by == "queue":
+        t, fields = _source(q, QueueFact, QueueDay), QUEUE_FIELDS
+        key = t.c.queue
+    elif q.by == "team":  # the team rows store.write_facts keeps (membership at each interval)
+        t, fields = (TeamFact if q.level == "interval" else TeamDay).__table__, AGENT_SUMS
+        key = t.c.team_id
+    else:
+        t, fields = _source(q, AgentFact, AgentDay, stable), AGENT_SUMS
+        key = t.c.interface
+    conds = [t.c.day >= q.start, t.c.day <= q.end]
+    if keys is not None:
+        conds.append(key.in_([int(k) for k in keys] if q.by == "team" else keys))
+    return t, _when(q, t), key, fields, conds
+
+
+def _pause_parts(q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None) -> tuple[Any, Any, Any, Any, list[Any]]:
+    """(table, source with joins, period column, key column, conditions) of the pause rows."""
+    t = _source(q, AgentPauseFact, AgentPauseDay, stable)
+    if q.by == "team":
+        source, key = _membership_join(t, stable)
+    else:
+        source, key = t, t.c.interface
+    conds = [t.c.day >= q.start, t.c.day <= q.end]
+    if keys is not None:
+        conds.append(key.in_([int(k) for k in keys] if q.by == "team" else keys))
+    return t, source, _when(q, t), key, conds
+
+
+async def _report_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, Any, str, dict[str, float]]]:
+    t, when, key, fields, conds = _row_parts(q, keys, stable)
+    stmt = select(when.label("when"), key.label("key"), *_sums(t, fields)).select_from(t).where(*conds).group_by(when, key)
+    return [(r[0], None, str(r[1]), _floats(fields, r[2:])) for r in await _fetch(s, stmt)]
+
+
+async def _pause_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, str, str, float]]:
+    t, source, when, key, conds = _pause_parts(q, keys, stable)
+    stmt = select(when.label("when"), key.label("key"), t.c.reason, func.sum(t.c.seconds).label("seconds")).select_from(source).where(*conds)
+    stmt = stmt.group_by(when, key, t.c.reason)
+    return [(r[0], str(r[1]), r[2], float(r[3] or 0)) for r in await _fetch(s, stmt)]
 
 
 async def _fetch(s: AsyncSession, stmt: Any) -> list[Any]:
@@ -173,39 +206,6 @@ def _membership_join(t: Any, stable: tuple[datetime, datetime] | None) -> tuple[
     return t.join(u, u.c.interface == t.c.interface).join(m, cond), m.c.team_id
 
 
-async def _agent_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, Any, str, dict[str, float]]]:
-    if q.by == "team":  # the team rows store.write_facts keeps (membership at each interval)
-        t = (TeamFact if q.level == "interval" else TeamDay).__table__
-        source, key = t, t.c.team_id
-    else:
-        t = _source(q, AgentFact, AgentDay, stable)
-        source, key = t, t.c.interface
-    when = _when(q, t)
-    stmt = select(when.label("when"), key.label("key"), *_sums(t, AGENT_SUMS)).select_from(source).where(t.c.day >= q.start, t.c.day <= q.end)
-    if keys is not None:
-        stmt = stmt.where(key.in_([int(k) for k in keys] if q.by == "team" else keys))
-    stmt = stmt.group_by(when, key)
-    return [(r[0], None, str(r[1]), _floats(AGENT_SUMS, r[2:])) for r in await _fetch(s, stmt)]
-
-
-async def _pause_rows(s: AsyncSession, q: Query, keys: list[str] | None, stable: tuple[datetime, datetime] | None = None) -> list[tuple[Any, str, str, float]]:
-    t = _source(q, AgentPauseFact, AgentPauseDay, stable)
-    when = _when(q, t)
-    if q.by == "team":
-        source, key = _membership_join(t, stable)
-    else:
-        source, key = t, t.c.interface
-    stmt = (
-        select(when.label("when"), key.label("key"), t.c.reason, func.sum(t.c.seconds).label("seconds"))
-        .select_from(source)
-        .where(t.c.day >= q.start, t.c.day <= q.end)
-    )
-    if keys is not None:
-        stmt = stmt.where(key.in_([int(k) for k in keys] if q.by == "team" else keys))
-    stmt = stmt.group_by(when, key, t.c.reason)
-    return [(r[0], str(r[1]), r[2], float(r[3] or 0)) for r in await _fetch(s, stmt)]
-
-
 # --- names, scope -------------------------------------------------------------------------------
 
 
@@ -241,22 +241,55 @@ def scoped_keys(q: Query, scope: Scope) -> list[str] | None:
 
 
 async def build(
-    s: AsyncSession, q: Query, zone: ZoneInfo, scope: Scope, open_rows: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """The report: rows per (period, key), totals, formulas.  `open_rows`:
-    the live core's open interval (added when its day is in the range)."""
+    s: AsyncSession, q: Query, zone: ZoneInfo, scope: Scope, open_rows: list[dict[str, Any]] | None = None,
+    page: tuple[int, int] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The report: rows per (period, key), totals, per-period totals, formulas.
+    `open_rows`: the live core's open interval (added when its day is in the
+    range).  `page`: (offset, limit) -> only those rows (in report order);
+    totals, `by_period` and `row_count` still cover every row.  No page: every
+    row (the exports)."""
     q.check()
     keys = scoped_keys(q, scope)
     fields = QUEUE_FIELDS if q.by == "queue" else AGENT_SUMS
+    if (await s.connection()).dialect.name == "postgresql":
+        # asyncpg prepares and caches each statement; from the 6th run PostgreSQL may switch to a
+        # generic plan, blind to the range and keys: the month's page pauses went from 8 ms to 160-330 ms.
+        await s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     stable = await _stable_teams(s, q, zone) if q.by == "team" and q.level != "interval" else None
-    raw = await _queue_rows(s, q, keys) if q.by == "queue" else await _agent_rows(s, q, keys, stable)
-    pauses = await _pause_rows(s, q, keys, stable) if q.by != "queue" else []
     extra = _open_rows(q, open_rows or [], keys, zone)
     if q.by == "team" and extra:
         extra = await _teams_of(s, extra)
     named = await names(s, q.by)
+    if page is not None and not extra:  # the page, the totals and the count from SQL
+        from callcenter.reports import paged
+
+        return await paged.build_page(s, q, zone, keys, stable, named, page)
+    # Every row through Python: the exports, and a range holding today's
+    # open interval (merged with the written rows of its period).
+    raw = await _report_rows(s, q, keys, stable)
+    pauses = await _pause_rows(s, q, keys, stable) if q.by != "queue" else []
     with _no_gc():  # no await inside: nothing else runs meanwhile
-        return _assemble(q, zone, fields, raw, pauses, extra, named)
+        return _assemble(q, zone, fields, raw, pauses, extra, named, page)
+
+
+def labeler(q: Query, zone: ZoneInfo) -> Any:
+    """when (an interval start, a day, or a week/month label from SQL) -> the period's label (memoised)."""
+    labels: dict[Any, str] = {}
+
+    def label_of(when: Any) -> str:
+        label = labels.get(when)
+        if label is None:
+            if isinstance(when, str) and q.level in ("weekly", "monthly"):
+                label = when
+            elif q.level == "interval":
+                label = period_label(q.level, None, _utc(when), zone)
+            else:
+                label = period_label(q.level, when if isinstance(when, date) else date.fromisoformat(str(when)), None, zone)
+            labels[when] = label
+        return label
+
+    return label_of
 
 
 @contextmanager
@@ -273,27 +306,17 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _assemble(q: Query, zone: ZoneInfo, fields: tuple[str, ...], raw: list[Any], pauses: list[Any], extra: list[Any], named: dict[str, str]) -> dict[str, Any]:
+def _assemble(
+    q: Query, zone: ZoneInfo, fields: tuple[str, ...], raw: list[Any], pauses: list[Any], extra: list[Any], named: dict[str, str],
+    page: tuple[int, int] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The report from the fetched rows (pure Python, no I/O)."""
     # SQL grouped by (period, key): each pair is usually one row, merged
     # only with the open interval's; totals are column sums (C loops).
     acc: dict[tuple[str, str], Any] = {}
     pause_acc: dict[tuple[str, str], dict[str, float]] = {}
     total_pause: dict[str, float] = {}
-    labels: dict[Any, str] = {}
-
-    def label_of(when: Any) -> str:
-        label = labels.get(when)
-        if label is None:
-            if isinstance(when, str) and q.level in ("weekly", "monthly"):
-                label = when
-            elif q.level == "interval":
-                label = period_label(q.level, None, _utc(when), zone)
-            else:
-                label = period_label(q.level, when if isinstance(when, date) else date.fromisoformat(str(when)), None, zone)
-            labels[when] = label
-        return label
-
+    label_of = labeler(q, zone)
     order: dict[tuple[str, str], Any] = {}
     for when, _, key, sums in raw:
         k = (label_of(when), key)
@@ -311,31 +334,20 @@ def _assemble(q: Query, zone: ZoneInfo, fields: tuple[str, ...], raw: list[Any],
         else:
             acc[k] = measures.add(dict(zip(fields, have, strict=True)) if not isinstance(have, dict) else have, sums, fields)
     tuples = [tuple(v[f] for f in fields) if isinstance(v, dict) else v for v in acc.values()]
-    columns = list(zip(*tuples)) if tuples else [() for _ in fields]
-    total = {f: float(max(col, default=0) if f == "max_wait_s" else sum(col)) for f, col in zip(fields, columns, strict=True)}
+    total = document.column_totals(fields, tuples)
     for when, key, reason, secs in pauses + [(w, k, r, x) for w, k, _, p in extra for r, x in p.items()]:
         d = pause_acc.setdefault((label_of(when), key), {})
         d[reason] = d.get(reason, 0.0) + secs
         total_pause[reason] = total_pause.get(reason, 0.0) + secs
-    figures = measures.queue_figures if q.by == "queue" else measures.agent_figures
-    by_queue = q.by == "queue"
-    rows = []
-    for k, t in sorted(zip(acc, tuples), key=lambda kv: (_sort_key(order[kv[0]]) if q.level == "interval" else kv[0][0], kv[0][1])):
-        label, key = k
-        c = dict(zip(fields, t, strict=True))
-        f = figures(c) if by_queue else figures(c, pause_acc.get(k))
-        rows.append({"period": label, "key": key, "name": named.get(key, key), "figures": f})
-    return {
-        "level": q.level,
-        "by": q.by,
-        "from": q.start.isoformat(),
-        "to": q.end.isoformat(),
-        "zone": zone.key,
-        "rows": rows,
-        "totals": figures(total) if q.by == "queue" else figures(total, total_pause),
-        "formulas": measures.QUEUE_FORMULAS if q.by == "queue" else measures.AGENT_FORMULAS,
-        "notes": [measures.ATTRIBUTION] + (["includes the current interval up to now (not yet written)"] if extra else []),
-    }
+    items = sorted(zip(acc, tuples), key=lambda kv: (_sort_key(order[kv[0]]) if q.level == "interval" else kv[0][0], kv[0][1]))
+    per_period: dict[str, list[tuple[float, ...]]] = {}
+    for (label, _), t in items:
+        per_period.setdefault(label, []).append(t)
+    by_period = [(label, document.column_totals(fields, ts)) for label, ts in per_period.items()]
+    count = len(items)
+    if page is not None:
+        items = items[page[0] : page[0] + page[1]]
+    return document.report_doc(q, zone, fields, [(k[0], k[1], t, pause_acc.get(k)) for k, t in items], total, total_pause, by_period, count, page, named, bool(extra))
 
 
 def _open_rows(q: Query, rows: list[dict[str, Any]], keys: list[str] | None, zone: ZoneInfo) -> list[tuple[Any, str, dict[str, float], dict[str, float]]]:

@@ -17,6 +17,8 @@ const DURATIONS = new Set(["logged_in_s", "talk_s", "wrap_s", "paused_s"]);
 const charts = {};
 let options = null;
 let last = null;
+let asked = 0;
+let offset = 0; // the first row of the page shown (the API answers a page; totals and chart cover every row)
 
 function chart(id) {
   charts[id] ||= echarts.init($(id), null, { renderer: "svg" });
@@ -57,14 +59,20 @@ function fillKeys() {
 
 async function run() {
   const [level, p] = params();
-  $("csv-link").href = `/api/reports/${level}?${p}&format=csv`;
+  $("csv-link").href = `/api/reports/${level}?${p}&format=csv`; // the exports: every row
   $("xlsx-link").href = `/api/reports/${level}?${p}&format=xlsx`;
+  p.set("limit", $("page-size").value);
+  p.set("offset", String(offset));
+  const mine = ++asked; // a quick next-next: only the last answer is shown
+  let doc;
   try {
-    last = await api(`/api/reports/${level}?${p}`);
+    doc = await api(`/api/reports/${level}?${p}`);
   } catch (e) {
     toast(e.message, "error");
     return;
   }
+  if (mine !== asked) return;
+  last = doc;
   render();
 }
 
@@ -73,27 +81,27 @@ function render() {
   const doc = last;
   const cols = doc.by === "queue" ? QUEUE_COLS : AGENT_COLS;
   $("print-title").textContent = t("rp.print.title", { level: t(`rp.level.${doc.level}`), from: doc.from, to: doc.to }) + ` · ${t("rp.by." + doc.by)}`;
-  $("report-note").textContent = doc.rows.length ? t("rp.note") + (doc.notes.length > 1 ? " " + t("rp.note.open") : "") : t("rp.none");
+  $("report-note").textContent = doc.row_count ? t("rp.note") + (doc.notes.length > 1 ? " " + t("rp.note.open") : "") : t("rp.none");
+  $("page-info").textContent = doc.rows.length
+    ? t("rp.page.info", { a: (doc.offset + 1).toLocaleString(lang()), b: (doc.offset + doc.rows.length).toLocaleString(lang()), n: doc.row_count.toLocaleString(lang()) })
+    : t("rp.page.empty");
+  $("page-prev").disabled = doc.offset <= 0;
+  $("page-next").disabled = doc.offset + doc.rows.length >= doc.row_count;
   const head = `<tr><th>${esc(t("rp.period"))}</th><th>${esc(t("rp.name"))}</th>` +
     cols.map((c) => `<th class="num" title="${esc(t("f." + c))}">${esc(t("m." + c))}</th>`).join("") + "</tr>";
   const line = (r, cls = "") => `<tr class="${cls}"><td>${esc(r.period)}</td><td translate="no">${esc(r.name)}</td>` +
     cols.map((c) => `<td class="num"${c === "pause_s" ? ' translate="no"' : ""}>${esc(fmt(c, r.figures[c]))}</td>`).join("") + "</tr>";
   $("report-table").innerHTML = `<thead>${head}</thead><tbody>${doc.rows.map((r) => line(r)).join("")}` +
     line({ period: t("rp.total"), name: "", figures: doc.totals }, "total") + "</tbody>";
-  // The chart: per period, summed over the rows (volumes) with the rate beside.
-  const periods = [...new Set(doc.rows.map((r) => r.period))];
-  const sum = (p, k) => doc.rows.filter((r) => r.period === p).reduce((a, r) => a + (r.figures[k] || 0), 0);
-  const wavg = (p, k, w) => {
-    const rows = doc.rows.filter((r) => r.period === p && r.figures[k] !== null);
-    const den = rows.reduce((a, r) => a + (r.figures[w] || 0), 0);
-    return den ? +(rows.reduce((a, r) => a + r.figures[k] * (r.figures[w] || 0), 0) / den * 100).toFixed(1) : null;
-  };
-  const [bar, rate, weight] = doc.by === "queue" ? ["offered", "service_level_30", "offered"] : ["handled", "occupancy", "logged_in_s"];
+  // The chart: each period's totals over every row (every page), from the API's by_period.
+  const periods = doc.by_period.map((x) => x.period);
+  const pct = (v) => (v === null || v === undefined ? null : +(v * 100).toFixed(1));
+  const [bar, rate] = doc.by === "queue" ? ["offered", "service_level_30"] : ["handled", "occupancy"];
   const series = [
-    { name: t("m." + bar), type: "bar", data: periods.map((p) => sum(p, bar)) },
-    { name: t("m." + rate), type: "line", yAxisIndex: 1, data: periods.map((p) => wavg(p, rate, weight)), smooth: true },
+    { name: t("m." + bar), type: "bar", data: doc.by_period.map((x) => x.figures[bar]) },
+    { name: t("m." + rate), type: "line", yAxisIndex: 1, data: doc.by_period.map((x) => pct(x.figures[rate])), smooth: true },
   ];
-  if (doc.by === "queue") series.push({ name: t("m.answer_rate"), type: "line", yAxisIndex: 1, data: periods.map((p) => wavg(p, "answer_rate", "offered")) });
+  if (doc.by === "queue") series.push({ name: t("m.answer_rate"), type: "line", yAxisIndex: 1, data: doc.by_period.map((x) => pct(x.figures.answer_rate)) });
   chart("main-chart").setOption({
     animation: false, tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 50, right: 50, top: 36, bottom: 30 },
     xAxis: { type: "category", data: periods.map((p) => (doc.level === "interval" ? p.slice(5, 16).replace("T", " ") : p)) },
@@ -185,7 +193,10 @@ $("st-week").value = dayStr(monday);
 $("st-queue").innerHTML = options.queues.map((o) => `<option value="${esc(o.key)}" translate="no">${esc(o.name)}</option>`).join("");
 fillKeys();
 $("p-by").onchange = fillKeys;
-$("pickers").onsubmit = (e) => { e.preventDefault(); run(); side(); };
+$("pickers").onsubmit = (e) => { e.preventDefault(); offset = 0; run(); side(); };
+$("page-prev").onclick = () => { offset = Math.max(0, offset - Number($("page-size").value)); run(); };
+$("page-next").onclick = () => { offset += Number($("page-size").value); run(); };
+$("page-size").onchange = () => { offset = 0; run(); };
 $("print-btn").onclick = () => window.print();
 $("st-btn").onclick = staffing;
 window.addEventListener("cc:lang", () => { fillKeys(); render(); side(); staffing(); });
