@@ -304,6 +304,7 @@ async function openDetail(id) {
   }).join("");
   // Past its deadline: why, what next, by when.  A rectification notice to the department; its acknowledgement.
   if (detailOrder && detailOrder.id !== o.id) { $("f-overdue").reset(); $("f-rectify").reset(); }
+  detailOrder = o; // before the notices load: the forms shown above act on this order at once
   $("f-overdue").classList.toggle("hidden", !(o.is_open && o.late));
   $("f-rectify").classList.toggle("hidden", !(isOverseer && o.is_open && o.department_id));
   let notices = [];
@@ -320,7 +321,6 @@ async function openDetail(id) {
     if (canAck && !n.acknowledged_at) li.append(ackForm(n));
     return li;
   }));
-  detailOrder = o;
 }
 
 let detailOrder = null;
