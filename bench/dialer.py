@@ -206,19 +206,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--live", action="store_true", help="through the TCP simulator, bridge, core and dialer")
     ap.add_argument("--minutes", type=float, default=30.0, help="--live: virtual minutes of dialling")
-    ap.add_argument("--agents", type=int, default=100)
-    ap.add_argument("--numbers", type=int, default=50_000)
+    ap.add_argument("--agents", type=int, default=None, help="default 100 (--live: 20)")
+    ap.add_argument("--numbers", type=int, default=None, help="default 50000 (--live: 3000)")
     ap.add_argument("--hours", type=float, default=8.0)
-    ap.add_argument("--answer", type=float, default=0.3, help="share of dials a customer answers")
+    ap.add_argument("--answer", type=float, default=None, help="share of dials a customer answers (default 0.3; --live: 0.35)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cap", type=float, default=0.03)
     a = ap.parse_args()
+    # A smaller floor by default through the real stack; what is asked for is run as asked.
+    a.agents = a.agents if a.agents is not None else (20 if a.live else 100)
+    a.numbers = a.numbers if a.numbers is not None else (3000 if a.live else 50_000)
+    a.answer = a.answer if a.answer is not None else (0.35 if a.live else 0.3)
     if a.live:
         import asyncio
 
-        if a.agents == 100 and a.numbers == 50_000:  # the floor-model defaults: a smaller live floor
-            a.agents, a.numbers = 20, 3000
-        a.answer = 0.35 if a.answer == 0.3 else a.answer
         print(json.dumps(asyncio.run(live(a)), indent=2))
         return
     out = {}
