@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from callcenter.acd.common import CallbackOffer, Output
+from callcenter.realtime.service import DIAL_CONTEXT  # the desktop's [agents]: dials the number once the agent answers
 
 if TYPE_CHECKING:
     from callcenter.acd.service import AcdService
 
 log = logging.getLogger("callcenter.acd.callbacks")
-DIAL_CONTEXT = "agents"  # = realtime.service.DIAL_CONTEXT: [agents] dials the number once the agent answers
 
 
 class CallbackDialer:
