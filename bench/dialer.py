@@ -60,6 +60,7 @@ class Stats:
     cpu_s: float = 0.0
     ring_total_s: float = 0.0
     rings: int = 0
+    answer_total_s: float = 0.0
 
 
 def run(mode: str, agents: int, numbers: int, hours: float, answer: float, seed: int, cap: float = 0.03) -> dict[str, float]:
@@ -89,7 +90,8 @@ def run(mode: str, agents: int, numbers: int, hours: float, answer: float, seed:
         ringing += 1
         in_flight.add(cand.number)
         if rng.random() < answer:
-            push(t + rng.uniform(4, 20), "answer", (cand, agent_held))
+            delay = rng.uniform(4, 20)
+            push(t + delay, "answer", (cand, agent_held, delay))
         else:
             push(t + RING_OUT_S, "ringout", (cand, agent_held))
 
@@ -110,9 +112,10 @@ def run(mode: str, agents: int, numbers: int, hours: float, answer: float, seed:
             n = free
         else:
             m = Measured(st.rings, st.answered, st.abandoned, aht_sum / aht_n if aht_n else 180.0,
-                         st.ring_total_s / st.rings if st.rings else 15.0)  # fmt: skip
+                         st.ring_total_s / st.rings if st.rings else 15.0,
+                         answer_s=st.answer_total_s / st.answered if st.answered else 10.0)  # fmt: skip
             busy = agents - free
-            n = calls_to_place(free, busy, ringing, m, cap)
+            n = calls_to_place(free, busy, ringing, m, cap, connect_s=GRACE_S)
         chosen: list[Candidate] = []
         if n > 0:
             window_slice = [pending.popleft() for _ in range(min(500, len(pending)))]
@@ -133,10 +136,11 @@ def run(mode: str, agents: int, numbers: int, hours: float, answer: float, seed:
             if et >= horizon:
                 break
             if kind == "answer":
-                cand, held = data  # type: ignore[misc]
+                cand, held, delay = data  # type: ignore[misc]
                 ringing -= 1
                 st.rings += 1
                 st.answered += 1
+                st.answer_total_s += delay
                 in_flight.discard(cand.number)
                 if held or free > 0:
                     if not held:

@@ -50,6 +50,7 @@ class Run:
     floor: Floor
     wall_s: float
     cpu_s: float  # the dialer's own process time (ticks)
+    t0: float = 0.0  # PBX time of the first dial
 
     @property
     def utilisation(self) -> float:
@@ -67,6 +68,7 @@ class Run:
             "abandon_rate": round(f.abandon_rate, 4), "utilisation": round(self.utilisation, 4),
             "contacts_per_agent_hour": round(self.contacts_per_agent_hour, 2),
             "dialer_cpu_ms_per_dial": round(1000 * self.cpu_s / f.dials, 3) if f.dials else 0.0, "wall_s": round(self.wall_s, 2),
+            "abandoned_of_answered_per_5_min": [f"{d}/{a}" for a, d in f.by_window(self.t0)],
         }  # fmt: skip
 
 
@@ -144,6 +146,7 @@ async def run(db: Any, mode: str, floor: Floor, agent_answer_s: float = 0.5) -> 
             await _until(lambda: str(seq) in synced, 10.0, "the core to catch up")
 
         await sync()
+        t0 = acd.core.now
         for _ in range(int(floor.minutes * 60 / floor.step_s)):
             c0 = time.process_time()
             await dialer.tick()
@@ -161,7 +164,7 @@ async def run(db: Any, mode: str, floor: Floor, agent_answer_s: float = 0.5) -> 
             from sqlalchemy import select
 
             dials = list((await s.scalars(select(Dial).where(Dial.campaign_id == cid))).all())
-        return Run(mode, dialer.figures, dials, floor, time.perf_counter() - w0, cpu)
+        return Run(mode, dialer.figures, dials, floor, time.perf_counter() - w0, cpu, t0)
     finally:
         await bridge.stop()
         await server.stop()

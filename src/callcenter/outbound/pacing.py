@@ -3,13 +3,17 @@ little and few answered customers find nobody free.
 
 An answered customer with no free agent within the connect grace is an
 abandon of a connected call; regulators and the seeds' centres cap its
-share (3 % by default).  Each dial is answered with the measured contact
-rate p, so the answers X of k calls ringing are Binomial(k, p); the agents
-free by then are those idle now plus those whose calls (mean length AHT)
-end within the ring time.  We dial the largest k whose expected overflow
-E[max(0, X - A)] / E[X] stays under a target, and lower the target when
-the measured abandon rate runs above the cap (feedback), down to
-progressive (k = free agents) when it is far above.
+share (3 % by default).  The answers X of the calls ringing and the new
+ones are close to Binomial: a new dial is answered with the measured
+contact rate p, a dial already ringing for t seconds with the lower
+chance that it still will be (the answer delays seen so far say how
+many answers come that late).  The agents free to take them are those
+idle now, plus each busy agent with the chance that their call ends
+before the customer's answer and grace (memoryless, mean AHT): Binomial
+too, so that the overflow E[max(0, X - A)] counts the spread on both
+sides.  We dial the largest number whose overflow share stays under a
+target, lowered when the measured abandon rate runs near or above the
+cap (feedback), down to progressive (one per free agent).
 
 Pure: the dialer service feeds it counts it measured.
 """
@@ -17,6 +21,7 @@ Pure: the dialer service feeds it counts it measured.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 
 
@@ -28,7 +33,9 @@ class Measured:
     answered: int = 0  # customers who picked up (connected)
     abandoned: int = 0  # of those, dropped with no agent free
     aht_s: float = 180.0  # mean handling time (talk + wrap-up) of connected calls
-    ring_s: float = 20.0  # mean time from dial to answer/fail
+    ring_s: float = 20.0  # mean time from dial to answer/fail (reported; the pacing uses answer_s)
+    answer_s: float = 10.0  # mean time from dial to the customer's answer, answered dials only
+    answer_delays: tuple[float, ...] = ()  # recent answered dials' delays, sorted
 
     @property
     def contact_rate(self) -> float:
@@ -40,6 +47,18 @@ class Measured:
     def abandon_rate(self) -> float:
         return self.abandoned / self.answered if self.answered else 0.0
 
+    def still_answers(self, ringing_for_s: float) -> float:
+        """The chance that a dial ringing for this long is answered yet.
+
+        Answered dials' delays say which share of answers come later than
+        this; with fewer than 20 seen, the plain contact rate (no credit)."""
+        p = self.contact_rate
+        n = len(self.answer_delays)
+        if n < 20 or ringing_for_s <= 0:
+            return p
+        later = (n - bisect_right(self.answer_delays, ringing_for_s) + 1) / (n + 1)  # +1: never quite none
+        return p * later / (p * later + (1 - p))
+
 
 def _binom_pmf(k: int, p: float) -> list[float]:
     q = 1 - p
@@ -47,20 +66,43 @@ def _binom_pmf(k: int, p: float) -> list[float]:
         return [1.0] + [0.0] * k
     if p >= 1:
         return [0.0] * k + [1.0]
+    if k * math.log(q) < -700:  # q**k underflows: start from the mode in log space
+        return _binom_pmf_log(k, p)
     out = [q**k]
     for i in range(1, k + 1):
         out.append(out[-1] * (k - i + 1) / i * p / q)
     return out
 
 
-def expected_overflow_share(k: int, p: float, agents: float) -> float:
-    """E[max(0, X - agents)] / E[X] for X ~ Binomial(k, p)."""
-    if k <= 0 or p <= 0:
+def _binom_pmf_log(k: int, p: float) -> list[float]:
+    lp, lq, lk = math.log(p), math.log1p(-p), math.lgamma(k + 1)
+    return [math.exp(lk - math.lgamma(i + 1) - math.lgamma(k - i + 1) + i * lp + (k - i) * lq) for i in range(k + 1)]
+
+
+def _excess(pmf: list[float]) -> list[float]:
+    """G[a] = E[max(0, X - a)] for a = 0..len(pmf), from X's pmf."""
+    g = [0.0] * (len(pmf) + 1)
+    tail = 0.0  # P(X > a)
+    for a in range(len(pmf) - 1, -1, -1):
+        tail += pmf[a + 1] if a + 1 < len(pmf) else 0.0
+        g[a] = g[a + 1] + tail
+    return g
+
+
+def overflow_share(calls: int, p: float, free: int, busy: int = 0, q: float = 0.0) -> float:
+    """E[max(0, X - free - Y)] / E[X] for X ~ Binomial(calls, p) answers
+    and Y ~ Binomial(busy, q) agents freed in time."""
+    if calls <= 0 or p <= 0:
         return 0.0
-    a = math.floor(agents)
-    pmf = _binom_pmf(k, p)
-    over = sum((x - a) * pmf[x] for x in range(a + 1, k + 1))
-    return over / (k * p)
+    g = _excess(_binom_pmf(calls, p))
+    py = _binom_pmf(busy, q) if busy > 0 and q > 0 else [1.0]
+    over = sum(w * g[free + y] for y, w in enumerate(py) if free + y < len(g) and w > 1e-15)
+    return over / (calls * p)
+
+
+def expected_overflow_share(k: int, p: float, agents: float) -> float:
+    """E[max(0, X - agents)] / E[X] for X ~ Binomial(k, p): `agents` sure to be free."""
+    return overflow_share(k, p, math.floor(agents))
 
 
 def target_share(cap: float, m: Measured) -> float:
@@ -77,33 +119,47 @@ def target_share(cap: float, m: Measured) -> float:
     return cap * 0.5
 
 
-def calls_to_place(free_agents: int, busy_agents: int, ringing: int, m: Measured, cap: float = 0.03, max_ratio: float = 3.0) -> int:
+def calls_to_place(
+    free_agents: int, busy_agents: int, ringing: int, m: Measured, cap: float = 0.03, max_ratio: float = 3.0,
+    *, ringing_p: float | None = None, connect_s: float = 2.0,
+) -> int:  # fmt: skip
     """New dials to place now (never negative).
 
     free_agents idle and waiting; busy_agents on a campaign call (some will
     be free by the time new dials answer); ringing: dials already placed
-    and not yet answered or failed."""
+    and not yet answered or failed, each answered with `ringing_p` on
+    average (default: the contact rate; the dialer knows better from how
+    long they have rung, Measured.still_answers); connect_s: how long an
+    answered customer waits for an agent before the call is dropped."""
     p = m.contact_rate
-    soon = busy_agents * min(1.0, m.ring_s / max(m.aht_s, 1.0))
-    agents = free_agents + soon
-    if free_agents <= 0 and agents < 1:
+    rp = p if ringing_p is None else ringing_p
+    free = max(0, free_agents)
+    q = 1 - math.exp(-(m.answer_s + connect_s) / max(m.aht_s, 1.0))  # a busy agent frees up in time
+    if free <= 0 and busy_agents * q < 1:
         return 0
     target = target_share(cap, m)
     if target <= 0:  # progressive: each free agent one expected answer at most
-        return max(0, free_agents - ringing)
-    limit = int(max_ratio * max(agents, 1) / max(p, 0.05)) + 1
-    # The overflow share grows with k: binary search the largest k within the target.
-    lo, hi = ringing, ringing + limit  # lo is within the target (or is what is ringing already)
-    if expected_overflow_share(lo + 1, p, agents) > target:
+        return max(0, free - ringing)
+
+    def share(n: int) -> float:
+        calls = ringing + n
+        if calls <= 0:
+            return 0.0
+        mix = (ringing * rp + n * p) / calls  # Binomial with the mean answers: a little wider than the truth
+        return overflow_share(calls, mix, free, busy_agents, q)
+
+    limit = int(max_ratio * max(free + busy_agents * q, 1) / max(p, 0.05)) + 1
+    lo, hi = 0, limit  # the overflow share grows with n: the largest n within the target
+    if share(1) > target:
         best = 0
     else:
-        lo += 1
+        lo = 1
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if expected_overflow_share(mid, p, agents) <= target:
+            if share(mid) <= target:
                 lo = mid
             else:
                 hi = mid - 1
-        best = lo - ringing
+        best = lo
     # Never fewer than progressive would place.
-    return max(best, free_agents - ringing, 0)
+    return max(best, free - ringing, 0)

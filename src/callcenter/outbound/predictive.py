@@ -91,10 +91,23 @@ class Figures:
     wrap_s: float = 0.0
     ring_s: float = 0.0
     rings: int = 0
+    answers: list[tuple[float, bool]] = field(default_factory=list)  # (PBX time, abandoned) per answered customer
 
     @property
     def abandon_rate(self) -> float:
         return self.abandoned / self.answered if self.answered else 0.0
+
+    def by_window(self, start: float, width_s: float = 300.0) -> list[tuple[int, int]]:
+        """(answered, abandoned) per window of `width_s` from `start`: is an
+        overshoot the start-up (priors) or the pacing itself?"""
+        out: list[tuple[int, int]] = []
+        for t, dropped in self.answers:
+            i = max(0, int((t - start) // width_s))
+            while len(out) <= i:
+                out.append((0, 0))
+            a, d = out[i]
+            out[i] = (a + 1, d + int(dropped))
+        return out
 
 
 @dataclass
@@ -141,10 +154,14 @@ class LiveDialer:
         answered = sum(1 for a, _, _ in self._recent if a)
         abandoned = sum(1 for _, d, _ in self._recent if d)
         rings = [s for _, _, s in self._recent if s > 0]
+        delays = sorted(s for a, _, s in self._recent if a and s > 0)
         # The first calls to end are the short ones: a prior of AHT_PRIOR_N calls of AHT_PRIOR_S keeps
         # the early estimate from running low (which would dial too much for agents not free yet).
         aht = (sum(self._aht) + AHT_PRIOR_N * AHT_PRIOR_S) / (len(self._aht) + AHT_PRIOR_N)
-        return Measured(dialled, answered, abandoned, aht, sum(rings) / len(rings) if rings else 20.0)
+        return Measured(
+            dialled, answered, abandoned, aht, sum(rings) / len(rings) if rings else 20.0,
+            answer_s=sum(delays) / len(delays) if delays else 10.0, answer_delays=tuple(delays),
+        )  # fmt: skip
 
     def _note(self, answered: bool, abandoned: bool, ring: float) -> None:
         self._recent.append((answered, abandoned, ring))
@@ -186,12 +203,15 @@ class LiveDialer:
         if not place:
             return 0
         free, busy, waiting, free_ifaces = self.agents()
-        ringing = len(self.in_flight) - sum(1 for uid in self.in_flight if self._answered(uid))
         idle = [i for i in free_ifaces if i not in self.agent_first]
         if self.mode == "progressive":
             n = len(idle)
         else:
-            n = calls_to_place(max(0, free - waiting), busy, ringing, self.measured(), self.cap)
+            m = self.measured()
+            clock = self.acd.core.now
+            ages = [clock - self._sent_at.get(uid, clock) for uid in self.in_flight if not self._answered(uid)]
+            ringing_p = sum(m.still_answers(a) for a in ages) / len(ages) if ages else None
+            n = calls_to_place(max(0, free - waiting), busy, len(ages), m, self.cap, ringing_p=ringing_p, connect_s=self.connect_s)
         if n <= 0:
             return 0
         async with self.sessions() as s:
@@ -259,6 +279,7 @@ class LiveDialer:
             f = self.figures
             if answered:
                 f.answered += 1
+                f.answers.append((float(r.get("entered_at") or sent or 0.0), result is Result.abandoned))
             if result is Result.abandoned:
                 f.abandoned += 1
             if r.get("answered_at") is not None:
