@@ -12,7 +12,7 @@ from callcenter.acd.models import Queue
 from callcenter.auth.models import Role, Skill, User
 from callcenter.auth.service import hash_password
 from callcenter.db import Base, Database
-from callcenter.qa.service import sample_month
+from callcenter.qa.sampling import sample_month
 
 from ..conftest import make_settings, run_sync
 from ..qa.factories import make_call, timeline, write_wav

@@ -82,7 +82,8 @@ def test_overflow_share_matches_a_monte_carlo_of_answers_and_freed_agents():
 def test_a_dial_that_has_rung_long_is_less_likely_to_be_answered():
     delays = tuple(sorted(3 + 7 * i / 99 for i in range(100)))  # answers come 3-10 s after the dial
     m = Measured(dialled=1000, answered=350, aht_s=65, answer_s=6.5, answer_delays=delays)
-    p = m.contact_rate
+    p = m.contact_rate_bound
+    assert m.contact_rate < p < m.contact_rate + 0.04  # 1,000 resolved: the bound is close
     assert m.still_answers(0) == pytest.approx(p)
     assert m.still_answers(2) == pytest.approx(p)  # every answer comes later than 2 s
     assert m.still_answers(6.5) < p / 1.5
@@ -96,6 +97,17 @@ def test_agents_count_as_freed_only_within_the_answer_delay_and_grace():
     slow = Measured(dialled=1000, answered=350, aht_s=65, answer_s=15, ring_s=15)
     assert calls_to_place(5, 80, 0, quick, connect_s=2) < calls_to_place(5, 80, 0, slow, connect_s=2)
     assert calls_to_place(5, 80, 0, quick, connect_s=2) < calls_to_place(5, 80, 0, quick, connect_s=10)
+
+
+def test_a_new_campaign_starts_progressive_and_opens_up_as_dials_resolve():
+    """Nothing measured: one dial per free agent, whatever the prior; the bound tightens with the count."""
+    assert Measured().contact_rate_bound == 1.0
+    assert calls_to_place(100, 0, 0, Measured()) == 100
+    bounds = [Measured(dialled=n, answered=n * 6 // 10).contact_rate_bound for n in (10, 100, 500)]
+    assert bounds[0] > bounds[1] > bounds[2] > 0.6
+    assert bounds[2] < 0.65
+    placed = [calls_to_place(100, 0, 0, Measured(dialled=n, answered=n * 6 // 10)) for n in (10, 100, 500)]
+    assert 100 <= placed[0] < placed[1] < placed[2]
 
 
 def test_calls_ringing_long_leave_room_for_new_dials():

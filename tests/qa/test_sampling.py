@@ -12,7 +12,7 @@ from sqlalchemy import select
 from callcenter.acd.models import CallRecord, Outcome
 from callcenter.auth.models import Role
 from callcenter.qa.models import Assignment
-from callcenter.qa.service import quota_to_date, sample_month
+from callcenter.qa.sampling import quota_to_date, sample_month
 
 from .factories import make_call
 

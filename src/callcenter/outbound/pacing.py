@@ -5,9 +5,10 @@ An answered customer with no free agent within the connect grace is an
 abandon of a connected call; regulators and the seeds' centres cap its
 share (3 % by default).  The answers X of the calls ringing and the new
 ones are close to Binomial: a new dial is answered with the measured
-contact rate p, a dial already ringing for t seconds with the lower
-chance that it still will be (the answer delays seen so far say how
-many answers come that late).  The agents free to take them are those
+contact rate p (its upper bound: a new campaign starts progressive and
+opens up as dials resolve), a dial already ringing for t seconds with
+the lower chance that it still will be (the answer delays seen so far
+say how many answers come that late).  The agents free to take them are those
 idle now, plus each busy agent with the chance that their call ends
 before the customer's answer and grace (memoryless, mean AHT): Binomial
 too, so that the overflow E[max(0, X - A)] counts the spread on both
@@ -44,6 +45,19 @@ class Measured:
         return (self.answered + prior_n * prior_p) / (self.dialled + prior_n)
 
     @property
+    def contact_rate_bound(self) -> float:
+        """What the pacing dials by: the upper Wilson bound (z = 2) of the
+        contact rate over the resolved dials, 1 with none resolved yet.  A
+        campaign starts progressive and opens up as answers are counted; a
+        list that answers more than the last one did (or than a prior
+        guessed) never floods the agents while it is being measured."""
+        n = self.dialled
+        if n <= 0:
+            return 1.0
+        p, z2 = min(1.0, self.answered / n), 4.0
+        return min(1.0, (p + z2 / (2 * n) + math.sqrt(z2 * p * (1 - p) / n + z2 * z2 / (4 * n * n))) / (1 + z2 / n))
+
+    @property
     def abandon_rate(self) -> float:
         return self.abandoned / self.answered if self.answered else 0.0
 
@@ -51,8 +65,10 @@ class Measured:
         """The chance that a dial ringing for this long is answered yet.
 
         Answered dials' delays say which share of answers come later than
-        this; with fewer than 20 seen, the plain contact rate (no credit)."""
-        p = self.contact_rate
+        this; with fewer than 20 seen, the contact rate bound (no credit)."""
+        p = self.contact_rate_bound
+        if p >= 1:
+            return 1.0
         n = len(self.answer_delays)
         if n < 20 or ringing_for_s <= 0:
             return p
@@ -131,14 +147,14 @@ def calls_to_place(
     average (default: the contact rate; the dialer knows better from how
     long they have rung, Measured.still_answers); connect_s: how long an
     answered customer waits for an agent before the call is dropped."""
-    p = m.contact_rate
+    p = m.contact_rate_bound
     rp = p if ringing_p is None else ringing_p
     free = max(0, free_agents)
     q = 1 - math.exp(-(m.answer_s + connect_s) / max(m.aht_s, 1.0))  # a busy agent frees up in time
     if free <= 0 and busy_agents * q < 1:
         return 0
     target = target_share(cap, m)
-    if target <= 0:  # progressive: each free agent one expected answer at most
+    if target <= 0 or p >= 1:  # progressive: each free agent one expected answer at most
         return max(0, free - ringing)
 
     def share(n: int) -> float:

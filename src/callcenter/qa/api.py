@@ -16,7 +16,7 @@ from callcenter.auth.models import Role, User
 from callcenter.auth.service import Principal, audit
 from callcenter.db import utcnow
 from callcenter import worker
-from callcenter.qa import jobs, recordings, scoring, service
+from callcenter.qa import jobs, recordings, scoring, service, summary
 from callcenter.qa.models import EvalStatus, Evaluation, QaForm
 from callcenter.qa.schemas import (
     AgentResponse,
@@ -454,7 +454,7 @@ async def score_summary_csv(
     await session.commit()
     cols = ["key", "zh", "en", "count", "average", "violations"] if group == "item" else ["key", "name", "count", "average", "min", "max", "vetoed", "disputed"]
     return Response(
-        service.to_csv(rows, cols),
+        summary.to_csv(rows, cols),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="qa-{group}.csv"'},
     )

@@ -11,14 +11,15 @@ from zoneinfo import ZoneInfo
 from callcenter.auth.scope import Scope
 from callcenter.auth.service import Principal, audit
 from callcenter.db import Database
-from callcenter.qa import service
+from callcenter.qa import sampling, service
+from callcenter.qa import summary as summaries
 
 
 async def sample(
     db: Database, month: str, per_agent: int, min_talk_s: float, tz: str, today: date, seed: int | None, actor: Principal, ip: str
-) -> service.SampleResult:
+) -> sampling.SampleResult:
     async with db.sessions() as s:
-        result = await service.sample_month(s, month, per_agent, min_talk_s, ZoneInfo(tz), today, seed=seed)
+        result = await sampling.sample_month(s, month, per_agent, min_talk_s, ZoneInfo(tz), today, seed=seed)
         audit(s, actor, "qa.sample", month, ip, created=result.created)
         await s.commit()
     return result
@@ -28,7 +29,7 @@ async def summary(
     db: Database, group: str, month_from: str | None, month_to: str | None, agent: str | None, queue: str | None, scope: Scope | None
 ) -> list[dict[str, Any]]:
     async with db.sessions() as s:
-        return await service.summary(s, group, month_from, month_to, agent, queue, scope)
+        return await summaries.summary(s, group, month_from, month_to, agent, queue, scope)
 
 
 async def housekeeping(db: Database, settings: Any, now: datetime) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""QA logic: finding calls, the evaluation workflow, monthly sampling and
-score summaries.  Routes (api.py) translate the exceptions here into HTTP.
+"""QA logic: finding calls, the evaluation workflow and the scheduled jobs
+(monthly sampling is qa/sampling.py, score summaries qa/summary.py).
+Routes (api.py) translate the exceptions here into HTTP.
 
 Evaluation workflow::
 
@@ -17,13 +18,8 @@ that draft marks the old one superseded.  Every step is audited.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import contextlib
-import csv
-import io
 import logging
-import random
-from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,13 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.models import CallRecord, Outcome
 from callcenter.auth.models import AuditEntry, Role, User
-from callcenter.auth.scope import Scope
 from callcenter.auth.service import Principal, audit
 from callcenter.db import utcnow
 from callcenter.hooks.models import SurveyResponse
 from callcenter.qa import scoring
 from callcenter.qa.models import Annotation, Assignment, EvalStatus, Evaluation, QaForm
-from callcenter.teams.models import Team, TeamMember
 
 
 class NotFound(Exception):
@@ -527,239 +521,6 @@ async def annotations(session: AsyncSession, call: CallRecord) -> list[Annotatio
     )
 
 
-# --- sampling ------------------------------------------------------------------
-
-
-def quota_to_date(per_agent: int, month: str, today: date) -> int:
-    """How many samples an agent should have by `today`: the full quota
-    once the month is over, else a share growing day by day, so running
-    the job daily spreads picks over the whole month instead of taking
-    them all from its first days."""
-    y, m = (int(p) for p in month.split("-"))
-    days = calendar.monthrange(y, m)[1]
-    first = date(y, m, 1)
-    if today < first:
-        return 0
-    elapsed = (today - first).days + 1
-    if elapsed >= days:
-        return per_agent
-    return min(per_agent, -(-per_agent * elapsed // days))
-
-
-@dataclass
-class SampleResult:
-    month: str
-    created: int
-    per_agent: dict[str, int]
-    per_reviewer: dict[int, int]
-
-
-def _day(call: CallRecord, tz: ZoneInfo) -> str:
-    return call.entered_at.astimezone(tz).date().isoformat()
-
-
-async def sample_month(
-    session: AsyncSession,
-    month: str,
-    per_agent: int,
-    min_talk_s: float,
-    tz: ZoneInfo,
-    today: date,
-    seed: int | None = None,
-) -> SampleResult:
-    """Pick calls for review and assign them to QA staff.
-
-    Candidates are answered, recorded calls of the month at least
-    `min_talk_s` long, not yet assigned or evaluated.  For each agent the job tops up to the quota due
-    by `today` (see quota_to_date), never above it, so it is idempotent:
-    a second run the same day adds nothing.  Picks are random, spread
-    across days and queues (each pick prefers the least-used day, then
-    the least-used queue), and go to the reviewer with the fewest assignments
-    this month.  `seed` fixes the randomness for tests.
-    """
-    rng = random.Random(f"{seed}:{month}" if seed is not None else None)
-    start, end = month_bounds(month, tz)
-    due = quota_to_date(per_agent, month, today)
-    calls = list(
-        (
-            await session.execute(
-                select(CallRecord)
-                .outerjoin(Assignment, Assignment.call_record_id == CallRecord.id)
-                .where(
-                    CallRecord.entered_at >= start,
-                    CallRecord.entered_at < end,
-                    CallRecord.outcome == Outcome.answered,
-                    CallRecord.agent.is_not(None),
-                    CallRecord.recording_file.is_not(None),
-                    CallRecord.talk_s >= min_talk_s,
-                    Assignment.id.is_(None),
-                    ~select(Evaluation.id).where(Evaluation.call_record_id == CallRecord.id).exists(),
-                )
-                .order_by(CallRecord.id)
-            )
-        ).scalars()
-    )
-    have: dict[str, int] = defaultdict(int)
-    for agent, n in (await session.execute(select(Assignment.agent, func.count()).where(Assignment.month == month).group_by(Assignment.agent))).all():
-        have[agent] = n
-    reviewers = list(
-        (await session.execute(select(User.id).where(User.role == Role.qa, User.active.is_(True)).order_by(User.id))).scalars()
-    )
-    load: dict[int, int] = {r: 0 for r in reviewers}
-    for rid, n in (
-        await session.execute(
-            select(Assignment.reviewer_id, func.count()).where(Assignment.month == month, Assignment.reviewer_id.is_not(None)).group_by(Assignment.reviewer_id)
-        )
-    ).all():
-        if rid in load:
-            load[rid] = n
-    by_agent: dict[str, list[CallRecord]] = defaultdict(list)
-    for c in calls:
-        by_agent[c.agent].append(c)  # type: ignore[index]
-    created: dict[str, int] = {}
-    for agent in sorted(by_agent):
-        need = due - have[agent]
-        if need <= 0:
-            continue
-        pool = list(by_agent[agent])
-        rng.shuffle(pool)
-        days: Counter[str] = Counter()
-        queues: Counter[str] = Counter()
-        picks: list[CallRecord] = []
-        while pool and len(picks) < need:
-            # The least-used day first, then the least-used queue; ties
-            # fall to the random order.
-            best = min(range(len(pool)), key=lambda i: (days[_day(pool[i], tz)], queues[pool[i].queue]))
-            c = pool.pop(best)
-            days[_day(c, tz)] += 1
-            queues[c.queue] += 1
-            picks.append(c)
-        for c in picks:
-            reviewer = min(load, key=lambda r: (load[r], r)) if load else None
-            if reviewer is not None:
-                load[reviewer] += 1
-            session.add(Assignment(call_record_id=c.id, month=month, agent=agent, reviewer_id=reviewer, source="sample"))
-        created[agent] = len(picks)
-    await session.flush()
-    return SampleResult(month, sum(created.values()), created, dict(load))
-
-
-# --- summaries ----------------------------------------------------------------------
-
-GROUPS = ("agent", "queue", "team", "month", "item", "evaluator")
-
-
-async def summary(
-    session: AsyncSession,
-    group: str,
-    month_from: str | None,
-    month_to: str | None,
-    agent: str | None,
-    queue: str | None,
-    scope: Scope | None = None,
-) -> list[dict[str, Any]]:
-    """Average scores of current (not superseded) submitted evaluations,
-    grouped by agent, queue, team (the agent's team when the call was
-    taken), month, evaluator or form item.  Item rows give the share of
-    its points earned, 0..100.  `scope` (a team lead's) limits the
-    evaluations to their teams' queues and agents."""
-    q = select(Evaluation).where(
-        Evaluation.superseded.is_(False), Evaluation.status != EvalStatus.draft, Evaluation.total.is_not(None)
-    )
-    if scope is not None and not scope.everything:
-        q = q.where(or_(Evaluation.queue.in_(scope.queue_list), Evaluation.agent.in_(scope.interface_list)))
-    if month_from:
-        q = q.where(Evaluation.month >= month_from)
-    if month_to:
-        q = q.where(Evaluation.month <= month_to)
-    if agent:
-        q = q.where(Evaluation.agent == agent)
-    if queue:
-        q = q.where(Evaluation.queue == queue)
-    evs = list((await session.execute(q)).scalars())
-    if group == "item":
-        forms = {f.id: f for f in (await session.execute(select(QaForm).where(QaForm.id.in_({e.form_id for e in evs})))).scalars()}
-        acc: dict[str, dict[str, Any]] = {}
-        for e in evs:
-            for section in forms[e.form_id].definition["sections"]:
-                for item in section["items"]:
-                    a = e.answers.get(item["key"]) or {}
-                    row = acc.setdefault(item["key"], {"key": item["key"], "zh": item["zh"], "en": item["en"], "veto": bool(item.get("veto")), "n": 0, "sum": 0.0, "violations": 0})
-                    if item.get("veto"):
-                        row["n"] += 1
-                        row["violations"] += bool(a.get("violated"))
-                    elif not a.get("na") and a.get("score") is not None:
-                        row["n"] += 1
-                        row["sum"] += float(a["score"]) / float(item["weight"]) * 100
-        return [
-            {"key": r["key"], "zh": r["zh"], "en": r["en"], "veto": r["veto"], "count": r["n"], "violations": r["violations"],
-             "average": None if r["veto"] or not r["n"] else round(r["sum"] / r["n"], 2)}
-            for r in acc.values()
-        ]
-    names: dict[str, str] = {}
-    if group in ("agent", "evaluator"):
-        for u in (await session.execute(select(User))).scalars():
-            names[u.interface or ""] = u.display_name
-            names[f"id:{u.id}"] = u.display_name
-    teams: dict[int, str] = {}
-    if group == "team":
-        teams, names = await _teams_of(session, evs)
-    buckets: dict[str, list[Evaluation]] = defaultdict(list)
-    for e in evs:
-        key = {"agent": e.agent, "queue": e.queue, "month": e.month, "evaluator": f"id:{e.evaluator_id}",
-               "team": teams.get(e.id, "")}[group]  # fmt: skip
-        buckets[key].append(e)
-    out = []
-    for key in sorted(buckets):
-        rows = buckets[key]
-        totals = [e.total for e in rows if e.total is not None]
-        out.append(
-            {
-                "key": key.removeprefix("id:"),
-                "name": names.get(key, key.removeprefix("id:")),
-                "count": len(rows),
-                "average": round(sum(totals) / len(totals), 2) if totals else None,
-                "min": min(totals) if totals else None,
-                "max": max(totals) if totals else None,
-                "vetoed": sum(e.vetoed for e in rows),
-                "disputed": sum(e.status in (EvalStatus.disputed, EvalStatus.resolved) for e in rows),
-            }
-        )
-    return out
-
-
-async def _teams_of(session: AsyncSession, evs: list[Evaluation]) -> tuple[dict[int, str], dict[str, str]]:
-    """evaluation id -> "team:<id>" of its agent when the call came in
-    ("" = in no team then), and those keys' team names."""
-    agents = {e.agent_user_id for e in evs} - {None}
-    if not agents:
-        return {}, {}
-    calls = dict((await session.execute(select(CallRecord.id, CallRecord.entered_at).where(CallRecord.id.in_({e.call_record_id for e in evs})))).all())
-    stretches: dict[int, list[tuple[TeamMember, Team]]] = defaultdict(list)
-    for m, t in (await session.execute(select(TeamMember, Team).join(Team, Team.id == TeamMember.team_id).where(TeamMember.user_id.in_(agents)))).all():
-        stretches[m.user_id].append((m, t))
-    out: dict[int, str] = {}
-    names: dict[str, str] = {"": "—"}
-    for e in evs:
-        at = calls.get(e.call_record_id)
-        for m, t in stretches.get(e.agent_user_id or 0, ()):
-            if at is not None and m.from_at <= at and (m.to_at is None or at < m.to_at):
-                out[e.id] = f"team:{t.id}"
-                names[f"team:{t.id}"] = t.name
-                break
-    return out, names
-
-
-def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
-    """UTF-8 with a BOM: Excel opens Chinese text correctly only with it."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(columns)
-    for r in rows:
-        w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
-    return "\ufeff".encode() + buf.getvalue().encode("utf-8")
-
-
 # --- scheduled jobs ---------------------------------------------------------------
 
 JOB_INTERVAL_S = 3600.0
@@ -776,6 +537,7 @@ async def run_jobs_once(settings: Any, db: Any, now: datetime) -> dict[str, Any]
     the current month (quota to date) and the previous one (full quota,
     for calls that arrived late)."""
     from callcenter.qa import recordings
+    from callcenter.qa.sampling import sample_month
 
     tz = settings.tz
     today = now.astimezone(tz).date()
