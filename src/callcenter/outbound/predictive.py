@@ -132,7 +132,8 @@ class LiveDialer:
     figures: Figures = field(default_factory=Figures)
     in_flight: dict[str, int] = field(default_factory=dict)  # uniqueid (ChannelId) -> dial id
     agent_first: dict[str, str] = field(default_factory=dict)  # progressive: the agent's interface -> ChannelId
-    _recent: deque[tuple[bool, bool, float]] = field(default_factory=deque)  # (answered, abandoned, ring_s)
+    _recent: deque[list[Any]] = field(default_factory=deque)  # [answered, abandoned, ring_s] per resolved dial
+    _answers: dict[str, list[Any]] = field(default_factory=dict)  # a dial answered, its call not ended yet -> its entry
     _aht: deque[float] = field(default_factory=deque)
     _done: list[dict[str, Any]] = field(default_factory=list)
     _sent_at: dict[str, float] = field(default_factory=dict)
@@ -150,6 +151,8 @@ class LiveDialer:
     # --- measurements ------------------------------------------------------------------------------
 
     def measured(self) -> Measured:
+        # A dial resolves when the customer answers (the core has them in the queue) or the call fails:
+        # answered dials wait for no conversation to end, or the early rate would count failures only.
         dialled = len(self._recent)
         answered = sum(1 for a, _, _ in self._recent if a)
         abandoned = sum(1 for _, d, _ in self._recent if d)
@@ -163,10 +166,22 @@ class LiveDialer:
             answer_s=sum(delays) / len(delays) if delays else 10.0, answer_delays=tuple(delays),
         )  # fmt: skip
 
-    def _note(self, answered: bool, abandoned: bool, ring: float) -> None:
-        self._recent.append((answered, abandoned, ring))
+    def _note(self, answered: bool, abandoned: bool, ring: float) -> list[Any]:
+        entry = [answered, abandoned, ring]
+        self._recent.append(entry)
         while len(self._recent) > self.window:
             self._recent.popleft()
+        return entry
+
+    def _see_answers(self) -> None:
+        """Note the dials whose customer has answered since the last tick (predictive)."""
+        for uid in self.in_flight:
+            if uid in self._answers:
+                continue
+            call = self.acd.core.queue_acd.own(uid) if self.mode == "predictive" else None
+            if call is not None:
+                sent = self._sent_at.get(uid, call.entered_at)
+                self._answers[uid] = self._note(True, False, max(0.0, call.entered_at - sent))
 
     def agents(self) -> tuple[int, int, int, list[str]]:
         """(free, busy, waiting customers, free interfaces) in the campaign's queue, as the core sees them."""
@@ -202,6 +217,7 @@ class LiveDialer:
                 await self._close_done(s, now)
         if not place:
             return 0
+        self._see_answers()
         free, busy, waiting, free_ifaces = self.agents()
         idle = [i for i in free_ifaces if i not in self.agent_first]
         if self.mode == "progressive":
@@ -209,7 +225,7 @@ class LiveDialer:
         else:
             m = self.measured()
             clock = self.acd.core.now
-            ages = [clock - self._sent_at.get(uid, clock) for uid in self.in_flight if not self._answered(uid)]
+            ages = [clock - self._sent_at.get(uid, clock) for uid in self.in_flight if uid not in self._answers]
             ringing_p = sum(m.still_answers(a) for a in ages) / len(ages) if ages else None
             n = calls_to_place(max(0, free - waiting), busy, len(ages), m, self.cap, ringing_p=ringing_p, connect_s=self.connect_s)
         if n <= 0:
@@ -234,10 +250,6 @@ class LiveDialer:
                 self._sent_at[d.channel_id] = self.acd.core.now
                 placed += 1
             return placed
-
-    def _answered(self, uid: str) -> bool:
-        """A predictive dial's customer answered: the core has them as a queue call."""
-        return self.mode == "predictive" and self.acd.core.queue_acd.own(uid) is not None
 
     async def _agent_first(self, s: Any, d: Dial, campaign: Campaign, iface: str) -> None:
         from callcenter.outbound.dialer import originate
@@ -275,7 +287,11 @@ class LiveDialer:
             ring = 0.0
             if sent is not None:
                 ring = max(0.0, float((r.get("entered_at") if answered else r.get("ended_at")) or sent) - sent)
-            self._note(answered, result is Result.abandoned, ring)
+            entry = self._answers.pop(key, None)
+            if entry is None:  # failed, or answered and over between two ticks
+                self._note(answered, result is Result.abandoned, ring)
+            else:
+                entry[1] = result is Result.abandoned
             f = self.figures
             if answered:
                 f.answered += 1
