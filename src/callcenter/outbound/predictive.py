@@ -91,7 +91,8 @@ class Figures:
     wrap_s: float = 0.0
     ring_s: float = 0.0
     rings: int = 0
-    answers: list[tuple[float, bool]] = field(default_factory=list)  # (PBX time, abandoned) per answered customer
+    # (PBX time, abandoned) per answered customer, the last 200,000 (a dialer runs as long as its campaign)
+    answers: deque[tuple[float, bool]] = field(default_factory=lambda: deque(maxlen=200_000))
 
     @property
     def abandon_rate(self) -> float:
