@@ -73,7 +73,9 @@ async def test_leader_killed_then_redis_away(cluster_db, private_redis, tmp_path
                     "every client's snapshots", clients)  # fmt: skip
         south_ifaces = {p[2] for p in south.people}
         admins = [x for x in clients if x.topics == TOPICS_ADMIN]
+        t_sites = time.monotonic()
         await until(lambda: all(both_sites(x, south_ifaces) for x in admins), 60, "both sites on every node's centre board", clients)
+        t_sites = time.monotonic() - t_sites
         async with httpx.AsyncClient(timeout=10) as http:
             r = await http.get(f"{south.nodes[0].url}/api/realtime/sites", headers={"Authorization": f"Bearer {c.tokens['admin']}"})
         assert r.status_code == 200 and r.json() == {"sites": ["south", "default"], "local": "south", "centre": True}, r.text
@@ -147,7 +149,7 @@ async def test_leader_killed_then_redis_away(cluster_db, private_redis, tmp_path
         assert s_report.made > 3 and not s_lost and not s_doubled and not s_report.unknown, (s_lost, s_doubled, s_report.summary())
         for x in clients:
             await x.stop()
-        print(f"\nfailover {failover:.2f} s; lost {len(lost)}, doubled {len(doubled)}; compare: {report.summary()}")
+        print(f"\nboth sites on every board after {t_sites:.2f} s; failover {failover:.2f} s; lost {len(lost)}, doubled {len(doubled)}; compare: {report.summary()}")
         assert report.made > 20, report.summary()
         assert not lost and not doubled and not report.unknown, (
             f"lost {lost}, doubled {doubled}; {report.summary()}\nfault marks (PBX time) {marks}\n"
