@@ -56,6 +56,7 @@ JOBS_SETTLE_S = 10.0
 # shares the leader's CPU with the AMI feed and a resync.
 JOBS_LEADER_WAIT_S = 15.0
 CHECK_S = 1.0  # a running job rereads the token this often
+WAIT_WARN_S = 60.0  # a run waiting this long for a previous holder's run logs a warning (and again as often)
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,15 @@ async def fenced(db: Any, fence: JobFence | None, job: Callable[..., Awaitable[A
         return await job(db, *args)
     conn = await asyncpg.connect(asyncpg_dsn(fence.database_url), timeout=5)
     try:
-        waited = time.monotonic()
+        waited = told = time.monotonic()
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", JOB_RUN_CLASS, run_key(fence.name), timeout=5):
             # A run of this job is still going (on the old holder): wait for it to end, unless we are deposed too.
             if await _token(conn) != fence.token:
                 FENCED.labels(fence.name).inc()
                 raise Fenced(f"job {fence.name}: the jobs lock moved on while a previous run held it")
+            if time.monotonic() - told >= WAIT_WARN_S:  # a run that does not end: say so (pg_locks shows whose)
+                told = time.monotonic()
+                log.warning("cluster: job %s has waited %.0f s for another node's run of it to end", fence.name, told - waited)
             await asyncio.sleep(min(fence.check_s, 0.2))
         if time.monotonic() - waited > 0.5:
             log.info("cluster: job %s waited %.1f s for a previous holder's run to end", fence.name, time.monotonic() - waited)
