@@ -191,7 +191,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hooks_service.start(app, stack)
         await outbound_jobs.start(app, stack)
         # The periodic jobs run once per centre: here always, in a cluster on the node holding the jobs lock.
-        await stack.enter_async_context(scheduled_jobs(settings, db, app.state.runs_jobs))
+        await stack.enter_async_context(scheduled_jobs(settings, db, app.state.runs_jobs, app.state.jobs_fence))
         # Revocations close websockets at once here, and on other nodes at the next recheck.
         sessions.listeners.append(functools.partial(revocation.on_session_event, hub))
         await stack.enter_async_context(revocation.rechecking(hub, sessions, settings.ws_recheck_s))
@@ -241,6 +241,10 @@ READY_DB_TIMEOUT_S = 5.0
 
 def _always() -> bool:
     return True
+
+
+def _no_fence(_name: str) -> None:
+    return None
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -296,6 +300,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # escalation, callback tasks): one process does everything; a cluster
     # node replaces it with "holds the jobs lock" (callcenter.cluster.node).
     app.state.runs_jobs = _always
+    # ... and, in a cluster, the fence of each run (cluster.jobs.fenced): None here, nothing to fence.
+    app.state.jobs_fence = _no_fence
 
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer

@@ -84,11 +84,15 @@ def _serve(settings: Settings) -> None:
     )
 
 
-def _migrate(settings: Settings) -> None:
-    from callcenter.migrate import upgrade
+def _migrate(settings: Settings, queue_log_tables: list[str] | None = None) -> dict[str, list[str]]:
+    """Upgrade the schema, then make this site's queue_log table (and any
+    other named) like queue_log where it is missing."""
+    from callcenter.migrate import ensure_queue_log_tables, upgrade
 
+    names = [n for n in dict.fromkeys([settings.queue_log_table, *(queue_log_tables or ())]) if n != "queue_log"]
     try:
         upgrade(settings.database_url)
+        return asyncio.run(ensure_queue_log_tables(settings.database_url, names)) if names else {}
     except Exception as exc:  # noqa: BLE001 - report, don't dump a traceback
         typer.secho(f"callcenter: migration failed: {type(exc).__name__}: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
@@ -102,25 +106,51 @@ def serve(
     """Run the server against the configured database and Asterisk."""
     overrides = {k: v for k, v in {"bind_host": host, "bind_port": port}.items() if v is not None}
     settings = _settings(**overrides)
-    from callcenter.migrate import is_current
+    from callcenter.migrate import is_current, missing_tables
 
     try:
         current = is_current(settings.database_url)
+        missing = asyncio.run(missing_tables(settings.database_url, [settings.queue_log_table])) if current else []
     except Exception as exc:  # noqa: BLE001
         typer.secho(f"callcenter: cannot reach the database: {type(exc).__name__}: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     if not current:
         typer.secho("callcenter: the database schema is not up to date; run `callcenter migrate`", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
+    if missing:
+        typer.secho(
+            f"callcenter: this site's queue_log table {missing[0]} (CALLCENTER_QUEUE_LOG_TABLE) does not exist; "
+            "run `callcenter migrate` with this node's settings",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     _serve(settings)
 
 
 @app.command()
-def migrate() -> None:
-    """Upgrade the database schema to the latest revision."""
+def migrate(
+    queue_log_table: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--queue-log-table",
+            help="Also make this site's queue_log table like queue_log (repeatable); CALLCENTER_QUEUE_LOG_TABLE's always is",
+        ),
+    ] = None,
+) -> None:
+    """Upgrade the database schema to the latest revision, and make the
+    configured per-site queue_log table (CALLCENTER_QUEUE_LOG_TABLE) if missing."""
+    from callcenter.migrate import QUEUE_LOG_TABLE_RE
+
     settings = _settings()
-    _migrate(settings)
+    bad = [n for n in queue_log_table or () if not QUEUE_LOG_TABLE_RE.match(n)]
+    if bad:
+        typer.secho(f"callcenter: --queue-log-table {bad[0]!r}: lower-case letters, digits and _, 63 at most", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    made = _migrate(settings, queue_log_table)
     typer.echo(f"database is at the latest revision ({settings.database_url.split('://')[0]})")
+    for name, what in made.items():
+        typer.echo(f"queue_log table {name}: " + ("; ".join(what) if what else "already there"))
 
 
 @app.command()

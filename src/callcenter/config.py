@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     queue_log_table: str = Field(
         "queue_log",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
-        description="The table this PBX's realtime queue_log goes to (extconfig.conf); with several PBXs one per site, e.g. queue_log_south, created LIKE queue_log",
+        description="The table this PBX's realtime queue_log goes to (extconfig.conf); with several PBXs one per site, e.g. queue_log_south, made like queue_log by `callcenter migrate`",
     )
     cluster_sites: str = Field(
         "",

@@ -98,9 +98,16 @@ def _run_job(url: str, job: Job, args: tuple[Any, ...]) -> Any:
     return asyncio.run(main())
 
 
-async def run(settings: Any, job: Job, *args: Any) -> Any:
-    """Run `job(db, *args)` in the worker and return its result (or raise its error)."""
+async def run(settings: Any, job: Job, *args: Any, fence: Any = None) -> Any:
+    """Run `job(db, *args)` in the worker and return its result (or raise its error).
+    With a `fence` (cluster.jobs.JobFence: a periodic job on a cluster's jobs
+    holder) it runs under that job's run lock while the jobs token is the
+    fence's, and raises cluster.leader.Fenced if it was refused or cancelled."""
     name = getattr(job, "__qualname__", str(job))
+    if fence is not None:
+        from callcenter.cluster.jobs import fenced
+
+        job, args = fenced, (fence, job, *args)
     RUNNING.inc()
     try:
         if settings.worker_processes == 0:

@@ -181,6 +181,11 @@ class Cluster:
     async def start(self) -> None:
         if self.seed_db:
             await self._seed()
+        if self.queue_log_table != "queue_log":
+            from callcenter.migrate import ensure_queue_log_tables
+
+            # What `callcenter migrate` does with this site's CALLCENTER_QUEUE_LOG_TABLE before its nodes serve.
+            await ensure_queue_log_tables(self.database_url, [self.queue_log_table])
         self._ql_task = asyncio.create_task(self.queue_log.run(0.5))
         self.pbx = PBX(clock=RealClock(speed=self.speed), seed=self.seed)
         self.ledger.attach(self.pbx)

@@ -59,7 +59,7 @@ async def test_callback_sync_and_escalation_only_where_the_jobs_run(monkeypatch)
         ran.append("callbacks")
         return {}
 
-    async def run(_settings, job, *_a):  # noqa: ANN001, ANN002
+    async def run(_settings, job, *_a, fence=None):  # noqa: ANN001, ANN002
         ran.append(job.__name__)
         return []
 
@@ -94,3 +94,81 @@ async def test_callback_sync_and_escalation_only_where_the_jobs_run(monkeypatch)
     async with workorders_api.scheduled_jobs(app):
         await asyncio.sleep(0.15)
     assert "callbacks" in ran and "escalation_job" in ran, ran
+
+
+async def slow_job(db, label: str, steps: int, pause: float) -> int:  # noqa: ANN001
+    """A stand-in for an hourly job (in the worker process): one committed
+    write per step, `pause` apart."""
+    from sqlalchemy import text
+
+    for i in range(steps):
+        async with db.sessions() as s:
+            await s.execute(text("INSERT INTO job_steps (label, step) VALUES (:l, :i)"), {"l": label, "i": i})
+            await s.commit()
+        await asyncio.sleep(pause)
+    return steps
+
+
+@pytest.mark.pg_only
+async def test_a_moved_jobs_lock_never_overlaps_a_run(cluster_db, monkeypatch):  # noqa: ANN001
+    """The jobs lock moves while the old holder's job still runs in its
+    worker process: its lock connection is cut (pg_terminate_backend, as a
+    network cut or a stalled node's), it notices, and its worker runs on.
+    The new holder starts its own run at once (no settle time, the worst
+    case).  Every write of the old run comes before every write of the new
+    one (the old run is cancelled when the token moves, the new one waits
+    for its run lock), and a run the old holder starts with its stale token
+    writes nothing."""
+    import asyncpg
+
+    from callcenter import worker
+    from callcenter.cluster import jobs as cluster_jobs
+    from callcenter.cluster.leader import Fenced, asyncpg_dsn
+    from callcenter.migrate import upgrade
+
+    await asyncio.to_thread(upgrade, cluster_db)
+    admin = await asyncpg.connect(asyncpg_dsn(cluster_db))
+    await admin.execute("CREATE TABLE job_steps (id BIGSERIAL PRIMARY KEY, label TEXT NOT NULL, step INT NOT NULL)")
+    monkeypatch.setattr(cluster_jobs, "JOBS_SETTLE_S", 0.0)
+    worker.shutdown()  # a pool of two processes: each node's run in a process of its own, as on two hosts
+    settings = SimpleNamespace(worker_processes=2, database_url=cluster_db, log_format="json", log_level="WARNING")
+    a = cluster_jobs.JobsHolder(cluster_db, "old", 0.05)
+    b = cluster_jobs.JobsHolder(cluster_db, "new", 0.05)
+    try:
+        await a.elect(False)
+        await b.elect(False)
+        assert a.runs() and not b.runs()
+        stale = a.fence("test.slow")
+        assert stale is not None and stale.token == a.lock.token
+        old_run = asyncio.ensure_future(worker.run(settings, slow_job, "old", 200, 0.05, fence=stale))
+        for _ in range(400):  # the old run is writing
+            if await admin.fetchval("SELECT count(*) FROM job_steps WHERE label = 'old'") >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert not old_run.done(), old_run
+
+        # The old holder's lock connection is cut; it notices at its next round, its worker runs on.
+        await admin.execute("SELECT pg_terminate_backend($1)", a.lock.conn.get_server_pid())
+        await a.elect(False)
+        assert not a.runs() and a.fence("test.slow") is None
+        await b.elect(False)
+        assert b.runs() and b.lock.token == stale.token + 1
+        new_run = asyncio.ensure_future(worker.run(settings, slow_job, "new", 5, 0.01, fence=b.fence("test.slow")))
+        # The old holder starts a run with the token it had (it had not noticed yet): refused.
+        with pytest.raises(Fenced, match="not started|moved on"):
+            await worker.run(settings, slow_job, "stale", 5, 0.01, fence=stale)
+        with pytest.raises(Fenced, match="cancelled"):
+            await asyncio.wait_for(old_run, 60)
+        assert await asyncio.wait_for(new_run, 60) == 5
+
+        rows = await admin.fetch("SELECT label, min(id) AS first, max(id) AS last, count(*) AS n FROM job_steps GROUP BY label")
+        by = {r["label"]: r for r in rows}
+        assert "stale" not in by, "a run with a stale token wrote"
+        assert by["new"]["n"] == 5
+        assert 3 <= by["old"]["n"] < 200, "the old run was not cancelled when the lock moved"
+        assert by["old"]["last"] < by["new"]["first"], f"the runs overlapped: {[dict(r) for r in rows]}"
+    finally:
+        await admin.close()
+        await a.lock.release()
+        await b.lock.release()
+        worker.shutdown()

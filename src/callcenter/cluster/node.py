@@ -27,7 +27,8 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter, Gauge
 
 from callcenter.acd.service import AcdService, core_config_from
-from callcenter.cluster.leader import JOBS, JOBS_CLASS, LeaderLock
+from callcenter.cluster.jobs import JobFence, JobsHolder
+from callcenter.cluster.leader import LeaderLock
 from callcenter.cluster.mirror import Mirror, resnap_all
 from callcenter.cluster.requests import Forwarder, RemoteGateway, Server, decode_event, encode_event
 from callcenter.cluster.stream import Publisher, keys
@@ -36,16 +37,6 @@ log = logging.getLogger("callcenter.cluster")
 
 IS_LEADER = Gauge("callcenter_cluster_leader", "1 while this node leads its PBX")
 PROMOTIONS = Counter("callcenter_cluster_promotions_total", "Times this node became leader")
-RUNS_JOBS = Gauge("callcenter_cluster_jobs", "1 while this node runs the centre's periodic jobs")
-# The periodic jobs (QA sampling, work-order escalation, callback tasks)
-# start this long after a node takes their lock: the first seconds after a
-# leader is killed belong to its successor's resync, not to an hourly job.
-JOBS_SETTLE_S = 10.0
-# A PBX's leader leaves the jobs to a follower: it releases their lock when
-# it is promoted and takes it only if no other node has for this long (a
-# one-node cluster).  An hourly QA sampling of a month's calls then never
-# shares the leader's CPU with the AMI feed and a resync.
-JOBS_LEADER_WAIT_S = 15.0
 
 
 class ReplicaAcd:
@@ -93,10 +84,8 @@ class ClusterNode:
         self.redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=5)
         self.keys = keys(self.prefix, self.pbx)
         self.lock = LeaderLock(settings.database_url, self.pbx, self.node)
-        # One node of the whole cluster (whatever PBX it follows) runs the centre's periodic jobs.
-        self.jobs_lock = LeaderLock(settings.database_url, JOBS, self.node, lock_class=JOBS_CLASS)
-        self.jobs_since: float | None = None
-        self._jobs_wait = 0.0
+        # One node of the whole cluster (whatever PBX it follows) runs the centre's periodic jobs (cluster.jobs).
+        self.jobs = JobsHolder(settings.database_url, self.node, settings.cluster_election_s)
         self.forwarder = Forwarder(self.redis, self.prefix, self.pbx, settings.ami_action_timeout_s + 1)
         self.mirror = Mirror(self.redis, self.prefix, self.pbx, hub)
         self.replica = ReplicaAcd(self.mirror, self.forwarder)
@@ -121,6 +110,7 @@ class ClusterNode:
         self._task = asyncio.create_task(self._elect(), name="cluster-elect")
         self.app.state.readiness["cluster"] = self.readiness
         self.app.state.runs_jobs = self.runs_jobs
+        self.app.state.jobs_fence = self.jobs_fence
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -132,11 +122,11 @@ class ClusterNode:
         if self.centre is not None:
             await self.centre.stop()
         await self.lock.release()
-        await self.jobs_lock.release()
+        await self.jobs.lock.release()
         await self.redis.aclose()
 
     def readiness(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"ok": True, "role": self.role, "node": self.node, "pbx": self.pbx, "jobs": self.jobs_since is not None}
+        out: dict[str, Any] = {"ok": True, "role": self.role, "node": self.node, "pbx": self.pbx, "jobs": self.jobs.since is not None}
         if self.role == "leader" and self.publisher is not None:
             out.update(epoch=self.publisher.epoch, token=self.lock.token, redis=not self.publisher.broken)
         else:
@@ -162,35 +152,16 @@ class ClusterNode:
 
     def runs_jobs(self) -> bool:
         """This node holds the centre's jobs lock (and has for JOBS_SETTLE_S)."""
-        return self.jobs_since is not None and time.monotonic() - self.jobs_since >= JOBS_SETTLE_S
+        return self.jobs.runs()
 
-    async def _elect_jobs(self) -> None:
-        try:
-            if self.jobs_since is None:
-                if self.role == "leader":
-                    self._jobs_wait += self.settings.cluster_election_s
-                    if self._jobs_wait < JOBS_LEADER_WAIT_S:
-                        return
-                if await self.jobs_lock.try_acquire():
-                    self._jobs_wait = 0.0
-                    self.jobs_since = time.monotonic()
-                    RUNS_JOBS.set(1)
-                    log.info("cluster: %s runs the centre's periodic jobs (token %d)", self.node, self.jobs_lock.token)
-            elif not await self.jobs_lock.still_held():
-                raise ConnectionError("the jobs lock's connection is gone")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the database away: try again
-            if self.jobs_since is not None:
-                log.error("cluster: %s no longer runs the periodic jobs (%s: %s)", self.node, type(exc).__name__, exc)
-            self.jobs_since = None
-            RUNS_JOBS.set(0)
-            await self.jobs_lock.release()
+    def jobs_fence(self, name: str) -> JobFence | None:
+        """A run of job `name` here, fenced by the jobs token (cluster.jobs.fenced); None: not here."""
+        return self.jobs.fence(name)
 
     async def _elect(self) -> None:
         every = self.settings.cluster_election_s
         while True:
-            await self._elect_jobs()
+            await self.jobs.elect(self.role == "leader")
             try:
                 if self.role == "follower":
                     if await self.lock.try_acquire():
@@ -210,17 +181,9 @@ class ClusterNode:
                 await self.lock.release()
             await asyncio.sleep(every)
 
-    async def _drop_jobs(self, why: str) -> None:
-        if self.jobs_since is not None:
-            log.info("cluster: %s hands the periodic jobs on (%s)", self.node, why)
-        self.jobs_since = None
-        self._jobs_wait = 0.0
-        RUNS_JOBS.set(0)
-        await self.jobs_lock.release()
-
     async def _lead(self) -> None:
         t0 = time.monotonic()
-        await self._drop_jobs("it leads PBX " + self.pbx)
+        await self.jobs.drop("it leads PBX " + self.pbx)
         settings = self.settings
         state = self.app.state
         await self.mirror.stop()

@@ -15,6 +15,8 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
+from callcenter.cluster.jobs import fenced
+from callcenter.cluster.leader import Fenced
 from callcenter.outbound import callbacks, dialer
 from callcenter.outbound.predictive import LiveDialer
 from callcenter.outbound.rules import FrequencyCap
@@ -49,16 +51,25 @@ async def _loop(app: Any) -> None:
                 sender = getattr(app.state, "sms_sender", None)
                 if sender is None:
                     sender = app.state.sms_sender = make_sender(settings.sms_provider, settings.sms_url, settings.sms_token)
-                now = datetime.now(UTC)
-                async with db.sessions() as s:
-                    await callbacks.sync(s, now.astimezone(settings.tz).date(), settings.tz, settings.default_area_code,
-                                         settings.callback_min_wait_s, now, sender)  # fmt: skip
-                    await s.commit()
+                fence_of = getattr(app.state, "jobs_fence", None)
+                await fenced(db, fence_of("outbound.callbacks") if fence_of else None, _sync_callbacks, settings, sender)
         except asyncio.CancelledError:
             raise
+        except Fenced as exc:  # the jobs lock moved to another node: it runs them now
+            log.info("callback tasks handed over: %s", exc)
         except Exception:  # noqa: BLE001 - a database or link outage: try again next round
             log.warning("outbound background round failed", exc_info=True)
         await asyncio.sleep(POLL_S)
+
+
+async def _sync_callbacks(db: Any, settings: Any, sender: Any) -> None:
+    """Today's missed callers as callback tasks (in this process: a short job).
+    In a cluster fenced by the jobs token (cluster.jobs.fenced)."""
+    now = datetime.now(UTC)
+    async with db.sessions() as s:
+        await callbacks.sync(s, now.astimezone(settings.tz).date(), settings.tz, settings.default_area_code,
+                             settings.callback_min_wait_s, now, sender)  # fmt: skip
+        await s.commit()
 
 
 async def _predictive(app: Any, dialers: dict[int, tuple[LiveDialer, Any]]) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.acd.models import CallRecord, Outcome
 from callcenter.auth.models import AuditEntry, Role, User
 from callcenter.auth.service import Principal, audit
+from callcenter.cluster.leader import Fenced
 from callcenter.db import utcnow
 from callcenter.hooks.models import SurveyResponse
 from callcenter.qa import scoring
@@ -560,10 +561,11 @@ async def run_jobs_once(settings: Any, db: Any, now: datetime) -> dict[str, Any]
 
 
 @asynccontextmanager
-async def scheduled_jobs(settings: Any, db: Any, runs_here: Any = None) -> AsyncIterator[asyncio.Task[None]]:
+async def scheduled_jobs(settings: Any, db: Any, runs_here: Any = None, fence_of: Any = None) -> AsyncIterator[asyncio.Task[None]]:
     """The hourly QA job as a task for the app's lifespan (first run shortly
     after start-up, so start-up itself stays fast).  `runs_here()` False
-    skips a round (a cluster runs it on the leader only, not once per node)."""
+    skips a round (a cluster runs it on the jobs lock's holder only, not
+    once per node); `fence_of(name)` fences each run there (cluster.jobs)."""
     log = logging.getLogger("callcenter.qa.jobs")
 
     async def loop() -> None:
@@ -576,8 +578,11 @@ async def scheduled_jobs(settings: Any, db: Any, runs_here: Any = None) -> Async
                 from callcenter import worker  # noqa: PLC0415 - the worker imports this module's jobs
                 from callcenter.qa import jobs  # noqa: PLC0415
 
-                result = await worker.run(settings, jobs.housekeeping, settings, utcnow())  # off the event loop
+                fence = fence_of("qa.housekeeping") if fence_of is not None else None
+                result = await worker.run(settings, jobs.housekeeping, settings, utcnow(), fence=fence)  # off the event loop
                 log.info("qa jobs ran", extra=result)
+            except Fenced as exc:  # the jobs lock moved to another node: it runs them now
+                log.info("qa jobs handed over: %s", exc)
             except Exception:  # noqa: BLE001 - keep the schedule alive; the next run retries
                 log.exception("qa jobs failed")
             await asyncio.sleep(JOB_INTERVAL_S)

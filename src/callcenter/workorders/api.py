@@ -22,6 +22,7 @@ from callcenter import worker
 from callcenter.auth.api import Admin, SessionDep, SettingsDep, client_ip, require
 from callcenter.auth.models import Role, User
 from callcenter.auth.service import Principal
+from callcenter.cluster.leader import Fenced
 from callcenter.validation import INT32_MAX, Id, Moment, Offset
 from callcenter.realtime import service as desk
 from callcenter.workorders import jobs, service, views, visits
@@ -501,7 +502,8 @@ async def scheduled_jobs(app: Any) -> AsyncIterator[asyncio.Task[None]]:
                 await asyncio.sleep(FIRST_RUN_S)
                 continue
             try:
-                made = await worker.run(settings, jobs.escalation_job, None)
+                fence_of = getattr(app.state, "jobs_fence", None)
+                made = await worker.run(settings, jobs.escalation_job, None, fence=fence_of("workorders.escalation") if fence_of else None)
                 hub = getattr(app.state, "hub", None)
                 for e in made:
                     if hub is not None:
@@ -510,8 +512,11 @@ async def scheduled_jobs(app: Any) -> AsyncIterator[asyncio.Task[None]]:
                         _notify_hub(hub, {"what": "escalated", **e, "department_staff": staff})
                 if time.monotonic() - last_follow_up >= FOLLOW_UP_INTERVAL_S:
                     now = _now()
-                    await worker.run(settings, jobs.follow_up_job, now.astimezone(settings.tz).date().isoformat(), now.isoformat(), settings.tz.key)
+                    await worker.run(settings, jobs.follow_up_job, now.astimezone(settings.tz).date().isoformat(), now.isoformat(), settings.tz.key,
+                                     fence=fence_of("workorders.follow_up") if fence_of else None)  # fmt: skip
                     last_follow_up = time.monotonic()
+            except Fenced as exc:  # the jobs lock moved to another node: it runs them now
+                log.info("work-order jobs handed over: %s", exc)
             except Exception:  # noqa: BLE001 - keep the schedule alive; the next run retries
                 log.exception("work-order jobs failed")
             await asyncio.sleep(ESCALATION_INTERVAL_S)

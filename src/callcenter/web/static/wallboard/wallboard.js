@@ -294,6 +294,7 @@ function project() {
     for (const [name, q] of Object.entries(b.queues)) queues[key(name)] = { ...q, _site: pbx, _q: name };
     for (const [iface, a] of Object.entries(b.agents)) agents[key(iface)] = { ...a, _site: pbx };
   }
+  document.body.classList.toggle("all-sites", !site); // longer titles ("north · repairs"): the counts get a line of their own
   const waiting = Object.entries(boards).filter(([pbx, b]) => !b.ready && (!site || pbx === site)).map(([pbx]) => pbx);
   renderAll();
   if (waiting.length) $("alerts").append(...waiting.map((pbx) => el("div", { class: "alert warn" }, t("wb.site.waiting", { site: pbx }))));
