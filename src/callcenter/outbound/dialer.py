@@ -22,12 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.outbound.models import Campaign, CampaignContact, ContactStatus, Dial, DialState
 from callcenter.outbound.rules import Result
 from callcenter.outbound.service import LIVE_STATES, Refused, dnc_lists, finish
+from callcenter.realtime.service import DIAL_CONTEXT  # the desktop's [agents] -> [cc-outbound]: recorded, named on the AMI feed
 
 log = logging.getLogger("callcenter.outbound.dialer")
-
-# Numbers are dialled as a desk phone would (asterisk/extensions.conf
-# [agents] -> [cc-outbound]: recorded, and named on the AMI feed).
-DIAL_CONTEXT = "agents"
 
 
 async def originate(session: AsyncSession, gw: Any, dial: Dial, campaign: Campaign, hotline: str = "") -> Dial:
