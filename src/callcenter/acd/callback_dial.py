@@ -14,6 +14,12 @@ made by /hooks/callback) in step.
 A failed Originate is only logged: the core's offer lapses
 (qcallbacks.OFFER_TIMEOUT_S) or the OriginateResponse puts the callback back
 in its place, and the next free agent gets it.
+
+The core's callback facts (`Output.callback_facts`: dialled, reached) are
+written with the service's batches (`write_facts`, acd_callback_facts) and
+read back at start (`load_facts`), so the live callback KPIs and the open
+30-minute row count from the database, not from zero, after a restart or a
+cluster leader change.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.common import CallbackOffer, Output
+from callcenter.acd.models import CallbackFact
 from callcenter.realtime.service import DIAL_CONTEXT  # the desktop's [agents]: dials the number once the agent answers
 
 if TYPE_CHECKING:
@@ -119,3 +127,36 @@ class CallbackDialer:
                 await s.commit()
         except Exception as exc:  # noqa: BLE001 - the list still shows the task; people work it
             log.warning("callback task %s not updated (%s: %s)", cb.get("task"), type(exc).__name__, exc)
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+async def write_facts(s: AsyncSession, facts: list[dict[str, Any]], pbx: str) -> None:
+    """Insert the facts, skipping any already written (their key: pbx,
+    callback, attempt, kind), in the caller's transaction."""
+    if not facts:
+        return
+    rows = [
+        {"pbx": pbx, "callback_id": f["callback_id"], "attempt": f["attempt"], "kind": f["kind"], "at": _utc(f["at"]), "queue": f["queue"],
+         "task": f.get("task") or "", "agent": f.get("agent") or "", "entered_at": _utc(f["entered_at"]), "requested_at": _utc(f["requested_at"])}
+        for f in facts
+    ]  # fmt: skip
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    await s.execute(insert(CallbackFact.__table__).on_conflict_do_nothing(), rows)
+
+
+async def load_facts(s: AsyncSession, since: datetime, pbx: str) -> list[dict[str, Any]]:
+    """This PBX's facts from `since` (the day's start), in the core's shape, in time order."""
+    c = CallbackFact
+    q = select(c.callback_id, c.attempt, c.kind, c.at, c.queue, c.task, c.agent, c.entered_at, c.requested_at)
+    rows = (await s.execute(q.where(c.pbx == pbx, c.at >= since).order_by(c.at, c.id))).all()
+    return [
+        {"callback_id": r.callback_id, "attempt": r.attempt, "kind": r.kind, "at": r.at.timestamp(), "queue": r.queue, "task": r.task,
+         "agent": r.agent, "entered_at": r.entered_at.timestamp(), "requested_at": r.requested_at.timestamp()}
+        for r in rows
+    ]  # fmt: skip

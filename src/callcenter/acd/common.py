@@ -93,6 +93,7 @@ class Output:
     interval_rows: list[dict[str, Any]] = field(default_factory=list)  # closed 30-minute report rows (reports/intervals.py)
     offers: list[CallbackOffer] = field(default_factory=list)  # queued callbacks to originate now
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # queued callbacks that ended (connected or given up)
+    callback_facts: list[dict[str, Any]] = field(default_factory=list)  # a queued callback dialled / reached (persisted: the KPIs' source)
 
 
 class Timers:

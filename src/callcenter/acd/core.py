@@ -295,7 +295,7 @@ class Core:
             self.dialplan.callback(uid, "", e.ts, out)
             self.qcallbacks.task_known(uid, e.get("Task"))
         elif name == "ccoutbound":
-            self.qcallbacks.outbound(e)
+            self.qcallbacks.outbound(e, out)
 
     def _on_callback_requested(self, e: ev.CallbackRequested, out: Output) -> None:
         self.dialplan.callback(e.uniqueid, e.number, e.ts, out)
@@ -346,8 +346,10 @@ class Core:
 
     # --- restart ----------------------------------------------------------------
 
-    def restore(self, records: Iterable[dict[str, Any]], intervals: Iterable[dict[str, Any]], now: float) -> None:
-        """Put today's finished calls and agent intervals (from the database)
+    def restore(self, records: Iterable[dict[str, Any]], intervals: Iterable[dict[str, Any]], now: float,
+                callbacks: Iterable[dict[str, Any]] = ()) -> None:  # fmt: skip
+        """Put today's finished calls, agent intervals and queued-callback
+        facts (dialled, reached: `Output.callback_facts`), from the database,
         back into the windows after a restart.  Records use the `records`
         shape with epoch-second times."""
         self._set_now(max(self.now, now))
@@ -382,6 +384,8 @@ class Core:
         for iv in intervals:
             a = ag.agent(iv["interface"], "", self.now)
             ag.account(a, iv["state"], iv.get("reason") or "", float(iv["started_at"]), float(iv["ended_at"]))
+        for f in callbacks:
+            qa.kpi_callback(f)
 
     def _finished_from_record(self, r: dict[str, Any]) -> None:
         """Today's finished queue call, known again: a late queue_log

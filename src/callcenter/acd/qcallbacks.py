@@ -36,7 +36,11 @@ KPIs (kpi.py): the request left the queue as `callback_requested`, never an
 abandon; it was counted offered when the caller joined.  Its wait runs to
 the moment the callback connects: CB_WAIT = connected − original entry,
 CB_DELAY = connected − request, each over the callbacks reached (CB_REACHED);
-CB_MADE counts dials.
+CB_MADE counts dials of the customer (CcOutbound), CB_SAME_DAY the callbacks
+reached on the local day they were asked for.  Each dial and each reach is
+also a fact in `out.callback_facts`, persisted by the service
+(acd_callback_facts) and reloaded at a restart, so the figures do not start
+again from zero; the 30-minute report rows count the same facts.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from callcenter.acd import events as ev
-from callcenter.acd import kpi
 from callcenter.acd.common import CALLBACK_REASON, WRAP_REASON, CallbackOffer, Output, PauseMember, ScreenPop, rounded
 
 if TYPE_CHECKING:
@@ -193,7 +196,6 @@ class QueuedCallbacks:
         cb.timeline.append({"t": ts, "kind": "offered", "agent": a.interface, "attempt": cb.attempts})
         self.by_agent[a.interface] = cb
         self.qa.timers.add(ts + OFFER_TIMEOUT_S, "cboffer", cb.cb_id)
-        self.qa.kpi_add(cb.queue, ts, ((kpi.CB_MADE, 1.0),))
         out.pops.append(ScreenPop(a.interface, cb.cb_id, "ringing"))  # the desktop's card: a queued callback
         out.offers.append(CallbackOffer(cb.cb_id, cb.queue, a.interface, cb.number, cb.task, cb.uniqueid, cb.entered_at,
                                         cb.original_position, cb.requested_at))
@@ -202,8 +204,9 @@ class QueuedCallbacks:
 
     # --- the dial ---------------------------------------------------------------------------
 
-    def outbound(self, e: ev.UserEvent) -> None:
-        """UserEvent CcOutbound: the agent answered and [cc-outbound] dials."""
+    def outbound(self, e: ev.UserEvent, out: Output) -> None:
+        """UserEvent CcOutbound: the agent answered and [cc-outbound] dials
+        the customer: a callback made (an offer the agent never took is not)."""
         task, agent = e.get("Task"), e.get("Agent")
         cb = next((c for c in self.by_agent.values() if c.state == "offered" and ((task and task == c.task) or (not c.task and agent == c.agent))), None)
         if cb is None and task:
@@ -218,6 +221,7 @@ class QueuedCallbacks:
             return
         cb.state, cb.agent_uid = "dialing", e.get("Uniqueid") or e.uniqueid
         cb.timeline.append({"t": e.ts, "kind": "dialing", "uniqueid": cb.agent_uid, "agent": cb.agent})
+        self._fact(cb, "made", e.ts, out)
 
     def originate_failed(self, e: ev.OriginateResponded, out: Output) -> None:
         """The agent's phone did not take the offer: back in place, someone else may."""
@@ -262,12 +266,21 @@ class QueuedCallbacks:
         cb.state, cb.connected_at = "connected", at
         cb.timeline.append({"t": at, "kind": "connected", "call_id": d.call_id})
         d.timeline.append({"t": at, "kind": "queued_callback", "callback": cb.cb_id, "task": cb.task})
-        self.qa.kpi_add(cb.queue, at, ((kpi.CB_REACHED, 1.0), (kpi.CB_WAIT, at - cb.entered_at), (kpi.CB_DELAY, at - cb.requested_at)))
+        self._fact(cb, "reached", at, out)
         # On the call now; the wrap-up after it pauses and unpauses as after any call.
         self._finish(cb, at, out, release=False)
         if cb.agent is not None:
             self.talking[cb.agent] = cb
             out.pops.append(ScreenPop(cb.agent, cb.cb_id, "answered"))
+
+    def _fact(self, cb: QueuedCallback, kind: str, at: float, out: Output) -> None:
+        """Counted in the KPI windows and the 30-minute rows, and handed to
+        the service to persist: a restart (or a new cluster leader) reloads
+        today's facts and counts the same (Core.restore)."""
+        fact = {"callback_id": cb.cb_id, "attempt": cb.attempts, "kind": kind, "at": at, "queue": cb.queue, "task": cb.task,
+                "agent": cb.agent or "", "entered_at": cb.entered_at, "requested_at": cb.requested_at}  # fmt: skip
+        self.qa.kpi_callback(fact)
+        out.callback_facts.append(fact)
 
     def _retry(self, cb: QueuedCallback, ts: float, out: Output, why: str, count: bool = True) -> None:
         cb.timeline.append({"t": ts, "kind": "not_connected", "reason": why})
