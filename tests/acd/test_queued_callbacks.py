@@ -286,6 +286,8 @@ async def test_the_real_stack_keeps_the_callers_place_and_replays_the_same(db, t
     async with db.sessions() as s:
         t = await s.get(CallbackTask, task_id)
         assert (t.status, t.result, t.attempts) == (CallbackStatus.done, "reached", 1)
+        # The dial is counted when the customer is dialled (the core's "made" fact), before the answer.
+        assert t.first_try_at is not None and t.first_try_at <= t.completed_at
         assert f"queued callback {cb['callback_id']}: joined repairs" in t.note and "at position 1" in t.note
     live = json.loads(json.dumps(report(acd.core, records), ensure_ascii=False))
     run = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(capture), "--json"],

@@ -5,8 +5,10 @@ made by /hooks/callback) in step.
 
 - Offer: the task's number (the one the caller keyed in, or their own),
   Originate to the agent's phone first (gateway.click_to_call, context
-  agents, CC_CALLBACK_TASK = the task), the task claimed by that agent and
-  its dial counted (attempts, first_try_at: request -> callback time).
+  agents, CC_CALLBACK_TASK = the task), the task claimed by that agent.
+- Dialled (the core's "made" fact: the agent answered and the customer is
+  dialled): the task's dial is counted (attempts, first_try_at: request ->
+  callback time), as the core counts it; an offer the agent let ring is not.
 - Connected: the task is done, result "reached".  Given up after the core's
   MAX_ATTEMPTS dials: it goes back on the same-day list (status open,
   result no_answer) for people to work, as outbound/callbacks.py does.
@@ -29,7 +31,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.common import CallbackOffer, Output
@@ -53,6 +55,9 @@ class CallbackDialer:
     def __call__(self, out: Output, core: Any) -> None:
         for offer in out.offers:
             self._spawn(self.dial(offer))
+        for fact in out.callback_facts:
+            if fact["kind"] == "made" and str(fact.get("task") or "").isdigit() and self.service.db is not None:
+                self._spawn(self.made(fact))
         for cb in out.callbacks:
             self._spawn(self.ended(cb))
 
@@ -95,8 +100,6 @@ class CallbackDialer:
             now = datetime.now(UTC)
             user = (await s.execute(select(User.id).where(User.interface == offer.interface))).scalar_one_or_none()
             task.status, task.assigned_to, task.claimed_at = CallbackStatus.claimed, user, now
-            task.attempts = (task.attempts or 0) + 1
-            task.first_try_at = task.first_try_at or now
             if not task.uniqueid:
                 task.uniqueid = offer.uniqueid
             if "queued callback" not in task.note:
@@ -106,6 +109,24 @@ class CallbackDialer:
                 task.note = f"{task.note}\n{kept}".strip()
             await s.commit()
             return task.number
+
+    async def made(self, fact: dict[str, Any]) -> None:
+        """The customer is dialled: one attempt on the task (one UPDATE, so
+        it cannot lose a count to the claim's or the end's write)."""
+        from callcenter.crm.models import CallbackTask
+
+        assert self.service.db is not None
+        at = datetime.fromtimestamp(fact["at"], UTC)
+        try:
+            async with self.service.db.sessions() as s:
+                await s.execute(
+                    update(CallbackTask)
+                    .where(CallbackTask.id == int(fact["task"]))
+                    .values(attempts=func.coalesce(CallbackTask.attempts, 0) + 1, first_try_at=func.coalesce(CallbackTask.first_try_at, literal(at, CallbackTask.first_try_at.type)))
+                )
+                await s.commit()
+        except Exception as exc:  # noqa: BLE001 - the fact itself is persisted with the core's batch
+            log.warning("callback task %s: dial not counted (%s: %s)", fact["task"], type(exc).__name__, exc)
 
     async def ended(self, cb: dict[str, Any]) -> None:
         if self.service.db is None or not str(cb.get("task") or "").isdigit():
