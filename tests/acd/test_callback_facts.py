@@ -134,3 +134,45 @@ def test_a_reach_on_the_next_day_is_not_cleared_the_same_day() -> None:
     core.queue_acd.kpi_callback({"kind": "reached", "queue": "q", "at": midnight + 60, "entered_at": midnight - 120, "requested_at": midnight - 60})
     k = core.queue_view("q")["kpi"]["today"]
     assert (k["callbacks_reached"], k["callbacks_same_day"], k["callback_delay_s"]) == (1, 0, 120.0)
+
+
+async def test_the_report_api_and_exports_show_the_callbacks_of_the_written_rows(db, client, make_user):
+    """The interval closes (event time crosses the boundary): its queue row
+    is written with the callback figures, and the 30-minute and daily
+    reports (JSON, CSV) show them with their formulas."""
+    import csv
+    import io
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from callcenter.auth.models import Role
+
+    admin = await make_user(Role.admin)
+    w = Wired()
+    acd = service(db, w)
+    await acd.start()
+    w.apply = acd.submit
+    try:
+        scenario(w)
+        live = callback_kpis(acd.core)
+        boundary = intervals.interval_start(w.pbx.now) + intervals.INTERVAL_S
+        acd.submit(ev.Tick(boundary + 1))
+        await acd.flush_all()
+    finally:
+        await acd.stop()
+    day = datetime.fromtimestamp(boundary - 1, ZoneInfo("Asia/Shanghai")).date().isoformat()
+    r = await client.get("/api/reports/interval", params={"from": day, "to": day, "by": "queue", "key": "repairs"}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    [row] = [x for x in doc["rows"] if x["figures"]["callbacks_requested"]]
+    fig = row["figures"]
+    assert (fig["callbacks_requested"], fig["callbacks_made"], fig["callbacks_reached"], fig["callback_reach_rate"]) == (2, 2, 1, 0.5)
+    assert fig["callback_same_day_share"] == live["callback_same_day_share"] == 0.5
+    assert fig["callback_delay_s"] == pytest.approx(live["callback_delay_s"], abs=0.1)
+    assert fig["abandoned"] == 0, "a callback request is not an abandon"
+    assert "日结日清" in doc["formulas"]["callback_same_day_share"]
+    r = await client.get("/api/reports/daily", params={"from": day, "to": day, "by": "queue", "format": "csv"}, headers=admin.headers)
+    lines = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    head, total = lines[0], lines[-1]
+    assert total[0] == "total"
+    assert (total[head.index("callbacks_made")], total[head.index("callbacks_reached")], total[head.index("callback_same_day_share")]) == ("2", "1", "0.5")
