@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.common import CallbackOffer, Output
@@ -74,6 +74,11 @@ class CallbackDialer:
         gateway = self.service.gateway
         task_id = int(offer.task) if offer.task.isdigit() else None
         number = offer.number
+        if task_id is None and self.service.db is not None:
+            try:
+                task_id = await self._find(offer)
+            except Exception as exc:  # noqa: BLE001 - the database is away: dial the number the core has
+                log.warning("queued callback %s: task not looked up (%s: %s)", offer.callback_id, type(exc).__name__, exc)
         if self.service.db is not None and task_id is not None:
             try:
                 number = await self._claim(task_id, offer) or number
@@ -87,6 +92,22 @@ class CallbackDialer:
             await gateway.click_to_call(offer.interface, number, DIAL_CONTEXT, callback_task=task_id)
         except Exception as exc:  # noqa: BLE001 - the core's offer lapses and goes to the next free agent
             log.warning("queued callback %s to %s not originated: %s: %s", offer.callback_id, offer.interface, type(exc).__name__, exc)
+
+    async def _find(self, offer: CallbackOffer) -> int | None:
+        """The task of a callback the core rebuilt from queue_log (its
+        UserEvent CcCallback, which names the task, was missed): the one
+        /hooks/callback made for this call, or the number's open one of the
+        day.  The dial carries it (CC_CALLBACK_TASK), so the core learns it
+        from the CcOutbound."""
+        from callcenter.crm.models import CallbackStatus, CallbackTask
+
+        assert self.service.db is not None
+        since = datetime.fromtimestamp(offer.requested_at, UTC) - timedelta(days=1)
+        t = CallbackTask
+        async with self.service.db.sessions() as s:
+            q = select(t.id).where(t.status != CallbackStatus.done, t.created_at >= since)
+            q = q.where(or_(t.uniqueid == offer.uniqueid, t.number == offer.number)).order_by((t.uniqueid == offer.uniqueid).desc(), t.id.desc())
+            return (await s.execute(q.limit(1))).scalar_one_or_none()
 
     async def _claim(self, task_id: int, offer: CallbackOffer) -> str | None:
         from callcenter.auth.models import User

@@ -219,6 +219,8 @@ class QueuedCallbacks:
             self.by_agent[agent] = cb
         if cb is None:
             return
+        if task and not cb.task:
+            cb.task = task  # rebuilt from queue_log (its CcCallback was missed): the dialer found the task
         cb.state, cb.agent_uid = "dialing", e.get("Uniqueid") or e.uniqueid
         cb.timeline.append({"t": e.ts, "kind": "dialing", "uniqueid": cb.agent_uid, "agent": cb.agent})
         self._fact(cb, "made", e.ts, out)
