@@ -132,3 +132,92 @@ def test_a_withheld_caller_who_pressed_9_unseen_is_not_a_callback_to_dial() -> N
     [r] = [r for r in w.records if r["kind"] == "queue" and r["caller_number"] == "anonymous"]
     assert r["outcome"] == "exit_key" and r["source"] == "backfill"
     assert not w.callbacks
+
+
+# --- the real stack: simulator over TCP -> link proxy -> Bridge -> AcdService, queue_log in the database ---
+
+
+async def test_the_real_stack_rebuilds_a_callback_asked_while_the_link_was_down(db, db_url):
+    """Both databases.  A talks to c1; c2 joins, the link is cut, c2 presses
+    9 (the hook makes the task; its CcCallback is lost with the link); the
+    link is back, the bridge resyncs, the service reads queue_log's rows of
+    the blind window: c2's call is a callback request, not an abandon, and
+    when A is free the service dials it with the hook's task, which ends
+    reached."""
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    from callcenter.acd.service import AcdService, core_config_from
+    from callcenter.ami.bridge import Bridge
+    from callcenter.crm.models import CallbackReason, CallbackStatus, CallbackTask
+    from callcenter.crm.service import request_callback
+    from callcenter.simulator.clock import RealClock
+    from callcenter.simulator.pbx import PBX
+    from callcenter.simulator.queue_log import QueueLogTable
+    from callcenter.simulator.server import AmiServer
+    from tests.ami.conftest import SECRET, USER, ami_settings, until
+    from tests.linkproxy import LinkProxy
+
+    async with db.sessions() as s:
+        task, _ = await request_callback(s, "13800000002", CallbackReason.requested, "", "repairs", ZoneInfo("Asia/Shanghai"), "")
+        await s.commit()
+        task_id = task.id
+    asked: list[dict[str, str]] = []
+
+    def hook(q: dict[str, str]) -> dict[str, str]:  # /hooks/callback, reached over HTTP while the AMI link is down
+        asked.append(q)
+        return {"task": str(task_id), "status": "exists"}
+
+    pbx = PBX(clock=RealClock(speed=30.0), seed=5)
+    pbx.callback_hook = hook
+    queue_log = QueueLogTable(db_url)
+    pbx.queue_log.append(queue_log)
+    writer = asyncio.create_task(queue_log.run(0.05))
+    server = AmiServer(username=USER, secret=SECRET, pbx=pbx)
+    server.faults.login_delay_s = 0.0
+    proxy = LinkProxy("127.0.0.1", await server.start())
+    settings = ami_settings(await proxy.start(), ami_ping_interval_s=0.5, ami_dead_after_s=2.0)
+    acd = AcdService(db, core_config_from(settings), clock=lambda: pbx.clock.wall(pbx.schedule), tick_s=0.05, snapshot_s=0, backfill_delay_s=0.3)
+    records: list[dict] = []
+    callbacks: list[dict] = []
+    acd.subscribe(lambda out, core: (records.extend(out.records), callbacks.extend(out.callbacks)))
+    await acd.start()
+    bridge = Bridge(settings, on_event=acd.submit)
+    acd.gateway = bridge.gateway
+    await bridge.start()
+    try:
+        await until(lambda: bridge.readiness()["ok"], 5.0, "bridge ready")
+        pbx.set_phone(A, answer_after=1.0)
+        pbx.set_phone("PJSIP/13800000002@carrier", answer_after=3.0)
+        pbx.add_member("repairs", A, "王静")
+        await until(lambda: A in acd.core.agents, 5.0, "A logged in")
+        t0 = pbx.now
+        pbx.new_call("repairs", "13800000001", answer=[{"agent": A, "after": 1}], talk=40)
+        await until(lambda: pbx.now - t0 >= 2, 5.0, "+2")
+        pbx.new_call("repairs", "13800000002", key=(10, "9"), after_timeout=3)  # key at +12
+        await until(lambda: any(c.caller_number == "13800000002" for q in acd.core.queues.values() for c in q.waiting.values()), 5.0, "c2 queued")
+        await proxy.cut()
+        await until(lambda: not bridge.readiness()["ok"], 10.0, "the bridge to see the cut")
+        await until(lambda: asked and pbx.now - t0 >= 17, 10.0, "the key press and the caller's hang-up, unseen")
+        await proxy.restore()
+        await until(lambda: bridge.readiness()["ok"], 20.0, "the bridge back")
+        await until(lambda: callbacks, 30.0, "the callback to connect")
+        await until(lambda: not pbx.calls, 20.0, "calls to end")
+    finally:
+        await bridge.stop()
+        await server.stop()
+        await proxy.stop()
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        await queue_log.close()
+        await acd.stop()
+    [cb] = callbacks
+    assert (cb["state"], cb["agent"], cb["task"], cb["attempts"], cb["number"]) == ("connected", A, str(task_id), 1, "13800000002")
+    c2 = [r for r in records if r["kind"] == "queue" and r["caller_number"] == "13800000002"]
+    assert c2[-1]["outcome"] == "callback_requested" and c2[-1]["source"] == "backfill", "queue_log's EXITWITHKEY, not the resync's guess"
+    k = acd.core.queue_view("repairs")["kpi"]["today"]
+    assert (k["offered"], k["abandoned"], k["callbacks_requested"], k["callbacks_made"], k["callbacks_reached"]) == (2, 0, 1, 1, 1)
+    assert acd.callback_dialer.dialled == [(cb["callback_id"], A, "13800000002")]
+    async with db.sessions() as s:
+        t = await s.get(CallbackTask, task_id)
+        assert (t.status, t.result, t.attempts) == (CallbackStatus.done, "reached", 1)
