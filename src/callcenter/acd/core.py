@@ -106,9 +106,9 @@ class Core:
             ev.AgentCompleted: talk.completed,
             ev.AgentDumped: qa.dumped,
             ev.DialEnded: qa.dial_ended,
-            ev.MemberAdded: ag.added,
+            ev.MemberAdded: self._on_added,
             ev.MemberRemoved: ag.removed,
-            ev.MemberPaused: ag.paused,
+            ev.MemberPaused: self._on_paused,
             ev.MemberStatus: ag.status,
             ev.Hangup: qa.hangup,
             ev.Hold: self._on_hold,
@@ -296,6 +296,20 @@ class Core:
             self.qcallbacks.task_known(uid, e.get("Task"))
         elif name == "ccoutbound":
             self.qcallbacks.outbound(e, out)
+
+    def _on_added(self, e: ev.MemberAdded, out: Output) -> None:
+        self.agent_states.added(e, out)
+        a = self.agent_states.get(e.interface)
+        if a is not None and not e.paused:
+            self.qcallbacks.unpaused(a, "login", e.ts, out)  # free to app_queue at once, as after an unpause
+
+    def _on_paused(self, e: ev.MemberPaused, out: Output) -> None:
+        a = self.agent_states.get(e.interface)
+        m = a.queues.get(e.queue) if a is not None else None
+        before = (m.paused, m.reason) if m is not None else (False, "")
+        self.agent_states.paused(e, out)
+        if a is not None and before[0] and not e.paused:
+            self.qcallbacks.unpaused(a, before[1], e.ts, out)
 
     def _on_callback_requested(self, e: ev.CallbackRequested, out: Output) -> None:
         self.dialplan.callback(e.uniqueid, e.number, e.ts, out)

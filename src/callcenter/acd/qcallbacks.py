@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from callcenter.acd import events as ev
-from callcenter.acd.common import CALLBACK_REASON, WRAP_REASON, CallbackOffer, Output, PauseMember, ScreenPop, rounded
+from callcenter.acd.common import CALLBACK_REASON, CORE_PAUSES, WRAP_REASON, CallbackOffer, Output, PauseMember, ScreenPop, rounded
 
 if TYPE_CHECKING:
     from callcenter.acd.agents import Agent, Agents
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from callcenter.acd.queues import QueueCall, Queues
 
 OFFER_TIMEOUT_S = 60.0  # the agent's phone neither answered nor failed: the offer lapses
+UNPAUSE_GRACE_S = 2.0  # an agent a person unpaused while callers wait is app_queue's this long
 MAX_ATTEMPTS = 3  # dials of the customer before the callback is left to the same-day list
 RETRY_S = 120.0  # between two dials of the same callback
 KEEP_ENDED = 500  # finished callbacks kept for the views
@@ -102,6 +103,7 @@ class QueuedCallbacks:
         self.ended: list[QueuedCallback] = []
         self._dirty = False  # a callback became offerable: look again at the next dispatch
         self._lens: dict[str, int] = {}  # waiting callers per queue at the last look
+        self._queues_own: dict[str, float] = {}  # agents a person unpaused with callers waiting: app_queue's until then
 
     # --- the request --------------------------------------------------------------------
 
@@ -144,6 +146,8 @@ class QueuedCallbacks:
         offer depends on changed: an agent (out.agents), a waiting line's
         length, a callback's own state, or a timer (`force`)."""
         if not self.live and not self.talking:
+            if out.agents:
+                self._stray_holds(out)
             return
         if self.by_agent or self.talking:
             self._follow(ts, out)
@@ -159,12 +163,13 @@ class QueuedCallbacks:
                     continue
                 if q is not None and any(c.state == "waiting" and (-c.priority, c.entered_at) < cb.key() for c in q.waiting.values()):
                     break  # a live caller ahead is still waiting: app_queue serves them first
-                a = self._free_agent(queue, out)
+                a = self._free_agent(queue, ts, out)
                 if a is None:
                     break
                 self._offer(cb, a, ts, out)
+        self._stray_holds(out)
 
-    def _free_agent(self, queue: str, out: Output) -> Agent | None:
+    def _free_agent(self, queue: str, ts: float, out: Output) -> Agent | None:
         unpausing = {p.interface for p in out.actions if isinstance(p, PauseMember) and not p.paused}
         best: tuple[int, float, str] | None = None
         found = None
@@ -172,6 +177,8 @@ class QueuedCallbacks:
             a = self.agents.get(iface)
             if a is None or iface in self.by_agent or a.state != "available" or a.ringing or a.others or a.call is not None:
                 continue
+            if self._queues_own.get(iface, 0.0) > ts:
+                continue  # app_queue is ringing them for a live caller now (a person's unpause)
             m = a.queues.get(queue)
             if m is None or m.not_ready:
                 continue
@@ -181,6 +188,64 @@ class QueuedCallbacks:
             if best is None or rank < best:
                 best, found = rank, a
         return found
+
+    # --- a person's unpause -------------------------------------------------------------
+    #
+    # app_queue rings an agent for a live caller the moment a person unpauses
+    # them (the desktop's "ready", a feature code, a supervisor); it knows
+    # nothing of the callbacks.  Offering a callback to that agent then would
+    # put two calls on one phone.  So: the desktop's "ready" asks `takes`
+    # first and, when a callback is theirs to take, holds them with the
+    # callback pause instead of unpausing (Asterisk never frees them; the
+    # MemberPaused that comes back makes them available to the core alone).
+    # An unpause the core did not arrange, with live callers waiting in the
+    # agent's queues, leaves the agent to app_queue for UNPAUSE_GRACE_S; an
+    # unpause of an agent holding an offer is taken back.  A callback hold
+    # with no callback to go with it is released.
+
+    def takes(self, interface: str, now: float) -> bool:
+        """Would this agent be offered a callback now, were they free?  (The
+        desktop's "ready": hold them with the callback pause instead.)"""
+        a = self.agents.get(interface)
+        if a is None or a.wrap is not None or a.call is not None or a.others or a.ringing or interface in self.by_agent:
+            return False
+        for queue in a.queues:
+            head = next((cb for cb in self.waiting_in(queue) if cb.not_before <= now), None)
+            q = self.qa.by_name.get(queue)
+            if head is not None and not (q is not None and any(c.state == "waiting" and (-c.priority, c.entered_at) < head.key() for c in q.waiting.values())):
+                return True
+        return False
+
+    def ready_action(self, interface: str, now: float) -> PauseMember:
+        """What the desktop's "ready" sends: the callback hold when a queued
+        callback is this agent's to take, else the unpause."""
+        if self.takes(interface, now):
+            return PauseMember(interface, True, CALLBACK_REASON)
+        return PauseMember(interface, False, "")
+
+    def unpaused(self, a: Agent, reason: str, ts: float, out: Output) -> None:
+        """MemberPaused(False) for `a`, who was paused with `reason` (or MemberAdded unpaused: "login")."""
+        if a.interface in self.by_agent:
+            if not any(p.interface == a.interface for p in out.actions if isinstance(p, PauseMember)):
+                out.actions.append(PauseMember(a.interface, True, CALLBACK_REASON))  # keep app_queue off the offer's agent
+            return
+        if reason in CORE_PAUSES:
+            return  # the core's own unpause: it chose to free them
+        if any(c.state == "waiting" for q in a.queues for c in self.qa.queue(q).waiting.values()):
+            self._queues_own[a.interface] = ts + UNPAUSE_GRACE_S
+            self.qa.timers.add(ts + UNPAUSE_GRACE_S, "cboffer", "")  # look again then, if they are still free
+
+    def _stray_holds(self, out: Output) -> None:
+        """An agent held with the callback pause (the desktop's "ready") with no callback to go with it: free them."""
+        for iface in list(out.agents):
+            a = self.agents.get(iface)
+            if a is None or not a.queues or iface in self.by_agent or iface in self.talking or a.wrap is not None or a.call is not None:
+                continue
+            if all(m.paused and m.reason == CALLBACK_REASON for m in a.queues.values()):
+                if not any(p.interface == iface for p in out.actions if isinstance(p, PauseMember)):
+                    out.actions.append(PauseMember(iface, False, CALLBACK_REASON))
+        if len(self._queues_own) > 1000:
+            self._queues_own = {k: v for k, v in self._queues_own.items() if v > self.qa.now}
 
     def _offer(self, cb: QueuedCallback, a: Agent, ts: float, out: Output) -> None:
         held = [p for p in out.actions if isinstance(p, PauseMember) and p.interface == a.interface and not p.paused]
