@@ -148,3 +148,64 @@ def test_an_agent_who_logs_in_while_callers_wait_is_app_queues_first() -> None:
     c2 = next(r for r in w.records if r["kind"] == "queue" and r["caller_number"] == "13800000002")
     [cb] = w.callbacks
     assert c2["agent"] == B and cb["agent"] == B and cb["connected_at"] > c2["answered_at"]
+
+
+async def test_the_desktops_ready_over_rest_on_the_real_stack(db, app, client, make_user):
+    """Both databases.  Simulator over TCP -> Bridge -> AcdService, and the
+    agent's own POST /api/desktop/ready: the reply says the agent is held for
+    the callback, Asterisk never frees them for c2 meanwhile, the callback
+    connects in its place and c2 is answered after it."""
+    from callcenter.acd.service import AcdService, core_config_from
+    from callcenter.ami.bridge import Bridge
+    from callcenter.auth.models import Role
+    from callcenter.simulator.clock import RealClock
+    from callcenter.simulator.pbx import PBX
+    from callcenter.simulator.server import AmiServer
+    from tests.ami.conftest import SECRET, USER, ami_settings, until
+
+    agent = await make_user(Role.agent, interface=A, queues=[("repairs", 0)])
+    pbx = PBX(clock=RealClock(speed=30.0), seed=5)
+    server = AmiServer(username=USER, secret=SECRET, pbx=pbx)
+    server.faults.login_delay_s = 0.0
+    settings = ami_settings(await server.start(), ami_ping_interval_s=1.0, ami_dead_after_s=10.0)
+    acd = AcdService(db, core_config_from(settings), clock=lambda: pbx.clock.wall(pbx.schedule), tick_s=0.05, snapshot_s=0, backfill_delay_s=None)
+    records: list[dict] = []
+    callbacks: list[dict] = []
+    both: list[float] = []
+
+    def watch(out, core) -> None:  # noqa: ANN001
+        records.extend(out.records)
+        callbacks.extend(out.callbacks)
+        a = core.agents.get(A)
+        if a is not None and A in core.qcallbacks.by_agent and (a.ringing or a.call is not None):
+            both.append(core.now)
+
+    acd.subscribe(watch)
+    await acd.start()
+    bridge = Bridge(settings, on_event=acd.submit)
+    acd.gateway = bridge.gateway
+    app.state.acd, app.state.gateway = acd, bridge.gateway
+    await bridge.start()
+    try:
+        await until(lambda: bridge.readiness()["ok"], 5.0, "bridge ready")
+        pbx.set_phone(A, answer_after=1.0)
+        pbx.set_phone("PJSIP/13800000001@carrier", answer_after=2.0)
+        pbx.add_member("repairs", A, "王静", paused=True, reason="lunch")
+        await until(lambda: A in acd.core.agents, 5.0, "A logged in")
+        pbx.new_call("repairs", "13800000001", key=(2, "9"), after_timeout=1)
+        await until(lambda: acd.core.queue_view("repairs")["callbacks"], 10.0, "the callback in line")
+        pbx.new_call("repairs", "13800000002", answer=[{"agent": A, "after": 1}], talk=10)
+        await until(lambda: acd.core.queue_view("repairs")["callers"], 10.0, "c2 waiting")
+        r = await client.post("/api/desktop/ready", headers=agent.headers)
+        assert r.status_code == 200 and r.json()["held_for"] == "callback", r.text
+        await until(lambda: callbacks, 20.0, "the callback to connect")
+        await until(lambda: any(x["caller_number"] == "13800000002" for x in records), 30.0, "c2's call to end")
+    finally:
+        await bridge.stop()
+        await server.stop()
+        await acd.stop()
+    assert both == [], "A's phone had one call at a time"
+    [cb] = callbacks
+    c2 = next(x for x in records if x["kind"] == "queue" and x["caller_number"] == "13800000002")
+    assert (cb["state"], cb["agent"]) == ("connected", A)
+    assert c2["outcome"] == "answered" and c2["agent"] == A and cb["connected_at"] < c2["answered_at"]
