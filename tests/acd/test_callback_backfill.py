@@ -21,7 +21,6 @@ from callcenter.acd import events as ev
 from callcenter.acd.common import CallbackOffer
 from callcenter.acd.queue_log import domain_row
 from callcenter.ami.bridge import build_resync
-from callcenter.simulator.server import encode
 from tests.acd.test_queued_callbacks import A, Wired
 
 

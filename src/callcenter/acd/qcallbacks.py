@@ -239,7 +239,7 @@ class QueuedCallbacks:
         """An agent held with the callback pause (the desktop's "ready") with no callback to go with it: free them."""
         for iface in list(out.agents):
             a = self.agents.get(iface)
-            if a is None or not a.queues or iface in self.by_agent or iface in self.talking or a.wrap is not None or a.call is not None:
+            if a is None or not a.queues or iface in self.by_agent or iface in self.talking or a.wrap is not None or a.call is not None or a.others:
                 continue
             if all(m.paused and m.reason == CALLBACK_REASON for m in a.queues.values()):
                 if not any(p.interface == iface for p in out.actions if isinstance(p, PauseMember)):
