@@ -45,7 +45,7 @@ class BlindWired(Wired):
         if not self.cut:
             super()._feed(fields)
 
-    def reconnect(self) -> None:
+    def reconnect(self, backfill: bool = True) -> None:
         """The link is back: the bridge's resync from Asterisk's lists, then
         (the service's backfill) queue_log's rows of the blind window."""
         pbx = self.pbx
@@ -55,7 +55,8 @@ class BlindWired(Wired):
         channels = [{"Event": "CoreShowChannel", **dict(pbx.core_show_channel(ch))} for ch in pbx.channel_list()]
         self.cut = False
         self._take(self.apply(build_resync(status, channels, pbx.now)))
-        self._take(self.apply(ev.QueueLogRows(pbx.now + 0.05, tuple(self.rows))))
+        if backfill:
+            self._take(self.apply(ev.QueueLogRows(pbx.now + 0.05, tuple(self.rows))))
 
     def _take(self, out) -> None:  # noqa: ANN001
         super()._take(out)
