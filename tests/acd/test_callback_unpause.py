@@ -164,7 +164,7 @@ async def test_the_desktops_ready_over_rest_on_the_real_stack(db, app, client, m
     from tests.ami.conftest import SECRET, USER, ami_settings, until
 
     agent = await make_user(Role.agent, interface=A, queues=[("repairs", 0)])
-    pbx = PBX(clock=RealClock(speed=30.0), seed=5)
+    pbx = PBX(clock=RealClock(speed=60.0), seed=5)
     server = AmiServer(username=USER, secret=SECRET, pbx=pbx)
     server.faults.login_delay_s = 0.0
     settings = ami_settings(await server.start(), ami_ping_interval_s=1.0, ami_dead_after_s=10.0)
