@@ -67,7 +67,8 @@ def test_the_callback_is_offered_before_a_caller_who_came_later() -> None:
     assert (cb["state"], cb["agent"], cb["entered_at"], cb["requested_at"], cb["position"]) == ("offered", A, T0 + 10, T0 + 20, 1)
     k = v["kpi"]["today"]
     # Offered 3 (c0, c1, c2); c1 left the queue as a callback, not an abandon.
-    assert (k["offered"], k["abandoned"], k["callbacks_requested"], k["callbacks_made"]) == (3, 0, 1, 1)
+    # Offered to A, not yet dialled: a callback is made when the customer is dialled (CcOutbound).
+    assert (k["offered"], k["abandoned"], k["callbacks_requested"], k["callbacks_made"]) == (3, 0, 1, 0)
     assert k["abandon_rate"] == 0.0
     assert [r["outcome"] for o in outs for r in o.records if r["caller_number"] == "13800000001"] == ["callback_requested"]
     assert c2.uniqueid in {c["call_id"] for c in v["callers"]}
@@ -119,7 +120,9 @@ class Wired:
         self.core = Core(CoreConfig(queues={"repairs": QueueConfig("repairs", wrap_up_s=20)}))
         self.stream, self.records, self.callbacks, self.todo, self.pops = EventStream(), [], [], [], []
         self.queue_log: list[tuple[str, ...]] = []
+        self.offers: list = []  # every CallbackOffer the core made
         self.answer_customer = answer_customer
+        self.apply = self.core.apply  # or an AcdService's submit, fed the same events
         self.pbx.sinks.append(self._feed)
         self.pbx.queue_log.append(lambda row: self.queue_log.append((row.event, *(str(x) for x in row.data))))
 
@@ -129,16 +132,17 @@ class Wired:
         self.pops.extend((p.interface, p.call_id, p.phase) for p in out.pops if p.call_id.startswith("cb-"))
         self.todo.extend(out.actions)
         self.todo.extend(out.offers)
+        self.offers.extend(out.offers)
 
     def _feed(self, fields) -> None:  # noqa: ANN001
         for e in self.stream.feed(encode(fields), self.pbx.now):
-            self._take(self.core.apply(e))
+            self._take(self.apply(e))
 
     def run(self, seconds: float) -> None:
         end = self.pbx.now + seconds
         while self.pbx.now < end:
             self.pbx.advance(0.1)
-            self._take(self.core.apply(ev.Tick(self.pbx.now)))
+            self._take(self.apply(ev.Tick(self.pbx.now)))
             while self.todo:
                 a = self.todo.pop(0)
                 if isinstance(a, PauseMember):
@@ -284,6 +288,8 @@ async def test_the_real_stack_keeps_the_callers_place_and_replays_the_same(db, t
     async with db.sessions() as s:
         t = await s.get(CallbackTask, task_id)
         assert (t.status, t.result, t.attempts) == (CallbackStatus.done, "reached", 1)
+        # The dial is counted when the customer is dialled (the core's "made" fact), before the answer.
+        assert t.first_try_at is not None and t.first_try_at <= t.completed_at
         assert f"queued callback {cb['callback_id']}: joined repairs" in t.note and "at position 1" in t.note
     live = json.loads(json.dumps(report(acd.core, records), ensure_ascii=False))
     run = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(capture), "--json"],
@@ -332,3 +338,37 @@ def test_without_a_wrap_up_the_agent_is_given_back_when_the_callback_ends() -> N
     [cb] = w.callbacks
     assert cb["state"] == "connected"
     assert w.core.agent_view(A)["state"] == "available" and pbx.memberships(A)[0].paused is False
+
+
+def test_a_restart_while_the_offer_rings_does_not_offer_it_to_someone_else() -> None:
+    """serve stops while A's phone rings for the callback (the offer is in the
+    snapshot) and B logs in meanwhile.  The new run keeps the offer A's until
+    it lapses: B is not offered it too, so when A answers, the customer is
+    dialled once."""
+    import json
+
+    from callcenter.acd import snapshot
+    from tests.acd.test_callback_backfill import BlindWired
+
+    w = BlindWired()
+    pbx = w.pbx
+    pbx.add_member("repairs", A, "王静")
+    pbx.advance(0)
+    pbx.set_phone(A, answer_after=6.0)
+    pbx.new_call("repairs", "13800000002", key=(2, "9"), after_timeout=1)
+    w.run(4)
+    assert w.core.qcallbacks.by_agent[A].state == "offered"
+    rows = json.loads(json.dumps(snapshot.dump(w.core)))  # the last save before the stop
+    w.cut = True  # serve is down
+    pbx.add_member("repairs", B, "李伟")
+    w.run(1)
+    again = Core(CoreConfig(queues={"repairs": QueueConfig("repairs", wrap_up_s=20)}))
+    snapshot.load(again, rows, pbx.now)
+    w.core, w.apply = again, again.apply
+    w.reconnect(backfill=False)
+    w.run(200)
+    assert [(o.callback_id, o.interface) for o in w.offers if o.interface == B] == []
+    dials = [r for r in w.records if r["kind"] == "outbound" and r["callee_number"] == "13800000002"]
+    assert len(dials) == 1 and dials[0]["agent"] == A, "the customer is dialled once"
+    [cb] = w.callbacks
+    assert (cb["state"], cb["agent"], cb["attempts"]) == ("connected", A, 1)

@@ -43,7 +43,8 @@ async def _history(url: str) -> None:
                 row.update(offered=offered, answered=answered, abandoned=ab, short_abandoned=ab // 3, abandoned_0_5=ab // 3, abandoned_30_60=ab - ab // 3,
                            sl_met=met, sl_counted=answered + ab - ab // 3, sl30_met=met + 1, sl30_counted=answered + ab - ab // 3,
                            answered_30=met + 1, wait_answered_s=answered * 14.0, handled=answered, talk_s=answered * 190.0,
-                           hold_s=answered * 12.0, wrap_s=answered * 35.0, transfers=answered // 25, max_wait_s=75.0)  # fmt: skip
+                           hold_s=answered * 12.0, wrap_s=answered * 35.0, transfers=answered // 25, max_wait_s=75.0,
+                           callbacks_requested=2, callbacks_made=3, callbacks_reached=2, callbacks_same_day=2, callback_delay_s=480.0)  # fmt: skip
                 rows.append(row)
             for iface in ("PJSIP/8001", "PJSIP/8002"):
                 a = {"kind": "agent", "interval_start": int(start), "day": day.isoformat(), "key": iface, **dict.fromkeys(AGENT_SUMS, 0)}
@@ -83,6 +84,10 @@ async def test_report_browser(browser, server, shot):
         assert "共 14 行" in await page.locator("#page-info").inner_text()
         assert await page.locator("#page-next").is_disabled() and await page.locator("#page-prev").is_disabled()
         assert await page.locator("#report-table th[title^='接通率 =']").count() == 1
+        # Queued callbacks: asked, made, reached, time to callback, cleared the same day (日结日清)
+        assert await page.locator("#report-table th[title^='当日清零率']").count() == 1
+        total = await page.locator("#report-table tbody tr.total").inner_text()
+        assert "100.0%" in total and "240" in total  # every callback cleared the same day; 480 s / 2 reached
         assert "30秒接通率" in await page.locator("#sc-table").inner_text()
         assert await page.locator("#st-chart svg").count() == 1
         assert "可控" in await page.locator("#disp-figures").inner_text()  # CV under 0.16
@@ -91,6 +96,7 @@ async def test_report_browser(browser, server, shot):
             await page.click("#lang-btn")
             await page.wait_for_function("document.querySelector('#run-btn').textContent === 'Show'")
             assert "Answer rate" in await page.locator("#report-table thead").inner_text()
+            assert "Cleared same day" in await page.locator("#report-table thead").inner_text()
             await page.wait_for_function("document.querySelector('#sc-table').textContent.includes('30-second answer rate')")
             await shot(page, "en-1920")
             # by agent, monthly: the lead's two agents

@@ -11,7 +11,14 @@ them here as one `QueueLogRows` event:
   (`source="backfill"`): queued, answered by whom, talk, or how it left;
 - a call the resync rebuilt or closed with estimates gets queue_log's exact
   times (answer, end); its KPIs are counted (again) with the real figures;
-- a call we saw live is left alone: the events already said it exactly.
+- a call we saw live is left alone: the events already said it exactly;
+- a caller who pressed the callback key while we were blind (EXITWITHKEY
+  with one of `CoreConfig.callback_keys`; the UserEvent CcCallback that
+  names the task was missed) left the queue as `callback_requested`, and,
+  if that was today, keeps their place in line as a queued callback
+  (qcallbacks.py), exactly as if we had seen it: original entry time and
+  position from queue_log.  The task is found by the service when it dials
+  (callback_dial.py), and the CcOutbound of that dial names it to the core.
 
 Verbs and fields are app_queue.c's ast_queue_log() calls (22.x):
 ENTERQUEUE url|callerid|origpos, CONNECT holdtime|member-uniqueid|ringtime,
@@ -23,6 +30,7 @@ origpos, ATTENDEDTRANSFER BRIDGE|id|holdtime|calltime|origpos (APP, LINK...).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,6 +42,7 @@ from callcenter.acd.queues import OUTCOME_SLOT, QueueCall, queue_record
 if TYPE_CHECKING:
     from callcenter.acd.core import Core
 
+_DIALABLE = re.compile(r"\+?[0-9]+")  # [cc-callback]'s test of the caller's number
 EXITS = {"ABANDON": ("abandoned", 2), "EXITWITHTIMEOUT": ("timeout", 2), "EXITEMPTY": ("left_empty", 2), "EXITWITHKEY": ("exit_key", 3)}
 
 
@@ -56,6 +65,8 @@ class Stay:
     ended_by: str = ""
     transfer: dict[str, str] | None = None
     rings: list[tuple[str, float, str]] = field(default_factory=list)  # (agent, seconds, verb)
+    key: str = ""  # EXITWITHKEY's key
+    origpos: int = 0  # the position the caller joined at (the exit rows' origpos)
 
     def entered_at(self) -> float:
         """When the caller joined: ENTERQUEUE, or worked back from the wait
@@ -98,7 +109,9 @@ def stays(rows: tuple[ev.QueueLogRow, ...]) -> list[Stay]:
             s.ended, s.talk_s, s.transfer = r.time, _int(d[3] if d[0] != "LINK" else d[4]), {"kind": "attended", "target": ""}
         elif r.event in EXITS:
             outcome, idx = EXITS[r.event]
-            s.outcome, s.wait_s, s.ended = outcome, _int(d[idx]), r.time
+            s.outcome, s.wait_s, s.ended, s.origpos = outcome, _int(d[idx]), r.time, _int(d[idx - 1])
+            if r.event == "EXITWITHKEY":
+                s.key = d[0]
         elif r.event in ("RINGNOANSWER", "RINGCANCELED"):
             s.rings.append((r.agent, _int(d[0]) / 1000.0, r.event))
     return out
@@ -216,7 +229,8 @@ def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None
     elif s.connected is not None and call.talk_end is not None:
         call.talk_s = max(0.0, call.talk_end - call.answered_at - call.hold_s)  # the end was seen live
     elif s.outcome is not None and s.outcome != "answered":
-        call.outcome = s.outcome
+        call.outcome = "callback_requested" if _asked_callback(core, s, call) else s.outcome
+        call.callback = call.callback or call.outcome == "callback_requested"
         call.left_at = call.ended_at = s.ended
         call.sl_wait = s.wait_s
     if s.transfer and not call.transfer:
@@ -233,6 +247,25 @@ def _correct_finished(core: Core, call: QueueCall, s: Stay, out: Output) -> None
     record["correction"] = True
     out.records.append(record)
     out.queues.add(call.queue)
+    _keep_place(core, call, out)
+
+
+def _asked_callback(core: Core, s: Stay, call: QueueCall | None = None) -> bool:
+    """Did this stay end with a callback request?  The key says so in
+    queue_log; [cc-callback] then registers it for a number it can dial
+    (the caller's own, when it is one), and /hooks/callback may have told
+    the core already (`call.callback`)."""
+    if s.outcome != "exit_key" or s.key not in core.config.callback_keys:
+        return False
+    number = (call.caller_number if call is not None else s.caller.rsplit("<", 1)[-1].rstrip(">")).strip()
+    return (call is not None and call.callback) or _DIALABLE.fullmatch(number) is not None
+
+
+def _keep_place(core: Core, call: QueueCall, out: Output) -> None:
+    """A callback asked today keeps the caller's place (qcallbacks.requested);
+    one from an earlier day is left to that day's list."""
+    if call.outcome == "callback_requested" and call.left_at is not None and core.day_of(call.left_at) == core.day_of(core.now):
+        core.queue_acd.on_callback(call, out)
 
 
 def _count(core: Core, call: QueueCall, sign: float) -> None:
@@ -291,7 +324,9 @@ def _make(core: Core, s: Stay, out: Output) -> None:
         call.wrap_done = True
         call.note(s.connected, "answered", agent=agent or "")
     else:
-        call.outcome = s.outcome or "abandoned"
+        call.outcome = "callback_requested" if _asked_callback(core, s) else s.outcome or "abandoned"
+        call.callback = call.outcome == "callback_requested"
+        call.position = s.origpos or 1
         call.left_at = call.ended_at = s.ended
         call.sl_wait = s.wait_s
     call.note(out.ts, "backfill", note="made from queue_log: the AMI link was down all along")
@@ -305,3 +340,4 @@ def _make(core: Core, s: Stay, out: Output) -> None:
     record["source"] = "backfill"
     out.records.append(record)
     out.queues.add(call.queue)
+    _keep_place(core, call, out)

@@ -33,6 +33,9 @@ class CoreConfig:
     tz_offset_s: int = 8 * 3600  # unused by the core's days since they follow `zone`; kept for callers that pass it
     # The centre's IANA zone: "today", and the local day of each 30-minute report row.
     zone: str = "Asia/Shanghai"
+    # The keys a waiting caller presses for a callback (extensions.conf [cc-queue-keys]):
+    # a queue_log EXITWITHKEY with one of them is a callback request (backfill.py).
+    callback_keys: tuple[str, ...] = ("9",)
 
     def queue(self, name: str) -> QueueConfig:
         return self.queues.get(name) or QueueConfig(
@@ -93,6 +96,7 @@ class Output:
     interval_rows: list[dict[str, Any]] = field(default_factory=list)  # closed 30-minute report rows (reports/intervals.py)
     offers: list[CallbackOffer] = field(default_factory=list)  # queued callbacks to originate now
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # queued callbacks that ended (connected or given up)
+    callback_facts: list[dict[str, Any]] = field(default_factory=list)  # a queued callback dialled / reached (persisted: the KPIs' source)
 
 
 class Timers:

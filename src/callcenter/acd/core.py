@@ -106,9 +106,9 @@ class Core:
             ev.AgentCompleted: talk.completed,
             ev.AgentDumped: qa.dumped,
             ev.DialEnded: qa.dial_ended,
-            ev.MemberAdded: ag.added,
+            ev.MemberAdded: self._on_added,
             ev.MemberRemoved: ag.removed,
-            ev.MemberPaused: ag.paused,
+            ev.MemberPaused: self._on_paused,
             ev.MemberStatus: ag.status,
             ev.Hangup: qa.hangup,
             ev.Hold: self._on_hold,
@@ -295,7 +295,21 @@ class Core:
             self.dialplan.callback(uid, "", e.ts, out)
             self.qcallbacks.task_known(uid, e.get("Task"))
         elif name == "ccoutbound":
-            self.qcallbacks.outbound(e)
+            self.qcallbacks.outbound(e, out)
+
+    def _on_added(self, e: ev.MemberAdded, out: Output) -> None:
+        self.agent_states.added(e, out)
+        a = self.agent_states.get(e.interface)
+        if a is not None and not e.paused:
+            self.qcallbacks.unpaused(a, "login", e.ts, out)  # free to app_queue at once, as after an unpause
+
+    def _on_paused(self, e: ev.MemberPaused, out: Output) -> None:
+        a = self.agent_states.get(e.interface)
+        m = a.queues.get(e.queue) if a is not None else None
+        before = (m.paused, m.reason) if m is not None else (False, "")
+        self.agent_states.paused(e, out)
+        if a is not None and before[0] and not e.paused:
+            self.qcallbacks.unpaused(a, before[1], e.ts, out)
 
     def _on_callback_requested(self, e: ev.CallbackRequested, out: Output) -> None:
         self.dialplan.callback(e.uniqueid, e.number, e.ts, out)
@@ -346,8 +360,10 @@ class Core:
 
     # --- restart ----------------------------------------------------------------
 
-    def restore(self, records: Iterable[dict[str, Any]], intervals: Iterable[dict[str, Any]], now: float) -> None:
-        """Put today's finished calls and agent intervals (from the database)
+    def restore(self, records: Iterable[dict[str, Any]], intervals: Iterable[dict[str, Any]], now: float,
+                callbacks: Iterable[dict[str, Any]] = ()) -> None:  # fmt: skip
+        """Put today's finished calls, agent intervals and queued-callback
+        facts (dialled, reached: `Output.callback_facts`), from the database,
         back into the windows after a restart.  Records use the `records`
         shape with epoch-second times."""
         self._set_now(max(self.now, now))
@@ -382,6 +398,8 @@ class Core:
         for iv in intervals:
             a = ag.agent(iv["interface"], "", self.now)
             ag.account(a, iv["state"], iv.get("reason") or "", float(iv["started_at"]), float(iv["ended_at"]))
+        for f in callbacks:
+            qa.kpi_callback(f)
 
     def _finished_from_record(self, r: dict[str, Any]) -> None:
         """Today's finished queue call, known again: a late queue_log

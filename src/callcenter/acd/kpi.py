@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 # Counter slots.  MAX_WAIT is a maximum, every other slot a sum.
 OFFERED, ANSWERED, SL_MET, SL_COUNTED, ABANDONED, SHORT, TIMEOUTS, LEFT_EMPTY, EXIT_KEY, CALLBACKS = range(10)
 WAIT_ANSWERED, HANDLED, TALK, HOLD, WRAP, MAX_WAIT = range(10, 16)
-# Queued callbacks (qcallbacks.py): dialled, reached, Σ wait (entry -> connect), Σ request -> connect.
-CB_MADE, CB_REACHED, CB_WAIT, CB_DELAY = range(16, 20)
-NSLOTS = 20
+# Queued callbacks (qcallbacks.py): dialled, reached, Σ wait (entry -> connect), Σ request -> connect,
+# reached on the local day it was requested (日结日清).
+CB_MADE, CB_REACHED, CB_WAIT, CB_DELAY, CB_SAME_DAY = range(16, 21)
+NSLOTS = 21
 
 INTERVAL_S = 1800
 DAY_S = 86400
@@ -166,6 +167,8 @@ def figures(c: list[float]) -> dict[str, Any]:
         "callbacks_reached": int(c[CB_REACHED]),
         "callback_wait_s": _avg(c[CB_WAIT], c[CB_REACHED]),
         "callback_delay_s": _avg(c[CB_DELAY], c[CB_REACHED]),
+        "callbacks_same_day": int(c[CB_SAME_DAY]),
+        "callback_same_day_share": _ratio(c[CB_SAME_DAY], c[CALLBACKS]),
     }
 
 
@@ -211,5 +214,6 @@ TOTALS_FORMULA = "SL = Σ calls met / Σ calls counted, each queue by its own ru
 ABANDON_FORMULA = "abandon rate = (abandoned − short) / (left the queue − short); a queued callback left the queue, not abandoned"
 CALLBACK_FORMULA = (
     "callback wait = Σ (callback connected − original entry) / callbacks reached; "
-    "callback delay = Σ (callback connected − request) / callbacks reached"
+    "callback delay = Σ (callback connected − request) / callbacks reached; "
+    "cleared the same day = callbacks reached on the day they were requested / callbacks requested (target 100 %)"
 )

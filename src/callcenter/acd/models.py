@@ -193,3 +193,29 @@ class LiveCall(Base):
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallbackFact(Base):
+    """A queued callback dialled (`made`) or reached (qcallbacks.py), as the
+    core counted it: the source of the callback KPIs after a restart or a
+    cluster leader change (Core.restore reloads today's).  Append-only and
+    upserted on its key, so a retried batch or two leaders in turn never
+    count a fact twice."""
+
+    __tablename__ = "acd_callback_facts"
+    __table_args__ = (
+        UniqueConstraint("pbx", "callback_id", "attempt", "kind"),
+        Index("ix_acd_callback_facts_pbx_at", "pbx", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pbx: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
+    callback_id: Mapped[str] = mapped_column(String(96))
+    attempt: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # made | reached
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queue: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(32), default="")  # the callback task (crm.CallbackTask id)
+    agent: Mapped[str] = mapped_column(String(128), default="")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the caller's original entry
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the key press

@@ -36,7 +36,11 @@ KPIs (kpi.py): the request left the queue as `callback_requested`, never an
 abandon; it was counted offered when the caller joined.  Its wait runs to
 the moment the callback connects: CB_WAIT = connected − original entry,
 CB_DELAY = connected − request, each over the callbacks reached (CB_REACHED);
-CB_MADE counts dials.
+CB_MADE counts dials of the customer (CcOutbound), CB_SAME_DAY the callbacks
+reached on the local day they were asked for.  Each dial and each reach is
+also a fact in `out.callback_facts`, persisted by the service
+(acd_callback_facts) and reloaded at a restart, so the figures do not start
+again from zero; the 30-minute report rows count the same facts.
 """
 
 from __future__ import annotations
@@ -45,8 +49,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from callcenter.acd import events as ev
-from callcenter.acd import kpi
-from callcenter.acd.common import CALLBACK_REASON, WRAP_REASON, CallbackOffer, Output, PauseMember, ScreenPop, rounded
+from callcenter.acd.common import CALLBACK_REASON, CORE_PAUSES, WRAP_REASON, CallbackOffer, Output, PauseMember, ScreenPop, rounded
 
 if TYPE_CHECKING:
     from callcenter.acd.agents import Agent, Agents
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from callcenter.acd.queues import QueueCall, Queues
 
 OFFER_TIMEOUT_S = 60.0  # the agent's phone neither answered nor failed: the offer lapses
+UNPAUSE_GRACE_S = 2.0  # an agent a person unpaused while callers wait is app_queue's this long
 MAX_ATTEMPTS = 3  # dials of the customer before the callback is left to the same-day list
 RETRY_S = 120.0  # between two dials of the same callback
 KEEP_ENDED = 500  # finished callbacks kept for the views
@@ -99,6 +103,7 @@ class QueuedCallbacks:
         self.ended: list[QueuedCallback] = []
         self._dirty = False  # a callback became offerable: look again at the next dispatch
         self._lens: dict[str, int] = {}  # waiting callers per queue at the last look
+        self._queues_own: dict[str, float] = {}  # agents a person unpaused with callers waiting: app_queue's until then
 
     # --- the request --------------------------------------------------------------------
 
@@ -141,6 +146,8 @@ class QueuedCallbacks:
         offer depends on changed: an agent (out.agents), a waiting line's
         length, a callback's own state, or a timer (`force`)."""
         if not self.live and not self.talking:
+            if out.agents:
+                self._stray_holds(out)
             return
         if self.by_agent or self.talking:
             self._follow(ts, out)
@@ -156,12 +163,13 @@ class QueuedCallbacks:
                     continue
                 if q is not None and any(c.state == "waiting" and (-c.priority, c.entered_at) < cb.key() for c in q.waiting.values()):
                     break  # a live caller ahead is still waiting: app_queue serves them first
-                a = self._free_agent(queue, out)
+                a = self._free_agent(queue, ts, out)
                 if a is None:
                     break
                 self._offer(cb, a, ts, out)
+        self._stray_holds(out)
 
-    def _free_agent(self, queue: str, out: Output) -> Agent | None:
+    def _free_agent(self, queue: str, ts: float, out: Output) -> Agent | None:
         unpausing = {p.interface for p in out.actions if isinstance(p, PauseMember) and not p.paused}
         best: tuple[int, float, str] | None = None
         found = None
@@ -169,6 +177,8 @@ class QueuedCallbacks:
             a = self.agents.get(iface)
             if a is None or iface in self.by_agent or a.state != "available" or a.ringing or a.others or a.call is not None:
                 continue
+            if self._queues_own.get(iface, 0.0) > ts:
+                continue  # app_queue is ringing them for a live caller now (a person's unpause)
             m = a.queues.get(queue)
             if m is None or m.not_ready:
                 continue
@@ -178,6 +188,64 @@ class QueuedCallbacks:
             if best is None or rank < best:
                 best, found = rank, a
         return found
+
+    # --- a person's unpause -------------------------------------------------------------
+    #
+    # app_queue rings an agent for a live caller the moment a person unpauses
+    # them (the desktop's "ready", a feature code, a supervisor); it knows
+    # nothing of the callbacks.  Offering a callback to that agent then would
+    # put two calls on one phone.  So: the desktop's "ready" asks `takes`
+    # first and, when a callback is theirs to take, holds them with the
+    # callback pause instead of unpausing (Asterisk never frees them; the
+    # MemberPaused that comes back makes them available to the core alone).
+    # An unpause the core did not arrange, with live callers waiting in the
+    # agent's queues, leaves the agent to app_queue for UNPAUSE_GRACE_S; an
+    # unpause of an agent holding an offer is taken back.  A callback hold
+    # with no callback to go with it is released.
+
+    def takes(self, interface: str, now: float) -> bool:
+        """Would this agent be offered a callback now, were they free?  (The
+        desktop's "ready": hold them with the callback pause instead.)"""
+        a = self.agents.get(interface)
+        if a is None or a.wrap is not None or a.call is not None or a.others or a.ringing or interface in self.by_agent:
+            return False
+        for queue in a.queues:
+            head = next((cb for cb in self.waiting_in(queue) if cb.not_before <= now), None)
+            q = self.qa.by_name.get(queue)
+            if head is not None and not (q is not None and any(c.state == "waiting" and (-c.priority, c.entered_at) < head.key() for c in q.waiting.values())):
+                return True
+        return False
+
+    def ready_action(self, interface: str, now: float) -> PauseMember:
+        """What the desktop's "ready" sends: the callback hold when a queued
+        callback is this agent's to take, else the unpause."""
+        if self.takes(interface, now):
+            return PauseMember(interface, True, CALLBACK_REASON)
+        return PauseMember(interface, False, "")
+
+    def unpaused(self, a: Agent, reason: str, ts: float, out: Output) -> None:
+        """MemberPaused(False) for `a`, who was paused with `reason` (or MemberAdded unpaused: "login")."""
+        if a.interface in self.by_agent:
+            if not any(p.interface == a.interface for p in out.actions if isinstance(p, PauseMember)):
+                out.actions.append(PauseMember(a.interface, True, CALLBACK_REASON))  # keep app_queue off the offer's agent
+            return
+        if reason in CORE_PAUSES:
+            return  # the core's own unpause: it chose to free them
+        if any(c.state == "waiting" for q in a.queues for c in self.qa.queue(q).waiting.values()):
+            self._queues_own[a.interface] = ts + UNPAUSE_GRACE_S
+            self.qa.timers.add(ts + UNPAUSE_GRACE_S, "cboffer", "")  # look again then, if they are still free
+
+    def _stray_holds(self, out: Output) -> None:
+        """An agent held with the callback pause (the desktop's "ready") with no callback to go with it: free them."""
+        for iface in list(out.agents):
+            a = self.agents.get(iface)
+            if a is None or not a.queues or iface in self.by_agent or iface in self.talking or a.wrap is not None or a.call is not None or a.others:
+                continue
+            if all(m.paused and m.reason == CALLBACK_REASON for m in a.queues.values()):
+                if not any(p.interface == iface for p in out.actions if isinstance(p, PauseMember)):
+                    out.actions.append(PauseMember(iface, False, CALLBACK_REASON))
+        if len(self._queues_own) > 1000:
+            self._queues_own = {k: v for k, v in self._queues_own.items() if v > self.qa.now}
 
     def _offer(self, cb: QueuedCallback, a: Agent, ts: float, out: Output) -> None:
         held = [p for p in out.actions if isinstance(p, PauseMember) and p.interface == a.interface and not p.paused]
@@ -193,7 +261,6 @@ class QueuedCallbacks:
         cb.timeline.append({"t": ts, "kind": "offered", "agent": a.interface, "attempt": cb.attempts})
         self.by_agent[a.interface] = cb
         self.qa.timers.add(ts + OFFER_TIMEOUT_S, "cboffer", cb.cb_id)
-        self.qa.kpi_add(cb.queue, ts, ((kpi.CB_MADE, 1.0),))
         out.pops.append(ScreenPop(a.interface, cb.cb_id, "ringing"))  # the desktop's card: a queued callback
         out.offers.append(CallbackOffer(cb.cb_id, cb.queue, a.interface, cb.number, cb.task, cb.uniqueid, cb.entered_at,
                                         cb.original_position, cb.requested_at))
@@ -202,8 +269,9 @@ class QueuedCallbacks:
 
     # --- the dial ---------------------------------------------------------------------------
 
-    def outbound(self, e: ev.UserEvent) -> None:
-        """UserEvent CcOutbound: the agent answered and [cc-outbound] dials."""
+    def outbound(self, e: ev.UserEvent, out: Output) -> None:
+        """UserEvent CcOutbound: the agent answered and [cc-outbound] dials
+        the customer: a callback made (an offer the agent never took is not)."""
         task, agent = e.get("Task"), e.get("Agent")
         cb = next((c for c in self.by_agent.values() if c.state == "offered" and ((task and task == c.task) or (not c.task and agent == c.agent))), None)
         if cb is None and task:
@@ -216,8 +284,11 @@ class QueuedCallbacks:
             self.by_agent[agent] = cb
         if cb is None:
             return
+        if task and not cb.task:
+            cb.task = task  # rebuilt from queue_log (its CcCallback was missed): the dialer found the task
         cb.state, cb.agent_uid = "dialing", e.get("Uniqueid") or e.uniqueid
         cb.timeline.append({"t": e.ts, "kind": "dialing", "uniqueid": cb.agent_uid, "agent": cb.agent})
+        self._fact(cb, "made", e.ts, out)
 
     def originate_failed(self, e: ev.OriginateResponded, out: Output) -> None:
         """The agent's phone did not take the offer: back in place, someone else may."""
@@ -262,12 +333,21 @@ class QueuedCallbacks:
         cb.state, cb.connected_at = "connected", at
         cb.timeline.append({"t": at, "kind": "connected", "call_id": d.call_id})
         d.timeline.append({"t": at, "kind": "queued_callback", "callback": cb.cb_id, "task": cb.task})
-        self.qa.kpi_add(cb.queue, at, ((kpi.CB_REACHED, 1.0), (kpi.CB_WAIT, at - cb.entered_at), (kpi.CB_DELAY, at - cb.requested_at)))
+        self._fact(cb, "reached", at, out)
         # On the call now; the wrap-up after it pauses and unpauses as after any call.
         self._finish(cb, at, out, release=False)
         if cb.agent is not None:
             self.talking[cb.agent] = cb
             out.pops.append(ScreenPop(cb.agent, cb.cb_id, "answered"))
+
+    def _fact(self, cb: QueuedCallback, kind: str, at: float, out: Output) -> None:
+        """Counted in the KPI windows and the 30-minute rows, and handed to
+        the service to persist: a restart (or a new cluster leader) reloads
+        today's facts and counts the same (Core.restore)."""
+        fact = {"callback_id": cb.cb_id, "attempt": cb.attempts, "kind": kind, "at": at, "queue": cb.queue, "task": cb.task,
+                "agent": cb.agent or "", "entered_at": cb.entered_at, "requested_at": cb.requested_at}  # fmt: skip
+        self.qa.kpi_callback(fact)
+        out.callback_facts.append(fact)
 
     def _retry(self, cb: QueuedCallback, ts: float, out: Output, why: str, count: bool = True) -> None:
         cb.timeline.append({"t": ts, "kind": "not_connected", "reason": why})

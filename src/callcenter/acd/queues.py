@@ -271,6 +271,22 @@ class Queues:
         if self.sink is not None:
             self.sink.handled(queue, ts, talk, hold, wrap, transferred)
 
+    def kpi_callback(self, fact: dict[str, Any]) -> None:
+        """A queued callback dialled ("made") or reached (qcallbacks.py):
+        live, or reloaded from its persisted fact after a restart."""
+        queue, at = fact["queue"], float(fact["at"])
+        if fact["kind"] == "made":
+            self.kpi_add(queue, at, ((kpi.CB_MADE, 1.0),))
+            if self.sink is not None:
+                self.sink.callback(queue, at, False)
+            return
+        wait, delay = at - float(fact["entered_at"]), at - float(fact["requested_at"])
+        ks = self.queue(queue).kpi
+        same = ks.day_of(float(fact["requested_at"])) == ks.day_of(at)
+        self.kpi_add(queue, at, ((kpi.CB_REACHED, 1.0), (kpi.CB_WAIT, wait), (kpi.CB_DELAY, delay), (kpi.CB_SAME_DAY, float(same))))
+        if self.sink is not None:
+            self.sink.callback(queue, at, True, wait, delay, same)
+
     # --- the caller in the queue ---------------------------------------------------------
 
     def new_call(self, ts: float, queue: str, uniqueid: str, linkedid: str, channel: str, number: str, name: str, position: int) -> QueueCall:

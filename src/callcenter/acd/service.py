@@ -40,8 +40,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd import events as ev
-from callcenter.acd import queue_log, snapshot
-from callcenter.acd.callback_dial import CallbackDialer
+from callcenter.acd import callback_dial, queue_log, snapshot
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
 from callcenter import spool as spooling
 from callcenter.acd.models import (
@@ -218,7 +217,7 @@ class AcdService:
         self._core_errors = 0
         self.dropped = 0
         # Queued callbacks the core offers: dialled through the gateway, their tasks kept in step.
-        self.callback_dialer = CallbackDialer(self)
+        self.callback_dialer = callback_dial.CallbackDialer(self)
         self._listeners.append(self.callback_dialer)
 
     # --- feeding the core -------------------------------------------------------
@@ -253,12 +252,9 @@ class AcdService:
             self._core_errors = self.core.stats["errors"]
             CORE_SKIPS.inc()
             log.error("ACD core skipped an event it could not apply: %s", self.core.last_error)
-        for r in out.records:
-            self._persist("record", r)
-        for i in out.intervals:
-            self._persist("interval", i)
-        for f in out.interval_rows:
-            self._persist("fact", f)
+        for kind, items in (("record", out.records), ("interval", out.intervals), ("fact", out.interval_rows), ("callback", out.callback_facts)):
+            for item in items:
+                self._persist(kind, item)
         for action in out.actions:
             self._act(action)
         for listener in list(self._listeners):
@@ -380,6 +376,7 @@ class AcdService:
                 )
             ).all()
             records = [record_dict(r) for r in rows]
+            callbacks = await callback_dial.load_facts(s, day_start, self.pbx)  # the callback KPIs so far today
             partial, until = await partial_rows(s, int(now // 1800) * 1800)
             intervals = [
                 {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": _ts(i.started_at), "ended_at": _ts(i.ended_at)}
@@ -387,7 +384,7 @@ class AcdService:
             ]
         if partial and until is not None:  # stopped gracefully inside this interval: go on from its rows
             self.core.interval_facts.resume(partial, until)
-        self.core.restore(records, intervals, now)
+        self.core.restore(records, intervals, now, callbacks)
         log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
         # Heard from Asterisk until: the last call we wrote (or the day's
         # start): the first resync's backfill reads queue_log from there.
@@ -675,6 +672,7 @@ async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]], 
     facts = [item for kind, item in batch if kind == "fact"]
     if facts:
         await write_facts(s, facts)
+    await callback_dial.write_facts(s, [item for kind, item in batch if kind == "callback"], pbx)
     WRITTEN.labels("record").inc(len(records))
     WRITTEN.labels("interval").inc(len(intervals))
 

@@ -20,7 +20,7 @@ from callcenter.acd.agents import Wrap
 from callcenter.acd.calls import Party
 from callcenter.acd.common import Output
 from callcenter.acd.direct import DirectCall
-from callcenter.acd.qcallbacks import QueuedCallback
+from callcenter.acd.qcallbacks import OFFER_TIMEOUT_S, QueuedCallback
 from callcenter.acd.queues import Attempt, QueueCall
 
 if TYPE_CHECKING:
@@ -93,13 +93,22 @@ def load(core: Core, rows: list[dict[str, Any]], now: float) -> int:
 
 
 def _put_callback(core: Core, data: dict[str, Any]) -> None:
-    """A queued callback back in its place.  One offered or dialling when we
-    stopped waits again: if the agent took it meanwhile, their CcOutbound
-    (Task) claims it back (qcallbacks.outbound), so it is not dialled twice."""
+    """A queued callback back in its place.  One offered when we stopped
+    stays that agent's until the offer lapses (their phone may still ring:
+    offered to someone else meanwhile, both would dial the customer); one
+    being dialled stays with its agent's outbound call when that call came
+    back too (the resync ends it if it is gone), and waits again otherwise;
+    if the agent took it meanwhile, their CcOutbound (Task) claims it back
+    (qcallbacks.outbound), so it is not dialled twice."""
     cb = QueuedCallback(**data)
-    if cb.state in ("offered", "dialing"):
-        cb.state, cb.agent, cb.agent_uid, cb.paused_by_us = "waiting", None, "", False
     qc = core.qcallbacks
+    if cb.state == "offered" and cb.agent and cb.offered_at is not None and cb.agent not in qc.by_agent:
+        qc.by_agent[cb.agent] = cb
+        core.timers.add(cb.offered_at + OFFER_TIMEOUT_S, "cboffer", cb.cb_id)
+    elif cb.state == "dialing" and cb.agent and cb.agent_uid in core.direct.by_phone and cb.agent not in qc.by_agent:
+        qc.by_agent[cb.agent] = cb
+    elif cb.state in ("offered", "dialing"):
+        cb.state, cb.agent, cb.agent_uid, cb.paused_by_us = "waiting", None, "", False
     qc.live[cb.cb_id] = cb
     qc.by_call[cb.call_id] = qc.by_call[cb.uniqueid] = cb
     qc._dirty = True

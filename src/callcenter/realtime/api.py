@@ -241,6 +241,14 @@ async def ready(me: Desk, request: Request) -> dict[str, Any]:
             if view.get("state") == "wrap_up" and wrap and wrap.get("dispositions_required"):
                 raise DeskError(409, "submit a disposition code and a note to finish wrap-up first", "disposition_first")
         gw = service.gateway(request.app.state)
+        # A queued callback that is theirs to take: held for it with the
+        # callback pause, never unpaused (app_queue would ring them for a live
+        # caller as the callback's dial rings them too: acd/qcallbacks.py).
+        qcb = getattr(getattr(acd, "core", None), "qcallbacks", None)
+        act = qcb.ready_action(iface, acd.core.now) if qcb is not None else None
+        if act is not None and act.paused:
+            await service.act("ready", gw.queue_pause(iface, True, reason=act.reason))
+            return {"ok": True, "held_for": "callback"}
         await service.act("ready", gw.queue_pause(iface, False))
     except DeskError as exc:
         raise _http(exc) from None

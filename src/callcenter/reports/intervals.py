@@ -2,7 +2,7 @@
 per queue and one per agent, closed at each boundary in *event time*.
 
 Pure (no I/O, no clock): the core calls the `offered / exited / handled /
-agent_time / agent_handled / outbound` hooks at the moment each fact
+callback / agent_time / agent_handled / outbound` hooks at the moment each fact
 happens (the same moments its live KPI windows count them), and `close`
 when event time crosses a boundary.  A replay of a capture therefore
 closes the same intervals with the same sums as the live run did.
@@ -59,6 +59,15 @@ QUEUE_SUMS = (
     "transfers",
     "outbound_attempts",
     "outbound_connects",
+    # Queued callbacks (acd/qcallbacks.py): asked for (in the interval the caller
+    # pressed the key), dialled, reached, reached on the day asked (日结日清),
+    # and for those reached, Σ original entry -> connect, Σ request -> connect.
+    "callbacks_requested",
+    "callbacks_made",
+    "callbacks_reached",
+    "callbacks_same_day",
+    "callback_wait_s",
+    "callback_delay_s",
     *(f"abandoned_{b}" for b in BUCKETS),
     *(f"answered_{b}" for b in BUCKETS),
 )
@@ -221,6 +230,8 @@ class IntervalAccumulator:
             q[_Q["timeouts"]] += sign
         else:
             q[_Q["other_exits"]] += sign
+            if outcome == "callback_requested":
+                q[_Q["callbacks_requested"]] += sign
 
     def handled(self, queue: str, ts: float, talk: float, hold: float, wrap: float, transferred: bool = False, sign: float = 1.0) -> None:
         q = self._qrow(queue, ts)
@@ -244,6 +255,19 @@ class IntervalAccumulator:
                 a = row.sums
                 a[_A["outbound_attempts"]] += 1
                 a[_A["outbound_connects"]] += connected
+
+    def callback(self, queue: str, ts: float, reached: bool, wait: float = 0.0, delay: float = 0.0, same_day: bool = False) -> None:
+        """A queued callback dialled (`reached` False) or reached, in the interval it happened."""
+        q = self._qrow(queue, ts)
+        if q is None:
+            return
+        if not reached:
+            q[_Q["callbacks_made"]] += 1
+            return
+        q[_Q["callbacks_reached"]] += 1
+        q[_Q["callbacks_same_day"]] += same_day
+        q[_Q["callback_wait_s"]] += wait
+        q[_Q["callback_delay_s"]] += delay
 
     # --- agent facts --------------------------------------------------------------
 

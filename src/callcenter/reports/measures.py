@@ -38,6 +38,12 @@ QUEUE_FORMULAS: dict[str, str] = {
     "max_wait_s": "longest wait = max over the period",
     "outbound_connect_rate": "outbound connect rate = outbound calls answered / outbound attempts",
     "abandoned_by_wait": "abandons by wait bucket (s): " + ", ".join(b.replace("_", "–") for b in BUCKETS),
+    "callbacks_requested": "queued callbacks asked for = callers who pressed the callback key (they left the queue, not abandoned)",
+    "callbacks_made": "callbacks made = dials of the customer for a queued callback (an offer the agent did not take is not one)",
+    "callback_reach_rate": "callback reach rate = callbacks reached / callbacks made",
+    "callback_delay_s": "time to callback = Σ (callback connected − key press) / callbacks reached",
+    "callback_wait_s": "callback wait = Σ (callback connected − original entry in the queue) / callbacks reached",
+    "callback_same_day_share": "cleared the same day (日结日清) = callbacks reached on the local day they were asked for / callbacks asked for; target 100 %",
 }
 
 AGENT_FORMULAS: dict[str, str] = {
@@ -110,6 +116,13 @@ def queue_figures(c: Mapping[str, float]) -> dict[str, Any]:
         "outbound_attempts": int(c["outbound_attempts"]),
         "outbound_connects": int(c["outbound_connects"]),
         "outbound_connect_rate": ratio(c["outbound_connects"], c["outbound_attempts"]),
+        "callbacks_requested": int(c["callbacks_requested"]),
+        "callbacks_made": int(c["callbacks_made"]),
+        "callbacks_reached": int(c["callbacks_reached"]),
+        "callback_reach_rate": ratio(c["callbacks_reached"], c["callbacks_made"]),
+        "callback_delay_s": avg(c["callback_delay_s"], c["callbacks_reached"]),
+        "callback_wait_s": avg(c["callback_wait_s"], c["callbacks_reached"]),
+        "callback_same_day_share": ratio(c["callbacks_same_day"], c["callbacks_requested"]),
     }
 
 

@@ -113,7 +113,11 @@ class RealClock:
             schedule.run_until(self.wall(schedule))
             t = schedule.next_time()
             delay = 3600.0 if t is None else max(0.0, (t - self.wall(schedule)) / self.speed)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+            # cancel that lands as the wait ends, and then this loop never
+            # stops (AmiServer.stop waited on it forever).
             try:
-                await asyncio.wait_for(schedule.changed.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await schedule.changed.wait()
             except TimeoutError:
                 pass

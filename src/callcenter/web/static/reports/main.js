@@ -10,9 +10,11 @@ import { applyI18n, lang, t } from "/static/common/i18n.js";
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const QUEUE_COLS = ["offered", "answered", "answer_rate", "service_level", "service_level_30", "abandoned", "abandon_rate", "asa_s", "aht_s",
-  "avg_talk_s", "avg_hold_s", "avg_wrap_up_s", "transfer_rate", "max_wait_s"];
+  "avg_talk_s", "avg_hold_s", "avg_wrap_up_s", "transfer_rate", "max_wait_s",
+  "callbacks_requested", "callbacks_made", "callbacks_reached", "callback_delay_s", "callback_same_day_share"];
 const AGENT_COLS = ["handled", "logged_in_s", "talk_s", "wrap_s", "paused_s", "occupancy", "utilisation", "calls_per_hour", "agent_aht_s", "pause_s"];
-const RATES = new Set(["answer_rate", "service_level", "service_level_30", "abandon_rate", "transfer_rate", "occupancy", "utilisation"]);
+const RATES = new Set(["answer_rate", "service_level", "service_level_30", "abandon_rate", "transfer_rate", "occupancy", "utilisation",
+  "callback_reach_rate", "callback_same_day_share"]);
 const DURATIONS = new Set(["logged_in_s", "talk_s", "wrap_s", "paused_s"]);
 const charts = {};
 let options = null;
