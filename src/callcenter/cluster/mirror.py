@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 
 from callcenter.cluster.stream import keys
+from callcenter.realtime import trace
 from callcenter.realtime.hub import AGENT_PREFIX, CENTRE, SUPERVISOR, WALLBOARD, _RESNAP, Hub, Topic
 
 log = logging.getLogger("callcenter.cluster")
@@ -195,6 +196,8 @@ class Mirror:
 
 def apply_delta(hub: Hub, store: ViewStore, name: str, seq: int, ts: float, payload: str) -> None:
     """One recorded delta of the leader's hub, replayed into this hub."""
+    if trace.ON:
+        trace.mark("read", name, seq)
     hub.ts = ts
     store.now = max(store.now, ts)
     if not name:  # connection-level (settings changed)

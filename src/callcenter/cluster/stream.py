@@ -33,6 +33,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Gauge
 
+from callcenter.realtime import trace
+
 log = logging.getLogger("callcenter.cluster")
 
 PUBLISHED = Counter("callcenter_cluster_published_total", "Stream entries the leader published")
@@ -198,6 +200,9 @@ class Publisher:
                         args.extend(entry)
                     args.append(snap if last else "")
                     await self._script(keys=[self.keys["fence"], self.keys["events"], self.keys["state"]], args=args)
+                if trace.ON:
+                    for entry in batch:
+                        trace.mark("xadd", entry[2], entry[3])
                 self.stats["published"] += len(batch)
                 PUBLISHED.inc(len(batch))
             except asyncio.CancelledError:

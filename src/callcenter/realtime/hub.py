@@ -47,6 +47,7 @@ from callcenter.acd.core import Output, ScreenPop
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
 from callcenter.privacy import mask_json_text, mask_phone
+from callcenter.realtime import trace
 
 log = logging.getLogger("callcenter.realtime")
 
@@ -141,7 +142,11 @@ class Client:
                 continue
             if self.masked:
                 text = mask_json_text(text)
+            if trace.ON and seq:
+                trace.mark("send0", topic, seq)
             await self.ws.send_text(text)
+            if trace.ON and seq:
+                trace.mark("send1", topic, seq)
 
 
 Lookup = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -265,6 +270,8 @@ class Hub:
         seq = topic.seq + 1
         text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
         topic.record(text)
+        if trace.ON:
+            trace.mark("hub", topic.name, seq)
         if self.sink is not None:
             self.sink(topic.name, seq, self.ts, text)
         if topic.clients:
