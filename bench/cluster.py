@@ -116,7 +116,12 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     n_workers = args.workers or max(1, min(4, -(-len(specs) // 1250)))
     workers = Workers(specs, n_workers)
     await workers.started()
-    await asyncio.sleep(3 + len(specs) / 500)  # connected, snapshots sent, then quiet
+    deadline = time.monotonic() + 120
+    while sum(await workers.ask("ready")) < len(specs) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)  # every client connected and has its snapshot ...
+    ready_s = round(time.monotonic() - deadline + 120, 1)
+    not_ready = len(specs) - sum(await workers.ask("ready"))
+    await asyncio.sleep(2)  # ... then quiet
     await workers.ask("reset")
     lag = LoopLag()
     lag.start()
@@ -176,6 +181,8 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "clients": len(specs),
         "client_workers": n_workers,
         "failed_clients": failed,
+        "connected_in_s": ready_s,
+        "not_connected": not_ready,
         "seconds": round(wall, 1),
         "ami_events_per_s": round(ami_per_s, 1),
         "stream_entries_per_s": round(published / wall, 1) if published is not None else None,
@@ -224,10 +231,14 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
     last websocket send of that delta on any node."""
     marks: dict[tuple[str, int], dict[str, float]] = {}  # (topic, seq) -> stage@role -> first time
     ami: dict[str, list[float]] = {}
+    spans: dict[str, list[float]] = {}
     for path in Path(trace_base).parent.glob(Path(trace_base).name + ".*"):
         role = pids.get(int(path.suffix[1:]), "?")
         for line in path.read_text().splitlines():
             stage, topic, seq, t = line.split()
+            if stage == "span":  # synchronous work that held a node's loop: name, ms
+                spans.setdefault(f"{topic}@{role}", []).append(float(seq))
+                continue
             if stage == "ami":
                 ami.setdefault(topic, []).append(float(t))
                 continue
@@ -245,7 +256,10 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
         if reads:
             out.setdefault("ami@leader", []).append(min(reads) - sent)
         out.setdefault("client", []).append(got - sent)
-    return {k: {"n": len(v), "p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in sorted(out.items())}
+    res: dict[str, Any] = {k: {"n": len(v), "p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in sorted(out.items())}
+    for k, v in sorted(spans.items()):  # only those >= 2 ms are marked
+        res["loop_held_ms " + k] = {"n>=2ms": len(v), "p50": round(pct(v, 0.5), 1), "max": round(max(v), 1), "total_ms": round(sum(v))}
+    return res
 
 
 async def stream_len(cluster: Cluster) -> int | None:

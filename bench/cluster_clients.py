@@ -35,6 +35,7 @@ class WClient:
         self.state: bool | None = None  # the probe's paused state as this client last saw it
         self.changes: list[tuple[int, bool, float]] = []  # (seq, paused, received)
         self.error = ""
+        self.ready = False  # its snapshot came: it follows the topic
 
     async def run(self) -> None:
         import websockets
@@ -45,6 +46,8 @@ class WClient:
                 await ws.send(json.dumps({"op": "subscribe", "topic": self.topic}))
                 async for raw in ws:
                     now = time.monotonic()
+                    if not self.ready and raw.startswith('{"type":"snapshot"'):
+                        self.ready = True
                     if not agent:
                         if raw.startswith('{"type":"delta"'):
                             self.deltas += 1
@@ -78,6 +81,8 @@ async def _serve(conn: Connection, specs: list[Spec]) -> None:
             for c in clients:
                 c.changes = []
             conn.send(sum(c.deltas for c in clients))
+        elif cmd == "ready":
+            conn.send(sum(c.ready for c in clients))
         elif cmd == "deltas":
             conn.send(sum(c.deltas for c in clients))
         elif cmd == "report":

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd import events as ev
 from callcenter.acd import queue_log, snapshot
+from callcenter.realtime import trace
 from callcenter.acd.callback_dial import CallbackDialer
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
 from callcenter import spool as spooling
@@ -441,6 +442,7 @@ class AcdService:
     async def write_snapshot(self) -> None:
         """Replace the saved calls in progress with the core's (a few hundred rows at most)."""
         assert self.db is not None
+        t_dump = time.monotonic()
         rows = [
             {
                 "pbx": self.pbx,
@@ -452,6 +454,8 @@ class AcdService:
             }
             for r in snapshot.dump(self.core)
         ]
+        if trace.ON:
+            trace.span("acd_snapshot_dump", t_dump)
         async with self.db.sessions() as s:
             if self.fence is not None:
                 await self.fence(s)  # raises when a newer leader holds this PBX

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -158,6 +159,7 @@ class Mirror:
                         continue
                     need = ""
                 got = await self.redis.xread({self.keys["events"]: self.last_id}, count=1000, block=self.block_ms)
+                t_batch = time.monotonic()
                 for _stream, entries in got or ():
                     for eid, fields in entries:
                         if self._stopping:
@@ -167,6 +169,8 @@ class Mirror:
                             break
                     if need:
                         break
+                if trace.ON:
+                    trace.span("mirror_batch", t_batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: try again, then resync

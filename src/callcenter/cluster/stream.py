@@ -95,7 +95,7 @@ class Publisher:
         prefix: str,
         pbx: str,
         token: int,
-        snapshot: Callable[[], dict[str, Any]],
+        snapshot: Callable[[], dict[str, Any] | str],
         *,
         maxlen: int = 20_000,
         snapshot_s: float = 1.0,
@@ -184,7 +184,14 @@ class Publisher:
             snap = ""
             if self._force or (now >= next_snap and self.g != self._snap_g):
                 # Built with no await since the batch was taken: it is the state right after its last entry.
-                snap = dumps({**self._snapshot(), "epoch": self.epoch, "g": self.g})
+                t_snap = time.monotonic()
+                state = self._snapshot()
+                if isinstance(state, str):  # already serialised (node.ClusterNode._snapshot): add the epoch and g
+                    snap = f'{state[:-1]},"epoch":{dumps(self.epoch)},"g":{self.g}}}'
+                else:
+                    snap = dumps({**state, "epoch": self.epoch, "g": self.g})
+                if trace.ON:
+                    trace.span("publisher_snapshot", t_snap)
                 self._snap_g = self.g
                 self._force = False
                 next_snap = now + self.snapshot_s

@@ -199,6 +199,9 @@ class Hub:
         self._dirty_agents: set[str] = set()
         self._agent_queues: dict[str, frozenset[str]] = {}
         self._fresh: dict[str, dict[str, Any]] = {}
+        # Agent -> its latest view as published, serialised (a cluster leader's
+        # state snapshot is joined from these instead of dumping every view again).
+        self.view_json: dict[str, str] = {}
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = {"resnapshots": 0, "dropped": 0, "sent_deltas": 0}
@@ -252,7 +255,8 @@ class Hub:
             topic = self._topic(AGENT_PREFIX + iface)
             if topic is not None:
                 view = self._fresh[iface] = core.agent_view(iface)
-                self._publish(topic, {"agent": view})
+                vj = self.view_json[iface] = dumps(view)
+                self._publish_json(topic, '{"agent":' + vj + "}")
         if output.agents or output.queues:
             self._dirty_agents |= output.agents
             self._dirty_queues |= output.queues
@@ -267,8 +271,12 @@ class Hub:
         return topic
 
     def _publish(self, topic: Topic, data: dict[str, Any]) -> None:
+        self._publish_json(topic, dumps(data))
+
+    def _publish_json(self, topic: Topic, data: str) -> None:
+        """One delta (`data` already serialised), the same text for every client."""
         seq = topic.seq + 1
-        text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
+        text = f'{{"type":"delta","topic":{dumps(topic.name)},"seq":{seq},"ts":{dumps(self.ts)},"data":{data}}}'
         topic.record(text)
         if trace.ON:
             trace.mark("hub", topic.name, seq)
@@ -290,6 +298,14 @@ class Hub:
 
     def flush_boards(self) -> None:
         """One coalesced delta for the wallboard and supervisor topics."""
+        t0 = time.monotonic()
+        try:
+            self._flush_boards()
+        finally:
+            if trace.ON:
+                trace.span("flush_boards", t0)
+
+    def _flush_boards(self) -> None:
         self._flush_handle = None
         self._last_flush = time.monotonic()
         queues, agents = self._dirty_queues, self._dirty_agents
@@ -302,8 +318,10 @@ class Hub:
         fresh, self._fresh = self._fresh, {}
         if board is None and sup is None:
             return
-        # Views the agent topics computed for the latest event are reused.
+        # Views the agent topics computed (and serialised) for the latest event are reused.
         views = {i: fresh.get(i) or core.agent_view(i) for i in agents}
+        vjs = {i: self.view_json[i] if i in fresh else dumps(v) for i, v in views.items()}
+        self.view_json.update(vjs)
         # The queues each changed agent was in before, so a scoped board is
         # told (null) when one leaves its queues, and only then.
         left = {}
@@ -313,17 +331,22 @@ class Hub:
             if before - now_in:
                 left[i] = before
             self._agent_queues[i] = now_in
+        # Each view is serialised once, for the stream and every client: fragments `"key":{...}`.
+        af = {i: f"{dumps(i)}:{vj}" for i, vj in vjs.items()}
+        agents_json = "{" + ",".join(af.values()) + "}"
         if board is not None:
             qviews = {q: core.queue_view(q) for q in queues}
+            qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()}
             seq = board.record({"queues": qviews, "agents": views, "left": left})
             if self.sink is not None:
-                self.sink(WALLBOARD, seq, self.ts, {"queues": qviews, "agents": views, "left": _lists(left), "totals": core.totals_view()})
-            self._fanout(board, seq, qviews, views, left, self._board_agent)
+                payload = f'{{"queues":{{{",".join(qf.values())}}},"agents":{agents_json},"left":{dumps(_lists(left))},"totals":{dumps(core.totals_view())}}}'
+                self.sink(WALLBOARD, seq, self.ts, payload)
+            self._fanout(board, seq, qviews, views, left, self._board_agent, qf=qf)
         if sup is not None and views:
             seq = sup.record({"agents": views, "left": left})
             if self.sink is not None:
-                self.sink(SUPERVISOR, seq, self.ts, {"agents": views, "left": _lists(left)})
-            self._fanout(sup, seq, None, views, left, None)
+                self.sink(SUPERVISOR, seq, self.ts, f'{{"agents":{agents_json},"left":{dumps(_lists(left))}}}')
+            self._fanout(sup, seq, None, views, left, None, af=af)
 
     def _fanout(
         self,
@@ -333,6 +356,8 @@ class Hub:
         views: dict[str, Any],
         left: dict[str, frozenset[str]],
         shape: Callable[..., Any] | None,
+        qf: dict[str, str] | None = None,
+        af: dict[str, str] | None = None,
     ) -> None:
         """Send each audience (scope) its cut of a board delta.  Every queue
         and agent is serialised once and the cuts are joined from those
@@ -340,8 +365,10 @@ class Hub:
         scopes and clients there are (bench/latency.py)."""
         if not topic.clients:
             return
-        qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()} if qviews is not None else None
-        af = {i: f"{dumps(i)}:{dumps(shape(v) if shape else v)}" for i, v in views.items()}
+        if qf is None and qviews is not None:
+            qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()}
+        if af is None:
+            af = {i: f"{dumps(i)}:{dumps(shape(v) if shape else v)}" for i, v in views.items()}
         head = f'{{"type":"delta","topic":{dumps(topic.name)},"seq":{seq},"ts":{dumps(self.ts)},"data":{{'
         # queue -> the changed agents in it (and those that just left it)
         members: dict[str, list[str]] = {}

@@ -32,6 +32,13 @@ def mark(stage: str, topic: str, seq: int | str, t: float | None = None) -> None
         flush()
 
 
+def span(name: str, started: float) -> None:
+    """A piece of synchronous work that held the event loop (when >= 2 ms)."""
+    now = time.monotonic()
+    if now - started >= 0.002:
+        _lines.append(f"span {name} {1000 * (now - started):.1f} {now:.6f}\n")
+
+
 def flush() -> None:
     if not _lines:
         return
