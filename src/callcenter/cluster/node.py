@@ -315,7 +315,7 @@ class ClusterNode:
         queues = dumps({name: core.queue_view(name) for name in sorted(core.queues)})
         board = f'{{"ts":{dumps(core.now)},"queues":{queues},"agents":{{{",".join(agents)}}},"totals":{dumps(core.totals_view())}}}'
         seqs = dumps({name: t.seq for name, t in hub.topics.items()})
-        return f'{{"board":{board},"pops":{dumps(hub.pops)},"seqs":{seqs},"node":{dumps(self.node)}}}
+        return f'{{"board":{board},"pops":{dumps(hub.pops)},"seqs":{seqs},"node":{dumps(self.node)}}}'
 
     async def _step_down(self, why: str) -> None:
         stack, self._leading = self._leading, None
