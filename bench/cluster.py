@@ -137,6 +137,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     proc0 = time.process_time()
     wcpu0 = workers.cpu_s()
     t0 = time.monotonic()
+    print(f"{label}: {len(specs)} clients connected in {ready_s} s; measuring {args.seconds} s", file=sys.stderr, flush=True)
     await probe.run(args.probe_rate, args.seconds)
     wall = time.monotonic() - t0
     lag.stop()
