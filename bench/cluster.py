@@ -11,15 +11,21 @@ Redis) for the ratio:
 * event-to-browser latency: probe agents (members of a queue with no
   traffic) are paused and unpaused on the PBX at a steady rate; each client
   follows one probe's agent topic and times the delta that shows the new
-  state against the moment the PBX emitted the event (same process, same
-  clock); p50 / p99 / max and the number missed;
+  state against the moment the PBX emitted the event; p50 / p99 / max and
+  the number missed.  The clients run in worker processes of their own
+  (bench/cluster_clients.py; time.monotonic is one clock for every process
+  on Linux), the PBX in this one; the window starts once every client has
+  its snapshot;
+* `--trace`: the nodes mark each probe delta's stages (AMI read, hub,
+  stream write, stream read, websocket send: callcenter.realtime.trace) and
+  the work that held their loops; printed as ms after the PBX emitted it;
 * per-node CPU (utime + stime over the run, % of one core);
 * failover: `--kills` times kill -9 the leader, time until another node
   leads with its AMI link up and resynced; p50 and max (the killed node is
   started again before the next kill).
 
 The machine that produced docs/benchmarks.md has 2 cores shared by every
-process here (nodes, PBX, clients, PostgreSQL, Redis).
+process here (nodes, PBX, client workers, PostgreSQL, Redis).
 """
 
 from __future__ import annotations
