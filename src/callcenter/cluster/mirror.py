@@ -137,6 +137,7 @@ class Mirror:
         hub.ts = snap.get("board", {}).get("ts") or hub.ts
         hub.pops = dict(snap.get("pops") or {})
         hub._agent_queues = {}
+        hub.forget_snapshots()
         seqs: dict[str, int] = snap.get("seqs") or {}
         for name, topic in hub.topics.items():
             topic.history.clear()

@@ -249,6 +249,7 @@ class ClusterNode:
         hub.pops = {}
         hub._agent_queues = {}
         hub.view_json = {}
+        hub.forget_snapshots()
         for topic in hub.topics.values():
             topic.history.clear()
         hub.attach(acd)

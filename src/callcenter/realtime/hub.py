@@ -202,6 +202,8 @@ class Hub:
         # Agent -> its latest view as published, serialised (a cluster leader's
         # state snapshot is joined from these instead of dumping every view again).
         self.view_json: dict[str, str] = {}
+        # (board topic, scope) -> ((seq, epoch), its snapshot text)
+        self._snapshots: dict[tuple[str, frozenset[str] | None], tuple[tuple[int, str], str]] = {}
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = {"resnapshots": 0, "dropped": 0, "sent_deltas": 0}
@@ -620,6 +622,24 @@ class Hub:
     def snapshot_text(self, client: Client, topic: str) -> str:
         t = self.topics[topic]
         client.floor[topic] = t.seq
+        # A board's snapshot is made once per scope and sequence number, not
+        # once per client: 500 wallboards (re)connecting at once, or all
+        # resnapshotted by a new cluster epoch, each built the whole board.
+        key = (topic, client.scope) if topic in (WALLBOARD, SUPERVISOR) else None
+        if key is not None:
+            hit = self._snapshots.get(key)
+            if hit is not None and hit[0] == (t.seq, self.epoch):
+                return hit[1]
+        text = self._snapshot_text(client, topic, t)
+        if key is not None:
+            self._snapshots[key] = ((t.seq, self.epoch), text)
+        return text
+
+    def forget_snapshots(self) -> None:
+        """The views were replaced (a cluster resync, a new leader): snapshots are made again."""
+        self._snapshots.clear()
+
+    def _snapshot_text(self, client: Client, topic: str, t: Topic) -> str:
         return dumps(
             {
                 "type": "snapshot",
