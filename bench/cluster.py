@@ -156,6 +156,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     published1 = await stream_len(cluster)
     published = None if published0 is None or published1 is None else published1 - published0
     deltas = sum(await workers.ask("deltas")) - deltas0
+    wlags = [x for xs in await workers.ask("lags") for x in xs]
     await asyncio.sleep(5.0)  # late deltas are late, not missed: "missed" counts what never came
     reports = [r for rs in await workers.ask("report") for r in rs]
     leader = await cluster.wait_leader(30)
@@ -201,6 +202,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "bench_process_cpu_pct": bench_cpu,
         "client_workers_cpu_pct": workers_cpu,
         "bench_loop_lag_ms": lag.summary(),
+        "client_workers_loop_lag_ms": {"p50": round(1000 * pct(wlags, 0.5), 1), "p99": round(1000 * pct(wlags, 0.99), 1), "max": round(1000 * max(wlags or [0.0]), 1)},
         "missed": max(0, expected - got),
         "cpu_pct_per_node": cpu,
         **({"failover": failover} if failover else {}),

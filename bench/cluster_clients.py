@@ -74,20 +74,33 @@ async def _serve(conn: Connection, specs: list[Spec]) -> None:
         if k % 25 == 24:
             await asyncio.sleep(0.05)
     loop = asyncio.get_running_loop()
+    lags: list[float] = []
+
+    async def watch() -> None:  # how late this worker's loop wakes
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - t - 0.01)
+
+    watcher = asyncio.create_task(watch())
     conn.send("connecting")
     while True:
         cmd = await loop.run_in_executor(None, conn.recv)
         if cmd == "reset":  # the measured window starts: what came before is not counted
             for c in clients:
                 c.changes = []
+            lags.clear()
             conn.send(sum(c.deltas for c in clients))
         elif cmd == "ready":
             conn.send(sum(c.ready for c in clients))
         elif cmd == "deltas":
             conn.send(sum(c.deltas for c in clients))
+        elif cmd == "lags":
+            conn.send(list(lags))
         elif cmd == "report":
             conn.send([(c.topic, c.node_index, c.changes, c.error) for c in clients])
         elif cmd == "stop":
+            watcher.cancel()
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
