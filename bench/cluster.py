@@ -164,10 +164,10 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     by_role: dict[str, list[float]] = {"on_leader": [], "on_followers": []}
     samples: list[tuple[str, int, float, float]] = []
     got = expected = failed = 0
-    for topic, node_index, changes, error in reports:
+    for topic, node_index, changes, error, ready in reports:
         failed += bool(error)  # before the kills, which drop the dead node's clients
-        if not topic.startswith("agent:"):
-            continue
+        if not topic.startswith("agent:") or not ready:
+            continue  # "missed" is counted on clients that had their snapshot (not_connected: the others)
         iface = topic[6:]
         expected += probe.per_iface.get(iface, 0)  # every flip of its probe should reach the client
         for seq, paused, received in changes:

@@ -107,7 +107,7 @@ async def _serve(conn: Connection, specs: list[Spec]) -> None:
         elif cmd == "lags":
             conn.send(list(lags))
         elif cmd == "report":
-            conn.send([(c.topic, c.node_index, c.changes, c.error) for c in clients])
+            conn.send([(c.topic, c.node_index, c.changes, c.error, c.ready) for c in clients])
         elif cmd == "stop":
             watcher.cancel()
             for t in tasks:
