@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from callcenter.acd import kpi
@@ -56,15 +57,23 @@ def plain(obj: Any) -> Any:
 
 
 def dump(core: Core) -> list[dict[str, Any]]:
+    return list(dump_iter(core))
+
+
+def dump_iter(core: Core) -> Iterator[dict[str, Any]]:
+    """dump's rows one at a time, so a caller on an event loop can let
+    others run between them; the calls are listed before the first row."""
+    calls, directs = list(core.queue_acd.calls.values()), list(core.direct.live.values())
+    agents, callbacks = list(core.agent_states.by_interface.values()), list(core.qcallbacks.live.values())
+    for call in calls:
+        yield {"kind": "queue", "key": call.call_id, "data": plain(call), "version": VERSION}
     rows: list[dict[str, Any]] = []
-    for call in core.queue_acd.calls.values():
-        rows.append({"kind": "queue", "key": call.call_id, "data": plain(call)})
-    for d in core.direct.live.values():
+    for d in directs:
         data = {f.name: getattr(d, f.name) for f in dataclasses.fields(d) if f.name != "thread"}
         data["caller"] = plain(d.caller)
         data["remote"] = plain(d.remote) if d.remote else None
         rows.append({"kind": "direct", "key": d.call_id, "data": data})
-    for a in core.agent_states.by_interface.values():
+    for a in agents:
         if a.wrap is not None:
             w = a.wrap
             rows.append(
@@ -74,12 +83,12 @@ def dump(core: Core) -> list[dict[str, Any]]:
                     "data": {"call_id": w.call.call_id, "started": w.started, "deadline": w.deadline, "paused_by_us": w.paused_by_us, "name": a.name},
                 }
             )
-    for cb in core.qcallbacks.live.values():  # queued callbacks keep their place across a restart
+    for cb in callbacks:  # queued callbacks keep their place across a restart
         data = {f.name: getattr(cb, f.name) for f in dataclasses.fields(cb) if f.name != "direct"}
         rows.append({"kind": "callback", "key": cb.cb_id, "data": data})
     for row in rows:
         row["version"] = VERSION
-    return rows
+        yield row
 
 
 def load(core: Core, rows: list[dict[str, Any]], now: float) -> int:
