@@ -11,21 +11,28 @@ Redis) for the ratio:
 * event-to-browser latency: probe agents (members of a queue with no
   traffic) are paused and unpaused on the PBX at a steady rate; each client
   follows one probe's agent topic and times the delta that shows the new
-  state against the moment the PBX emitted the event (same process, same
-  clock); p50 / p99 / max and the number missed;
+  state against the moment the PBX emitted the event; p50 / p99 / max and
+  the number missed.  The clients run in worker processes of their own
+  (bench/cluster_clients.py; time.monotonic is one clock for every process
+  on Linux), the PBX in this one; the window starts once every client has
+  its snapshot;
+* `--trace`: the nodes mark each probe delta's stages (AMI read, hub,
+  stream write, stream read, websocket send: callcenter.realtime.trace) and
+  the work that held their loops; printed as ms after the PBX emitted it;
 * per-node CPU (utime + stime over the run, % of one core);
 * failover: `--kills` times kill -9 the leader, time until another node
   leads with its AMI link up and resynced; p50 and max (the killed node is
   started again before the next kill).
 
 The machine that produced docs/benchmarks.md has 2 cores shared by every
-process here (nodes, PBX, clients, PostgreSQL, Redis).
+process here (nodes, PBX, client workers, PostgreSQL, Redis).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import os
 import random
@@ -45,6 +52,9 @@ import redis.asyncio as aioredis  # noqa: E402
 
 from tests.cluster.harness import Cluster, Node  # noqa: E402
 from tests.conftest import pg_create_database, pg_drop_database  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from cluster_clients import Workers  # noqa: E402
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 PROBE_QUEUE = "vip"  # in the simulator's queues, not in the traffic's loads
@@ -70,7 +80,7 @@ class Probe:
         self.cluster = cluster
         self.ifaces = [f"PJSIP/95{i:02d}" for i in range(n)]
         self.paused = dict.fromkeys(self.ifaces, False)
-        self.sent: dict[tuple[str, bool], float] = {}
+        self.times: dict[tuple[str, bool], list[float]] = {}  # (iface, paused) -> when each such flip was emitted
         self.flips = 0
         self.per_iface: dict[str, int] = {}
 
@@ -88,69 +98,40 @@ class Probe:
             iface = random.choice(self.ifaces)
             state = not self.paused[iface]
             self.paused[iface] = state
-            self.sent[(iface, state)] = time.monotonic()
+            self.times.setdefault((iface, state), []).append(time.monotonic())
             pbx.pause(iface, state, "bench" if state else "")
             self.flips += 1
             self.per_iface[iface] = self.per_iface.get(iface, 0) + 1
             await asyncio.sleep(1 / rate)
 
 
-class Client:
-    def __init__(self, token: str, topic: str, probe: Probe) -> None:
-        self.token = token
-        self.topic = topic
-        self.probe = probe
-        self.lat: list[float] = []
-        self.deltas = 0
-        self.state: bool | None = None  # the probe's paused state as this client last saw it
-        self.changes = 0
-        self.error = ""
-        self.node_index = -1
-
-    async def run(self, node: Node) -> None:
-        import websockets
-
-        self.node_index = node.index
-        try:
-            async with websockets.connect(node.ws + f"?token={self.token}", open_timeout=60, max_size=None, ping_interval=None) as ws:
-                await ws.send(json.dumps({"op": "subscribe", "topic": self.topic}))
-                async for raw in ws:
-                    now = time.monotonic()
-                    m = json.loads(raw)
-                    if m.get("type") != "delta":
-                        continue
-                    self.deltas += 1
-                    if self.topic.startswith("agent:"):
-                        agent = m["data"].get("agent")
-                        if agent:
-                            paused = agent.get("state") == "paused"
-                            sent = self.probe.sent.get((self.topic[6:], paused))
-                            if paused != self.state and sent is not None:
-                                self.changes += 1
-                                self.lat.append(now - sent)
-                            self.state = paused
-        except Exception as exc:  # noqa: BLE001 - counted as a failed client
-            self.error = f"{type(exc).__name__}: {exc}"[:120]
+def emitted(probe: Probe, iface: str, paused: bool, received: float) -> float | None:
+    """When the PBX emitted the last flip of `iface` to `paused` before `received`."""
+    times = probe.times.get((iface, paused), [])
+    i = bisect.bisect_right(times, received)
+    return times[i - 1] if i else None
 
 
 async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dict[str, Any]:
     probe = Probe(cluster, args.probes)
     probe.install()
     nodes = [n for n in cluster.nodes if n.alive]
-    clients: list[Client] = []
     admin = cluster.tokens["admin"]
-    for i in range(args.clients):
-        clients.append(Client(admin, f"agent:{probe.ifaces[i % len(probe.ifaces)]}", probe))
-    for _ in range(args.wallboards):
-        clients.append(Client(admin, "wallboard", probe))
-    tasks = []
-    for k, c in enumerate(clients):
-        tasks.append(asyncio.create_task(c.run(nodes[k % len(nodes)])))
-        if k % 50 == 49:
-            await asyncio.sleep(0.05)
-    await asyncio.sleep(3)  # snapshots, then quiet
-    for c in clients:
-        c.changes, c.lat = 0, []
+    topics = [f"agent:{probe.ifaces[i % len(probe.ifaces)]}" for i in range(args.clients)] + ["wallboard"] * args.wallboards
+    specs = [(admin, t, nodes[k % len(nodes)].ws, nodes[k % len(nodes)].index) for k, t in enumerate(topics)]
+    n_workers = args.workers or max(1, min(4, -(-len(specs) // 1250)))
+    workers = Workers(specs, n_workers)
+    await workers.started()
+    t_connect = time.monotonic()
+    deadline = t_connect + 60 + len(specs) / 20
+    while sum(await workers.ask("ready")) < len(specs) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)  # every client connected and has its snapshot ...
+    ready_s = round(time.monotonic() - t_connect, 1)
+    not_ready = len(specs) - sum(await workers.ask("ready"))
+    await asyncio.sleep(2)  # ... then quiet
+    await workers.ask("reset")
+    lag = LoopLag()
+    lag.start()
     ami_events = [0]
 
     def count(_msg: Any) -> None:
@@ -159,41 +140,58 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     cluster.pbx.sinks.append(count)  # every AMI event the PBX emits (what the leader's bridge reads)
     published0 = await stream_len(cluster)
     cpu0 = {n.index: cpu_s(n.proc.pid) for n in nodes}
-    deltas0 = sum(c.deltas for c in clients)
+    deltas0 = sum(await workers.ask("deltas"))
     proc0 = time.process_time()
+    wcpu0 = workers.cpu_s()
     t0 = time.monotonic()
+    print(f"{label}: {len(specs)} clients connected in {ready_s} s; measuring {args.seconds} s", file=sys.stderr, flush=True)
     await probe.run(args.probe_rate, args.seconds)
     wall = time.monotonic() - t0
+    lag.stop()
     bench_cpu = round(100 * (time.process_time() - proc0) / wall, 1)  # before the kills
+    workers_cpu = round(100 * (workers.cpu_s() - wcpu0) / wall, 1)
     cpu = {n.index: round(100 * (cpu_s(n.proc.pid) - cpu0[n.index]) / wall, 1) for n in nodes}
     ami_per_s = ami_events[0] / wall
     cluster.pbx.sinks.remove(count)
     published1 = await stream_len(cluster)
     published = None if published0 is None or published1 is None else published1 - published0
-    deltas = sum(c.deltas for c in clients) - deltas0
+    deltas = sum(await workers.ask("deltas")) - deltas0
+    wlags = [x for xs in await workers.ask("lags") for x in xs]
     await asyncio.sleep(5.0)  # late deltas are late, not missed: "missed" counts what never came
-    lat = [x for c in clients for x in c.lat]
-    leader = await cluster.leader()
-    by_role = {
-        "on_leader": [x for c in clients if c.node_index == leader for x in c.lat],
-        "on_followers": [x for c in clients if c.node_index != leader for x in c.lat],
-    }
-    followers = [c for c in clients if c.topic.startswith("agent:")]
-    failed = sum(1 for c in clients if c.error)  # before the kills, which drop the dead node's clients
+    reports = [r for rs in await workers.ask("report") for r in rs]
+    leader = await cluster.wait_leader(30)
+    lat: list[float] = []
+    by_role: dict[str, list[float]] = {"on_leader": [], "on_followers": []}
+    samples: list[tuple[str, int, float, float]] = []
+    got = expected = failed = 0
+    for topic, node_index, changes, error, ready in reports:
+        failed += bool(error)  # before the kills, which drop the dead node's clients
+        if not topic.startswith("agent:") or not ready:
+            continue  # "missed" is counted on clients that had their snapshot (not_connected: the others)
+        iface = topic[6:]
+        expected += probe.per_iface.get(iface, 0)  # every flip of its probe should reach the client
+        for seq, paused, received in changes:
+            sent = emitted(probe, iface, paused, received)
+            if sent is None or sent < t0:
+                continue
+            got += 1
+            lat.append(received - sent)
+            by_role["on_leader" if node_index == leader else "on_followers"].append(received - sent)
+            samples.append((topic, seq, sent, received))
     failover = None
     if args.kills and len(nodes) > 1:  # kill -9 the leader with every client connected and the traffic running
         failover = await failovers(cluster, args.kills)
-    # Every probe flip should reach every client that follows that probe.
-    expected = sum(probe.per_iface.get(c.topic[6:], 0) for c in followers)
-    got = sum(c.changes for c in followers)
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await workers.close()
+    cluster.trace_samples = samples  # type: ignore[attr-defined]
+    cluster.trace_pids = {n.proc.pid: ("leader" if n.index == leader else f"follower{n.index}") for n in nodes}  # type: ignore[attr-defined]
     return {
         "label": label,
         "nodes": len(nodes),
-        "clients": len(clients),
+        "clients": len(specs),
+        "client_workers": n_workers,
         "failed_clients": failed,
+        "connected_in_s": ready_s,
+        "not_connected": not_ready,
         "seconds": round(wall, 1),
         "ami_events_per_s": round(ami_per_s, 1),
         "stream_entries_per_s": round(published / wall, 1) if published is not None else None,
@@ -202,10 +200,76 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "latency_ms": {"p50": round(1000 * pct(lat, 0.5), 1), "p99": round(1000 * pct(lat, 0.99), 1), "max": round(1000 * max(lat or [float("nan")]), 1)},
         "latency_ms_by_role": {k: {"p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in by_role.items() if v},
         "bench_process_cpu_pct": bench_cpu,
+        "client_workers_cpu_pct": workers_cpu,
+        "bench_loop_lag_ms": lag.summary(),
+        "client_workers_loop_lag_ms": {"p50": round(1000 * pct(wlags, 0.5), 1), "p99": round(1000 * pct(wlags, 0.99), 1), "max": round(1000 * max(wlags or [0.0]), 1)},
         "missed": max(0, expected - got),
         "cpu_pct_per_node": cpu,
         **({"failover": failover} if failover else {}),
     }
+
+
+class LoopLag:
+    """How late this process's event loop wakes (the clients' own delay)."""
+
+    def __init__(self, every: float = 0.01) -> None:
+        self.every = every
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(self.every)
+            self.lags.append(time.monotonic() - t - self.every)
+
+    def summary(self) -> dict[str, float]:
+        return {"p50": round(1000 * pct(self.lags, 0.5), 1), "p99": round(1000 * pct(self.lags, 0.99), 1), "max": round(1000 * max(self.lags or [0.0]), 1)}
+
+
+def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: dict[int, str]) -> dict[str, Any]:
+    """Join the nodes' stage marks (callcenter.realtime.trace) with the
+    clients' samples: per stage, how long after the PBX emitted it the delta
+    got there (p50 / p99 ms).  send_first / send_last: the first and the
+    last websocket send of that delta on any node."""
+    marks: dict[tuple[str, int], dict[str, float]] = {}  # (topic, seq) -> stage@role -> first time
+    ami: dict[str, list[float]] = {}
+    spans: dict[str, list[float]] = {}
+    for path in Path(trace_base).parent.glob(Path(trace_base).name + ".*"):
+        role = pids.get(int(path.suffix[1:]), "?")
+        for line in path.read_text().splitlines():
+            stage, topic, seq, t = line.split()
+            if stage == "span":  # synchronous work that held a node's loop: name, ms
+                spans.setdefault(f"{topic}@{role}", []).append(float(seq))
+                continue
+            if stage == "ami":
+                ami.setdefault(topic, []).append(float(t))
+                continue
+            m = marks.setdefault((topic, int(seq)), {})
+            if stage == "send1":
+                m["send_first"] = min(m.get("send_first", 1e18), float(t))
+                m["send_last"] = max(m.get("send_last", 0.0), float(t))
+            elif stage != "send0":
+                m.setdefault(f"{stage}@{role}", float(t))
+    out: dict[str, list[float]] = {}
+    for topic, seq, sent, got in samples:
+        for st, t in marks.get((topic, seq), {}).items():
+            out.setdefault(st, []).append(t - sent)
+        reads = [t for t in ami.get(topic, ()) if t >= sent]
+        if reads:
+            out.setdefault("ami@leader", []).append(min(reads) - sent)
+        out.setdefault("client", []).append(got - sent)
+    res: dict[str, Any] = {k: {"n": len(v), "p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in sorted(out.items())}
+    for k, v in sorted(spans.items()):  # only those >= 2 ms are marked
+        res["loop_held_ms " + k] = {"n>=2ms": len(v), "p50": round(pct(v, 0.5), 1), "max": round(max(v), 1), "total_ms": round(sum(v))}
+    return res
 
 
 async def stream_len(cluster: Cluster) -> int | None:
@@ -286,15 +350,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         tmp = Path(tempfile.mkdtemp(prefix="cc-bench-cluster-"))
         prefix = f"ccbench-{uuid.uuid4().hex[:8]}"
         env: dict[str, str] = {}
+        trace_base = str(tmp / "trace")
+        if args.trace:
+            env.update(CALLCENTER_TRACE_FILE=trace_base, CALLCENTER_TRACE_PREFIX="agent:PJSIP/95")
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
         c.probe_timeout = args.probe_timeout
+        closed = False
         try:
             await c.start()
             result = await measure(c, args, f"{nodes} node(s)")
             out[f"{nodes}_nodes"] = result
+            closed = True
+            await c.close()  # the nodes write out their trace marks
+            if args.trace:
+                result["stages_ms_after_emit"] = stages(trace_base, c.trace_samples, c.trace_pids)
             print(json.dumps(result, ensure_ascii=False), flush=True)
         finally:
-            await c.close()
+            if not closed:
+                await c.close()
             pg_drop_database(url)
             if redis_url:
                 from tests.cluster.conftest import drop_prefix
@@ -317,6 +390,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="measured seconds per run")
     p.add_argument("--nodes", type=lambda v: [int(x) for x in v.split(",")], default=[3, 1], help="runs: nodes per run (1 = embedded, no Redis), e.g. 3,1")
     p.add_argument("--probe-timeout", type=float, default=5.0, help="a node serves when its /readyz answers within this many seconds")
+    p.add_argument("--workers", type=int, default=0, help="client worker processes (0 = one per 1,250 clients, at most 4)")
+    p.add_argument("--trace", action="store_true", help="the nodes mark each probe delta's stages (callcenter.realtime.trace); print where the latency goes")
     p.add_argument("--kills", type=int, default=20, help="leader kills for the failover figures (0 = none)")
     args = p.parse_args()
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False, indent=1))

@@ -154,6 +154,24 @@ async def test_serve_restart_keeps_calls_in_progress(db) -> None:
     assert abs(stored["1795655360.300"]["talk_s"] - 4.16) <= 1.0
 
 
+def test_the_snapshot_rows_are_what_dataclasses_asdict_gives() -> None:
+    """snapshot.plain (the fast dump a cluster leader runs twice a second)
+    gives the same rows as dataclasses.asdict, on a capture's live calls."""
+    import dataclasses
+
+    from callcenter.acd import snapshot
+
+    before, _, _, _ = split()
+    core = Core()
+    play(core, events(before))
+    calls = list(core.queue_acd.calls.values())
+    assert calls and any(c.attempts for c in calls)
+    for call in calls:
+        assert snapshot.plain(call) == dataclasses.asdict(call)
+    rows = snapshot.dump(core)
+    assert [r["data"] for r in rows if r["kind"] == "queue"] == [dataclasses.asdict(c) for c in calls]
+
+
 def test_queue_log_backfill_corrects_what_the_resync_could_only_estimate() -> None:
     """Blind until everyone hung up: the resync closes both calls at its own
     time (talk too long, outcome unknown); queue_log's rows for the window

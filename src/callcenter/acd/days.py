@@ -34,6 +34,8 @@ class DayClock:
 
     def start(self, day: int) -> float:
         """When day `day` begins (its reset time, local wall clock)."""
+        if day == self._id and self._hi:  # the cached day: every agent view asks for today's start
+            return self._lo
         wall = datetime.combine(date.fromordinal(day), time(), self.zone) + self.reset
         return wall.timestamp()
 

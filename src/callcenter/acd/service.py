@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd import events as ev
 from callcenter.acd import callback_dial, queue_log, snapshot
+from callcenter.realtime import trace
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
 from callcenter import spool as spooling
 from callcenter.acd.models import (
@@ -438,17 +439,21 @@ class AcdService:
     async def write_snapshot(self) -> None:
         """Replace the saved calls in progress with the core's (a few hundred rows at most)."""
         assert self.db is not None
-        rows = [
-            {
-                "pbx": self.pbx,
-                "key": f"{r['kind']}:{r['key']}",
-                "kind": r["kind"],
-                "version": r["version"],
-                "data": r["data"],
-                "updated_at": datetime.now(UTC),
-            }
-            for r in snapshot.dump(self.core)
-        ]
+        # A few ms of rows at a time, then the loop runs others: at 300 agents the
+        # whole dump held a cluster leader's loop 30-450 ms twice a second (bench/cluster.py --trace).
+        rows = []
+        t_dump = time.monotonic()
+        for r in snapshot.dump_iter(self.core):
+            rows.append(
+                {"pbx": self.pbx, "key": f"{r['kind']}:{r['key']}", "kind": r["kind"], "version": r["version"], "data": r["data"], "updated_at": datetime.now(UTC)}
+            )
+            if time.monotonic() - t_dump > 0.004:
+                if trace.ON:
+                    trace.span("acd_snapshot_dump", t_dump)
+                await asyncio.sleep(0)
+                t_dump = time.monotonic()
+        if trace.ON:
+            trace.span("acd_snapshot_dump", t_dump)
         async with self.db.sessions() as s:
             if self.fence is not None:
                 await self.fence(s)  # raises when a newer leader holds this PBX

@@ -41,6 +41,7 @@ from callcenter.acd import events as ev
 from callcenter.ami.gateway import ActionError, Gateway, NotConnected
 from callcenter.ami.normaliser import EventStream
 from callcenter.config import Settings
+from callcenter.realtime import trace
 
 log = logging.getLogger("callcenter.ami")
 
@@ -95,6 +96,8 @@ class _Link(AMIProtocol):
             if item.__class__ is dict:
                 self._reply(item)  # type: ignore[arg-type]
             else:
+                if trace.ON and getattr(item, "interface", None):
+                    trace.mark("ami", "agent:" + item.interface, 0)
                 bridge._backlog.put_nowait(item)
         if self.stream.ignored != self._ignored:
             IGNORED.inc(self.stream.ignored - self._ignored)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter
 
 from callcenter.cluster.stream import keys
+from callcenter.realtime import trace
 from callcenter.realtime.hub import AGENT_PREFIX, CENTRE, SUPERVISOR, WALLBOARD, _RESNAP, Hub, Topic
 
 log = logging.getLogger("callcenter.cluster")
@@ -135,6 +137,7 @@ class Mirror:
         hub.ts = snap.get("board", {}).get("ts") or hub.ts
         hub.pops = dict(snap.get("pops") or {})
         hub._agent_queues = {}
+        hub.forget_snapshots()
         seqs: dict[str, int] = snap.get("seqs") or {}
         for name, topic in hub.topics.items():
             topic.history.clear()
@@ -157,6 +160,7 @@ class Mirror:
                         continue
                     need = ""
                 got = await self.redis.xread({self.keys["events"]: self.last_id}, count=1000, block=self.block_ms)
+                t_batch = time.monotonic()
                 for _stream, entries in got or ():
                     for eid, fields in entries:
                         if self._stopping:
@@ -166,6 +170,8 @@ class Mirror:
                             break
                     if need:
                         break
+                if trace.ON:
+                    trace.span("mirror_batch", t_batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: try again, then resync
@@ -195,6 +201,8 @@ class Mirror:
 
 def apply_delta(hub: Hub, store: ViewStore, name: str, seq: int, ts: float, payload: str) -> None:
     """One recorded delta of the leader's hub, replayed into this hub."""
+    if trace.ON:
+        trace.mark("read", name, seq)
     hub.ts = ts
     store.now = max(store.now, ts)
     if not name:  # connection-level (settings changed)

@@ -47,6 +47,7 @@ from callcenter.acd.core import Output, ScreenPop
 from callcenter.auth.models import Role
 from callcenter.auth.service import Principal
 from callcenter.privacy import mask_json_text, mask_phone
+from callcenter.realtime import trace
 
 log = logging.getLogger("callcenter.realtime")
 
@@ -141,7 +142,11 @@ class Client:
                 continue
             if self.masked:
                 text = mask_json_text(text)
+            if trace.ON and seq:
+                trace.mark("send0", topic, seq)
             await self.ws.send_text(text)
+            if trace.ON and seq:
+                trace.mark("send1", topic, seq)
 
 
 Lookup = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -194,6 +199,11 @@ class Hub:
         self._dirty_agents: set[str] = set()
         self._agent_queues: dict[str, frozenset[str]] = {}
         self._fresh: dict[str, dict[str, Any]] = {}
+        # Agent -> its latest view as published, serialised (a cluster leader's
+        # state snapshot is joined from these instead of dumping every view again).
+        self.view_json: dict[str, str] = {}
+        # (board topic, scope) -> ((seq, epoch), its snapshot text)
+        self._snapshots: dict[tuple[str, frozenset[str] | None], tuple[tuple[int, str], str]] = {}
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = {"resnapshots": 0, "dropped": 0, "sent_deltas": 0}
@@ -247,7 +257,8 @@ class Hub:
             topic = self._topic(AGENT_PREFIX + iface)
             if topic is not None:
                 view = self._fresh[iface] = core.agent_view(iface)
-                self._publish(topic, {"agent": view})
+                vj = self.view_json[iface] = dumps(view)
+                self._publish_json(topic, '{"agent":' + vj + "}")
         if output.agents or output.queues:
             self._dirty_agents |= output.agents
             self._dirty_queues |= output.queues
@@ -262,9 +273,15 @@ class Hub:
         return topic
 
     def _publish(self, topic: Topic, data: dict[str, Any]) -> None:
+        self._publish_json(topic, dumps(data))
+
+    def _publish_json(self, topic: Topic, data: str) -> None:
+        """One delta (`data` already serialised), the same text for every client."""
         seq = topic.seq + 1
-        text = dumps({"type": "delta", "topic": topic.name, "seq": seq, "ts": self.ts, "data": data})
+        text = f'{{"type":"delta","topic":{dumps(topic.name)},"seq":{seq},"ts":{dumps(self.ts)},"data":{data}}}'
         topic.record(text)
+        if trace.ON:
+            trace.mark("hub", topic.name, seq)
         if self.sink is not None:
             self.sink(topic.name, seq, self.ts, text)
         if topic.clients:
@@ -283,6 +300,14 @@ class Hub:
 
     def flush_boards(self) -> None:
         """One coalesced delta for the wallboard and supervisor topics."""
+        t0 = time.monotonic()
+        try:
+            self._flush_boards()
+        finally:
+            if trace.ON:
+                trace.span("flush_boards", t0)
+
+    def _flush_boards(self) -> None:
         self._flush_handle = None
         self._last_flush = time.monotonic()
         queues, agents = self._dirty_queues, self._dirty_agents
@@ -295,8 +320,10 @@ class Hub:
         fresh, self._fresh = self._fresh, {}
         if board is None and sup is None:
             return
-        # Views the agent topics computed for the latest event are reused.
+        # Views the agent topics computed (and serialised) for the latest event are reused.
         views = {i: fresh.get(i) or core.agent_view(i) for i in agents}
+        vjs = {i: self.view_json[i] if i in fresh else dumps(v) for i, v in views.items()}
+        self.view_json.update(vjs)
         # The queues each changed agent was in before, so a scoped board is
         # told (null) when one leaves its queues, and only then.
         left = {}
@@ -306,17 +333,22 @@ class Hub:
             if before - now_in:
                 left[i] = before
             self._agent_queues[i] = now_in
+        # Each view is serialised once, for the stream and every client: fragments `"key":{...}`.
+        af = {i: f"{dumps(i)}:{vj}" for i, vj in vjs.items()}
+        agents_json = "{" + ",".join(af.values()) + "}"
         if board is not None:
             qviews = {q: core.queue_view(q) for q in queues}
+            qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()}
             seq = board.record({"queues": qviews, "agents": views, "left": left})
             if self.sink is not None:
-                self.sink(WALLBOARD, seq, self.ts, {"queues": qviews, "agents": views, "left": _lists(left), "totals": core.totals_view()})
-            self._fanout(board, seq, qviews, views, left, self._board_agent)
+                payload = f'{{"queues":{{{",".join(qf.values())}}},"agents":{agents_json},"left":{dumps(_lists(left))},"totals":{dumps(core.totals_view())}}}'
+                self.sink(WALLBOARD, seq, self.ts, payload)
+            self._fanout(board, seq, qviews, views, left, self._board_agent, qf=qf)
         if sup is not None and views:
             seq = sup.record({"agents": views, "left": left})
             if self.sink is not None:
-                self.sink(SUPERVISOR, seq, self.ts, {"agents": views, "left": _lists(left)})
-            self._fanout(sup, seq, None, views, left, None)
+                self.sink(SUPERVISOR, seq, self.ts, f'{{"agents":{agents_json},"left":{dumps(_lists(left))}}}')
+            self._fanout(sup, seq, None, views, left, None, af=af)
 
     def _fanout(
         self,
@@ -326,6 +358,8 @@ class Hub:
         views: dict[str, Any],
         left: dict[str, frozenset[str]],
         shape: Callable[..., Any] | None,
+        qf: dict[str, str] | None = None,
+        af: dict[str, str] | None = None,
     ) -> None:
         """Send each audience (scope) its cut of a board delta.  Every queue
         and agent is serialised once and the cuts are joined from those
@@ -333,8 +367,10 @@ class Hub:
         scopes and clients there are (bench/latency.py)."""
         if not topic.clients:
             return
-        qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()} if qviews is not None else None
-        af = {i: f"{dumps(i)}:{dumps(shape(v) if shape else v)}" for i, v in views.items()}
+        if qf is None and qviews is not None:
+            qf = {q: f"{dumps(q)}:{dumps(v)}" for q, v in qviews.items()}
+        if af is None:
+            af = {i: f"{dumps(i)}:{dumps(shape(v) if shape else v)}" for i, v in views.items()}
         head = f'{{"type":"delta","topic":{dumps(topic.name)},"seq":{seq},"ts":{dumps(self.ts)},"data":{{'
         # queue -> the changed agents in it (and those that just left it)
         members: dict[str, list[str]] = {}
@@ -586,6 +622,24 @@ class Hub:
     def snapshot_text(self, client: Client, topic: str) -> str:
         t = self.topics[topic]
         client.floor[topic] = t.seq
+        # A board's snapshot is made once per scope and sequence number, not
+        # once per client: 500 wallboards (re)connecting at once, or all
+        # resnapshotted by a new cluster epoch, each built the whole board.
+        key = (topic, client.scope) if topic in (WALLBOARD, SUPERVISOR) else None
+        if key is not None:
+            hit = self._snapshots.get(key)
+            if hit is not None and hit[0] == (t.seq, self.epoch):
+                return hit[1]
+        text = self._snapshot_text(client, topic, t)
+        if key is not None:
+            self._snapshots[key] = ((t.seq, self.epoch), text)
+        return text
+
+    def forget_snapshots(self) -> None:
+        """The views were replaced (a cluster resync, a new leader): snapshots are made again."""
+        self._snapshots.clear()
+
+    def _snapshot_text(self, client: Client, topic: str, t: Topic) -> str:
         return dumps(
             {
                 "type": "snapshot",

@@ -1,0 +1,175 @@
+"""bench/cluster.py's websocket clients, in worker processes of their own.
+
+Thousands of websockets in the process that also runs the simulated PBX made
+the bench measure itself: that process's event loop woke 100 ms to 3.9 s
+late (p99 / max, `bench_loop_lag_ms`), and every PBX event and every receipt
+waited for it.  Here each worker runs a share of the clients on its own loop
+(uvloop when installed) and timestamps each receipt with time.monotonic(),
+which is CLOCK_MONOTONIC, one clock for every process on a Linux host, so
+the parent joins receipts with the moments its PBX emitted the flips.
+
+A wallboard client counts its deltas without decoding them (a browser
+decodes on its own machine); an agent-topic client decodes each delta and
+records every change of its probe's paused state: (seq, paused, received).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+# (token, topic, ws url, node index) per client
+Spec = tuple[str, str, str, int]
+
+
+class WClient:
+    def __init__(self, token: str, topic: str, url: str, node_index: int) -> None:
+        self.token = token
+        self.topic = topic
+        self.url = url
+        self.node_index = node_index
+        self.deltas = 0
+        self.state: bool | None = None  # the probe's paused state as this client last saw it
+        self.changes: list[tuple[int, bool, float]] = []  # (seq, paused, received)
+        self.error = ""
+        self.ready = False  # its snapshot came: it follows the topic
+
+    async def run(self) -> None:
+        """Connect (again, as a page does, while the snapshot has not come), then count."""
+        for attempt in range(5):
+            await self._run()
+            if self.ready or not self.error:
+                return
+            await asyncio.sleep(1 + attempt)
+
+    async def _run(self) -> None:
+        import websockets
+
+        agent = self.topic.startswith("agent:")
+        self.error = ""
+        try:
+            async with websockets.connect(self.url + f"?token={self.token}", open_timeout=60, max_size=None, ping_interval=None) as ws:
+                await ws.send(json.dumps({"op": "subscribe", "topic": self.topic}))
+                async for raw in ws:
+                    now = time.monotonic()
+                    if not self.ready and raw.startswith('{"type":"snapshot"'):
+                        self.ready = True
+                    if not agent:
+                        if raw.startswith('{"type":"delta"'):
+                            self.deltas += 1
+                        continue
+                    m = json.loads(raw)
+                    if m.get("type") != "delta":
+                        continue
+                    self.deltas += 1
+                    view = m["data"].get("agent")
+                    if view:
+                        paused = view.get("state") == "paused"
+                        if paused != self.state:
+                            self.changes.append((m["seq"], paused, now))
+                        self.state = paused
+        except Exception as exc:  # noqa: BLE001 - counted as a failed client
+            self.error = f"{type(exc).__name__}: {exc}"[:120]
+
+
+async def _serve(conn: Connection, specs: list[Spec]) -> None:
+    clients = [WClient(*s) for s in specs]
+    tasks = []
+    for k, c in enumerate(clients):
+        tasks.append(asyncio.create_task(c.run()))
+        if k % 25 == 24:
+            await asyncio.sleep(0.25)  # 100 connects/s per worker
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+
+    async def watch() -> None:  # how late this worker's loop wakes
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - t - 0.01)
+
+    watcher = asyncio.create_task(watch())
+    conn.send("connecting")
+    while True:
+        cmd = await loop.run_in_executor(None, conn.recv)
+        if cmd == "reset":  # the measured window starts: what came before is not counted
+            for c in clients:
+                c.changes = []
+            lags.clear()
+            conn.send(sum(c.deltas for c in clients))
+        elif cmd == "ready":
+            conn.send(sum(c.ready for c in clients))
+        elif cmd == "deltas":
+            conn.send(sum(c.deltas for c in clients))
+        elif cmd == "lags":
+            conn.send(list(lags))
+        elif cmd == "report":
+            conn.send([(c.topic, c.node_index, c.changes, c.error, c.ready) for c in clients])
+        elif cmd == "stop":
+            watcher.cancel()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            conn.send("stopped")
+            return
+
+
+def worker_main(conn: Connection, specs: list[Spec]) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(_serve(conn, specs))
+
+
+class Workers:
+    """The parent's side: start the workers, then ask them all the same thing."""
+
+    def __init__(self, specs: list[Spec], n: int) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs = []
+        for w in range(n):
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=worker_main, args=(child, specs[w::n]), daemon=True)
+            p.start()
+            self.conns.append(parent)
+            self.procs.append(p)
+
+    async def ask(self, cmd: str) -> list[Any]:
+        for c in self.conns:
+            c.send(cmd)
+        return await asyncio.gather(*(asyncio.to_thread(c.recv) for c in self.conns))
+
+    async def started(self) -> None:
+        await asyncio.gather(*(asyncio.to_thread(c.recv) for c in self.conns))
+
+    def cpu_s(self) -> float:
+        from pathlib import Path
+        import os
+
+        total = 0.0
+        for p in self.procs:
+            try:
+                fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.ask("stop"), 30)
+        except Exception:  # noqa: BLE001 - a stuck worker is killed below
+            pass
+        for p in self.procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()

@@ -1,0 +1,51 @@
+"""Stage timestamps for the deltas of chosen topics (bench/cluster.py --trace).
+
+Off unless ``CALLCENTER_TRACE_FILE`` is set.  Then every stage a delta of a
+topic starting with ``CALLCENTER_TRACE_PREFIX`` passes (AMI bytes read, hub
+publish, stream write, stream read on a follower, websocket send) appends
+one line ``stage topic seq monotonic`` to that file (``.<pid>`` appended).  time.monotonic() is
+CLOCK_MONOTONIC, one clock for every process on a Linux host, so the bench
+joins these lines with its own emit and receive times to see where a
+delta's latency goes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import time
+
+_FILE = os.environ.get("CALLCENTER_TRACE_FILE", "")
+PREFIX = os.environ.get("CALLCENTER_TRACE_PREFIX", "agent:")
+ON = bool(_FILE)
+_lines: list[str] = []
+_flushed = [0.0]
+
+
+def mark(stage: str, topic: str, seq: int | str, t: float | None = None) -> None:
+    if not topic.startswith(PREFIX):
+        return
+    now = time.monotonic()
+    _lines.append(f"{stage} {topic} {seq} {now if t is None else t:.6f}\n")
+    if len(_lines) >= 1000 or now - _flushed[0] > 0.5:
+        _flushed[0] = now
+        flush()
+
+
+def span(name: str, started: float) -> None:
+    """A piece of synchronous work that held the event loop (when >= 2 ms)."""
+    now = time.monotonic()
+    if now - started >= 0.002:
+        _lines.append(f"span {name} {1000 * (now - started):.1f} {now:.6f}\n")
+
+
+def flush() -> None:
+    if not _lines:
+        return
+    with open(f"{_FILE}.{os.getpid()}", "a") as f:
+        f.writelines(_lines)
+    _lines.clear()
+
+
+if ON:
+    atexit.register(flush)
