@@ -91,7 +91,7 @@ async def test_callback_kpis_and_interval_row_survive_a_restart(db, graceful):
         # The facts are upserted on their key: a batch written again (a retry, two leaders in turn) adds nothing.
         await first.flush_all()
         async with db.sessions() as s:
-            from callcenter.acd.service import write_batch
+            from callcenter.acd.store import write_batch
 
             await write_batch(s, [("callback", f) for f in emitted])
             await s.commit()

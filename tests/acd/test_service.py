@@ -13,7 +13,8 @@ from callcenter.acd import events as ev
 from callcenter.acd.core import CoreConfig, PauseMember, QueueConfig
 from callcenter.acd.models import AgentInterval, CallRecord
 from callcenter.acd.replay import call_item, replay, report, settle_s
-from callcenter.acd.service import AcdService, record_dict
+from callcenter.acd.service import AcdService
+from callcenter.acd.store import record_dict
 from callcenter.db import Database
 
 from .test_core_scenarios import A, B, T0, day

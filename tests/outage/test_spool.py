@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from callcenter.acd import events as ev
 from callcenter.acd.core import CoreConfig, QueueConfig
 from callcenter.acd.models import AgentInterval, CallRecord
-from callcenter.acd.service import SPOOLED, AcdService
+from callcenter.acd.service import AcdService
+from callcenter.acd.store import SPOOLED
 from callcenter.db import Database
 from callcenter.hooks.models import SurveyResponse
 from callcenter.hooks.writes import SURVEY

@@ -11,7 +11,7 @@ database, tell the realtime hub.
   backwards when Asterisk's clock is a little ahead of ours.
 - A 1 s Tick keeps wrap-up limits and KPI windows moving when Asterisk is quiet.
 - Call records and agent intervals go into a bounded buffer that a flusher
-  writes in batches at least once a second.  When the database is
+  writes in batches at least once a second (acd/store.py).  When the database is
   unreachable the buffer moves to the spool (callcenter.spool: on local
   disk, survives a restart) and so does every later item, in order, until
   the spool has written them all back, each once.  Without a spool (tests,
@@ -36,26 +36,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.acd import events as ev
 from callcenter.acd import callback_dial, queue_log, snapshot
-from callcenter.realtime import trace
+from callcenter.acd import events as ev
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
-from callcenter import spool as spooling
-from callcenter.acd.models import (
-    AbandonMode,
-    AgentInterval,
-    CallKind,
-    CallRecord,
-    LiveCall,
-    Outcome,
-    Queue,
-    RingAttempt,
-)
+from callcenter.acd.models import AbandonMode, AgentInterval, CallRecord, LiveCall, Queue
+from callcenter.acd.store import SPOOLED, record_dict, to_dt, to_ts, write_batch
 from callcenter.db import Database, is_unavailable
-from callcenter.reports.store import partial_rows, write_facts
+from callcenter.reports.store import partial_rows
+from callcenter.realtime import trace
 from callcenter.spool import Spool
 
 log = logging.getLogger("callcenter.acd")
@@ -63,7 +54,6 @@ log = logging.getLogger("callcenter.acd")
 EVENTS = Counter("callcenter_acd_events_total", "Domain events applied to the ACD core")
 CORE_SKIPS = Counter("callcenter_acd_core_errors_total", "Events the core could not apply (counted, skipped)")
 BUFFERED = Gauge("callcenter_acd_persist_buffer_items", "Call records and intervals waiting to be written")
-WRITTEN = Counter("callcenter_acd_persisted_total", "Rows written by the ACD persister", ["kind"])
 DROPPED = Counter("callcenter_acd_records_dropped_total", "Items refused because the persist buffer was full", ["kind"])
 FLUSH_FAILURES = Counter("callcenter_acd_flush_failures_total", "Failed batch writes (retried)")
 BACKFILL_MARGIN_S = 60.0  # read queue_log this much either side of a blind window
@@ -71,14 +61,6 @@ BACKFILL_MARGIN_S = 60.0  # read queue_log this much either side of a blind wind
 ACTION_FAILURES = Counter("callcenter_acd_action_failures_total", "Failed gateway actions", ["final"])
 
 Listener = Callable[[Output, Core], Any]
-
-
-def _dt(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
-
-def _ts(dt: datetime | None) -> float | None:
-    return None if dt is None else dt.timestamp()
 
 
 def queue_config(q: Queue) -> QueueConfig:
@@ -89,84 +71,6 @@ def queue_config(q: Queue) -> QueueConfig:
         abandon_mode=AbandonMode(q.abandon_mode).value,  # type: ignore[arg-type]
         wrap_up_s=float(q.wrap_up_s),
     )
-
-
-def record_values(r: dict[str, Any]) -> dict[str, Any]:
-    """A core record as CallRecord column values (ring attempts apart)."""
-    transfer = r.get("transfer") or {}
-    return {
-        "call_id": r["call_id"],
-        "uniqueid": r["uniqueid"],
-        "linkedid": r.get("linkedid") or "",
-        "kind": CallKind(r.get("kind") or "queue"),
-        "direction": r.get("direction") or "inbound",
-        "source": r.get("source") or "live",
-        "queue": r["queue"],
-        "caller_number": r["caller_number"],
-        "caller_name": r["caller_name"],
-        "callee_number": r.get("callee_number") or "",
-        "entered_at": _dt(r["entered_at"]),
-        "answered_at": _dt(r["answered_at"]),
-        "ended_at": _dt(r["ended_at"]),
-        "wait_s": r["wait_s"],
-        "sl_wait_s": r.get("sl_wait_s"),
-        "talk_s": r["talk_s"],
-        "hold_s": r["hold_s"],
-        "wrap_up_s": r["wrap_up_s"],
-        "agent": r["agent"],
-        "agent_name": r["agent_name"],
-        "peer_agent": r.get("peer_agent"),
-        "outcome": Outcome(r["outcome"]),
-        "short_abandon": r["short_abandon"],
-        "abandon_position": r["abandon_position"],
-        "priority": r["priority"],
-        "transfer_kind": transfer.get("kind"),
-        "transfer_target": transfer.get("target"),
-        "end_reason": r.get("end_reason"),
-        "disposition": r["disposition"],
-        "disposition_note": r["disposition_note"] or "",
-        "recording_file": r["recording_file"],
-        "legs": r["legs"],
-        "timeline": r["timeline"] + ([{"t": r["ended_at"], "kind": "inferred"}] if r.get("inferred") else []),
-    }
-
-
-def record_dict(row: CallRecord) -> dict[str, Any]:
-    """A stored call in the core's record shape (for the restart reload and the history API)."""
-    return {
-        "call_id": row.call_id,
-        "uniqueid": row.uniqueid,
-        "linkedid": row.linkedid,
-        "kind": row.kind.value,
-        "direction": row.direction,
-        "source": row.source,
-        "queue": row.queue,
-        "caller_number": row.caller_number,
-        "caller_name": row.caller_name,
-        "callee_number": row.callee_number,
-        "entered_at": _ts(row.entered_at),
-        "answered_at": _ts(row.answered_at),
-        "ended_at": _ts(row.ended_at),
-        "wait_s": row.wait_s,
-        "sl_wait_s": row.sl_wait_s,
-        "talk_s": row.talk_s,
-        "hold_s": row.hold_s,
-        "wrap_up_s": row.wrap_up_s,
-        "agent": row.agent,
-        "agent_name": row.agent_name,
-        "peer_agent": row.peer_agent,
-        "outcome": row.outcome.value,
-        "short_abandon": row.short_abandon,
-        "abandon_position": row.abandon_position,
-        "priority": row.priority,
-        "disposition": row.disposition,
-        "disposition_note": row.disposition_note,
-        "recording_file": row.recording_file,
-        "ring_attempts": [{"agent": a.agent, "ring_s": a.ring_s, "result": a.result, "started_at": _ts(a.started_at)} for a in row.ring_attempts],
-        "transfer": {"kind": row.transfer_kind, "target": row.transfer_target or ""} if row.transfer_kind else None,
-        "end_reason": row.end_reason,
-        "inferred": any(t.get("kind") == "inferred" for t in row.timeline or []),
-    }
 
 
 class AcdService:
@@ -367,7 +271,7 @@ class AcdService:
             for q in (await s.execute(select(Queue))).scalars():
                 self.configure(queue_config(q))
             now = self.clock()
-            day_start = _dt(self.core.today_start(now))
+            day_start = to_dt(self.core.today_start(now))
             rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start, CallRecord.pbx == self.pbx))).scalars().all()
             # Plain rows, not ORM objects: thousands by the afternoon, and a new cluster leader waits for them.
             ai = AgentInterval
@@ -380,7 +284,7 @@ class AcdService:
             callbacks = await callback_dial.load_facts(s, day_start, self.pbx)  # the callback KPIs so far today
             partial, until = await partial_rows(s, int(now // 1800) * 1800)
             intervals = [
-                {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": _ts(i.started_at), "ended_at": _ts(i.ended_at)}
+                {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": to_ts(i.started_at), "ended_at": to_ts(i.ended_at)}
                 for i in ivs
             ]
         if partial and until is not None:  # stopped gracefully inside this interval: go on from its rows
@@ -395,7 +299,7 @@ class AcdService:
             live_rows = (await s.execute(select(LiveCall).where(LiveCall.pbx == self.pbx))).scalars().all()
             live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in live_rows]
         if live:
-            self._seen_until = max(self._seen_until or 0.0, *(_ts(r.updated_at) or 0.0 for r in live_rows))
+            self._seen_until = max(self._seen_until or 0.0, *(to_ts(r.updated_at) or 0.0 for r in live_rows))
             n = snapshot.load(self.core, live, now)
             log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
         # No process listened from there until the first resync: the new
@@ -607,91 +511,6 @@ class AcdService:
         async with self.db.sessions() as s:
             await write_batch(s, batch, self.pbx)
             await s.commit()
-
-
-def _upsert(s: AsyncSession, table: Any) -> Any:
-    """INSERT .. ON CONFLICT DO NOTHING on either dialect."""
-    dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()
-
-
-async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]], pbx: str = "default") -> None:
-    """Call records (with their ring attempts) and agent intervals as
-    multi-row INSERTs (no ORM unit of work: this runs every second with
-    thousands of rows at peak), in the caller's transaction.  Both are
-    upserted on their keys ((pbx, call_id); (pbx, interface, state,
-    started_at)): a retried batch, or two leaders of one PBX in turn, never
-    write a row twice."""
-    records = [item for kind, item in batch if kind == "record"]
-    intervals = [item for kind, item in batch if kind == "interval"]
-    if records:
-        ids = [r["call_id"] for r in records]
-        existing = set(
-            (await s.execute(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids), CallRecord.pbx == pbx))).scalars()
-        )
-        fresh = {r["call_id"]: r for r in records if r["call_id"] not in existing}
-        for r in records:
-            if r.get("correction") and r["call_id"] in existing:
-                # queue_log's figures for a call we closed with estimates (backfill.py)
-                values = record_values(r)
-                del values["call_id"]
-                await s.execute(update(CallRecord).where(CallRecord.call_id == r["call_id"], CallRecord.pbx == pbx).values(**values))
-        if fresh:
-            # Another leader may have written some of them since the select: those are skipped, and so are their attempts.
-            rows = (
-                await s.execute(
-                    _upsert(s, CallRecord.__table__).returning(CallRecord.__table__.c.id, CallRecord.__table__.c.call_id),
-                    [{**record_values(r), "pbx": pbx} for r in fresh.values()],
-                )
-            ).all()
-            attempts = [
-                {"call_record_id": rid, "agent": a["agent"], "started_at": _dt(a["started_at"]), "ring_s": a["ring_s"], "result": a["result"]}
-                for rid, call_id in rows
-                for a in fresh[call_id]["ring_attempts"]
-            ]
-            if attempts:
-                await s.execute(insert(RingAttempt.__table__), attempts)
-    if intervals:
-        await s.execute(
-            _upsert(s, AgentInterval.__table__),
-            [
-                {
-                    "pbx": pbx,
-                    "interface": i["interface"],
-                    "state": i["state"],
-                    "reason": i["reason"],
-                    "started_at": _dt(i["started_at"]),
-                    "ended_at": _dt(i["ended_at"]),
-                    "duration_s": i["duration_s"],
-                    "call_id": i["call_id"],
-                }
-                for i in intervals
-            ],
-        )
-    facts = [item for kind, item in batch if kind == "fact"]
-    if facts:
-        await write_facts(s, facts)
-    await callback_dial.write_facts(s, [item for kind, item in batch if kind == "callback"], pbx)
-    WRITTEN.labels("record").inc(len(records))
-    WRITTEN.labels("interval").inc(len(intervals))
-
-
-SPOOLED = "acd"
-
-
-@spooling.writer(SPOOLED)
-async def _write_spooled(s: AsyncSession, items: list[dict[str, Any]]) -> None:
-    by_pbx: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for i in items:
-        by_pbx.setdefault(i.get("pbx", "default"), []).append((i["kind"], i["item"]))
-    for pbx, batch in by_pbx.items():
-        await write_batch(s, batch, pbx)
 
 
 def core_config_from(settings: Any) -> CoreConfig:
