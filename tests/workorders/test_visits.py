@@ -160,12 +160,12 @@ async def test_rectification_acknowledged_and_flagged_once_when_missed(client, m
     r = await client.post(f"/api/workorders/rectifications/{notice['id']}/acknowledge", json={}, headers=tech.headers)
     assert r.status_code == 409 and r.json()["detail"].startswith("acknowledged_at:")
     # Before the deadline nothing is flagged; after it, once, however often the job runs.
-    assert [e for e in await jobs.escalation_job(db, (deadline - timedelta(minutes=1)).isoformat()) if e["what"] == "rectify_missed"] == []
+    assert [e for e in await jobs.escalation_job(db, (deadline - timedelta(minutes=1)).isoformat()) if e.get("what") == "rectify_missed"] == []
     async with db.sessions() as s:
         assert (await s.get(RectificationNotice, notice["id"])).missed_at is None
     runs = [await jobs.escalation_job(db, (deadline + timedelta(minutes=m)).isoformat()) for m in (1, 2)]
-    assert [e["notice_id"] for e in runs[0] if e["what"] == "rectify_missed"] == [notice["id"]]
-    assert [e for e in runs[1] if e["what"] == "rectify_missed"] == []
+    assert [e["notice_id"] for e in runs[0] if e.get("what") == "rectify_missed"] == [notice["id"]]
+    assert [e for e in runs[1] if e.get("what") == "rectify_missed"] == []
     async with db.sessions() as s:
         assert (await s.get(RectificationNotice, notice["id"])).missed_at is not None
         acts = (await s.execute(select(TimelineEntry.action).where(TimelineEntry.order_id == o["id"]).order_by(TimelineEntry.id))).scalars().all()
