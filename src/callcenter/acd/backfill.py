@@ -156,7 +156,7 @@ def _estimated(call: QueueCall) -> bool:
     corrected yet?"""
     if any(i.get("kind") == "backfill" for i in call.timeline):
         return False
-    return call.inferred or call.estimated or call.source != "live"
+    return call.guessed
 
 
 def _agent(core: Core, name: str) -> tuple[str | None, str]:

@@ -125,6 +125,11 @@ class QueueCall:
     legs: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def guessed(self) -> bool:
+        """Some of its figures are a resync's guesses (not all seen live): queue_log may correct them."""
+        return self.inferred or self.estimated or self.source != "live"
+
     def open_attempts(self) -> list[Attempt]:
         return [a for a in self.attempts if a.result is None]
 
@@ -226,7 +231,7 @@ class Queues:
                 old = self._finished_order.popleft()
                 self.finished_keys.discard(old)
                 self.finished.pop(old, None)
-        if call.inferred or call.estimated or call.source != "live":
+        if call.guessed:
             self.finished[key] = call
 
     def remember(self, key: str) -> None:
