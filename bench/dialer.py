@@ -58,7 +58,6 @@ class Stats:
     contacts: int = 0
     busy_s: float = 0.0
     cpu_s: float = 0.0
-    ring_total_s: float = 0.0
     rings: int = 0
     answer_total_s: float = 0.0
 
@@ -112,7 +111,6 @@ def run(mode: str, agents: int, numbers: int, hours: float, answer: float, seed:
             n = free
         else:
             m = Measured(st.rings, st.answered, st.abandoned, aht_sum / aht_n if aht_n else 180.0,
-                         st.ring_total_s / st.rings if st.rings else 15.0,
                          answer_s=st.answer_total_s / st.answered if st.answered else 10.0)  # fmt: skip
             busy = agents - free
             n = calls_to_place(free, busy, ringing, m, cap, connect_s=GRACE_S)
@@ -159,7 +157,6 @@ def run(mode: str, agents: int, numbers: int, hours: float, answer: float, seed:
                 cand, held = data  # type: ignore[misc]
                 ringing -= 1
                 st.rings += 1
-                st.ring_total_s += RING_OUT_S
                 in_flight.discard(cand.number)
                 if held:
                     free += 1

@@ -7,20 +7,20 @@ import random
 
 import pytest
 
-from callcenter.outbound.pacing import Measured, calls_to_place, expected_overflow_share, target_share
+from callcenter.outbound.pacing import Measured, calls_to_place, overflow_share, target_share
 
 
 def test_overflow_share_is_zero_when_calls_cannot_exceed_agents():
-    assert expected_overflow_share(5, 0.5, 5) == 0.0
-    assert expected_overflow_share(0, 0.5, 5) == 0.0
-    assert expected_overflow_share(10, 1.0, 5) == pytest.approx(0.5)
+    assert overflow_share(5, 0.5, 5) == 0.0
+    assert overflow_share(0, 0.5, 5) == 0.0
+    assert overflow_share(10, 1.0, 5) == pytest.approx(0.5)
 
 
 def test_low_contact_rate_dials_ahead():
-    m = Measured(dialled=1000, answered=250, abandoned=5, aht_s=180, ring_s=20)
+    m = Measured(dialled=1000, answered=250, abandoned=5, aht_s=180)
     n = calls_to_place(free_agents=10, busy_agents=0, ringing=0, m=m)
     assert n > 10  # more than progressive
-    assert expected_overflow_share(n, m.contact_rate, 10) <= target_share(0.03, m)
+    assert overflow_share(n, m.contact_rate, 10) <= target_share(0.03, m)
 
 
 def test_high_measured_abandon_rate_falls_back_to_progressive():
@@ -38,7 +38,7 @@ def test_ringing_calls_count_against_the_agents():
 
 
 def test_no_free_agents_no_dials_unless_busy_ones_free_up_soon():
-    m = Measured(dialled=1000, answered=250, aht_s=30, ring_s=20)
+    m = Measured(dialled=1000, answered=250, aht_s=30)
     assert calls_to_place(0, 0, 0, m) == 0
     # 20 busy agents, each free within the answer delay + grace with 1 - exp(-12/30) = 0.33:
     # none of them free is 0.03 %, so a dial is safe; with 3 busy (30 % none free) it is not.
@@ -72,11 +72,9 @@ def test_overflow_share_matches_a_monte_carlo_of_answers_and_freed_agents():
         y = sum(rng.random() < 0.2 for _ in range(40))
         over += max(0, x - 10 - y)
         answers += x
-    from callcenter.outbound.pacing import overflow_share
-
     assert overflow_share(60, 0.35, 10, 40, 0.2) == pytest.approx(over / answers, rel=0.05)
     # Counting the freed agents as a sure 8 (their mean) understates the overflow.
-    assert expected_overflow_share(60, 0.35, 18) < overflow_share(60, 0.35, 10, 40, 0.2)
+    assert overflow_share(60, 0.35, 18) < overflow_share(60, 0.35, 10, 40, 0.2)
 
 
 def test_a_dial_that_has_rung_long_is_less_likely_to_be_answered():
@@ -93,8 +91,8 @@ def test_a_dial_that_has_rung_long_is_less_likely_to_be_answered():
 
 def test_agents_count_as_freed_only_within_the_answer_delay_and_grace():
     """The busy agents that help are those free by the customer's answer + grace, not by the ring-out."""
-    quick = Measured(dialled=1000, answered=350, aht_s=65, answer_s=5, ring_s=15)
-    slow = Measured(dialled=1000, answered=350, aht_s=65, answer_s=15, ring_s=15)
+    quick = Measured(dialled=1000, answered=350, aht_s=65, answer_s=5)
+    slow = Measured(dialled=1000, answered=350, aht_s=65, answer_s=15)
     assert calls_to_place(5, 80, 0, quick, connect_s=2) < calls_to_place(5, 80, 0, slow, connect_s=2)
     assert calls_to_place(5, 80, 0, quick, connect_s=2) < calls_to_place(5, 80, 0, quick, connect_s=10)
 

@@ -34,7 +34,6 @@ class Measured:
     answered: int = 0  # customers who picked up (connected)
     abandoned: int = 0  # of those, dropped with no agent free
     aht_s: float = 180.0  # mean handling time (talk + wrap-up) of connected calls
-    ring_s: float = 20.0  # mean time from dial to answer/fail (reported; the pacing uses answer_s)
     answer_s: float = 10.0  # mean time from dial to the customer's answer, answered dials only
     answer_delays: tuple[float, ...] = ()  # recent answered dials' delays, sorted
 
@@ -114,11 +113,6 @@ def overflow_share(calls: int, p: float, free: int, busy: int = 0, q: float = 0.
     py = _binom_pmf(busy, q) if busy > 0 and q > 0 else [1.0]
     over = sum(w * g[free + y] for y, w in enumerate(py) if free + y < len(g) and w > 1e-15)
     return over / (calls * p)
-
-
-def expected_overflow_share(k: int, p: float, agents: float) -> float:
-    """E[max(0, X - agents)] / E[X] for X ~ Binomial(k, p): `agents` sure to be free."""
-    return overflow_share(k, p, math.floor(agents))
 
 
 def target_share(cap: float, m: Measured) -> float:

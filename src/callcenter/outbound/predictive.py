@@ -89,8 +89,6 @@ class Figures:
     connected: int = 0  # taken by an agent
     talk_s: float = 0.0
     wrap_s: float = 0.0
-    ring_s: float = 0.0
-    rings: int = 0
     # (PBX time, abandoned) per answered customer, the last 200,000 (a dialer runs as long as its campaign)
     answers: deque[tuple[float, bool]] = field(default_factory=lambda: deque(maxlen=200_000))
 
@@ -157,14 +155,12 @@ class LiveDialer:
         dialled = len(self._recent)
         answered = sum(1 for a, _, _ in self._recent if a)
         abandoned = sum(1 for _, d, _ in self._recent if d)
-        rings = [s for _, _, s in self._recent if s > 0]
         delays = sorted(s for a, _, s in self._recent if a and s > 0)
         # The first calls to end are the short ones: a prior of AHT_PRIOR_N calls of AHT_PRIOR_S keeps
         # the early estimate from running low (which would dial too much for agents not free yet).
         aht = (sum(self._aht) + AHT_PRIOR_N * AHT_PRIOR_S) / (len(self._aht) + AHT_PRIOR_N)
         return Measured(
-            dialled, answered, abandoned, aht, sum(rings) / len(rings) if rings else 20.0,
-            answer_s=sum(delays) / len(delays) if delays else 10.0, answer_delays=tuple(delays),
+            dialled, answered, abandoned, aht, answer_s=sum(delays) / len(delays) if delays else 10.0, answer_delays=tuple(delays),
         )  # fmt: skip
 
     def _note(self, answered: bool, abandoned: bool, ring: float) -> list[Any]:
