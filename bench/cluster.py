@@ -242,10 +242,14 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
     marks: dict[tuple[str, int], dict[str, float]] = {}  # (topic, seq) -> stage@role -> first time
     ami: dict[str, list[float]] = {}
     spans: dict[str, list[float]] = {}
+    census: dict[str, dict[str, int]] = {}
     for path in Path(trace_base).parent.glob(Path(trace_base).name + ".*"):
         role = pids.get(int(path.suffix[1:]), "?")
         for line in path.read_text().splitlines():
             stage, topic, seq, t = line.split()
+            if stage == "census":  # CALLCENTER_TRACE_CENSUS=1: what a node's full collection walked, by type
+                census.setdefault(role, {})[topic] = int(seq)
+                continue
             if stage == "span":  # synchronous work that held a node's loop: name, ms
                 spans.setdefault(f"{topic}@{role}", []).append(float(seq))
                 continue
@@ -269,6 +273,8 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
     res: dict[str, Any] = {k: {"n": len(v), "p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in sorted(out.items())}
     for k, v in sorted(spans.items()):  # only those >= 2 ms are marked
         res["loop_held_ms " + k] = {"n>=2ms": len(v), "p50": round(pct(v, 0.5), 1), "max": round(max(v), 1), "total_ms": round(sum(v))}
+    for role, types in sorted(census.items()):
+        res["gc_census " + role] = types
     return res
 
 
@@ -353,6 +359,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         trace_base = str(tmp / "trace")
         if args.trace:
             env.update(CALLCENTER_TRACE_FILE=trace_base, CALLCENTER_TRACE_PREFIX="agent:PJSIP/95")
+            if os.environ.get("CALLCENTER_TRACE_CENSUS"):
+                env["CALLCENTER_TRACE_CENSUS"] = "1"  # each node counts, by type, what one full collection walked
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
         c.probe_timeout = args.probe_timeout
         closed = False
