@@ -183,6 +183,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         failover = await failovers(cluster, args.kills)
     await workers.close()
     cluster.trace_samples = samples  # type: ignore[attr-defined]
+    cluster.trace_window = (t0, t0 + wall)  # type: ignore[attr-defined]
     cluster.trace_pids = {n.proc.pid: ("leader" if n.index == leader else f"follower{n.index}") for n in nodes}  # type: ignore[attr-defined]
     return {
         "label": label,
@@ -234,7 +235,7 @@ class LoopLag:
         return {"p50": round(1000 * pct(self.lags, 0.5), 1), "p99": round(1000 * pct(self.lags, 0.99), 1), "max": round(1000 * max(self.lags or [0.0]), 1)}
 
 
-def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: dict[int, str]) -> dict[str, Any]:
+def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: dict[int, str], window: tuple[float, float]) -> dict[str, Any]:
     """Join the nodes' stage marks (callcenter.realtime.trace) with the
     clients' samples: per stage, how long after the PBX emitted it the delta
     got there (p50 / p99 ms).  send_first / send_last: the first and the
@@ -251,6 +252,8 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
                 census.setdefault(role, {})[topic] = int(seq)
                 continue
             if stage == "span":  # synchronous work that held a node's loop: name, ms
+                if not window[0] <= float(t) <= window[1]:
+                    continue
                 spans.setdefault(f"{topic}@{role}", []).append(float(seq))
                 continue
             if stage == "ami":
@@ -371,7 +374,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             closed = True
             await c.close()  # the nodes write out their trace marks
             if args.trace:
-                result["stages_ms_after_emit"] = stages(trace_base, c.trace_samples, c.trace_pids)
+                result["stages_ms_after_emit"] = stages(trace_base, c.trace_samples, c.trace_pids, c.trace_window)
             print(json.dumps(result, ensure_ascii=False), flush=True)
         finally:
             if not closed:

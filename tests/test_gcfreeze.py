@@ -43,7 +43,7 @@ def test_full_collection_freezes_its_survivors() -> None:
 
 def test_dead_frozen_cycles_are_collected_once_the_frozen_set_grows() -> None:
     gc.collect()
-    with gcfreeze.keeping(grow=2.0, floor=0) as keeper:
+    with gcfreeze.keeping(grow=2.0, floor=0, every_s=0) as keeper:
         heads, refs = _cycles(1_000)
         gc.collect()  # alive: frozen
         del heads
@@ -56,3 +56,14 @@ def test_dead_frozen_cycles_are_collected_once_the_frozen_set_grows() -> None:
         assert all(r() is None for r in refs)
         assert keeper.stats["clean_passes"] == 1 and not keeper.unfrozen
         assert abs(keeper.clean - gc.get_freeze_count()) < 100  # frozen again: the new clean size
+
+
+def test_at_most_one_clean_pass_per_interval() -> None:
+    gc.collect()
+    with gcfreeze.keeping(grow=2.0, floor=0, every_s=3600) as keeper:
+        keeper.clean = 1  # grown far past `grow`, but the last clean pass was just now
+        gc.collect()
+        assert not keeper.unfrozen and keeper.stats["clean_passes"] == 0
+        keeper.clean_at -= 3600
+        gc.collect()
+        assert keeper.unfrozen

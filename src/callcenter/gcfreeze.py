@@ -12,28 +12,32 @@ p50 5-9 ms).
 So each full collection ends by freezing what survived it (`gc.freeze`:
 the permanent generation, which no collection walks), and the next one
 walks only what is newer.  A frozen object still goes when its last
-reference does; only a reference cycle among frozen objects (a closed
-connection's protocol objects, say) would stay.  So when the frozen set has
-grown to `grow` times its size after the last clean pass, it is unfrozen
-and the next full collection walks, and cleans, everything once.
+reference does; only a reference cycle among frozen objects would stay
+(a closed websocket left one of ~100 objects until the hub dropped its
+tasks' tracebacks).  So when the frozen set has grown to `grow` times its
+size after the last clean pass, and `every_s` have passed since, it is
+unfrozen and the next full collection walks, and cleans, everything once:
+one long pause at most every `every_s` (the first after the clients have
+connected), none at all while the frozen set holds steady.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
-log = logging.getLogger("callcenter.gc")
 
 
 class FreezeAfterFull:
-    def __init__(self, grow: float = 2.0, floor: int = 200_000) -> None:
+    def __init__(self, grow: float = 2.0, floor: int = 200_000, every_s: float = 3600.0) -> None:
         self.grow = grow
         self.floor = floor  # below this many frozen objects, never bother unfreezing
+        self.every_s = every_s
         self.clean = gc.get_freeze_count()  # frozen objects after the last pass that walked them all
+        self.clean_at = time.monotonic()
         self.unfrozen = False
         self.stats = {"frozen": 0, "clean_passes": 0}
 
@@ -45,10 +49,11 @@ class FreezeAfterFull:
             self.unfrozen = False
             gc.freeze()
             self.clean = gc.get_freeze_count()
+            self.clean_at = time.monotonic()
             self.stats["clean_passes"] += 1
             return
         frozen = gc.get_freeze_count()
-        if frozen > max(self.floor, self.grow * self.clean):
+        if frozen > max(self.floor, self.grow * self.clean) and time.monotonic() - self.clean_at >= self.every_s:
             gc.unfreeze()  # the next full pass sees everything once and collects what is dead
             self.unfrozen = True
             return
@@ -57,10 +62,10 @@ class FreezeAfterFull:
 
 
 @contextlib.contextmanager
-def keeping(grow: float = 2.0, floor: int = 200_000) -> Iterator[FreezeAfterFull]:
+def keeping(grow: float = 2.0, floor: int = 200_000, every_s: float = 3600.0) -> Iterator[FreezeAfterFull]:
     """For a server's lifetime: freeze what startup built, then every full pass's survivors."""
     gc.freeze()
-    keeper = FreezeAfterFull(grow, floor)
+    keeper = FreezeAfterFull(grow, floor, every_s)
     gc.callbacks.append(keeper)
     try:
         yield keeper

@@ -161,6 +161,10 @@ class Mirror:
                     need = ""
                 got = await self.redis.xread({self.keys["events"]: self.last_id}, count=1000, block=self.block_ms)
                 t_batch = time.monotonic()
+                if trace.ON:
+                    for _stream, entries in got or ():
+                        for _eid, f in entries:
+                            trace.mark("got", f[b"t"].decode(), f[b"s"].decode(), t_batch)
                 for _stream, entries in got or ():
                     for eid, fields in entries:
                         if self._stopping:

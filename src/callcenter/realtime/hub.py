@@ -71,6 +71,20 @@ def _lists(left: dict[str, frozenset[str]]) -> dict[str, list[str]]:
     return {i: sorted(qs) for i, qs in left.items()}
 
 
+def _drop_tracebacks(*tasks: asyncio.Task[Any] | None) -> None:
+    """A finished task keeps its exception, whose traceback holds the frames
+    that hold the task: a reference cycle per closed websocket (~100 objects,
+    the connection's whole stack) that only the collector's full pass frees,
+    and never while frozen (callcenter.gcfreeze)."""
+    for task in tasks:
+        if task is None or not task.done():
+            continue
+        exc = getattr(task, "_cancelled_exc", None) if task.cancelled() else task.exception()
+        if exc is not None:
+            exc.__traceback__ = None
+            exc.__context__ = None
+
+
 class Forbidden(Exception):
     pass
 
@@ -746,6 +760,7 @@ class Hub:
                 }
             ),
         )
+        receive: asyncio.Task[str] | None = None
         try:
             while not client.closed:
                 receive = asyncio.create_task(ws.receive_text())
@@ -766,6 +781,8 @@ class Hub:
             writer.cancel()
             with contextlib.suppress(BaseException):
                 await writer
+            _drop_tracebacks(receive, writer)
+            receive = writer = None  # type: ignore[assignment]
 
     def _handle(self, client: Client, raw: str) -> None:
         try:
