@@ -58,7 +58,6 @@ QUEUES = [f"q{i}" for i in range(10)]
 SEQ = re.compile(r'"seq":(\d+)')
 T0 = re.compile(r'"queue":"q\d+","waiting":\d+,.*?"t0":([0-9.e-]+)')
 SECRET = "bench-jwt-secret-0123456789abcdefghij"
-FREEZE = True
 WIRE_QUEUES = ["repairs", "complaints", "enquiries", "vip", "fees"]  # queues the simulator knows
 
 
@@ -297,11 +296,6 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
 
     pipes, children = start_clients(port, jobs, procs)
 
-    if FREEZE:
-        # What a warmed-up server should do once its long-lived objects exist
-        # (connections, core state): keep them out of full collections, which
-        # otherwise stall the loop for ~250 ms here at 1,000 clients.
-        gc.freeze()
     gc_pauses: list[float] = []
     gc_t: list[float] = []
 
@@ -316,7 +310,6 @@ def run(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int) -> 
     gc.callbacks.append(gc_cb)
     sent = asyncio.run_coroutine_threadsafe(_generate(app, acd, core, rate, seconds), loop).result()
     gc.callbacks.remove(gc_cb)
-    gc.unfreeze()
     outs, hub_stats = stop_clients(pipes, children, app, server, t)
 
     agent_lat = [x for o in outs if o["topic"] != "wallboard" for x in o["lat"]]
@@ -424,10 +417,7 @@ def run_wire(n_agents: int, n_boards: int, rate: int, seconds: float, procs: int
         time.sleep(0.1)
 
     pipes, children = start_clients(port, jobs, procs, wire=True)
-    if FREEZE:
-        gc.freeze()
     sent = asyncio.run_coroutine_threadsafe(_toggle(app.state.simulator.pbx, ifaces, rate, seconds), loop).result()
-    gc.unfreeze()
     outs, hub_stats = stop_clients(pipes, children, app, server, t)
     agent_lat = [x for o in outs if o["topic"] != "wallboard" for x in o["lat"]]
     missed = sum(max(0, sent["per_agent"][o["topic"][6:]] - o["deltas"]) + o["gaps"] for o in outs if o["topic"] != "wallboard")
@@ -493,11 +483,8 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--no-freeze", action="store_true", help="leave the connected clients' objects to full GCs")
     ap.add_argument("--wire", action="store_true", help="measure from the simulator's wire timestamp (full path)")
     args = ap.parse_args()
-    global FREEZE
-    FREEZE = not args.no_freeze
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     if args.wire:
@@ -513,7 +500,7 @@ def main() -> int:
     base = run(9, 1, 100, min(args.seconds, 5.0), 1)
     show("BASELINE", base)
     load = run(args.agents, args.boards, args.rate, args.seconds, args.procs)
-    show("LOAD" + ("" if FREEZE else " (no gc.freeze)"), load)
+    show("LOAD", load)
     ratio = load["agent"]["p99"] / base["agent"]["p99"] if base["agent"]["p99"] else float("nan")
     print(f"agent p99 LOAD/BASELINE = {ratio:.2f}x;  p50 {load['agent']['p50'] / base['agent']['p50']:.2f}x")
     ok = load["missed"] == 0 and load["agent"]["p99"] <= 50.0
