@@ -121,6 +121,7 @@ class AcdService:
         self._db_down_since: float | None = None
         self._core_errors = 0
         self.dropped = 0
+        self.load_steps: dict[str, float] = {}  # how long each step of the last start's reload took (s)
         # Queued callbacks the core offers: dialled through the gateway, their tasks kept in step.
         self.callback_dialer = callback_dial.CallbackDialer(self)
         self._listeners.append(self.callback_dialer)
@@ -267,6 +268,7 @@ class AcdService:
 
     async def _load(self) -> None:
         assert self.db is not None
+        t = time.monotonic()
         async with self.db.sessions() as s:
             for q in (await s.execute(select(Queue))).scalars():
                 self.configure(queue_config(q))
@@ -287,9 +289,13 @@ class AcdService:
                 {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": to_ts(i.started_at), "ended_at": to_ts(i.ended_at)}
                 for i in ivs
             ]
+        self.load_steps["read"] = time.monotonic() - t
+        t = time.monotonic()
         if partial and until is not None:  # stopped gracefully inside this interval: go on from its rows
             self.core.interval_facts.resume(partial, until)
         self.core.restore(records, intervals, now, callbacks)
+        self.load_steps["restore"] = time.monotonic() - t
+        t = time.monotonic()
         log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
         # Heard from Asterisk until: the last call we wrote (or the day's
         # start): the first resync's backfill reads queue_log from there.
@@ -302,6 +308,8 @@ class AcdService:
             self._seen_until = max(self._seen_until or 0.0, *(to_ts(r.updated_at) or 0.0 for r in live_rows))
             n = snapshot.load(self.core, live, now)
             log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
+        self.load_steps["live"] = time.monotonic() - t
+        self.load_steps["calls"] = len(records)
         # No process listened from there until the first resync: the new
         # session's first events must not shrink that window.
         self._blind_from = self._seen_until

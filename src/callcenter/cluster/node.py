@@ -184,10 +184,21 @@ class ClusterNode:
 
     async def _lead(self) -> None:
         t0 = time.monotonic()
+        steps: dict[str, float] = {}
+        mark = t0
+
+        def step(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            steps[name] = now - mark
+            mark = now
+
         await self.jobs.drop("it leads PBX " + self.pbx)
+        step("jobs")
         settings = self.settings
         state = self.app.state
         await self.mirror.stop()
+        step("mirror_stop")
         stack = AsyncExitStack()
         self._leading = stack
         # Written more often than on a single node: a leader killed with -9 loses what it had not written,
@@ -197,6 +208,7 @@ class ClusterNode:
             flush_s=0.25, snapshot_s=0.5, queue_log_table=settings.queue_log_table,
         )  # fmt: skip
         await acd.start()
+        step("acd_start")
         stack.push_async_callback(acd.stop)
         hub = self.hub
         publisher = Publisher(
@@ -219,7 +231,9 @@ class ClusterNode:
         stack.callback(self._detach_hub)
         publisher.start()
         stack.push_async_callback(publisher.stop)
+        step("publisher")
         resnap_all(hub)  # a new epoch: this node's clients start again from the new core
+        step("resnap")
         state.acd = acd
         if settings.ami_enabled:
             from callcenter.ami.bridge import Bridge
@@ -231,6 +245,9 @@ class ClusterNode:
             state.bridge = bridge
             state.gateway = bridge.gateway
             state.readiness["ami"] = bridge.readiness
+            step("bridge")
+            served = asyncio.create_task(self._served(bridge, t0), name="cluster-served")
+            stack.callback(served.cancel)
         self.requests = Server(self.redis, self.prefix, self.pbx, self._handlers(acd, state.gateway))
         self.requests.start()
         stack.push_async_callback(self.requests.stop)
@@ -240,7 +257,18 @@ class ClusterNode:
         self.leader_since = time.time()
         IS_LEADER.set(1)
         PROMOTIONS.inc()
-        log.info("cluster: %s leads PBX %s (token %d) after %.2f s", self.node, self.pbx, self.lock.token, time.monotonic() - t0)
+        step("requests")
+        loads = " ".join(f"{k}={v:.3f}" for k, v in acd.load_steps.items())
+        log.info(
+            "cluster: %s leads PBX %s (token %d) after %.2f s: %s; load: %s", self.node, self.pbx, self.lock.token, time.monotonic() - t0,
+            " ".join(f"{k}={v:.3f}" for k, v in steps.items()), loads,
+        )  # fmt: skip
+
+    async def _served(self, bridge: Any, t0: float) -> None:
+        """Log when the new leader serves: its AMI link up and resynced (what /readyz waits for)."""
+        while not bridge.readiness()["ok"]:
+            await asyncio.sleep(0.05)
+        log.info("cluster: %s serves PBX %s %.2f s after taking the lock", self.node, self.pbx, time.monotonic() - t0)
 
     def _detach_hub(self) -> None:
         hub = self.hub
