@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter, Gauge
 
 from callcenter.acd.service import AcdService, core_config_from
+from callcenter.acd.warm import WarmCore
 from callcenter.cluster.jobs import JobFence, JobsHolder
 from callcenter.cluster.leader import LeaderLock
 from callcenter.cluster.mirror import Mirror, resnap_all
@@ -97,11 +98,12 @@ class ClusterNode:
         self.requests: Server | None = None
         self.centre: Any = None
         self._refresh_at = 0  # the next cached agent view _snapshot recomputes
+        self.warm: WarmCore | None = None  # while following: the core a promotion starts from (acd/warm.py)
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._follow()
+        await self._follow()
         if len(self.settings.sites) > 1:
             from callcenter.cluster.centre import Centre
 
@@ -120,6 +122,8 @@ class ClusterNode:
                 await self._task
         await self._step_down("stopping")
         await self.mirror.stop()
+        if self.warm is not None:
+            await self.warm.stop()
         if self.centre is not None:
             await self.centre.stop()
         await self.lock.release()
@@ -136,7 +140,7 @@ class ClusterNode:
 
     # --- roles ---------------------------------------------------------------------------
 
-    def _follow(self) -> None:
+    async def _follow(self) -> None:
         state = self.app.state
         state.acd = self.replica
         state.gateway = RemoteGateway(self.forwarder)
@@ -146,6 +150,12 @@ class ClusterNode:
         self.hub.forward = self._forward_hub
         self.mirror.start()
         self.role = "follower"
+        if self.warm is not None:
+            await self.warm.stop()
+        if self.db is not None:
+            # Today's calls restored ahead, in the background: a promotion reads and restores only what came since.
+            self.warm = WarmCore(self.db, lambda: core_config_from(self.settings), self.pbx)
+            self.warm.start()
 
     def _forward_hub(self, method: str, *args: Any) -> None:
         task = asyncio.ensure_future(self.forwarder.call(f"hub.{method}", *args, wait=False))
@@ -171,14 +181,14 @@ class ClusterNode:
                     log.error("cluster: lost the lock of PBX %s; stepping down", self.pbx)
                     await self._step_down("lock lost")
                     await self.lock.release()
-                    self._follow()
+                    await self._follow()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database away: try again
                 log.warning("cluster election round failed: %s: %s", type(exc).__name__, exc)
                 if self.role == "leader":
                     await self._step_down(f"{type(exc).__name__}")
-                    self._follow()
+                    await self._follow()
                 await self.lock.release()
             await asyncio.sleep(every)
 
@@ -197,7 +207,7 @@ class ClusterNode:
         step("jobs")
         settings = self.settings
         state = self.app.state
-        await self.mirror.stop()
+        await self.mirror.stop(wait=False)  # its blocking read ends on its own; nothing it reads is applied
         step("mirror_stop")
         stack = AsyncExitStack()
         self._leading = stack
@@ -205,8 +215,9 @@ class ClusterNode:
         # and its successor starts from the calls in progress it saved (then resyncs and backfills).
         acd = AcdService(
             self.db, core_config_from(settings), gateway=None, spool=self.spool, pbx=self.pbx, fence=self.lock.fence,
-            flush_s=0.25, snapshot_s=0.5, queue_log_table=settings.queue_log_table,
+            flush_s=0.25, snapshot_s=0.5, queue_log_table=settings.queue_log_table, warm=self.warm,
         )  # fmt: skip
+        self.warm = None  # taken (or, not ready, left for the full reload)
         await acd.start()
         step("acd_start")
         stack.push_async_callback(acd.stop)

@@ -1,0 +1,171 @@
+"""A follower's warm standby (acd/warm.py): today's calls restored ahead,
+in reads by id, then what was written since at promotion, give the same
+core as a full reload at that moment, on either database; and it is not
+used when it cannot (a call corrected after it was read, another
+30-minute interval), nor does a row committed late under a lower id escape it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import insert
+
+from callcenter.acd.core import Core
+from callcenter.acd.models import CallRecord
+from callcenter.acd.service import AcdService
+from callcenter.acd.store import record_values, write_batch
+from callcenter.acd.warm import Rows, Today, WarmCore
+
+from .test_core_scenarios import T0, day
+from .test_service import CONFIG
+
+
+def figures(core: Core) -> dict:
+    """Everything a reload puts back: the boards, the open interval's rows, the agents' totals, the calls it knows."""
+    qa = core.queue_acd
+    return {
+        "now": core.now,
+        "wallboard": core.wallboard(),
+        "rows": core.open_interval_rows(),
+        "agents": {i: (a.name, a.state, a.since, a.day_id, dataclasses.asdict(a.today), dataclasses.asdict(a.total))
+                   for i, a in sorted(core.agent_states.by_interface.items())},  # fmt: skip
+        "finished": list(qa._finished_order),  # noqa: SLF001
+        "recent": list(qa._recent),  # noqa: SLF001
+    }
+
+
+def service(db, clock, warm=None) -> AcdService:  # noqa: ANN001
+    return AcdService(db, CONFIG(), tick_s=None, snapshot_s=0, backfill_delay_s=None, clock=clock, warm=warm)
+
+
+async def started(db, now: float, warm=None) -> AcdService:  # noqa: ANN001
+    svc = service(db, lambda: now, warm)
+    await svc.start()
+    return svc
+
+
+async def compare(db, now: float, warm: WarmCore, *, used: bool) -> None:  # noqa: ANN001
+    hot = await started(db, now, warm)
+    cold = await started(db, now)
+    try:
+        assert ("warm" in hot.load_steps) is used
+        assert "warm" not in cold.load_steps
+        assert figures(hot.core) == figures(cold.core)
+        assert hot._seen_until == cold._seen_until  # noqa: SLF001 - where the first resync's backfill starts
+        assert hot.load_steps["calls"] == cold.load_steps["calls"] == 6
+    finally:
+        await hot.stop()
+        await cold.stop()
+
+
+async def first_half(db):  # noqa: ANN001, ANN201
+    """A leader that wrote half the day, and a follower's standby that read it."""
+    s, _ = day()
+    first = service(db, lambda: T0)
+    half = len(s.events) // 2
+    for e in s.events[:half]:
+        first.submit(e)
+    await first.flush_all()
+    clock = [T0 + 300.0]
+    warm = WarmCore(db, CONFIG, "default", clock=lambda: clock[0])
+    await warm.refresh()
+    assert warm.ready and warm.builds == 1
+    return s, first, half, warm, clock
+
+
+async def test_warm_and_incremental_reads_give_a_full_reloads_core(db):
+    s, first, half, warm, clock = await first_half(db)
+    for e in s.events[half : half + 10]:
+        first.submit(e)
+    await first.flush_all()
+    clock[0] = T0 + 500
+    await warm.refresh()  # only what is new
+    assert warm.builds == 1
+    for e in s.events[half + 10 :]:
+        first.submit(e)
+    await first.flush_all()  # written after the last round: read at promotion
+    await compare(db, T0 + 700, warm, used=True)
+
+
+async def test_a_graceful_stops_partial_rows_are_resumed_as_a_full_reload_does(db):
+    s, first, half, warm, clock = await first_half(db)
+    for e in s.events[half:]:
+        first.submit(e)
+    await first.stop()  # writes the open interval's rows, marked partial
+    clock[0] = T0 + 650
+    await warm.refresh()  # a graceful stop since: restored again, from those rows on
+    assert warm.builds == 2
+    await compare(db, T0 + 700, warm, used=True)
+
+
+async def test_a_call_corrected_after_it_was_read_is_not_missed(db):
+    s, first, half, warm, clock = await first_half(db)
+    outs = [first.submit(e) for e in s.events[half:]]
+    await first.flush_all()
+    await warm.refresh()
+    answered = next(r for o in outs for r in o.records if r["outcome"] == "answered")
+    fixed = {**answered, "talk_s": answered["talk_s"] + 7.0, "source": "backfill", "correction": True}
+    async with db.sessions() as sess:
+        await write_batch(sess, [("record", fixed)])  # a queue_log backfill's correction: an update in place
+        await sess.commit()
+    await compare(db, T0 + 700, warm, used=False)  # the full reload, with the corrected figures
+
+    # A follower that keeps running starts again from scratch and is used again.
+    warm = WarmCore(db, CONFIG, "default", clock=lambda: T0 + 650)
+    await warm.refresh()
+    async with db.sessions() as sess:
+        await write_batch(sess, [("record", {**fixed, "talk_s": fixed["talk_s"] + 1.0})])
+        await sess.commit()
+    await warm.refresh()
+    assert warm.core is None
+    await warm.refresh()
+    assert warm.ready and warm.builds == 2
+    await compare(db, T0 + 700, warm, used=True)
+
+
+async def test_another_interval_is_a_full_reload_until_the_standby_is_rebuilt(db):
+    s, first, half, warm, clock = await first_half(db)
+    for e in s.events[half:]:
+        first.submit(e)
+    await first.flush_all()
+    later = T0 + 1100  # the next 30-minute interval
+    await compare(db, later, warm, used=False)
+    warm = WarmCore(db, CONFIG, "default", clock=lambda: T0 + 700)
+    await warm.refresh()
+    clock[0] = later
+    warm.clock = lambda: later
+    await warm.refresh()
+    assert warm.builds == 2
+    await compare(db, later, warm, used=True)
+
+
+async def test_a_row_committed_late_under_a_lower_id_is_read(db):
+    s, _ = day()
+    svc = service(db, lambda: T0)
+    records = [r for e in s.events for r in svc.submit(e).records]
+    mono = [0.0]
+    today = Today("default", Core(CONFIG()).today_start(T0), lookback_s=60, clock=lambda: mono[0])
+
+    async def put(rid: int, r: dict) -> None:
+        async with db.sessions() as sess:
+            await sess.execute(insert(CallRecord.__table__), [{**record_values(r), "pbx": "default", "id": rid}])
+            await sess.commit()
+
+    async def read() -> list[str]:
+        rows = Rows()
+        await today.read(db, rows)
+        return [r["call_id"] for r in rows.records]
+
+    await put(1000, records[0])
+    await put(1010, records[1])
+    assert await read() == [records[0]["call_id"], records[1]["call_id"]]
+    await put(1005, records[2])  # its id was handed out before 1010's, its batch committed after
+    mono[0] = 30
+    assert await read() == [records[2]["call_id"]]
+    assert await read() == []
+    mono[0] = 100  # the gaps are older than lookback_s: rows never written
+    assert await read() == []
+    await put(1007, records[3])
+    assert await read() == []  # given up on: a batch slower than lookback_s is not waited for
+    await put(1020, records[4])
+    assert await read() == [records[4]["call_id"]]
