@@ -342,6 +342,61 @@ async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
     return out
 
 
+async def seed_today(url: str, calls: int, cluster: Cluster) -> float:
+    """`calls` finished calls (and 2 agent intervals each) earlier today, as a
+    busy centre has by the afternoon: what a full reload reads on promotion."""
+    from datetime import UTC, datetime
+
+    from callcenter.acd.days import DayClock
+    from callcenter.acd.models import AgentInterval, CallKind, CallRecord, Outcome
+    from callcenter.db import Database
+    from callcenter.migrate import upgrade
+
+    t0 = time.monotonic()
+    await asyncio.to_thread(upgrade, url)
+    now = time.time()
+    days = DayClock("Asia/Shanghai")  # the nodes' default zone
+    start = max(days.start(days.day_of(now)), now - 8 * 3600)
+    rng = random.Random(7)
+    agents = [iface for _u, _n, iface, _s in cluster.people]
+    queues = [q.queue for q in cluster.model.loads] if hasattr(cluster.model, "loads") else ["enquiries", "repairs", "complaints"]
+    dt = lambda ts: datetime.fromtimestamp(ts, UTC)  # noqa: E731
+    db = Database(url)
+    try:
+        for lo in range(0, calls, 5000):
+            recs, ivs = [], []
+            for i in range(lo, min(calls, lo + 5000)):
+                entered = start + (now - 300 - start) * i / calls
+                wait = rng.uniform(1, 60)
+                answered = rng.random() < 0.9
+                agent = rng.choice(agents) if answered else None
+                talk = rng.uniform(30, 300) if answered else 0.0
+                end = entered + wait + talk
+                recs.append({
+                    "pbx": "default", "call_id": f"seed-{i}", "uniqueid": f"seed-{i}", "linkedid": f"seed-{i}", "kind": CallKind.queue,
+                    "direction": "inbound", "source": "live", "queue": rng.choice(queues), "caller_number": f"138{i:08d}", "caller_name": "",
+                    "callee_number": "", "entered_at": dt(entered), "answered_at": dt(entered + wait) if answered else None, "ended_at": dt(end),
+                    "wait_s": wait, "sl_wait_s": int(wait), "talk_s": talk, "hold_s": 0.0, "wrap_up_s": 10.0 if answered else 0.0,
+                    "agent": agent, "agent_name": agent or "", "outcome": Outcome.answered if answered else Outcome.abandoned,
+                    "short_abandon": False, "priority": 0, "disposition_note": "", "legs": [], "timeline": [],
+                })  # fmt: skip
+                if agent:
+                    ivs.append({"pbx": "default", "interface": agent, "state": "on_call", "reason": "", "started_at": dt(entered + wait),
+                                "ended_at": dt(end), "duration_s": talk, "call_id": f"seed-{i}"})  # fmt: skip
+                    ivs.append({"pbx": "default", "interface": agent, "state": "wrap_up", "reason": "", "started_at": dt(end),
+                                "ended_at": dt(end + 10), "duration_s": 10.0, "call_id": f"seed-{i}"})  # fmt: skip
+            async with db.sessions() as s:
+                from sqlalchemy import insert
+
+                await s.execute(insert(CallRecord.__table__), recs)
+                if ivs:
+                    await s.execute(insert(AgentInterval.__table__), ivs)
+                await s.commit()
+    finally:
+        await db.dispose()
+    return round(time.monotonic() - t0, 1)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"cores": os.cpu_count(), "args": vars(args)}
     for nodes in args.nodes:
@@ -355,8 +410,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             env.update(CALLCENTER_TRACE_FILE=trace_base, CALLCENTER_TRACE_PREFIX="agent:PJSIP/95")
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
         c.probe_timeout = args.probe_timeout
+        c.start_timeout = 20.0 + args.seed_calls / 1000  # the first leader reloads them all
         closed = False
         try:
+            if args.seed_calls:
+                print(f"seeded {args.seed_calls} calls of today in {await seed_today(url, args.seed_calls, c)} s", file=sys.stderr, flush=True)
             await c.start()
             result = await measure(c, args, f"{nodes} node(s)")
             out[f"{nodes}_nodes"] = result
@@ -392,6 +450,7 @@ def main() -> None:
     p.add_argument("--probe-timeout", type=float, default=5.0, help="a node serves when its /readyz answers within this many seconds")
     p.add_argument("--workers", type=int, default=0, help="client worker processes (0 = one per 1,250 clients, at most 4)")
     p.add_argument("--trace", action="store_true", help="the nodes mark each probe delta's stages (callcenter.realtime.trace); print where the latency goes")
+    p.add_argument("--seed-calls", type=int, default=0, help="finished calls of today written before the nodes start (a centre's afternoon: 100000)")
     p.add_argument("--kills", type=int, default=20, help="leader kills for the failover figures (0 = none)")
     args = p.parse_args()
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False, indent=1))

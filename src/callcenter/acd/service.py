@@ -288,7 +288,7 @@ class AcdService:
                 for q in (await s.execute(select(Queue))).scalars():
                     core.configure(queue_config(q))
                 partial, until = await partial_rows(s, int(now // 1800) * 1800)
-            today = Today(self.pbx, core.today_start(now))
+            today = Today(self.pbx, core.today_start(now), page=2000)
             rows = Rows()
             await today.read(self.db, rows, check=False)
             self.load_steps["read"] = time.monotonic() - t

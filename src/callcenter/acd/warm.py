@@ -284,7 +284,7 @@ class WarmCore:
                 partial, until = await partial_rows(s, key[2])
             if partial and until is not None:
                 core.interval_facts.resume(partial, until)
-        self.core, self.key, self.today, self.pending = core, key, Today(self.pbx, key[1], lookback_s=self.lookback_s), Rows()
+        self.core, self.key, self.today, self.pending = core, key, Today(self.pbx, key[1], lookback_s=self.lookback_s, page=1000), Rows()
         self._built = False
 
     async def refresh(self) -> None:

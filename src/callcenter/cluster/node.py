@@ -37,6 +37,7 @@ from callcenter.cluster.stream import Publisher, dumps, keys
 log = logging.getLogger("callcenter.cluster")
 
 IS_LEADER = Gauge("callcenter_cluster_leader", "1 while this node leads its PBX")
+COLD_DEFER_S = 2.0  # a cold follower waits this long after the lock fell free before it takes it
 PROMOTIONS = Counter("callcenter_cluster_promotions_total", "Times this node became leader")
 
 
@@ -98,6 +99,7 @@ class ClusterNode:
         self.requests: Server | None = None
         self.centre: Any = None
         self._refresh_at = 0  # the next cached agent view _snapshot recomputes
+        self._free_since: float | None = None  # a cold follower saw the lock free since
         self.warm: WarmCore | None = None  # while following: the core a promotion starts from (acd/warm.py)
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -175,7 +177,7 @@ class ClusterNode:
             await self.jobs.elect(self.role == "leader")
             try:
                 if self.role == "follower":
-                    if await self.lock.try_acquire():
+                    if await self._may_try() and await self.lock.try_acquire():
                         await self._lead()
                 elif not await self.lock.still_held() or (self.publisher is not None and self.publisher.fenced):
                     log.error("cluster: lost the lock of PBX %s; stepping down", self.pbx)
@@ -191,6 +193,21 @@ class ClusterNode:
                     await self._follow()
                 await self.lock.release()
             await asyncio.sleep(every)
+
+    async def _may_try(self) -> bool:
+        """A follower whose core is not restored ahead yet (just started, or
+        a day's first read still going) leaves a free lock to a warm one for
+        COLD_DEFER_S: taking it would mean the full reload on promotion."""
+        if self.warm is None or self.warm.ready:
+            self._free_since = None
+            return True
+        if not await self.lock.is_free():
+            self._free_since = None
+            return False
+        now = time.monotonic()
+        if self._free_since is None:
+            self._free_since = now
+        return now - self._free_since >= COLD_DEFER_S
 
     async def _lead(self) -> None:
         t0 = time.monotonic()
