@@ -10,9 +10,12 @@ the ids it saw, for `lookback_s`: a gap older than that is a row that was
 never written (a rolled-back batch, an upsert that skipped its row).
 
 Rows are written once, except a call corrected by a queue_log backfill
-(acd/store.py `write_batch` updates it in place); every correction sets
-its source to ``backfill``, so `Today` compares today's ``backfill`` rows
-with those it handed out and says when one changed.
+(acd/store.py `write_batch` updates it in place).  The backfill corrects
+only a call whose figures a resync guessed (backfill._estimated), and such
+a row says so (`may_be_corrected`): a standby holds those back and reads
+them again at promotion (a few calls per failover).  As a safety net, every
+correction sets the source to ``backfill``: `Today` compares today's
+``backfill`` rows with those it handed out and says when one changed.
 
 `WarmCore` is a cluster follower's standby: a `Core` restored from `Today`
 in the background, a few milliseconds of rows at a time so the follower's
@@ -67,6 +70,15 @@ def record_of(r: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def may_be_corrected(r: Any) -> bool:
+    """A queue_log backfill may still rewrite this stored call: its figures
+    were a resync's guesses (QueueCall.guessed: made at a resync or by a
+    backfill, kept out of the KPIs, or an estimate the resync noted)."""
+    return r.source != "live" or any(
+        t.get("kind") in ("inferred", "resync") or t.get("via") == "resync" for t in r.timeline or []
+    )
+
+
 def interval_of(r: Any) -> dict[str, Any]:
     return {"interface": r.interface, "state": r.state, "reason": r.reason, "started_at": to_ts(r.started_at), "ended_at": to_ts(r.ended_at)}
 
@@ -111,6 +123,7 @@ class Today:
         self.counts = {"records": 0, "intervals": 0, "callbacks": 0}
         self.ended: float | None = None  # the latest end among the calls read (where a restart's backfill starts)
         self._backfilled: dict[int, dict[str, Any]] = {}  # backfill rows handed out, as they were
+        self.held: dict[int, None] = {}  # ids of calls a backfill may still correct, not handed out (in id order)
         day = to_dt(day_start)
         self._tables = {
             "records": _Table(RECORD_COLUMNS, lambda d, p: [_R.entered_at >= day, _R.pbx == p], record_of),
@@ -118,14 +131,18 @@ class Today:
             "callbacks": _Table(CALLBACK_COLUMNS, lambda d, p: [_C.at >= day, _C.pbx == p], callback_of),
         }
 
-    async def read(self, db: Any, into: Rows, *, check: bool = True) -> bool:
+    async def read(self, db: Any, into: Rows, *, check: bool = True, hold: bool = False) -> bool:
         """Add the rows written since the last read (all of today's on the
         first) to `into`; True when a row handed out before was rewritten
-        since (a backfill's correction).  Cancelled, it hands out nothing it
-        has not added."""
+        since (a backfill's correction).  hold: calls a backfill may still
+        correct are held back (`read_held` reads them as they are then).
+        Cancelled, it hands out nothing it has not added."""
         for name, table in self._tables.items():
             found = await self._read_table(db, table)
             # No await from here to the next table: the position moved, so the rows must be in `into`.
+            if hold and name == "records":
+                self.held.update((r.id, None) for r in found if may_be_corrected(r))
+                found = [r for r in found if r.id not in self.held]
             shaped = [table.shape(r) for r in found]
             getattr(into, name).extend(sorted(shaped, key=_at) if name == "callbacks" else shaped)
             self.counts[name] += len(found)
@@ -169,6 +186,19 @@ class Today:
         t.seen = {i for i in t.seen if i > t.low}
         return found
 
+    async def read_held(self, db: Any, into: Rows) -> None:
+        """The held-back calls as they are now (corrected or not), into `into`."""
+        ids = list(self.held)
+        for lo in range(0, len(ids), 1000):
+            async with db.sessions() as s:
+                rows = (await s.execute(select(*RECORD_COLUMNS).where(_R.id.in_(ids[lo : lo + 1000])).order_by(_R.id))).all()
+            into.records.extend(record_of(r) for r in rows)
+            self.counts["records"] += len(rows)
+            for r in rows:
+                if r.ended_at is not None and (self.ended is None or to_ts(r.ended_at) > self.ended):
+                    self.ended = to_ts(r.ended_at)
+        self.held.clear()
+
     async def _rewritten(self, db: Any) -> bool:
         """A row handed out before that a backfill has corrected since."""
         t = self._tables["records"]
@@ -176,8 +206,8 @@ class Today:
             q = select(*RECORD_COLUMNS).where(_R.entered_at >= to_dt(self.day_start), _R.pbx == self.pbx, _R.source == "backfill")
             rows = (await s.execute(q)).all()
         for r in rows:
-            if r.id > t.low and r.id not in t.seen:
-                continue  # not handed out yet: the next read does
+            if (r.id > t.low and r.id not in t.seen) or r.id in self.held:
+                continue  # not handed out yet
             if self._backfilled.get(r.id) != record_of(r):
                 log.info("ACD warm standby: call %s was corrected after it was read", r.call_id)
                 return True
@@ -295,8 +325,8 @@ class WarmCore:
         if self.core is None or key != self.key:
             await self._new_core(key)
         assert self.core is not None and self.today is not None
-        if await self.today.read(self.db, self.pending):
-            self.core = None  # a call was corrected: restored again from scratch next round
+        if await self.today.read(self.db, self.pending, hold=True):
+            self.core = None  # a call handed out was corrected (not one held back): restored again from scratch next round
             return
         for _ in restore_slices(self.core, self.pending, now):
             await asyncio.sleep(0)
@@ -317,8 +347,9 @@ class WarmCore:
         if await self._key(now) != self.key:
             log.info("ACD warm standby is stale (day, interval, queue settings or a graceful stop since): full reload")
             return None
-        if await today.read(self.db, self.pending):
+        if await today.read(self.db, self.pending, hold=True):
             return None
+        await today.read_held(self.db, self.pending)  # after the others: their order only matters past RECENT_CALLS
         for _ in restore_slices(core, self.pending, now, budget_s=1.0):
             pass
         core.restore((), (), now)  # the clock where a full reload puts it
