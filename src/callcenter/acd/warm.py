@@ -350,8 +350,8 @@ class WarmCore:
         if await today.read(self.db, self.pending, hold=True):
             return None
         await today.read_held(self.db, self.pending)  # after the others: their order only matters past RECENT_CALLS
-        for _ in restore_slices(core, self.pending, now, budget_s=1.0):
-            pass
+        for _ in restore_slices(core, self.pending, now, budget_s=0.02):
+            await asyncio.sleep(0)  # a few rows since the last round; the rest of the day if it was still restoring
         core.restore((), (), now)  # the clock where a full reload puts it
         for a in core.agent_states.by_interface.values():
             a.since = core.now  # made "now", as a full reload makes them (a warm core hears no events: all logged out)
