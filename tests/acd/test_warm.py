@@ -159,8 +159,9 @@ async def test_another_interval_is_a_full_reload_until_the_standby_is_rebuilt(db
     await first.flush_all()
     later = T0 + 1100  # the next 30-minute interval
     await compare(db, later, warm, used=False)
-    warm = WarmCore(db, CONFIG, "default", clock=lambda: T0 + 700)
+    warm = WarmCore(db, CONFIG, "default", clock=lambda: T0 + 600)  # not yet in the interval's last AHEAD_S
     await warm.refresh()
+    assert warm._next is None  # noqa: SLF001
     clock[0] = later
     warm.clock = lambda: later
     await warm.refresh()
@@ -198,3 +199,14 @@ async def test_a_row_committed_late_under_a_lower_id_is_read(db):
     assert await read() == []  # given up on: a batch slower than lookback_s is not waited for
     await put(1020, records[4])
     assert await read() == [records[4]["call_id"]]
+
+
+async def test_the_next_intervals_core_is_restored_in_this_ones_last_minutes(db):
+    s, first, half, warm, clock = await first_half(db)
+    for e in s.events[half:]:
+        first.submit(e)
+    await first.flush_all()
+    clock[0] = T0 + 750  # 250 s before the next interval (T0 + 1000)
+    await warm.refresh()
+    assert warm._next is not None and warm._next.ready  # noqa: SLF001
+    await compare(db, T0 + 1100, warm, used=True)

@@ -46,6 +46,8 @@ from callcenter.acd.store import to_dt, to_ts
 
 log = logging.getLogger("callcenter.acd")
 
+AHEAD_S = 300.0  # a standby restores the next 30-minute interval's core this long before it starts
+
 _R = CallRecord
 RECORD_COLUMNS = (
     _R.id, _R.call_id, _R.uniqueid, _R.linkedid, _R.kind, _R.direction, _R.source, _R.queue, _R.caller_number, _R.caller_name,
@@ -251,8 +253,10 @@ class WarmCore:
     """A follower's core restored ahead of a promotion (see the module docstring)."""
 
     def __init__(self, db: Any, config: Callable[[], CoreConfig], pbx: str, *, clock: Callable[[], float] = time.time,
-                 every_s: float = 2.0, lookback_s: float = 60.0) -> None:  # fmt: skip
+                 every_s: float = 2.0, lookback_s: float = 60.0, at: float | None = None) -> None:  # fmt: skip
         self.db = db
+        self.at = at  # restored for this moment (the next interval's start) rather than for the clock's
+        self._next: WarmCore | None = None  # the core for the next interval, built in its last AHEAD_S
         self.config = config
         self.pbx = pbx
         self.clock = clock
@@ -297,6 +301,7 @@ class WarmCore:
         from callcenter.reports.store import partial_rows
 
         config = self.config()
+        now = max(now, self.at or now)
         interval = int(now // 1800) * 1800
         async with self.db.sessions() as s:
             partial, until = await partial_rows(s, interval)
@@ -314,6 +319,8 @@ class WarmCore:
                 partial, until = await partial_rows(s, key[2])
             if partial and until is not None:
                 core.interval_facts.resume(partial, until)
+        if core.interval_facts.start is None:
+            core.interval_facts.start = key[2]  # what restore sets at a full reload (ahead of it, for `at`)
         self.core, self.key, self.today, self.pending = core, key, Today(self.pbx, key[1], lookback_s=self.lookback_s, page=1000), Rows()
         self._built = False
 
@@ -321,6 +328,7 @@ class WarmCore:
         """Read what is new and restore it, a slice at a time; start again
         when the day, the interval, the settings or a stored row changed."""
         now = self.clock()
+        self._roll(now)
         key = await self._key(now)
         if self.core is None or key != self.key:
             await self._new_core(key)
@@ -333,13 +341,30 @@ class WarmCore:
         if not self._built:
             self._built = True
             self.builds += 1
-            log.info("ACD warm standby: today's %d calls restored ahead", self.today.counts["records"])
+            log.info("ACD warm standby: today's %d calls restored ahead%s", self.today.counts["records"], " for the next interval" if self.at else "")
+        # The interval's facts start again at its end: the core for the next one is restored in this one's last minutes
+        # (not across the day's end: that one starts empty).
+        nxt = (int(now // 1800) + 1) * 1800
+        if self.at is None and nxt - now <= AHEAD_S and Core(self.config()).today_start(nxt) == key[1]:
+            if self._next is None or self._next.at != nxt:
+                self._next = WarmCore(self.db, self.config, self.pbx, clock=self.clock, lookback_s=self.lookback_s, at=nxt)
+            await self._next.refresh()
+
+    def _roll(self, now: float) -> None:
+        """Past the next interval's start: its core is the one to keep on."""
+        n = self._next
+        if n is None or now < n.at:  # type: ignore[operator]
+            return
+        self._next = None
+        if n.core is not None:
+            self.core, self.today, self.pending, self.key, self._built = n.core, n.today, n.pending, n.key, n._built
 
     async def take(self, now: float) -> tuple[Core, float | None] | None:
         """At promotion: the core with everything written so far, as a full
         reload at `now` gives it, and the latest call end read; None when
         there is none to give (not started, or stale: the full reload runs)."""
         await self.stop()
+        self._roll(now)
         core, today = self.core, self.today
         self.core = None
         if core is None or today is None:
