@@ -22,11 +22,14 @@ in the background, a few milliseconds of rows at a time so the follower's
 loop keeps serving its clients, and brought up to date on each read.  On
 promotion (`take`) it reads what was written since, applies it, and gives
 the core to the new leader's AcdService, which then loads only the calls
-in progress.  Its figures are those a full reload would give: restore is
-additive and its windows roll with the clock; a core restored in another
-30-minute interval, for other queue settings or other partial interval
-rows (a graceful stop) is rebuilt, and one that missed a correction is
-not used (the full reload runs, as on a single node's restart).
+in progress.  Its figures are those a full reload would give (tests/acd/
+test_warm.py): restore is additive and its windows roll with the clock;
+its agents, made when it restored them, are made "now" at promotion.  The
+open interval's report facts start at the interval, so the next
+interval's core is restored in this one's last AHEAD_S (not across the
+day's end); a core for other queue settings or other partial interval rows
+(a graceful stop) is restored again, and one that missed a correction is
+not used: the full reload runs, as on a single node's restart.
 """
 
 from __future__ import annotations
