@@ -174,8 +174,8 @@ class ClusterNode:
     async def _elect(self) -> None:
         every = self.settings.cluster_election_s
         while True:
-            await self.jobs.elect(self.role == "leader")
             try:
+                # The PBX's lock first: a follower's round after the leader died is on the failover's path, the jobs' is not.
                 if self.role == "follower":
                     if await self._may_try() and await self.lock.try_acquire():
                         await self._lead()
@@ -192,6 +192,7 @@ class ClusterNode:
                     await self._step_down(f"{type(exc).__name__}")
                     await self._follow()
                 await self.lock.release()
+            await self.jobs.elect(self.role == "leader")
             await asyncio.sleep(every)
 
     async def _may_try(self) -> bool:
