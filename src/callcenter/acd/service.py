@@ -288,14 +288,14 @@ class AcdService:
                 for q in (await s.execute(select(Queue))).scalars():
                     core.configure(queue_config(q))
                 partial, until = await partial_rows(s, int(now // 1800) * 1800)
-            today = Today(self.pbx, core.today_start(now), page=2000)
+            today = Today(self.pbx, core.today_start(now))
             rows = Rows()
             await today.read(self.db, rows, check=False)
             self.load_steps["read"] = time.monotonic() - t
             t = time.monotonic()
             if partial and until is not None:  # stopped gracefully inside this interval: go on from its rows
                 core.interval_facts.resume(partial, until)
-            for _ in restore_slices(core, rows, now, budget_s=0.02):
+            for _ in restore_slices(core, rows, now, budget_s=0.2):
                 await asyncio.sleep(0)  # a new cluster leader's /readyz and clients are served meanwhile
             core.restore((), (), now)
             self.core = core

@@ -10,12 +10,15 @@ the ids it saw, for `lookback_s`: a gap older than that is a row that was
 never written (a rolled-back batch, an upsert that skipped its row).
 
 Rows are written once, except a call corrected by a queue_log backfill
-(acd/store.py `write_batch` updates it in place).  The backfill corrects
-only a call whose figures a resync guessed (backfill._estimated), and such
-a row says so (`may_be_corrected`): a standby holds those back and reads
-them again at promotion (a few calls per failover).  As a safety net, every
-correction sets the source to ``backfill``: `Today` compares today's
-``backfill`` rows with those it handed out and says when one changed.
+(acd/store.py `write_batch` updates it in place) a few seconds after a
+failover: a call the new leader's resync had to guess, including one the
+old leader wrote, seen live, just before it died (the backfill reads
+queue_log from a minute before the blind window).  So a standby holds back
+the calls that ended in the last `hold_s`, reads them again once they are
+older, and at promotion reads every one still held as it is then.  As a safety net,
+every correction sets the source to ``backfill``: `Today` compares
+today's ``backfill`` rows with those it handed out and says when one
+changed (the standby is then restored again from scratch).
 
 `WarmCore` is a cluster follower's standby: a `Core` restored from `Today`
 in the background, a few milliseconds of rows at a time so the follower's
@@ -49,6 +52,7 @@ from callcenter.acd.store import to_dt, to_ts
 
 log = logging.getLogger("callcenter.acd")
 
+HOLD_S = 300.0  # a standby holds back calls that ended this recently (a failover's backfill may still correct them)
 AHEAD_S = 300.0  # a standby restores the next 30-minute interval's core this long before it starts
 
 _R = CallRecord
@@ -73,15 +77,6 @@ def record_of(r: Any) -> dict[str, Any]:
         "agent_name": r.agent_name, "outcome": r.outcome.value, "short_abandon": r.short_abandon,
         "inferred": any(t.get("kind") == "inferred" for t in r.timeline or []),
     }  # fmt: skip
-
-
-def may_be_corrected(r: Any) -> bool:
-    """A queue_log backfill may still rewrite this stored call: its figures
-    were a resync's guesses (QueueCall.guessed: made at a resync or by a
-    backfill, kept out of the KPIs, or an estimate the resync noted)."""
-    return r.source != "live" or any(
-        t.get("kind") in ("inferred", "resync") or t.get("via") == "resync" for t in r.timeline or []
-    )
 
 
 def interval_of(r: Any) -> dict[str, Any]:
@@ -119,7 +114,10 @@ class Rows:
 
 
 class Today:
-    def __init__(self, pbx: str, day_start: float, *, lookback_s: float = 60.0, page: int = 5000, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, pbx: str, day_start: float, *, lookback_s: float = 60.0, page: int = 5000, clock: Callable[[], float] = time.monotonic,
+                 hold_s: float = HOLD_S, wall: Callable[[], float] = time.time):  # fmt: skip
+        self.hold_s = hold_s
+        self.wall = wall
         self.pbx = pbx
         self.day_start = day_start
         self.lookback_s = lookback_s
@@ -128,7 +126,7 @@ class Today:
         self.counts = {"records": 0, "intervals": 0, "callbacks": 0}
         self.ended: float | None = None  # the latest end among the calls read (where a restart's backfill starts)
         self._backfilled: dict[int, dict[str, Any]] = {}  # backfill rows handed out, as they were
-        self.held: dict[int, None] = {}  # ids of calls a backfill may still correct, not handed out (in id order)
+        self.held: dict[int, float] = {}  # calls a backfill may still correct, not handed out: id -> when they ended
         day = to_dt(day_start)
         self._tables = {
             "records": _Table(RECORD_COLUMNS, lambda d, p: [_R.entered_at >= day, _R.pbx == p], record_of),
@@ -146,7 +144,11 @@ class Today:
             found = await self._read_table(db, table)
             # No await from here to the next table: the position moved, so the rows must be in `into`.
             if hold and name == "records":
-                self.held.update((r.id, None) for r in found if may_be_corrected(r))
+                recent = self.wall() - self.hold_s
+                for r in found:
+                    end = to_ts(r.ended_at or r.entered_at) or 0.0
+                    if end > recent:
+                        self.held[r.id] = end
                 found = [r for r in found if r.id not in self.held]
             shaped = [table.shape(r) for r in found]
             getattr(into, name).extend(sorted(shaped, key=_at) if name == "callbacks" else shaped)
@@ -191,9 +193,10 @@ class Today:
         t.seen = {i for i in t.seen if i > t.low}
         return found
 
-    async def read_held(self, db: Any, into: Rows) -> None:
-        """The held-back calls as they are now (corrected or not), into `into`."""
-        ids = list(self.held)
+    async def read_held(self, db: Any, into: Rows, *, before: float | None = None) -> None:
+        """The held-back calls (those that ended before `before`; all: None)
+        as they are now, corrected or not, into `into`."""
+        ids = [i for i, end in self.held.items() if before is None or end < before]
         for lo in range(0, len(ids), 1000):
             async with db.sessions() as s:
                 rows = (await s.execute(select(*RECORD_COLUMNS).where(_R.id.in_(ids[lo : lo + 1000])).order_by(_R.id))).all()
@@ -202,7 +205,8 @@ class Today:
             for r in rows:
                 if r.ended_at is not None and (self.ended is None or to_ts(r.ended_at) > self.ended):
                     self.ended = to_ts(r.ended_at)
-        self.held.clear()
+        for i in ids:
+            del self.held[i]
 
     async def _rewritten(self, db: Any) -> bool:
         """A row handed out before that a backfill has corrected since."""
@@ -256,8 +260,9 @@ class WarmCore:
     """A follower's core restored ahead of a promotion (see the module docstring)."""
 
     def __init__(self, db: Any, config: Callable[[], CoreConfig], pbx: str, *, clock: Callable[[], float] = time.time,
-                 every_s: float = 2.0, lookback_s: float = 60.0, at: float | None = None) -> None:  # fmt: skip
+                 every_s: float = 2.0, lookback_s: float = 60.0, at: float | None = None, hold_s: float = HOLD_S) -> None:  # fmt: skip
         self.db = db
+        self.hold_s = hold_s
         self.at = at  # restored for this moment (the next interval's start) rather than for the clock's
         self._next: WarmCore | None = None  # the core for the next interval, built in its last AHEAD_S
         self.config = config
@@ -324,7 +329,7 @@ class WarmCore:
                 core.interval_facts.resume(partial, until)
         if core.interval_facts.start is None:
             core.interval_facts.start = key[2]  # what restore sets at a full reload (ahead of it, for `at`)
-        self.core, self.key, self.today, self.pending = core, key, Today(self.pbx, key[1], lookback_s=self.lookback_s, page=1000), Rows()
+        self.core, self.key, self.today, self.pending = core, key, Today(self.pbx, key[1], lookback_s=self.lookback_s, page=1000, hold_s=self.hold_s, wall=self.clock), Rows()
         self._built = False
 
     async def refresh(self) -> None:
@@ -339,6 +344,7 @@ class WarmCore:
         if await self.today.read(self.db, self.pending, hold=True):
             self.core = None  # a call handed out was corrected (not one held back): restored again from scratch next round
             return
+        await self.today.read_held(self.db, self.pending, before=now - self.today.hold_s)
         for _ in restore_slices(self.core, self.pending, now):
             await asyncio.sleep(0)
         if not self._built:
@@ -350,7 +356,7 @@ class WarmCore:
         nxt = (int(now // 1800) + 1) * 1800
         if self.at is None and nxt - now <= AHEAD_S and Core(self.config()).today_start(nxt) == key[1]:
             if self._next is None or self._next.at != nxt:
-                self._next = WarmCore(self.db, self.config, self.pbx, clock=self.clock, lookback_s=self.lookback_s, at=nxt)
+                self._next = WarmCore(self.db, self.config, self.pbx, clock=self.clock, lookback_s=self.lookback_s, at=nxt, hold_s=self.hold_s)
             await self._next.refresh()
 
     def _roll(self, now: float) -> None:
@@ -375,10 +381,11 @@ class WarmCore:
         if await self._key(now) != self.key:
             log.info("ACD warm standby is stale (day, interval, queue settings or a graceful stop since): full reload")
             return None
+        today.page = 5000  # the rest of the day, if its first read was still going: as fast as it reads
         if await today.read(self.db, self.pending, hold=True):
             return None
         await today.read_held(self.db, self.pending)  # after the others: their order only matters past RECENT_CALLS
-        for _ in restore_slices(core, self.pending, now, budget_s=0.02):
+        for _ in restore_slices(core, self.pending, now, budget_s=0.2):
             await asyncio.sleep(0)  # a few rows since the last round; the rest of the day if it was still restoring
         core.restore((), (), now)  # the clock where a full reload puts it
         for a in core.agent_states.by_interface.values():
