@@ -183,6 +183,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         failover = await failovers(cluster, args.kills)
     await workers.close()
     cluster.trace_samples = samples  # type: ignore[attr-defined]
+    cluster.trace_window = (t0, t0 + wall)  # type: ignore[attr-defined]
     cluster.trace_pids = {n.proc.pid: ("leader" if n.index == leader else f"follower{n.index}") for n in nodes}  # type: ignore[attr-defined]
     return {
         "label": label,
@@ -234,7 +235,7 @@ class LoopLag:
         return {"p50": round(1000 * pct(self.lags, 0.5), 1), "p99": round(1000 * pct(self.lags, 0.99), 1), "max": round(1000 * max(self.lags or [0.0]), 1)}
 
 
-def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: dict[int, str]) -> dict[str, Any]:
+def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: dict[int, str], window: tuple[float, float]) -> dict[str, Any]:
     """Join the nodes' stage marks (callcenter.realtime.trace) with the
     clients' samples: per stage, how long after the PBX emitted it the delta
     got there (p50 / p99 ms).  send_first / send_last: the first and the
@@ -242,11 +243,17 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
     marks: dict[tuple[str, int], dict[str, float]] = {}  # (topic, seq) -> stage@role -> first time
     ami: dict[str, list[float]] = {}
     spans: dict[str, list[float]] = {}
+    census: dict[str, dict[str, int]] = {}
     for path in Path(trace_base).parent.glob(Path(trace_base).name + ".*"):
         role = pids.get(int(path.suffix[1:]), "?")
         for line in path.read_text().splitlines():
             stage, topic, seq, t = line.split()
+            if stage == "census":  # CALLCENTER_TRACE_CENSUS=1: what a node's full collection walked, by type
+                census.setdefault(role, {})[topic] = int(seq)
+                continue
             if stage == "span":  # synchronous work that held a node's loop: name, ms
+                if not window[0] <= float(t) <= window[1]:
+                    continue
                 spans.setdefault(f"{topic}@{role}", []).append(float(seq))
                 continue
             if stage == "ami":
@@ -269,6 +276,8 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
     res: dict[str, Any] = {k: {"n": len(v), "p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in sorted(out.items())}
     for k, v in sorted(spans.items()):  # only those >= 2 ms are marked
         res["loop_held_ms " + k] = {"n>=2ms": len(v), "p50": round(pct(v, 0.5), 1), "max": round(max(v), 1), "total_ms": round(sum(v))}
+    for role, types in sorted(census.items()):
+        res["gc_census " + role] = types
     return res
 
 
@@ -404,10 +413,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         url = pg_create_database()
         tmp = Path(tempfile.mkdtemp(prefix="cc-bench-cluster-"))
         prefix = f"ccbench-{uuid.uuid4().hex[:8]}"
-        env: dict[str, str] = {}
+        # The production defaults (config.py), not the test harness's faster ones.
+        env: dict[str, str] = {"CALLCENTER_CLUSTER_SNAPSHOT_S": str(args.snapshot_s), "CALLCENTER_CLUSTER_ELECTION_S": str(args.election_s)}
         trace_base = str(tmp / "trace")
         if args.trace:
             env.update(CALLCENTER_TRACE_FILE=trace_base, CALLCENTER_TRACE_PREFIX="agent:PJSIP/95")
+            if os.environ.get("CALLCENTER_TRACE_CENSUS"):
+                env["CALLCENTER_TRACE_CENSUS"] = "1"  # each node counts, by type, what one full collection walked
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
         c.probe_timeout = args.probe_timeout
         c.start_timeout = 20.0 + args.seed_calls / 1000  # the first leader reloads them all
@@ -421,7 +433,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             closed = True
             await c.close()  # the nodes write out their trace marks
             if args.trace:
-                result["stages_ms_after_emit"] = stages(trace_base, c.trace_samples, c.trace_pids)
+                result["stages_ms_after_emit"] = stages(trace_base, c.trace_samples, c.trace_pids, c.trace_window)
             print(json.dumps(result, ensure_ascii=False), flush=True)
         finally:
             if not closed:
@@ -451,6 +463,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=0, help="client worker processes (0 = one per 1,250 clients, at most 4)")
     p.add_argument("--trace", action="store_true", help="the nodes mark each probe delta's stages (callcenter.realtime.trace); print where the latency goes")
     p.add_argument("--seed-calls", type=int, default=0, help="finished calls of today written before the nodes start (a centre's afternoon: 100000)")
+    p.add_argument("--snapshot-s", type=float, default=1.0, help="CALLCENTER_CLUSTER_SNAPSHOT_S (the state key's period; production default 1.0)")
+    p.add_argument("--election-s", type=float, default=0.5, help="CALLCENTER_CLUSTER_ELECTION_S (lock tries; production default 0.5)")
     p.add_argument("--kills", type=int, default=20, help="leader kills for the failover figures (0 = none)")
     args = p.parse_args()
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False, indent=1))

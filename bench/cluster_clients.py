@@ -124,6 +124,9 @@ def worker_main(conn: Connection, specs: list[Spec]) -> None:
         uvloop.install()
     except ImportError:
         pass
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.ERROR)  # "socket.send() raised exception." per client when the nodes stop
     asyncio.run(_serve(conn, specs))
 
 

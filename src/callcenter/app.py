@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import logging
 import time
 import uuid
@@ -18,12 +17,11 @@ from fastapi import FastAPI, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, TimeoutError as SATimeoutError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from callcenter import __version__
+from callcenter import __version__, gcfreeze
 from callcenter.auth import api as auth_api
 from callcenter.auth.service import LoginThrottle
 from callcenter.auth.sessions import Sessions
@@ -42,7 +40,7 @@ from callcenter.logs import request_id
 from callcenter.qa import api as qa_api
 from callcenter.qa.service import scheduled_jobs
 from callcenter.realtime import api as realtime_api
-from callcenter.realtime import revocation
+from callcenter.realtime import revocation, trace
 from callcenter.realtime.hub import Hub
 from callcenter.realtime.screenpop import CustomerLookup
 from callcenter.spool import Spool
@@ -196,14 +194,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessions.listeners.append(functools.partial(revocation.on_session_event, hub))
         await stack.enter_async_context(revocation.rechecking(hub, sessions, settings.ws_recheck_s))
         await stack.enter_async_context(workorder_jobs(app))
-        # What startup built lives as long as the app: out of the cycle
-        # collector's way, a full collection walks only what requests made
-        # since, and stalls every hook and websocket that much less.
-        gc.freeze()
+        # What startup built, and then what each full collection finds alive,
+        # lives long: out of the cycle collector's way (gcfreeze.py), a full
+        # collection walks only what is newer, and stalls every hook and
+        # websocket that much less.
+        stack.enter_context(gcfreeze.keeping())
+        watch = asyncio.create_task(trace.watch_loop()) if trace.ON else None
         try:
             yield
         finally:
-            gc.unfreeze()
+            if watch is not None:
+                watch.cancel()
         log.info("callcenter stopping")
 
 

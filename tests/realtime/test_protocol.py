@@ -205,3 +205,36 @@ async def test_wallboard_resume_replays_the_missed_deltas_cut_to_my_scope(live, 
     assert [m["seq"] for m in missed] == list(range(snap["seq"] + 1, snap["seq"] + 1 + len(missed)))
     assert missed[-1]["data"]["queues"]["repairs"]["waiting"] == 2
     assert all("complaints" not in m["data"]["queues"] for m in missed)
+
+
+async def test_a_closed_websocket_is_freed_without_the_cycle_collector(live, ws_connect, make_user):
+    """A node freezes what survives full collections (callcenter.gcfreeze):
+    a closed connection must go by reference counting alone, or every
+    reconnect would leave its whole stack behind until a clean pass."""
+    import gc
+    import weakref
+
+    agent = await make_user(Role.agent, interface=ME)
+    live.do("member_added", ME, "repairs", "王静")
+    socks = [await ws_connect(agent) for _ in range(5)]
+    for ws in socks:
+        await ws.subscribe("agent:" + ME)
+
+    async def held() -> list[weakref.ref]:
+        return [weakref.ref(c) for c in live.hub.clients]
+
+    refs = live.call(held())
+    assert len(refs) == 5
+    gc.disable()
+    try:
+        for ws in socks:
+            await ws.conn.close()
+        for _ in range(100):
+            if not live.hub.clients:
+                break
+            await asyncio.sleep(0.05)
+        assert not live.hub.clients
+        await asyncio.sleep(0.2)  # the handlers unwind
+        assert [r() for r in refs] == [None] * 5
+    finally:
+        gc.enable()

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from callcenter.acd import events as ev
 from callcenter.acd import kpi
 from callcenter.acd.common import Output
-from callcenter.acd.queues import OUTCOME_SLOT, QueueCall, queue_record
+from callcenter.acd.queue_call import OUTCOME_SLOT, QueueCall, queue_record
 
 if TYPE_CHECKING:
     from callcenter.acd.core import Core

@@ -22,7 +22,7 @@ from callcenter.acd.calls import Party
 from callcenter.acd.common import Output
 from callcenter.acd.direct import DirectCall
 from callcenter.acd.qcallbacks import OFFER_TIMEOUT_S, QueuedCallback
-from callcenter.acd.queues import Attempt, QueueCall
+from callcenter.acd.queue_call import Attempt, QueueCall
 
 if TYPE_CHECKING:
     from callcenter.acd.core import Core

@@ -24,7 +24,8 @@ from callcenter.acd.agents import Agent
 from callcenter.acd.calls import Call, Connected, Transferred
 from callcenter.acd.channels import interface_of
 from callcenter.acd.common import Output
-from callcenter.acd.queues import LINGER_S, Attempt, QueueCall
+from callcenter.acd.queue_call import Attempt, QueueCall
+from callcenter.acd.queues import LINGER_S
 
 if TYPE_CHECKING:
     from callcenter.acd.queues import Queues

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from callcenter.acd import kpi
 from callcenter.acd.agents import Agent, Membership, Totals
 from callcenter.acd.common import rounded
-from callcenter.acd.queues import QueueCall, QueueState
+from callcenter.acd.queue_call import QueueCall, QueueState
 
 if TYPE_CHECKING:
     from callcenter.acd.core import Core

@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 
 from callcenter.cluster.mirror import ViewStore
 from callcenter.cluster.stream import keys
-from callcenter.realtime.hub import _RESNAP, CENTRE, WALLBOARD, Hub, dumps
+from callcenter.realtime.hub import _RESNAP, CENTRE, WALLBOARD, Hub, board_data, dumps
 
 log = logging.getLogger("callcenter.cluster")
 
@@ -77,7 +77,7 @@ class Centre:
         out = {}
         for pbx, site in self.sites.items():
             board = site.store.wallboard()
-            out[pbx] = {**self.hub._board_data(board, scope), "ready": site.ready}
+            out[pbx] = {**board_data(board, scope), "ready": site.ready}
         return {"sites": out}
 
     def push(self) -> None:
@@ -102,7 +102,7 @@ class Centre:
             if text is None:
                 sites = {}
                 for pbx, data, totals in per_site:
-                    cut = hub._board_data(data, client.scope)
+                    cut = board_data(data, client.scope)
                     if totals is not None and client.scope is None:
                         cut["totals"] = totals
                     sites[pbx] = cut

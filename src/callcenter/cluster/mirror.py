@@ -21,10 +21,11 @@ from prometheus_client import Counter
 
 from callcenter.cluster.stream import keys
 from callcenter.realtime import trace
-from callcenter.realtime.hub import AGENT_PREFIX, CENTRE, SUPERVISOR, WALLBOARD, _RESNAP, Hub, Topic
+from callcenter.realtime.hub import AGENT_PREFIX, CENTRE, SUPERVISOR, WALLBOARD, _RESNAP, Hub, Topic, board_agent
 
 log = logging.getLogger("callcenter.cluster")
 
+SLICE_S = 0.003  # the longest a stream batch holds the loop before the writers get a turn
 RESYNCS = Counter("callcenter_cluster_resyncs_total", "Times a node reloaded the state key (new epoch, gap, Redis back)", ["why"])
 
 
@@ -165,6 +166,11 @@ class Mirror:
                     need = ""
                 got = await self.redis.xread({self.keys["events"]: self.last_id}, count=1000, block=self.block_ms)
                 t_batch = time.monotonic()
+                if trace.ON:
+                    for _stream, entries in got or ():
+                        for _eid, f in entries:
+                            trace.mark("got", f[b"t"].decode(), f[b"s"].decode(), t_batch)
+                t_slice = t_batch
                 for _stream, entries in got or ():
                     for eid, fields in entries:
                         if run != self._run_id:
@@ -172,10 +178,17 @@ class Mirror:
                         need = self.apply_entry(eid, fields)
                         if need:
                             break
+                        if time.monotonic() - t_slice > SLICE_S:
+                            # A long batch (after a stall, a resync) in slices: the clients' writers
+                            # send what is applied so far instead of waiting for the whole batch.
+                            if trace.ON:
+                                trace.span("mirror_batch", t_slice)
+                            await asyncio.sleep(0)
+                            t_slice = time.monotonic()
                     if need:
                         break
                 if trace.ON:
-                    trace.span("mirror_batch", t_batch)
+                    trace.span("mirror_batch", t_slice)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: try again, then resync
@@ -261,7 +274,7 @@ def apply_delta(hub: Hub, store: ViewStore, name: str, seq: int, ts: float, payl
         if data.get("totals"):
             store.totals = data["totals"]
         topic.record({"queues": qviews, "agents": views, "left": left})
-        hub._fanout(topic, seq, qviews, views, left, hub._board_agent)
+        hub._fanout(topic, seq, qviews, views, left, board_agent)
     elif name == SUPERVISOR:
         topic.record({"agents": views, "left": left})
         hub._fanout(topic, seq, None, views, left, None)

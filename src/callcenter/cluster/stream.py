@@ -212,6 +212,9 @@ class Publisher:
                     for entry in chunk:
                         args.extend(entry)
                     args.append(snap if last else "")
+                    if trace.ON:
+                        for entry in chunk:
+                            trace.mark("pub", entry[2], entry[3])
                     await self._script(keys=[self.keys["fence"], self.keys["events"], self.keys["state"]], args=args)
                 if trace.ON:
                     for entry in batch:

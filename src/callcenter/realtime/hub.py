@@ -26,6 +26,9 @@ server -> client:
     {"type": "delta", "topic", "seq", "ts", "data"}
     {"type": "error", "topic"?, "code", "message"}   {"type": "pong"}
     {"type": "settings", "key"}   (an admin changed it: fetch it again)
+
+Topics, clients and the audiences' shapes are in topics.py, the
+screen-pops in pops.py.
 """
 
 from __future__ import annotations
@@ -36,123 +39,43 @@ import json
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from callcenter.acd.core import Output, ScreenPop
-from callcenter.auth.models import Role
+from callcenter.acd.core import Output
 from callcenter.auth.service import Principal
-from callcenter.privacy import mask_json_text, mask_phone
 from callcenter.realtime import trace
+from callcenter.realtime.pops import ScreenPops
+from callcenter.realtime.topics import (  # noqa: F401 - re-exported: the hub's names for its callers
+    _RESNAP,
+    AGENT_PREFIX,
+    CENTRE,
+    CLOSE_RESCOPE,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHORISED,
+    LEADS,
+    LOOKUP_CONCURRENCY,
+    SUPERVISOR,
+    WALLBOARD,
+    Client,
+    Forbidden,
+    Topic,
+    _drop_tracebacks,
+    _lists,
+    board_agent,
+    board_data,
+    dumps,
+    supervisor_data,
+)
 
 log = logging.getLogger("callcenter.realtime")
-
-WALLBOARD = "wallboard"
-SUPERVISOR = "supervisor"
-CENTRE = "centre"  # every site's board, in a cluster of several PBXs (callcenter.cluster.centre)
-AGENT_PREFIX = "agent:"
-LEADS = (Role.admin, Role.team_lead)
-LOOKUP_CONCURRENCY = 4  # screen-pop lookups in flight at once (the pool has 10 + 10 connections)
-CLOSE_TOO_SLOW = 4008  # application close code: the client fell behind too often
-CLOSE_UNAUTHORISED = 4401  # not signed in, the token expired or was revoked
-CLOSE_RESCOPE = 4000  # the user's scope changed: reconnect (and resnapshot)
-_RESNAP = object()  # queue marker: send this topic's snapshot, computed when sent
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _lists(left: dict[str, frozenset[str]]) -> dict[str, list[str]]:
-    return {i: sorted(qs) for i, qs in left.items()}
-
-
-class Forbidden(Exception):
-    pass
-
-
-@dataclass(slots=True)
-class Topic:
-    name: str
-    history_len: int
-    seq: int = 0
-    # (seq, delta): the serialised message when every client gets the same
-    # one (agent topics, action results: cheap to keep), else the data to
-    # cut per scope (board deltas).
-    history: deque[tuple[int, str | dict[str, Any]]] = field(default_factory=deque)
-    clients: set[Client] = field(default_factory=set)
-
-    def record(self, data: str | dict[str, Any]) -> int:
-        self.seq += 1
-        self.history.append((self.seq, data))
-        if len(self.history) > self.history_len:
-            self.history.popleft()
-        return self.seq
-
-    def since(self, seq: int) -> list[tuple[int, str | dict[str, Any]]] | None:
-        """Deltas after `seq`, or None when some of them are gone."""
-        if seq == self.seq:
-            return []
-        if seq > self.seq or not self.history or self.history[0][0] > seq + 1:
-            return None
-        return [(s, d) for s, d in self.history if s > seq]
-
-
-class Client:
-    """One websocket: a bounded send queue drained by its own writer task."""
-
-    def __init__(self, hub: Hub, ws: WebSocket, principal: Principal, queue_size: int) -> None:
-        self.hub = hub
-        self.ws = ws
-        self.principal = principal
-        self.queue: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue(queue_size)
-        self.topics: set[str] = set()
-        # Deltas at or below this seq are already covered by a snapshot sent.
-        self.floor: dict[str, int] = {}
-        self.lags: deque[float] = deque()
-        self.closed = False
-        # Queues this client may see on the boards; None = all (admin).
-        sees = principal.sees
-        self.scope: frozenset[str] | None = None if sees.everything else frozenset(sees.queues)
-        self.masked = principal.role.value in hub.masked_roles
-
-    def offer(self, topic: str, seq: int, text: Any) -> None:
-        """Never blocks: on overflow the queue is replaced by resnapshots."""
-        if self.closed:
-            return
-        try:
-            self.queue.put_nowait((topic, seq, text))
-        except asyncio.QueueFull:
-            self.hub.lagged(self)
-
-    async def writer(self) -> None:
-        while True:
-            topic, seq, text = await self.queue.get()
-            if topic and topic not in self.topics and text is not None:
-                continue  # topic "": a notice to the whole connection (settings, work orders)
-            if text is _RESNAP:
-                if topic not in self.topics:
-                    continue
-                text = self.hub.snapshot_text(self, topic)
-            elif seq and seq <= self.floor.get(topic, 0):
-                continue
-            if self.masked:
-                text = mask_json_text(text)
-            if trace.ON and seq:
-                trace.mark("send0", topic, seq)
-            await self.ws.send_text(text)
-            if trace.ON and seq:
-                trace.mark("send1", topic, seq)
-
 
 Lookup = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class Hub:
+class Hub(ScreenPops):
     def __init__(
         self,
         *,
@@ -343,7 +266,7 @@ class Hub:
             if self.sink is not None:
                 payload = f'{{"queues":{{{",".join(qf.values())}}},"agents":{agents_json},"left":{dumps(_lists(left))},"totals":{dumps(core.totals_view())}}}'
                 self.sink(WALLBOARD, seq, self.ts, payload)
-            self._fanout(board, seq, qviews, views, left, self._board_agent, qf=qf)
+            self._fanout(board, seq, qviews, views, left, board_agent, qf=qf)
         if sup is not None and views:
             seq = sup.record({"agents": views, "left": left})
             if self.sink is not None:
@@ -399,95 +322,6 @@ class Hub:
                 text = texts[scope] = head + ",".join(parts) + "}}"
             client.offer(topic.name, seq, text)
         self.stats["sent_deltas"] += len(topic.clients)
-
-    # --- screen-pops -----------------------------------------------------------
-
-    def _pop(self, pop: ScreenPop) -> None:
-        topic_name = AGENT_PREFIX + pop.interface
-        kept = self.pops.get(pop.interface)
-        wrap = self._wrap_of(pop.interface) if pop.phase == "cleared" else None
-        if kept is not None and kept["call_id"] == pop.call_id and wrap is not None and wrap["call_id"] == pop.call_id:
-            # The call ended and its wrap-up began: the card stays, so the
-            # agent writes the note with the caller in front of them.
-            entry = self.pops[pop.interface] = {**kept, "phase": "wrap_up"}
-            data: dict[str, Any] = {"pop": entry}
-        elif pop.phase == "cleared":
-            self.pops.pop(pop.interface, None)
-            data = {"pop": {"call_id": pop.call_id, "phase": "cleared"}}
-        else:
-            call = (self.core.call_view(pop.call_id) if self.core else None) or {"call_id": pop.call_id}
-            entry = {"call_id": pop.call_id, "phase": pop.phase, "call": call}
-            if pop.call_id in self.lookups:
-                entry["lookup"] = self.lookups[pop.call_id]
-            else:
-                entry["lookup"] = None
-                self._start_lookup(pop.call_id, call)
-            self.pops[pop.interface] = entry
-            data = {"pop": entry}
-        topic = self._topic(topic_name)
-        if topic is not None:
-            self._publish(topic, data)
-        if pop.phase == "cleared" and not any(p["call_id"] == pop.call_id for p in self.pops.values()):
-            # Keep the result a little: a ring-no-answer moves on to the next agent.
-            if len(self.lookups) > 2000:
-                for key in list(self.lookups)[:1000]:
-                    self.lookups.pop(key, None)
-
-    def _wrap_of(self, iface: str) -> dict[str, Any] | None:
-        wrap_up_of = getattr(self.core, "wrap_up_of", None)
-        return wrap_up_of(iface) if wrap_up_of is not None else None
-
-    def _end_wrap_pop(self, iface: str) -> None:
-        """A card kept through wrap-up goes when that wrap-up is over."""
-        entry = self.pops.get(iface)
-        if entry is None or entry["phase"] != "wrap_up":
-            return
-        wrap = self._wrap_of(iface)
-        if wrap is not None and wrap["call_id"] == entry["call_id"]:
-            return
-        del self.pops[iface]
-        topic = self._topic(AGENT_PREFIX + iface)
-        if topic is not None:
-            self._publish(topic, {"pop": {"call_id": entry["call_id"], "phase": "cleared"}})
-
-    def refresh_pop(self, interface: str, call_id: str) -> bool:
-        """Look the agent's pop up again (e.g. the caller was just created as a
-        customer); False if the agent has no pop for that call."""
-        entry = self.pops.get(interface)
-        if entry is None or entry["call_id"] != call_id:
-            return False
-        if self.forward is not None:
-            self.forward("refresh_pop", interface, call_id)
-            return True
-        self._start_lookup(call_id, entry["call"])
-        return True
-
-    def _start_lookup(self, call_id: str, call: dict[str, Any]) -> None:
-        self.lookups[call_id] = None  # in flight: do not start another
-        if self.lookup is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._run_lookup(call_id, call))
-        self._lookup_tasks.add(task)
-        task.add_done_callback(self._lookup_tasks.discard)
-
-    async def _run_lookup(self, call_id: str, call: dict[str, Any]) -> None:
-        assert self.lookup is not None
-        try:
-            async with self._lookup_slots:
-                if not any(e["call_id"] == call_id for e in self.pops.values()):
-                    self.lookups.pop(call_id, None)  # the call left every screen while it waited: nobody to show it to
-                    return
-                result = await self.lookup(call_id, call)
-        except Exception as exc:  # noqa: BLE001 - a failed lookup must not lose the pop
-            log.warning("screen-pop lookup failed for %s: %s", call_id, exc)
-            result = {"error": f"{type(exc).__name__}: {exc}"[:200], "customer": None}
-        self.lookups[call_id] = result
-        for iface, entry in self.pops.items():
-            if entry["call_id"] == call_id:
-                entry["lookup"] = result
-                topic = self._topic(AGENT_PREFIX + iface)
-                if topic is not None:
-                    self._publish(topic, {"pop": entry})
 
     # --- configuration changes ---------------------------------------------------
 
@@ -553,52 +387,6 @@ class Hub:
             return
         raise Forbidden(f"unknown topic {topic!r}; use agent:<interface>, wallboard, supervisor or centre")
 
-    @staticmethod
-    def _visible(agent: dict[str, Any], scope: frozenset[str] | None) -> bool:
-        return scope is None or any(q.get("queue") in scope for q in agent.get("queues", ()))
-
-    @staticmethod
-    def _board_agent(a: dict[str, Any]) -> dict[str, Any]:
-        call = a.get("call")
-        return {
-            "interface": a.get("interface"),
-            "name": a.get("name"),
-            "state": a.get("state"),
-            "reason": a.get("reason"),
-            "since": a.get("since"),
-            "queues": [q.get("queue") for q in a.get("queues", ())],
-            "caller": None
-            if not call
-            else {"number": mask_phone(call.get("caller_number")), "name": call.get("caller_name"), "queue": call.get("queue")},
-            "wrap_up_deadline": (a.get("wrap_up") or {}).get("deadline"),
-            "handled": (a.get("today") or {}).get("handled"),
-        }
-
-    def _board_data(self, data: dict[str, Any], scope: frozenset[str] | None) -> dict[str, Any]:
-        queues = {q: v for q, v in data["queues"].items() if scope is None or q in scope}
-        agents = self._scoped_agents(data, scope, self._board_agent)
-        out: dict[str, Any] = {"queues": queues, "agents": agents}
-        if "totals" in data and scope is None:
-            out["totals"] = data["totals"]
-        return out
-
-    def _supervisor_data(self, data: dict[str, Any], scope: frozenset[str] | None, client: Client | None = None) -> dict[str, Any] | None:
-        if "action" in data:
-            iface = data["action"].get("interface")
-            return data if client is None or client.principal.sees.has_agent(iface) else None
-        return {"agents": self._scoped_agents(data, scope, lambda a: a)}
-
-    def _scoped_agents(self, data: dict[str, Any], scope: frozenset[str] | None, shape: Callable[..., Any]) -> dict[str, Any]:
-        """The agents this scope may see; null for one that has just left
-        the scope, so the board drops it instead of showing it forever."""
-        out: dict[str, Any] = {}
-        left = data.get("left", {})
-        for i, a in data["agents"].items():
-            if self._visible(a, scope):
-                out[i] = shape(a)
-            elif i in left and (scope is None or left[i] & scope):
-                out[i] = None
-        return out
 
     def snapshot_data(self, client: Client, topic: str) -> dict[str, Any]:
         if topic == CENTRE:
@@ -614,9 +402,9 @@ class Hub:
             if i not in self._dirty_agents:  # a pending flush compares against the older state
                 self._agent_queues[i] = frozenset(q.get("queue") for q in a.get("queues", ()))
         if topic == WALLBOARD:
-            data = self._board_data(board, client.scope)
+            data = board_data(board, client.scope)
         else:
-            data = self._supervisor_data({"agents": board.get("agents", {})}, client.scope)
+            data = supervisor_data({"agents": board.get("agents", {})}, client.scope)
         return data
 
     def snapshot_text(self, client: Client, topic: str) -> str:
@@ -677,9 +465,9 @@ class Hub:
                 client.offer(topic_name, 0, data)
                 continue
             if topic_name == WALLBOARD:
-                cut: dict[str, Any] | None = self._board_data(data, client.scope)
+                cut: dict[str, Any] | None = board_data(data, client.scope)
             elif topic_name == SUPERVISOR:
-                cut = self._supervisor_data(data, client.scope, client)
+                cut = supervisor_data(data, client.scope, client)
             else:
                 cut = data
             if cut is not None:
@@ -746,6 +534,7 @@ class Hub:
                 }
             ),
         )
+        receive: asyncio.Task[str] | None = None
         try:
             while not client.closed:
                 receive = asyncio.create_task(ws.receive_text())
@@ -766,6 +555,8 @@ class Hub:
             writer.cancel()
             with contextlib.suppress(BaseException):
                 await writer
+            _drop_tracebacks(receive, writer)
+            receive = writer = None  # type: ignore[assignment]
 
     def _handle(self, client: Client, raw: str) -> None:
         try:

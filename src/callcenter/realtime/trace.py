@@ -11,7 +11,9 @@ delta's latency goes.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import gc
 import os
 import time
 
@@ -47,5 +49,36 @@ def flush() -> None:
     _lines.clear()
 
 
+_gc_start = [0.0]
+_census: list[int] = []
+_T0 = time.monotonic()
+
+
+def _gc(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_start[0] = time.monotonic()
+    else:
+        span(f"gc{info.get('generation', '?')}", _gc_start[0])
+        if info.get("generation") == 2 and os.environ.get("CALLCENTER_TRACE_CENSUS") and not _census and time.monotonic() - _T0 > 25:
+            _census.append(1)
+            from collections import Counter
+
+            objs = gc.get_objects()
+            c = Counter(type(o).__qualname__ for o in objs)
+            _lines.append(f"census total {len(objs)} {time.monotonic():.6f}\n")
+            _lines.append(f"census frozen {gc.get_freeze_count()} {time.monotonic():.6f}\n")
+            for name, n in c.most_common(40):
+                _lines.append(f"census {name.replace(' ', '_')} {n} {time.monotonic():.6f}\n")
+
+
+async def watch_loop(every: float = 0.005) -> None:
+    """How late this loop wakes: the stalls no span names (marked when >= 2 ms)."""
+    while True:
+        t = time.monotonic()
+        await asyncio.sleep(every)
+        span("loop_late", t + every)
+
+
 if ON:
     atexit.register(flush)
+    gc.callbacks.append(_gc)
