@@ -180,7 +180,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
             samples.append((topic, seq, sent, received))
     failover = None
     if args.kills and len(nodes) > 1:  # kill -9 the leader with every client connected and the traffic running
-        failover = await failovers(cluster, args.kills)
+        failover = await failovers(cluster, args.kills, args.wait_warm)
     await workers.close()
     cluster.trace_samples = samples  # type: ignore[attr-defined]
     cluster.trace_window = (t0, t0 + wall)  # type: ignore[attr-defined]
@@ -313,7 +313,12 @@ async def pg_activity(cluster: Cluster) -> list[str]:
         await conn.close()
 
 
-async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
+async def warm(cluster: Cluster, node: Any) -> bool:
+    st = await cluster.cluster_state(node)
+    return bool(st and (st.get("warm") or st.get("role") == "leader"))
+
+
+async def failovers(cluster: Cluster, kills: int, wait_warm: bool = False) -> dict[str, Any]:
     """kill -9 the leader `kills` times; per kill: the time until another node
     leads (the lock taken, /readyz role leader) and until it serves (its AMI
     link up and resynced, /readyz answering within --probe-timeout)."""
@@ -342,6 +347,8 @@ async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
         node = cluster.spawn(old)  # back, as a follower
         cluster.nodes[old] = node
         await cluster.until_async(lambda node=node: cluster.healthy(node), 90, "respawned node")
+        if wait_warm:  # a standby again (today's calls restored ahead) before the next kill, as a replaced node would be
+            await cluster.until_async(lambda node=node: warm(cluster, node), 300, "respawned node warm")
         await asyncio.sleep(1.0)
     out: dict[str, Any] = {"n": len(served)}
     for name, xs in (("led_s", led), ("served_s", served)):
@@ -462,6 +469,7 @@ def main() -> None:
     p.add_argument("--probe-timeout", type=float, default=5.0, help="a node serves when its /readyz answers within this many seconds")
     p.add_argument("--workers", type=int, default=0, help="client worker processes (0 = one per 1,250 clients, at most 4)")
     p.add_argument("--trace", action="store_true", help="the nodes mark each probe delta's stages (callcenter.realtime.trace); print where the latency goes")
+    p.add_argument("--wait-warm", action="store_true", help="before the next kill, wait until the respawned node's standby is warm (/readyz cluster.warm)")
     p.add_argument("--seed-calls", type=int, default=0, help="finished calls of today written before the nodes start (a centre's afternoon: 100000)")
     p.add_argument("--snapshot-s", type=float, default=1.0, help="CALLCENTER_CLUSTER_SNAPSHOT_S (the state key's period; production default 1.0)")
     p.add_argument("--election-s", type=float, default=0.5, help="CALLCENTER_CLUSTER_ELECTION_S (lock tries; production default 0.5)")

@@ -137,7 +137,7 @@ class ClusterNode:
         if self.role == "leader" and self.publisher is not None:
             out.update(epoch=self.publisher.epoch, token=self.lock.token, redis=not self.publisher.broken)
         else:
-            out.update(epoch=self.mirror.epoch, g=self.mirror.g, stream=self.mirror.ready)
+            out.update(epoch=self.mirror.epoch, g=self.mirror.g, stream=self.mirror.ready, warm=self.warm is not None and self.warm.ready)
         return out
 
     # --- roles ---------------------------------------------------------------------------
