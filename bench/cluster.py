@@ -180,7 +180,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
             samples.append((topic, seq, sent, received))
     failover = None
     if args.kills and len(nodes) > 1:  # kill -9 the leader with every client connected and the traffic running
-        failover = await failovers(cluster, args.kills)
+        failover = await failovers(cluster, args.kills, args.wait_warm)
     await workers.close()
     cluster.trace_samples = samples  # type: ignore[attr-defined]
     cluster.trace_window = (t0, t0 + wall)  # type: ignore[attr-defined]
@@ -313,7 +313,12 @@ async def pg_activity(cluster: Cluster) -> list[str]:
         await conn.close()
 
 
-async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
+async def warm(cluster: Cluster, node: Any) -> bool:
+    st = await cluster.cluster_state(node)
+    return bool(st and (st.get("warm") or st.get("role") == "leader"))
+
+
+async def failovers(cluster: Cluster, kills: int, wait_warm: bool = False) -> dict[str, Any]:
     """kill -9 the leader `kills` times; per kill: the time until another node
     leads (the lock taken, /readyz role leader) and until it serves (its AMI
     link up and resynced, /readyz answering within --probe-timeout)."""
@@ -342,6 +347,8 @@ async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
         node = cluster.spawn(old)  # back, as a follower
         cluster.nodes[old] = node
         await cluster.until_async(lambda node=node: cluster.healthy(node), 90, "respawned node")
+        if wait_warm:  # a standby again (today's calls restored ahead) before the next kill, as a replaced node would be
+            await cluster.until_async(lambda node=node: warm(cluster, node), 300, "respawned node warm")
         await asyncio.sleep(1.0)
     out: dict[str, Any] = {"n": len(served)}
     for name, xs in (("led_s", led), ("served_s", served)):
@@ -349,6 +356,61 @@ async def failovers(cluster: Cluster, kills: int) -> dict[str, Any]:
     if slow:
         out["slow"] = slow
     return out
+
+
+async def seed_today(url: str, calls: int, cluster: Cluster) -> float:
+    """`calls` finished calls (and 2 agent intervals each) earlier today, as a
+    busy centre has by the afternoon: what a full reload reads on promotion."""
+    from datetime import UTC, datetime
+
+    from callcenter.acd.days import DayClock
+    from callcenter.acd.models import AgentInterval, CallKind, CallRecord, Outcome
+    from callcenter.db import Database
+    from callcenter.migrate import upgrade
+
+    t0 = time.monotonic()
+    await asyncio.to_thread(upgrade, url)
+    now = time.time()
+    days = DayClock("Asia/Shanghai")  # the nodes' default zone
+    start = max(days.start(days.day_of(now)), now - 8 * 3600)
+    rng = random.Random(7)
+    agents = [iface for _u, _n, iface, _s in cluster.people]
+    queues = [q.queue for q in cluster.model.loads] if hasattr(cluster.model, "loads") else ["enquiries", "repairs", "complaints"]
+    dt = lambda ts: datetime.fromtimestamp(ts, UTC)  # noqa: E731
+    db = Database(url)
+    try:
+        for lo in range(0, calls, 5000):
+            recs, ivs = [], []
+            for i in range(lo, min(calls, lo + 5000)):
+                entered = start + (now - 300 - start) * i / calls
+                wait = rng.uniform(1, 60)
+                answered = rng.random() < 0.9
+                agent = rng.choice(agents) if answered else None
+                talk = rng.uniform(30, 300) if answered else 0.0
+                end = entered + wait + talk
+                recs.append({
+                    "pbx": "default", "call_id": f"seed-{i}", "uniqueid": f"seed-{i}", "linkedid": f"seed-{i}", "kind": CallKind.queue,
+                    "direction": "inbound", "source": "live", "queue": rng.choice(queues), "caller_number": f"138{i:08d}", "caller_name": "",
+                    "callee_number": "", "entered_at": dt(entered), "answered_at": dt(entered + wait) if answered else None, "ended_at": dt(end),
+                    "wait_s": wait, "sl_wait_s": int(wait), "talk_s": talk, "hold_s": 0.0, "wrap_up_s": 10.0 if answered else 0.0,
+                    "agent": agent, "agent_name": agent or "", "outcome": Outcome.answered if answered else Outcome.abandoned,
+                    "short_abandon": False, "priority": 0, "disposition_note": "", "legs": [], "timeline": [],
+                })  # fmt: skip
+                if agent:
+                    ivs.append({"pbx": "default", "interface": agent, "state": "on_call", "reason": "", "started_at": dt(entered + wait),
+                                "ended_at": dt(end), "duration_s": talk, "call_id": f"seed-{i}"})  # fmt: skip
+                    ivs.append({"pbx": "default", "interface": agent, "state": "wrap_up", "reason": "", "started_at": dt(end),
+                                "ended_at": dt(end + 10), "duration_s": 10.0, "call_id": f"seed-{i}"})  # fmt: skip
+            async with db.sessions() as s:
+                from sqlalchemy import insert
+
+                await s.execute(insert(CallRecord.__table__), recs)
+                if ivs:
+                    await s.execute(insert(AgentInterval.__table__), ivs)
+                await s.commit()
+    finally:
+        await db.dispose()
+    return round(time.monotonic() - t0, 1)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -367,8 +429,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 env["CALLCENTER_TRACE_CENSUS"] = "1"  # each node counts, by type, what one full collection walked
         c = Cluster(url, redis_url, prefix, tmp, nodes=nodes, agents=args.agents, speed=args.speed, env=env)
         c.probe_timeout = args.probe_timeout
+        c.start_timeout = 20.0 + args.seed_calls / 1000  # the first leader reloads them all
         closed = False
         try:
+            if args.seed_calls:
+                print(f"seeded {args.seed_calls} calls of today in {await seed_today(url, args.seed_calls, c)} s", file=sys.stderr, flush=True)
             await c.start()
             result = await measure(c, args, f"{nodes} node(s)")
             out[f"{nodes}_nodes"] = result
@@ -404,6 +469,8 @@ def main() -> None:
     p.add_argument("--probe-timeout", type=float, default=5.0, help="a node serves when its /readyz answers within this many seconds")
     p.add_argument("--workers", type=int, default=0, help="client worker processes (0 = one per 1,250 clients, at most 4)")
     p.add_argument("--trace", action="store_true", help="the nodes mark each probe delta's stages (callcenter.realtime.trace); print where the latency goes")
+    p.add_argument("--wait-warm", action="store_true", help="before the next kill, wait until the respawned node's standby is warm (/readyz cluster.warm)")
+    p.add_argument("--seed-calls", type=int, default=0, help="finished calls of today written before the nodes start (a centre's afternoon: 100000)")
     p.add_argument("--snapshot-s", type=float, default=1.0, help="CALLCENTER_CLUSTER_SNAPSHOT_S (the state key's period; production default 1.0)")
     p.add_argument("--election-s", type=float, default=0.5, help="CALLCENTER_CLUSTER_ELECTION_S (lock tries; production default 0.5)")
     p.add_argument("--kills", type=int, default=20, help="leader kills for the failover figures (0 = none)")

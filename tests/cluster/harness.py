@@ -99,6 +99,7 @@ class Cluster:
             len(self.people), occupancy, wrap_s=10.0, loads=list(LOADS), patience_mean_s=90.0, warm_start=len(self.people) // 2
         )
         self.extra_env = env or {}
+        self.start_timeout = 20.0  # until the first leader serves (the bench's seeded day takes longer)
         self.probe_timeout = 1.0  # /readyz must answer within this (the bench allows a loaded leader more)
         self.pbx_name = pbx
         self.sites = sites
@@ -196,7 +197,7 @@ class Cluster:
         self.nodes = [self.spawn(i) for i in range(self.n)]
         for node in self.nodes:
             await self.until_async(lambda node=node: self.healthy(node), 90, f"node{node.index} up")
-        await self.wait_leader(20)
+        await self.wait_leader(self.start_timeout)
         self.traffic = Traffic(self.pbx, self.model, seed=self.seed + 1)
         for _username, name, iface, skills in self.people:
             self.traffic.login(iface, name, skills)

@@ -42,8 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.acd import callback_dial, queue_log, snapshot
 from callcenter.acd import events as ev
 from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConfig
-from callcenter.acd.models import AbandonMode, AgentInterval, CallRecord, LiveCall, Queue
-from callcenter.acd.store import SPOOLED, record_dict, to_dt, to_ts, write_batch
+from callcenter.acd.models import AbandonMode, LiveCall, Queue
+from callcenter.acd.store import SPOOLED, to_ts, write_batch
+from callcenter.acd.warm import Rows, Today, WarmCore, restore_slices
 from callcenter.db import Database, is_unavailable
 from callcenter.reports.store import partial_rows
 from callcenter.realtime import trace
@@ -93,9 +94,11 @@ class AcdService:
         pbx: str = "default",
         fence: Callable[[AsyncSession], Any] | None = None,
         queue_log_table: str = "queue_log",
+        warm: WarmCore | None = None,
     ) -> None:
         self.core = Core(config)
         self.pbx = pbx  # rows are keyed by it: several PBXs share one database
+        self.warm = warm  # cluster: a follower's core restored ahead (acd/warm.py), taken at start
         self.fence = fence  # cluster: refuses the calls-in-progress write of a deposed leader
         self.db = db
         self.gateway = gateway
@@ -121,6 +124,7 @@ class AcdService:
         self._db_down_since: float | None = None
         self._core_errors = 0
         self.dropped = 0
+        self.load_steps: dict[str, float] = {}  # how long each step of the last start's reload took (s)
         # Queued callbacks the core offers: dialled through the gateway, their tasks kept in step.
         self.callback_dialer = callback_dial.CallbackDialer(self)
         self._listeners.append(self.callback_dialer)
@@ -266,35 +270,42 @@ class AcdService:
             self._persist("fact", r)
 
     async def _load(self) -> None:
+        """Today's finished calls back into a core (a warm standby's, with what
+        was written since, or a new one: read in pages, restored a few ms at a
+        time off to the side), then the calls in progress the last run saved."""
         assert self.db is not None
-        async with self.db.sessions() as s:
-            for q in (await s.execute(select(Queue))).scalars():
-                self.configure(queue_config(q))
-            now = self.clock()
-            day_start = to_dt(self.core.today_start(now))
-            rows = (await s.execute(select(CallRecord).where(CallRecord.entered_at >= day_start, CallRecord.pbx == self.pbx))).scalars().all()
-            # Plain rows, not ORM objects: thousands by the afternoon, and a new cluster leader waits for them.
-            ai = AgentInterval
-            ivs = (
-                await s.execute(
-                    select(ai.interface, ai.state, ai.reason, ai.started_at, ai.ended_at).where(ai.ended_at >= day_start, ai.pbx == self.pbx)
-                )
-            ).all()
-            records = [record_dict(r) for r in rows]
-            callbacks = await callback_dial.load_facts(s, day_start, self.pbx)  # the callback KPIs so far today
-            partial, until = await partial_rows(s, int(now // 1800) * 1800)
-            intervals = [
-                {"interface": i.interface, "state": i.state, "reason": i.reason, "started_at": to_ts(i.started_at), "ended_at": to_ts(i.ended_at)}
-                for i in ivs
-            ]
-        if partial and until is not None:  # stopped gracefully inside this interval: go on from its rows
-            self.core.interval_facts.resume(partial, until)
-        self.core.restore(records, intervals, now, callbacks)
-        log.info("ACD reloaded today's %d calls and %d agent intervals", len(records), len(intervals))
+        t = time.monotonic()
+        now = self.clock()
+        got = await self.warm.take(now) if self.warm is not None else None
+        if got is not None:
+            self.core, ended = got
+            self.load_steps["warm"] = 1
+            self.load_steps["read"] = time.monotonic() - t
+            calls = self.warm.today.counts["records"] if self.warm.today is not None else 0
+        else:
+            core = Core(self.core.config)
+            async with self.db.sessions() as s:
+                for q in (await s.execute(select(Queue))).scalars():
+                    core.configure(queue_config(q))
+                partial, until = await partial_rows(s, int(now // 1800) * 1800)
+            today = Today(self.pbx, core.today_start(now))
+            rows = Rows()
+            await today.read(self.db, rows, check=False)
+            self.load_steps["read"] = time.monotonic() - t
+            t = time.monotonic()
+            if partial and until is not None:  # stopped gracefully inside this interval: go on from its rows
+                core.interval_facts.resume(partial, until)
+            for _ in restore_slices(core, rows, now, budget_s=0.2):
+                await asyncio.sleep(0)  # a new cluster leader's /readyz and clients are served meanwhile
+            core.restore((), (), now)
+            self.core = core
+            self.load_steps["restore"] = time.monotonic() - t
+            ended, calls = today.ended, today.counts["records"]
+            log.info("ACD reloaded today's %d calls and %d agent intervals", calls, today.counts["intervals"])
+        t = time.monotonic()
         # Heard from Asterisk until: the last call we wrote (or the day's
         # start): the first resync's backfill reads queue_log from there.
-        ends = [r["ended_at"] for r in records if r.get("ended_at")]
-        self._seen_until = max(ends) if ends else self.core.today_start(now)
+        self._seen_until = ended if ended is not None else self.core.today_start(now)
         async with self.db.sessions() as s:
             live_rows = (await s.execute(select(LiveCall).where(LiveCall.pbx == self.pbx))).scalars().all()
             live = [{"kind": r.kind, "key": r.key.split(":", 1)[1], "version": r.version, "data": r.data} for r in live_rows]
@@ -302,6 +313,8 @@ class AcdService:
             self._seen_until = max(self._seen_until or 0.0, *(to_ts(r.updated_at) or 0.0 for r in live_rows))
             n = snapshot.load(self.core, live, now)
             log.info("ACD goes on with %d calls in progress from the last run; the resync settles the rest", n)
+        self.load_steps["live"] = time.monotonic() - t
+        self.load_steps["calls"] = calls
         # No process listened from there until the first resync: the new
         # session's first events must not shrink that window.
         self._blind_from = self._seen_until

@@ -62,6 +62,19 @@ class LeaderLock:
         )
         return True
 
+    async def is_free(self) -> bool:
+        """Nobody holds the lock (without taking it: a follower with no warm
+        core lets a warm one take it first)."""
+        if self.conn is None or self.conn.is_closed():
+            self.conn = await asyncpg.connect(self.dsn, timeout=5)
+        held = await self.conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2 AND granted",
+            self.lock_class,
+            lock_key(self.pbx),
+            timeout=5,
+        )
+        return held == 0
+
     async def still_held(self, timeout: float = 3.0) -> bool:
         """The lock connection answers (so the lock is still ours)."""
         if self.conn is None or self.conn.is_closed():

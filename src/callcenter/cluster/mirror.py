@@ -97,28 +97,32 @@ class Mirror:
         self.ready = False
         self.stats = {"entries": 0, "resyncs": 0}
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._run_id = 0  # a stopped run that is still reading applies nothing once this moved on
 
     def start(self) -> None:
         self.hub.core = self.store
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="cluster-mirror")
+        self._run_id += 1
+        self._task = asyncio.create_task(self._run(self._run_id), name="cluster-mirror")
 
-    async def stop(self) -> None:
+    async def stop(self, wait: bool = True) -> None:
         """Let the loop end after its current read (a blocking read that is
-        cancelled can hang redis-py's connection under uvloop for seconds)."""
+        cancelled can hang redis-py's connection under uvloop for seconds).
+        wait=False: return at once; the read ends on its own and nothing
+        it brings is applied (a promotion does not wait out block_ms)."""
         task, self._task = self._task, None
         if task is None:
             return
-        self._stopping = True
+        self._run_id += 1
+        if not wait:
+            return
         done, _ = await asyncio.wait({task}, timeout=self.block_ms / 1000 + 1.0)
         if not done:
             task.cancel()
 
-    async def bootstrap(self, why: str) -> bool:
-        """Load the state key; False when no leader has written one yet."""
+    async def bootstrap(self, why: str, run: int | None = None) -> bool:
+        """Load the state key; False when no leader has written one yet (or run `run` was stopped meanwhile)."""
         data, sid = await self.redis.hmget(self.keys["state"], ["data", "id"])
-        if data is None:
+        if data is None or (run is not None and run != self._run_id):
             return False
         snap = json.loads(data)
         self.apply_snapshot(snap)
@@ -151,12 +155,12 @@ class Mirror:
         self.ready = True
         resnap_all(hub)
 
-    async def _run(self) -> None:
+    async def _run(self, run: int) -> None:
         need = "start"
-        while not self._stopping:
+        while run == self._run_id:
             try:
                 if need:
-                    if not await self.bootstrap(need):
+                    if not await self.bootstrap(need, run):
                         await asyncio.sleep(0.2)  # no leader yet
                         continue
                     need = ""
@@ -169,7 +173,7 @@ class Mirror:
                 t_slice = t_batch
                 for _stream, entries in got or ():
                     for eid, fields in entries:
-                        if self._stopping:
+                        if run != self._run_id:
                             return
                         need = self.apply_entry(eid, fields)
                         if need:
@@ -188,6 +192,8 @@ class Mirror:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: try again, then resync
+                if run != self._run_id:
+                    return
                 if self.ready:
                     log.warning("cluster: stream read failed (%s: %s); resyncing when Redis answers", type(exc).__name__, exc)
                 self.ready = False

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter, Gauge
 
 from callcenter.acd.service import AcdService, core_config_from
+from callcenter.acd.warm import WarmCore
 from callcenter.cluster.jobs import JobFence, JobsHolder
 from callcenter.cluster.leader import LeaderLock
 from callcenter.cluster.mirror import Mirror, resnap_all
@@ -36,6 +37,7 @@ from callcenter.cluster.stream import Publisher, dumps, keys
 log = logging.getLogger("callcenter.cluster")
 
 IS_LEADER = Gauge("callcenter_cluster_leader", "1 while this node leads its PBX")
+COLD_DEFER_S = 2.0  # a cold follower waits this long after the lock fell free before it takes it
 PROMOTIONS = Counter("callcenter_cluster_promotions_total", "Times this node became leader")
 
 
@@ -97,11 +99,13 @@ class ClusterNode:
         self.requests: Server | None = None
         self.centre: Any = None
         self._refresh_at = 0  # the next cached agent view _snapshot recomputes
+        self._free_since: float | None = None  # a cold follower saw the lock free since
+        self.warm: WarmCore | None = None  # while following: the core a promotion starts from (acd/warm.py)
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._follow()
+        await self._follow()
         if len(self.settings.sites) > 1:
             from callcenter.cluster.centre import Centre
 
@@ -120,6 +124,8 @@ class ClusterNode:
                 await self._task
         await self._step_down("stopping")
         await self.mirror.stop()
+        if self.warm is not None:
+            await self.warm.stop()
         if self.centre is not None:
             await self.centre.stop()
         await self.lock.release()
@@ -131,12 +137,12 @@ class ClusterNode:
         if self.role == "leader" and self.publisher is not None:
             out.update(epoch=self.publisher.epoch, token=self.lock.token, redis=not self.publisher.broken)
         else:
-            out.update(epoch=self.mirror.epoch, g=self.mirror.g, stream=self.mirror.ready)
+            out.update(epoch=self.mirror.epoch, g=self.mirror.g, stream=self.mirror.ready, warm=self.warm is not None and self.warm.ready)
         return out
 
     # --- roles ---------------------------------------------------------------------------
 
-    def _follow(self) -> None:
+    async def _follow(self) -> None:
         state = self.app.state
         state.acd = self.replica
         state.gateway = RemoteGateway(self.forwarder)
@@ -146,6 +152,12 @@ class ClusterNode:
         self.hub.forward = self._forward_hub
         self.mirror.start()
         self.role = "follower"
+        if self.warm is not None:
+            await self.warm.stop()
+        if self.db is not None:
+            # Today's calls restored ahead, in the background: a promotion reads and restores only what came since.
+            self.warm = WarmCore(self.db, lambda: core_config_from(self.settings), self.pbx)
+            self.warm.start()
 
     def _forward_hub(self, method: str, *args: Any) -> None:
         task = asyncio.ensure_future(self.forwarder.call(f"hub.{method}", *args, wait=False))
@@ -162,41 +174,70 @@ class ClusterNode:
     async def _elect(self) -> None:
         every = self.settings.cluster_election_s
         while True:
-            await self.jobs.elect(self.role == "leader")
             try:
+                # The PBX's lock first: a follower's round after the leader died is on the failover's path, the jobs' is not.
                 if self.role == "follower":
-                    if await self.lock.try_acquire():
+                    if await self._may_try() and await self.lock.try_acquire():
                         await self._lead()
                 elif not await self.lock.still_held() or (self.publisher is not None and self.publisher.fenced):
                     log.error("cluster: lost the lock of PBX %s; stepping down", self.pbx)
                     await self._step_down("lock lost")
                     await self.lock.release()
-                    self._follow()
+                    await self._follow()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database away: try again
                 log.warning("cluster election round failed: %s: %s", type(exc).__name__, exc)
                 if self.role == "leader":
                     await self._step_down(f"{type(exc).__name__}")
-                    self._follow()
+                    await self._follow()
                 await self.lock.release()
+            await self.jobs.elect(self.role == "leader")
             await asyncio.sleep(every)
+
+    async def _may_try(self) -> bool:
+        """A follower whose core is not restored ahead yet (just started, or
+        a day's first read still going) leaves a free lock to a warm one for
+        COLD_DEFER_S: taking it would mean the full reload on promotion."""
+        if self.warm is None or self.warm.ready:
+            self._free_since = None
+            return True
+        if not await self.lock.is_free():
+            self._free_since = None
+            return False
+        now = time.monotonic()
+        if self._free_since is None:
+            self._free_since = now
+        return now - self._free_since >= COLD_DEFER_S
 
     async def _lead(self) -> None:
         t0 = time.monotonic()
+        steps: dict[str, float] = {}
+        mark = t0
+
+        def step(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            steps[name] = now - mark
+            mark = now
+
         await self.jobs.drop("it leads PBX " + self.pbx)
+        step("jobs")
         settings = self.settings
         state = self.app.state
-        await self.mirror.stop()
+        await self.mirror.stop(wait=False)  # its blocking read ends on its own; nothing it reads is applied
+        step("mirror_stop")
         stack = AsyncExitStack()
         self._leading = stack
         # Written more often than on a single node: a leader killed with -9 loses what it had not written,
         # and its successor starts from the calls in progress it saved (then resyncs and backfills).
         acd = AcdService(
             self.db, core_config_from(settings), gateway=None, spool=self.spool, pbx=self.pbx, fence=self.lock.fence,
-            flush_s=0.25, snapshot_s=0.5, queue_log_table=settings.queue_log_table,
+            flush_s=0.25, snapshot_s=0.5, queue_log_table=settings.queue_log_table, warm=self.warm,
         )  # fmt: skip
+        self.warm = None  # taken (or, not ready, left for the full reload)
         await acd.start()
+        step("acd_start")
         stack.push_async_callback(acd.stop)
         hub = self.hub
         publisher = Publisher(
@@ -219,7 +260,9 @@ class ClusterNode:
         stack.callback(self._detach_hub)
         publisher.start()
         stack.push_async_callback(publisher.stop)
+        step("publisher")
         resnap_all(hub)  # a new epoch: this node's clients start again from the new core
+        step("resnap")
         state.acd = acd
         if settings.ami_enabled:
             from callcenter.ami.bridge import Bridge
@@ -231,6 +274,9 @@ class ClusterNode:
             state.bridge = bridge
             state.gateway = bridge.gateway
             state.readiness["ami"] = bridge.readiness
+            step("bridge")
+            served = asyncio.create_task(self._served(bridge, t0), name="cluster-served")
+            stack.callback(served.cancel)
         self.requests = Server(self.redis, self.prefix, self.pbx, self._handlers(acd, state.gateway))
         self.requests.start()
         stack.push_async_callback(self.requests.stop)
@@ -240,7 +286,18 @@ class ClusterNode:
         self.leader_since = time.time()
         IS_LEADER.set(1)
         PROMOTIONS.inc()
-        log.info("cluster: %s leads PBX %s (token %d) after %.2f s", self.node, self.pbx, self.lock.token, time.monotonic() - t0)
+        step("requests")
+        loads = " ".join(f"{k}={v:.3f}" for k, v in acd.load_steps.items())
+        log.info(
+            "cluster: %s leads PBX %s (token %d) after %.2f s: %s; load: %s", self.node, self.pbx, self.lock.token, time.monotonic() - t0,
+            " ".join(f"{k}={v:.3f}" for k, v in steps.items()), loads,
+        )  # fmt: skip
+
+    async def _served(self, bridge: Any, t0: float) -> None:
+        """Log when the new leader serves: its AMI link up and resynced (what /readyz waits for)."""
+        while not bridge.readiness()["ok"]:
+            await asyncio.sleep(0.05)
+        log.info("cluster: %s serves PBX %s %.2f s after taking the lock", self.node, self.pbx, time.monotonic() - t0)
 
     def _detach_hub(self) -> None:
         hub = self.hub
