@@ -50,7 +50,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # `python bench/cluster.py` (make
 
 import redis.asyncio as aioredis  # noqa: E402
 
-from tests.cluster.harness import Cluster, Node  # noqa: E402
+from tests.cluster.harness import Cluster  # noqa: E402
 from tests.conftest import pg_create_database, pg_drop_database  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
