@@ -67,3 +67,24 @@ def test_at_most_one_clean_pass_per_interval() -> None:
         keeper.clean_at -= 3600
         gc.collect()
         assert keeper.unfrozen
+
+
+async def test_a_settling_pass_follows_each_freeze_on_the_loop() -> None:
+    """After a pass froze many survivors, a full pass over what is left runs
+    from the loop (so the collector's next full pass is not one that waits
+    for a quarter of the frozen count and walks them all at once)."""
+    import asyncio
+
+    gc.collect()
+    with gcfreeze.keeping(loop=asyncio.get_running_loop()) as keeper:
+        alive = [[i] for i in range(20_000)]
+        gc.collect()
+        assert keeper.stats["frozen"] >= 1 and keeper.stats["settled"] == 0
+        for _ in range(20):
+            await asyncio.sleep(0)
+            if keeper.stats["settled"]:
+                break
+        assert keeper.stats["settled"] == 1  # once: the settling pass does not ask for another
+        await asyncio.sleep(0.05)
+        assert keeper.stats["settled"] == 1
+        del alive

@@ -198,7 +198,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # lives long: out of the cycle collector's way (gcfreeze.py), a full
         # collection walks only what is newer, and stalls every hook and
         # websocket that much less.
-        stack.enter_context(gcfreeze.keeping())
+        stack.enter_context(gcfreeze.keeping(loop=asyncio.get_running_loop()))
         watch = asyncio.create_task(trace.watch_loop()) if trace.ON else None
         try:
             yield

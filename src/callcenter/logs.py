@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -50,9 +51,25 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
+_TOKEN = re.compile(r"(\btoken=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """A token in a URL's query (a websocket opened with ?token=, which
+    uvicorn logs on connect) never reaches the log: logs are read by more
+    people than may sign in as the user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if "token=" in msg:
+            record.msg, record.args = _TOKEN.sub(r"\1[redacted]", msg), None
+        return True
+
+
 def setup_logging(fmt: str = "auto", level: str = "INFO") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactTokens())
     handler.setFormatter(JsonFormatter() if use_json else ConsoleFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
