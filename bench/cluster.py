@@ -475,6 +475,9 @@ def main() -> None:
     p.add_argument("--election-s", type=float, default=0.5, help="CALLCENTER_CLUSTER_ELECTION_S (lock tries; production default 0.5)")
     p.add_argument("--kills", type=int, default=20, help="leader kills for the failover figures (0 = none)")
     args = p.parse_args()
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.ERROR)  # the PBX writing to a killed leader's socket: one warning per event
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False, indent=1))
 
 

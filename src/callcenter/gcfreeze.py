@@ -39,8 +39,9 @@ from collections.abc import Iterator
 from typing import Any
 
 
-
 class FreezeAfterFull:
+    """The `gc.callbacks` hook: after each full pass, freeze; now and then, thaw once."""
+
     def __init__(self, grow: float = 2.0, floor: int = 200_000, every_s: float = 3600.0, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop  # where the settling pass runs (None: no settling pass)
         self._settling = False

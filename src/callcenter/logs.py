@@ -60,7 +60,10 @@ class RedactTokens(logging.Filter):
     people than may sign in as the user."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
+        try:
+            msg = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed call: the handler reports it, as without this filter
+            return True
         if "token=" in msg:
             record.msg, record.args = _TOKEN.sub(r"\1[redacted]", msg), None
         return True

@@ -7,6 +7,11 @@ one line ``stage topic seq monotonic`` to that file (``.<pid>`` appended).  time
 CLOCK_MONOTONIC, one clock for every process on a Linux host, so the bench
 joins these lines with its own emit and receive times to see where a
 delta's latency goes.
+
+It also marks, as ``span`` lines, every cycle-collector pass of 2 ms or
+more (``gc0/1/2``) and how late the event loop woke (``loop_late``); with
+``CALLCENTER_TRACE_CENSUS=1``, one full pass after 25 s writes what the
+collector tracked, by type (``census``).
 """
 
 from __future__ import annotations
