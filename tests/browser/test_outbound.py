@@ -117,9 +117,12 @@ async def test_campaign_setup_import_work_and_board(browser, server, shot, tmp_p
 
         from callcenter.acd.models import CallKind, CallRecord, Outcome
 
+        # Ten minutes ago, but never before the centre's midnight: it must be on today's list at any hour.
+        now = datetime.now(server.app.state.settings.tz)
+        at = max(now - timedelta(minutes=10), now.replace(hour=0, minute=0, second=0, microsecond=0)).astimezone(UTC)
         async with server.app.state.db.sessions() as s:
             s.add(CallRecord(call_id="ab1", uniqueid="ab1", kind=CallKind.queue, queue="sales", caller_number="13912345678",
-                             entered_at=datetime.now(UTC) - timedelta(minutes=10), wait_s=45, outcome=Outcome.abandoned, legs=[]))  # fmt: skip
+                             entered_at=at, wait_s=45, outcome=Outcome.abandoned, legs=[]))  # fmt: skip
             await s.commit()
 
     server.call(abandoned())

@@ -234,13 +234,17 @@ def _record(n: int, number: str, outcome: Outcome, at: datetime, *, direction: s
     )  # fmt: skip
 
 
-async def test_same_day_callbacks_list_retries_sms_and_kpis(client, make_user, app, db):
+async def test_same_day_callbacks_list_retries_sms_and_kpis(client, make_user, app, db, monkeypatch):
+    from callcenter.outbound import api as outbound_api
     from callcenter.outbound.sms import LoggingSender
 
     sms = app.state.sms_sender = LoggingSender()
     admin = await make_user(Role.admin)
     agent = await make_user(Role.agent, queues=[("sales", 0)])
-    now = datetime.now(UTC)
+    # Noon of the centre's today: half an hour earlier is still today at any hour the suite runs (it failed just after midnight).
+    tz = app.state.settings.tz
+    now = datetime.now(tz).replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
+    monkeypatch.setattr(outbound_api, "_now", lambda: now)
     t0 = now - timedelta(minutes=30)
     async with db.sessions() as s:
         s.add_all([

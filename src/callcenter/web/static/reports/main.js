@@ -190,8 +190,10 @@ options = await api("/api/reports/options");
 const now = new Date();
 $("p-to").value = dayStr(now);
 $("p-from").value = dayStr(new Date(now.getTime() - 6 * 86400000));
-const monday = new Date(now.getTime() + ((8 - now.getDay()) % 7 || 7) * 86400000); // next Monday
-$("st-week").value = dayStr(monday);
+// Next Monday in the centre's zone, not the browser's: a browser in another zone (or near midnight) asked for a Tuesday.
+const today = new Date(dayStr(now) + "T00:00:00Z");
+const monday = new Date(today.getTime() + ((8 - today.getUTCDay()) % 7 || 7) * 86400000);
+$("st-week").value = monday.toISOString().slice(0, 10);
 $("st-queue").innerHTML = options.queues.map((o) => `<option value="${esc(o.key)}" translate="no">${esc(o.name)}</option>`).join("");
 fillKeys();
 $("p-by").onchange = fillKeys;
