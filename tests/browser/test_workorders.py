@@ -297,8 +297,15 @@ async def test_overdue_plan_rectification_follow_ups_and_reports_from_the_pages(
     await lead.wait_for_selector("#fu-overdue tr.late select.fu-assign")
     await lead.select_option("#fu-overdue select.fu-assign", label="王静")  # handed to the team's agent
     await lead.wait_for_selector(".toast:has-text('已记录')")
-    async with db.sessions() as s:
-        assert (await s.execute(select(Task.assigned_to).where(Task.key == "fu:late"))).scalar_one() == ids["agent01"]
+    # An earlier step's toast reads the same: wait for the row itself (CI saw the check run before the write).
+    assigned = None
+    for _ in range(50):
+        async with db.sessions() as s:
+            assigned = (await s.execute(select(Task.assigned_to).where(Task.key == "fu:late"))).scalar_one()
+        if assigned is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert assigned == ids["agent01"]
     await lead.click("#tab-reports")
     href = await lead.get_attribute("#csv-performance", "href")
     assert href.startswith("/api/workorders/reports/performance.csv?since=")
