@@ -74,7 +74,7 @@ async def test_leader_killed_then_redis_away(cluster_db, private_redis, tmp_path
         south_ifaces = {p[2] for p in south.people}
         admins = [x for x in clients if x.topics == TOPICS_ADMIN]
         t_sites = time.monotonic()
-        await until(lambda: all(both_sites(x, south_ifaces) for x in admins), 120, "both sites on every node's centre board", clients)  # a start under a loaded suite
+        await until(lambda: all(both_sites(x, south_ifaces) for x in admins), 60, "both sites on every node's centre board", clients)
         t_sites = time.monotonic() - t_sites
         async with httpx.AsyncClient(timeout=10) as http:
             r = await http.get(f"{south.nodes[0].url}/api/realtime/sites", headers={"Authorization": f"Bearer {c.tokens['admin']}"})

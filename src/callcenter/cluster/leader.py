@@ -64,11 +64,15 @@ class LeaderLock:
 
     async def is_free(self) -> bool:
         """Nobody holds the lock (without taking it: a follower with no warm
-        core lets a warm one take it first)."""
+        core lets a warm one take it first).  pg_locks lists every
+        database's locks: only this database's count (advisory locks are per
+        database; another centre, or another test, on the same server holds
+        its own)."""
         if self.conn is None or self.conn.is_closed():
             self.conn = await asyncpg.connect(self.dsn, timeout=5)
         held = await self.conn.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2 AND granted",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2 AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             self.lock_class,
             lock_key(self.pbx),
             timeout=5,
