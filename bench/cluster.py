@@ -243,15 +243,22 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
     marks: dict[tuple[str, int], dict[str, float]] = {}  # (topic, seq) -> stage@role -> first time
     ami: dict[str, list[float]] = {}
     spans: dict[str, list[float]] = {}
+    timeline: list[tuple[float, float, str]] = []  # (end, ms, name@role) of every span >= 10 ms, for the worst flips
     census: dict[str, dict[str, int]] = {}
     for path in Path(trace_base).parent.glob(Path(trace_base).name + ".*"):
         role = pids.get(int(path.suffix[1:]), "?")
         for line in path.read_text().splitlines():
-            stage, topic, seq, t = line.split()
+            stage, rest = line.split(" ", 1)
+            topic, seq, t = rest.rsplit(" ", 2)
             if stage == "census":  # CALLCENTER_TRACE_CENSUS=1: what a node's full collection walked, by type
                 census.setdefault(role, {})[topic] = int(seq)
                 continue
+            if stage == "stack":  # where a stalled loop's thread was (innermost frame first)
+                timeline.append((float(t), 0.0, f"stack@{role} {seq}ms late: {topic}"))
+                continue
             if stage == "span":  # synchronous work that held a node's loop: name, ms
+                if float(seq) >= 10:
+                    timeline.append((float(t), float(seq), f"{topic}@{role}"))
                 if not window[0] <= float(t) <= window[1]:
                     continue
                 spans.setdefault(f"{topic}@{role}", []).append(float(seq))
@@ -278,6 +285,22 @@ def stages(trace_base: str, samples: list[tuple[str, int, float, float]], pids: 
         res["loop_held_ms " + k] = {"n>=2ms": len(v), "p50": round(pct(v, 0.5), 1), "max": round(max(v), 1), "total_ms": round(sum(v))}
     for role, types in sorted(census.items()):
         res["gc_census " + role] = types
+    # The slowest flips: each stage (ms after emit) and the spans >= 10 ms that overlapped it.
+    flips: dict[tuple[str, int], tuple[float, float]] = {}
+    for topic, seq, sent, got in samples:
+        flips[(topic, seq)] = (sent, max(got, flips.get((topic, seq), (0.0, 0.0))[1]))
+    worst = []
+    for (topic, seq), (sent, got) in sorted(flips.items(), key=lambda kv: kv[1][0] - kv[1][1])[:8]:
+        st = {k: round(1000 * (t - sent), 1) for k, t in sorted(marks.get((topic, seq), {}).items(), key=lambda kv: kv[1])}
+        held = [f"{name} {ms:.0f}ms @{1000 * (end - sent):.0f}" for end, ms, name in sorted(timeline) if end >= sent and end - ms / 1000 <= got]
+        worst.append({"flip": f"{topic}#{seq}", "client_ms": round(1000 * (got - sent), 1), "stages": st, "spans": held})
+    res["worst_flips"] = worst
+    stacks: dict[str, int] = {}
+    for end, _ms, name in timeline:
+        if name.startswith("stack@") and window[0] <= end <= window[1]:
+            key = name.split(" ", 1)[0] + " " + name.split(": ", 1)[1]
+            stacks[key] = stacks.get(key, 0) + 1
+    res["stall_stacks"] = dict(sorted(stacks.items(), key=lambda kv: -kv[1])[:15])
     return res
 
 

@@ -88,3 +88,20 @@ async def test_a_settling_pass_follows_each_freeze_on_the_loop() -> None:
         await asyncio.sleep(0.05)
         assert keeper.stats["settled"] == 1
         del alive
+
+
+def test_ordinary_passes_do_not_count_the_frozen_set(monkeypatch) -> None:
+    """gc.get_freeze_count walks the whole permanent generation (30-60 ms at
+    300,000 objects): it is asked only when a clean pass is due by time."""
+    gc.collect()
+    with gcfreeze.keeping(grow=2.0, floor=0, every_s=3600) as keeper:
+        counted = []
+        real = gc.get_freeze_count
+        monkeypatch.setattr(gc, "get_freeze_count", lambda: counted.append(1) or real())
+        for _ in range(5):
+            gc.collect()
+        assert keeper.stats["frozen"] >= 5 and counted == []
+        keeper.clean = 1
+        keeper.clean_at -= 3600
+        gc.collect()  # due by time: counted once, and the valve opens
+        assert counted == [1] and keeper.unfrozen

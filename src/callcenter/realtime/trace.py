@@ -20,6 +20,8 @@ import asyncio
 import atexit
 import gc
 import os
+import sys
+import threading
 import time
 
 _FILE = os.environ.get("CALLCENTER_TRACE_FILE", "")
@@ -76,12 +78,34 @@ def _gc(phase: str, info: dict[str, int]) -> None:
                 _lines.append(f"census {name.replace(' ', '_')} {n} {time.monotonic():.6f}\n")
 
 
+_beat = [0.0]
+
+
 async def watch_loop(every: float = 0.005) -> None:
-    """How late this loop wakes: the stalls no span names (marked when >= 2 ms)."""
+    """How late this loop wakes: the stalls no span names (marked when >= 2 ms);
+    a thread samples where the loop's thread is while it is 40 ms late."""
+    threading.Thread(target=_sample_stalls, args=(threading.get_ident(),), name="trace-stalls", daemon=True).start()
     while True:
-        t = time.monotonic()
+        t = _beat[0] = time.monotonic()
         await asyncio.sleep(every)
         span("loop_late", t + every)
+
+
+def _sample_stalls(main: int, late: float = 0.04, every: float = 0.02) -> None:
+    """``stack <frames> <ms late> <t>`` lines: the loop thread's innermost
+    frames (file:line:function, innermost last), every `every` s of a stall."""
+    while True:
+        time.sleep(every)
+        now = time.monotonic()
+        if not _beat[0] or now - _beat[0] < late:
+            continue
+        frame = sys._current_frames().get(main)
+        frames = []
+        while frame is not None and len(frames) < 8:
+            code = frame.f_code
+            frames.append(f"{os.path.basename(code.co_filename)}:{frame.f_lineno}:{code.co_name}")
+            frame = frame.f_back
+        _lines.append(f"stack {'<'.join(frames).replace(' ', '_') or '-'} {1000 * (now - _beat[0]):.0f} {now:.6f}\n")
 
 
 if ON:
