@@ -66,6 +66,12 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def runq_s(pid: int) -> float:
+    """Seconds the process's main thread (its event loop) waited on a run queue for a CPU (schedstat)."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[1]) / 1e9
+
+
 def pct(xs: list[float], q: float) -> float:
     if not xs:
         return float("nan")
@@ -140,7 +146,9 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     cluster.pbx.sinks.append(count)  # every AMI event the PBX emits (what the leader's bridge reads)
     published0 = await stream_len(cluster)
     cpu0 = {n.index: cpu_s(n.proc.pid) for n in nodes}
+    runq0 = {n.index: runq_s(n.proc.pid) for n in nodes}
     deltas0 = sum(await workers.ask("deltas"))
+    sizes0 = await workers.ask("bytes")
     proc0 = time.process_time()
     wcpu0 = workers.cpu_s()
     t0 = time.monotonic()
@@ -151,11 +159,17 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     bench_cpu = round(100 * (time.process_time() - proc0) / wall, 1)  # before the kills
     workers_cpu = round(100 * (workers.cpu_s() - wcpu0) / wall, 1)
     cpu = {n.index: round(100 * (cpu_s(n.proc.pid) - cpu0[n.index]) / wall, 1) for n in nodes}
+    runq = {n.index: round(100 * (runq_s(n.proc.pid) - runq0[n.index]) / wall, 1) for n in nodes}
     ami_per_s = ami_events[0] / wall
     cluster.pbx.sinks.remove(count)
     published1 = await stream_len(cluster)
     published = None if published0 is None or published1 is None else published1 - published0
     deltas = sum(await workers.ask("deltas")) - deltas0
+    sizes = await workers.ask("bytes")
+    delta_kb_per_s = {
+        "agent": round((sum(a for a, _ in sizes) - sum(a for a, _ in sizes0)) / wall / 1024),
+        "wallboard": round((sum(w for _, w in sizes) - sum(w for _, w in sizes0)) / wall / 1024),
+    }
     wlags = [x for xs in await workers.ask("lags") for x in xs]
     await asyncio.sleep(5.0)  # late deltas are late, not missed: "missed" counts what never came
     reports = [r for rs in await workers.ask("report") for r in rs]
@@ -197,6 +211,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "ami_events_per_s": round(ami_per_s, 1),
         "stream_entries_per_s": round(published / wall, 1) if published is not None else None,
         "deltas_to_clients_per_s": round(deltas / wall, 1),
+        "delta_kib_to_clients_per_s": delta_kb_per_s,  # what the nodes wrote to websockets in the window
         "probe_flips": probe.flips,
         "latency_ms": {"p50": round(1000 * pct(lat, 0.5), 1), "p99": round(1000 * pct(lat, 0.99), 1), "max": round(1000 * max(lat or [float("nan")]), 1)},
         "latency_ms_by_role": {k: {"p50": round(1000 * pct(v, 0.5), 1), "p99": round(1000 * pct(v, 0.99), 1)} for k, v in by_role.items() if v},
@@ -206,6 +221,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "client_workers_loop_lag_ms": {"p50": round(1000 * pct(wlags, 0.5), 1), "p99": round(1000 * pct(wlags, 0.99), 1), "max": round(1000 * max(wlags or [0.0]), 1)},
         "missed": max(0, expected - got),
         "cpu_pct_per_node": cpu,
+        "runq_wait_pct_per_node": runq,  # % of the window each node's loop thread was runnable but had no CPU
         **({"failover": failover} if failover else {}),
     }
 

@@ -32,6 +32,7 @@ class WClient:
         self.url = url
         self.node_index = node_index
         self.deltas = 0
+        self.bytes = 0  # delta text received (characters)
         self.state: bool | None = None  # the probe's paused state as this client last saw it
         self.changes: list[tuple[int, bool, float]] = []  # (seq, paused, received)
         self.error = ""
@@ -60,11 +61,13 @@ class WClient:
                     if not agent:
                         if raw.startswith('{"type":"delta"'):
                             self.deltas += 1
+                            self.bytes += len(raw)
                         continue
                     m = json.loads(raw)
                     if m.get("type") != "delta":
                         continue
                     self.deltas += 1
+                    self.bytes += len(raw)
                     view = m["data"].get("agent")
                     if view:
                         paused = view.get("state") == "paused"
@@ -104,6 +107,8 @@ async def _serve(conn: Connection, specs: list[Spec]) -> None:
             conn.send(sum(c.ready for c in clients))
         elif cmd == "deltas":
             conn.send(sum(c.deltas for c in clients))
+        elif cmd == "bytes":  # (agent-topic, wallboard) delta characters so far
+            conn.send((sum(c.bytes for c in clients if c.topic.startswith("agent:")), sum(c.bytes for c in clients if not c.topic.startswith("agent:"))))
         elif cmd == "lags":
             conn.send(list(lags))
         elif cmd == "report":

@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from prometheus_client import Counter
 
-from callcenter.cluster.stream import keys
+from callcenter.cluster.stream import dumps, keys
 from callcenter.realtime import trace
 from callcenter.realtime.hub import AGENT_PREFIX, CENTRE, SUPERVISOR, WALLBOARD, _RESNAP, Hub, Topic, board_agent
 
@@ -256,7 +256,7 @@ def apply_delta(hub: Hub, store: ViewStore, name: str, seq: int, ts: float, payl
     data = json.loads(payload)
     if "action" in data:
         topic.record(data)
-        text = json.dumps({"type": "delta", "topic": name, "seq": seq, "ts": ts, "data": data}, ensure_ascii=False, separators=(",", ":"))
+        text = dumps({"type": "delta", "topic": name, "seq": seq, "ts": ts, "data": data})
         iface = data["action"].get("interface")
         for client in tuple(topic.clients):
             if client.principal.sees.has_agent(iface):

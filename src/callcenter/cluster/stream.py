@@ -79,7 +79,8 @@ def keys(prefix: str, pbx: str) -> dict[str, str]:
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    """ASCII only, as the hub's messages (callcenter.realtime.topics.dumps): followers send these texts on as they are."""
+    return json.dumps(obj, separators=(",", ":"), default=str)
 
 
 class Publisher:
