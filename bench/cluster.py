@@ -66,6 +66,22 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_by_name(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str, float]:
+    """CPU seconds so far of every process with one of these names (the shared PostgreSQL and Redis)."""
+    out = dict.fromkeys(names, 0.0)
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/comm") as f:
+                comm = f.read().strip()
+            if comm in out:
+                out[comm] += cpu_s(int(d))
+        except OSError:
+            continue  # gone meanwhile
+    return out
+
+
 def runq_s(pid: int) -> float:
     """Seconds the process's main thread (its event loop) waited on a run queue for a CPU (schedstat)."""
     with open(f"/proc/{pid}/schedstat") as f:
@@ -147,6 +163,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     published0 = await stream_len(cluster)
     cpu0 = {n.index: cpu_s(n.proc.pid) for n in nodes}
     runq0 = {n.index: runq_s(n.proc.pid) for n in nodes}
+    services0 = cpu_by_name()
     deltas0 = sum(await workers.ask("deltas"))
     sizes0 = await workers.ask("bytes")
     proc0 = time.process_time()
@@ -160,6 +177,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     workers_cpu = round(100 * (workers.cpu_s() - wcpu0) / wall, 1)
     cpu = {n.index: round(100 * (cpu_s(n.proc.pid) - cpu0[n.index]) / wall, 1) for n in nodes}
     runq = {n.index: round(100 * (runq_s(n.proc.pid) - runq0[n.index]) / wall, 1) for n in nodes}
+    services = {k: round(100 * (v - services0[k]) / wall, 1) for k, v in cpu_by_name().items()}
     ami_per_s = ami_events[0] / wall
     cluster.pbx.sinks.remove(count)
     published1 = await stream_len(cluster)
@@ -221,7 +239,8 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
         "client_workers_loop_lag_ms": {"p50": round(1000 * pct(wlags, 0.5), 1), "p99": round(1000 * pct(wlags, 0.99), 1), "max": round(1000 * max(wlags or [0.0]), 1)},
         "missed": max(0, expected - got),
         "cpu_pct_per_node": cpu,
-        "runq_wait_pct_per_node": runq,  # % of the window each node's loop thread was runnable but had no CPU
+        "runq_wait_pct_per_node": runq,
+        "services_cpu_pct": services,  # PostgreSQL (every backend, other databases' too) and Redis  # % of the window each node's loop thread was runnable but had no CPU
         **({"failover": failover} if failover else {}),
     }
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from callcenter.acd import events as ev
 from callcenter.acd.core import Core
 from callcenter.ami.bridge import build_resync
@@ -152,6 +154,61 @@ async def test_serve_restart_keeps_calls_in_progress(db) -> None:
     assert set(stored) == {"1795655360.300", "1795655361.304"}
     assert stored["1795655360.300"]["answered_at"] == 1795655361.642731
     assert abs(stored["1795655360.300"]["talk_s"] - 4.16) <= 1.0
+
+
+async def test_the_calls_in_progress_write_touches_only_what_changed(db) -> None:
+    """write_snapshot upserts the rows that changed and deletes those that
+    ended; the `seen` row alone is rewritten each time (its updated_at is
+    where a restart's backfill starts); a failed write makes the next one
+    rewrite everything.  Both backends."""
+    from sqlalchemy import select, update
+
+    from callcenter.acd.models import LiveCall
+    from callcenter.acd.service import SEEN_KEY, AcdService
+
+    async def saved() -> dict[str, LiveCall]:
+        async with db.sessions() as s:
+            return {r.key: r for r in (await s.execute(select(LiveCall))).scalars()}
+
+    before, channels, status, after = split()
+    svc = AcdService(db, tick_s=None, snapshot_s=0, backfill_delay_s=None, clock=lambda: SNAPSHOT_TS)
+    await svc.start()
+    for e in events(before):
+        svc.submit(e)
+    await svc.write_snapshot()
+    first = await saved()
+    assert set(first) == {"queue:1795655360.300", "queue:1795655361.304", SEEN_KEY}
+    async with db.sessions() as s:  # mark the rows: a rewrite would replace the mark
+        await s.execute(update(LiveCall).values(version=-1))
+        await s.commit()
+    await svc.write_snapshot()  # nothing changed
+    second = await saved()
+    assert {k: r.version for k, r in second.items()} == {"queue:1795655360.300": -1, "queue:1795655361.304": -1, SEEN_KEY: 1}
+    # The resync ends the call that is gone: its row goes.
+    svc.submit(build_resync([f for f in status if f.get("Event") != "QueueEntry"], channels, SNAPSHOT_TS + 1))
+    live = {f"queue:{c}" for c in svc.core.queue_acd.calls}
+    await svc.write_snapshot()
+    third = await saved()
+    assert set(third) == live | {SEEN_KEY} and len(live) < 2
+    # A failed write: the next one rewrites every row.
+    async with db.sessions() as s:
+        await s.execute(update(LiveCall).values(version=-1))
+        await s.commit()
+
+    async def refused(s: object) -> None:
+        raise RuntimeError("a newer leader holds this PBX")
+
+    svc.fence = refused
+    with pytest.raises(RuntimeError):
+        await svc.write_snapshot()
+    svc.fence = None
+    await svc.write_snapshot()
+    assert set(await saved()) == live | {SEEN_KEY} and all(r.version == 1 for r in (await saved()).values())
+    for e in events(after) + [ev.Tick(SNAPSHOT_TS + 600)]:
+        svc.submit(e)
+    await svc.write_snapshot()
+    assert await saved() == {}  # no call in progress: no row, not even `seen`
+    await svc.stop()
 
 
 def test_the_snapshot_rows_are_what_dataclasses_asdict_gives() -> None:

@@ -57,6 +57,7 @@ CORE_SKIPS = Counter("callcenter_acd_core_errors_total", "Events the core could 
 BUFFERED = Gauge("callcenter_acd_persist_buffer_items", "Call records and intervals waiting to be written")
 DROPPED = Counter("callcenter_acd_records_dropped_total", "Items refused because the persist buffer was full", ["kind"])
 FLUSH_FAILURES = Counter("callcenter_acd_flush_failures_total", "Failed batch writes (retried)")
+SEEN_KEY = "seen:"  # the calls-in-progress row that carries the time of the last write (write_snapshot)
 BACKFILL_MARGIN_S = 60.0  # read queue_log this much either side of a blind window
 
 ACTION_FAILURES = Counter("callcenter_acd_action_failures_total", "Failed gateway actions", ["final"])
@@ -116,6 +117,7 @@ class AcdService:
         self.action_backoff_s = action_backoff_s
         self.spool = spool
         self._buffer: deque[tuple[str, dict[str, Any]]] = deque()
+        self._live_written: dict[str, tuple[int, Any]] | None = None  # the calls in progress as last saved (None: unknown)
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._actions: dict[str, asyncio.Task[None]] = {}
@@ -354,16 +356,25 @@ class AcdService:
                 log.debug("ACD snapshot not written: %s: %s", type(exc).__name__, exc)
 
     async def write_snapshot(self) -> None:
-        """Replace the saved calls in progress with the core's (a few hundred rows at most)."""
+        """Bring the saved calls in progress up to the core's (a few hundred rows at most).
+
+        Only the rows that changed since the last write are upserted, and
+        those that ended deleted: a cluster leader writes twice a second,
+        and rewriting every row each time cost it ~10 % of its CPU (JSON,
+        SQL) and PostgreSQL as much again (bench/cluster.py, py-spy).  After
+        a start or a failed write the whole set is rewritten.  A `seen` row,
+        rewritten every time while calls are in progress, keeps the newest
+        updated_at the moment of the last write (`_load` starts the
+        backfill from there), as when every row was rewritten."""
         assert self.db is not None
         # A few ms of rows at a time, then the loop runs others: at 300 agents the
         # whole dump held a cluster leader's loop 30-450 ms twice a second (bench/cluster.py --trace).
-        rows = []
+        rows: dict[str, dict[str, Any]] = {}
         t_dump = time.monotonic()
         for r in snapshot.dump_iter(self.core):
-            rows.append(
-                {"pbx": self.pbx, "key": f"{r['kind']}:{r['key']}", "kind": r["kind"], "version": r["version"], "data": r["data"], "updated_at": datetime.now(UTC)}
-            )
+            key = f"{r['kind']}:{r['key']}"
+            data = r["data"] if r["kind"] == "queue" else snapshot.plain(r["data"])  # a copy: the cache must not share the core's lists
+            rows[key] = {"pbx": self.pbx, "key": key, "kind": r["kind"], "version": r["version"], "data": data}
             if time.monotonic() - t_dump > 0.004:
                 if trace.ON:
                     trace.span("acd_snapshot_dump", t_dump)
@@ -371,13 +382,31 @@ class AcdService:
                 t_dump = time.monotonic()
         if trace.ON:
             trace.span("acd_snapshot_dump", t_dump)
+        now = datetime.now(UTC)
+        if rows:
+            rows[SEEN_KEY] = {"pbx": self.pbx, "key": SEEN_KEY, "kind": "seen", "version": snapshot.VERSION, "data": {}}
+        written, self._live_written = self._live_written, None  # unknown until this write commits
+        if written is None:
+            changed, gone = list(rows.values()), None
+        else:
+            changed = [r for k, r in rows.items() if k == SEEN_KEY or written.get(k) != (r["version"], r["data"])]
+            gone = [k for k in written if k not in rows]
+        for r in changed:
+            r["updated_at"] = now
         async with self.db.sessions() as s:
             if self.fence is not None:
                 await self.fence(s)  # raises when a newer leader holds this PBX
-            await s.execute(delete(LiveCall).where(LiveCall.pbx == self.pbx))
-            if rows:
-                await s.execute(insert(LiveCall.__table__), rows)
+            if gone is None:
+                await s.execute(delete(LiveCall).where(LiveCall.pbx == self.pbx))
+                if changed:
+                    await s.execute(insert(LiveCall.__table__), changed)
+            else:
+                for i in range(0, len(gone), 500):
+                    await s.execute(delete(LiveCall).where(LiveCall.pbx == self.pbx, LiveCall.key.in_(gone[i : i + 500])))
+                if changed:
+                    await s.execute(_upsert_live(s), changed)
             await s.commit()
+        self._live_written = {k: (r["version"], r["data"]) for k, r in rows.items()}
 
     async def _ticker(self) -> None:
         assert self.tick_s
@@ -524,6 +553,16 @@ class AcdService:
         async with self.db.sessions() as s:
             await write_batch(s, batch, self.pbx)
             await s.commit()
+
+
+def _upsert_live(s: AsyncSession) -> Any:
+    """INSERT .. ON CONFLICT (pbx, key) DO UPDATE of calls-in-progress rows, on either dialect."""
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(LiveCall.__table__)
+    return stmt.on_conflict_do_update(index_elements=["pbx", "key"], set_={c: stmt.excluded[c] for c in ("kind", "version", "data", "updated_at")})
 
 
 def core_config_from(settings: Any) -> CoreConfig:
