@@ -11,13 +11,27 @@ the parent joins receipts with the moments its PBX emitted the flips.
 A wallboard client counts its deltas without decoding them (a browser
 decodes on its own machine); an agent-topic client decodes each delta and
 records every change of its probe's paused state: (seq, paused, received).
+
+The clients get ~40 MB/s of board deltas at 500 wallboards (4 Hz, ~20 KB
+each) and ~3,700 agent deltas/s.  Through the `websockets` library that
+cost the workers a third of a core, on the 2 cores the nodes run on (a
+real client is a browser on another machine).  So by default a client
+(`RawClient`) speaks the protocol itself: the handshake, a masked
+subscribe, then it reads the socket in large chunks, walks the frame
+headers, answers the server's pings, and timestamps each message with the
+read that brought it.  `CC_BENCH_LIB_CLIENTS=1` puts them back on the
+library (the runs before 2026-11-26 evening).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import struct
 import time
+from urllib.parse import urlsplit
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -55,31 +69,99 @@ class WClient:
             async with websockets.connect(self.url + f"?token={self.token}", open_timeout=60, max_size=None, ping_interval=None) as ws:
                 await ws.send(json.dumps({"op": "subscribe", "topic": self.topic}))
                 async for raw in ws:
-                    now = time.monotonic()
-                    if not self.ready and raw.startswith('{"type":"snapshot"'):
-                        self.ready = True
-                    if not agent:
-                        if raw.startswith('{"type":"delta"'):
-                            self.deltas += 1
-                            self.bytes += len(raw)
-                        continue
-                    m = json.loads(raw)
-                    if m.get("type") != "delta":
-                        continue
-                    self.deltas += 1
-                    self.bytes += len(raw)
-                    view = m["data"].get("agent")
-                    if view:
-                        paused = view.get("state") == "paused"
-                        if paused != self.state:
-                            self.changes.append((m["seq"], paused, now))
-                        self.state = paused
+                    self.got(raw.encode(), agent, time.monotonic())
         except Exception as exc:  # noqa: BLE001 - counted as a failed client
             self.error = f"{type(exc).__name__}: {exc}"[:120]
 
+    def got(self, raw: bytes, agent: bool, now: float) -> None:
+        """One text message, received at `now`."""
+        if not self.ready and raw.startswith(b'{"type":"snapshot"'):
+            self.ready = True
+        if not raw.startswith(b'{"type":"delta"'):
+            return
+        self.deltas += 1
+        self.bytes += len(raw)
+        if not agent:
+            return
+        m = json.loads(raw)
+        view = m["data"].get("agent")
+        if view:
+            paused = view.get("state") == "paused"
+            if paused != self.state:
+                self.changes.append((m["seq"], paused, now))
+            self.state = paused
+
+
+class RawClient(WClient):
+    """A client on a bare socket (see the module's docstring)."""
+
+    async def _run(self) -> None:
+        agent = self.topic.startswith("agent:")
+        self.error = ""
+        writer = None
+        try:
+            u = urlsplit(self.url)
+            reader, writer = await asyncio.open_connection(u.hostname, u.port or 80, limit=1 << 20)
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                f"GET {u.path}?token={self.token} HTTP/1.1\r\nHost: {u.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
+            if b" 101 " not in head.split(b"\r\n", 1)[0]:
+                raise ConnectionError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
+            writer.write(_frame(0x1, json.dumps({"op": "subscribe", "topic": self.topic}).encode()))
+            buf = b""
+            while True:
+                chunk = await reader.read(1 << 18)
+                now = time.monotonic()
+                if not chunk:
+                    raise ConnectionError("closed by the server")
+                buf += chunk
+                pos = 0
+                while True:  # every whole frame in buf
+                    if len(buf) - pos < 2:
+                        break
+                    b0, b1 = buf[pos], buf[pos + 1]
+                    n, hdr = b1 & 0x7F, 2
+                    if n == 126:
+                        if len(buf) - pos < 4:
+                            break
+                        n, hdr = struct.unpack_from("!H", buf, pos + 2)[0], 4
+                    elif n == 127:
+                        if len(buf) - pos < 10:
+                            break
+                        n, hdr = struct.unpack_from("!Q", buf, pos + 2)[0], 10
+                    if len(buf) - pos < hdr + n:
+                        break
+                    body = buf[pos + hdr : pos + hdr + n]
+                    pos += hdr + n
+                    op = b0 & 0x0F
+                    if op == 0x9:  # ping: pong with its data
+                        writer.write(_frame(0xA, body))
+                    elif op == 0x8:
+                        raise ConnectionError("closed by the server")
+                    elif op == 0x1:
+                        self.got(body, agent, now)
+                buf = buf[pos:]
+        except Exception as exc:  # noqa: BLE001 - counted as a failed client
+            self.error = f"{type(exc).__name__}: {exc}"[:120]
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def _frame(op: int, data: bytes) -> bytes:
+    """One client frame (FIN, masked as RFC 6455 requires of clients)."""
+    mask = os.urandom(4)
+    n = len(data)
+    head = bytes([0x80 | op]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack("!H", n))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
 
 async def _serve(conn: Connection, specs: list[Spec]) -> None:
-    clients = [WClient(*s) for s in specs]
+    lib = os.environ.get("CC_BENCH_LIB_CLIENTS") == "1"
+    clients = [WClient(*s) if lib else RawClient(*s) for s in specs]
     tasks = []
     for k, c in enumerate(clients):
         tasks.append(asyncio.create_task(c.run()))
