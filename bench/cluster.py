@@ -1,7 +1,7 @@
 """Cluster benchmark (issue 18): real `callcenter serve` nodes on PostgreSQL
 + Redis against the simulated PBX, many websocket clients spread over them.
 
-    .venv/bin/python bench/cluster.py --clients 4500 --wallboards 500 --agents 300 --kills 20
+    .venv/bin/python bench/cluster.py --clients 4500 --wallboards 500 --agents 100 --seconds 20 --kills 0 --trace --nodes 3,1
 
 Measures, for 3 nodes and then the same load on 1 node (embedded mode, no
 Redis) for the ratio:
@@ -15,11 +15,15 @@ Redis) for the ratio:
   the number missed.  The clients run in worker processes of their own
   (bench/cluster_clients.py; time.monotonic is one clock for every process
   on Linux), the PBX in this one; the window starts once every client has
-  its snapshot;
+  its snapshot; they speak the protocol on bare sockets and run
+  SCHED_BATCH (`--client-sched`), so that they cost and preempt the nodes
+  about as little as browsers on other machines would;
 * `--trace`: the nodes mark each probe delta's stages (AMI read, hub,
   stream write, stream read, websocket send: callcenter.realtime.trace) and
   the work that held their loops; printed as ms after the PBX emitted it;
-* per-node CPU (utime + stime over the run, % of one core);
+* per-node CPU (utime + stime over the run, % of one core), how long each
+  node's loop thread waited for a CPU (schedstat), and PostgreSQL's and
+  Redis's CPU;
 * failover: `--kills` times kill -9 the leader, time until another node
   leads with its AMI link up and resynced; p50 and max (the killed node is
   started again before the next kill).
@@ -142,7 +146,7 @@ async def measure(cluster: Cluster, args: argparse.Namespace, label: str) -> dic
     topics = [f"agent:{probe.ifaces[i % len(probe.ifaces)]}" for i in range(args.clients)] + ["wallboard"] * args.wallboards
     specs = [(admin, t, nodes[k % len(nodes)].ws, nodes[k % len(nodes)].index) for k, t in enumerate(topics)]
     n_workers = args.workers or max(1, min(4, -(-len(specs) // 1250)))
-    workers = Workers(specs, n_workers)
+    workers = Workers(specs, n_workers, batch=args.client_sched == "batch")
     await workers.started()
     t_connect = time.monotonic()
     deadline = t_connect + 60 + len(specs) / 20
@@ -525,6 +529,13 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="measured seconds per run")
     p.add_argument("--nodes", type=lambda v: [int(x) for x in v.split(",")], default=[3, 1], help="runs: nodes per run (1 = embedded, no Redis), e.g. 3,1")
     p.add_argument("--probe-timeout", type=float, default=5.0, help="a node serves when its /readyz answers within this many seconds")
+    p.add_argument(
+        "--client-sched",
+        choices=("batch", "normal"),
+        default="batch",
+        help="the client workers' scheduling policy: batch (SCHED_BATCH: a client woken by a node's send does not preempt it, as a browser on "
+        "another machine cannot) or normal (the runs before 2026-11-26 evening)",
+    )
     p.add_argument("--workers", type=int, default=0, help="client worker processes (0 = one per 1,250 clients, at most 4)")
     p.add_argument("--trace", action="store_true", help="the nodes mark each probe delta's stages (callcenter.realtime.trace); print where the latency goes")
     p.add_argument("--wait-warm", action="store_true", help="before the next kill, wait until the respawned node's standby is warm (/readyz cluster.warm)")
