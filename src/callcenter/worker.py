@@ -62,6 +62,18 @@ def _child_init(log_format: str, log_level: str) -> None:
     from callcenter.logs import setup_logging
 
     setup_logging(log_format, log_level)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """A worker whose server died (kill -9, OOM) goes too: it waits on a pipe
+    it holds both ends of, so without this it would wait forever (the
+    cluster bench's and tests' killed nodes left 40 of them)."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _get_pool(processes: int, log_format: str, log_level: str) -> ProcessPoolExecutor:

@@ -78,3 +78,59 @@ async def test_imports_sampling_and_summaries_run_in_the_worker(app, client, mak
     assert (await client.post("/api/qa/sampling", json={"month": "2026-11"}, headers=qa.headers)).status_code == 200
     assert (await client.get("/api/qa/summary.csv", headers=qa.headers)).status_code == 200
     assert {n: jobs_run(n) - before[n] for n in before} == {"import_job": 1, "sample": 1, "summary": 1}
+
+
+_ORPHAN = """
+import asyncio, sys
+from callcenter import worker
+from tests.outage.test_worker import whoami
+
+class S:
+    worker_processes = 1
+    database_url = sys.argv[1]
+    log_format = "console"
+    log_level = "WARNING"
+
+pid, _ = asyncio.run(worker.run(S(), whoami))
+print(pid, flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+async def test_a_worker_goes_when_its_server_is_killed(settings):
+    """kill -9 of the server (a cluster node's failover, the OOM killer):
+    its worker process exits too, instead of waiting on its pipe forever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN, settings.database_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(server.stdout.readline), 60)
+        child = int(line)
+        os.kill(child, 0)  # the worker is alive, the server waits
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            status = Path(f"/proc/{child}/status")
+            if status.exists() and "zombie" in status.read_text():
+                break  # exited, not yet reaped
+            await asyncio.sleep(0.1)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the worker outlived its killed server by 10 s")
+    finally:
+        if server.poll() is None:
+            server.kill()
