@@ -32,7 +32,6 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from callcenter.acd import events as ev
-from callcenter.acd import kpi
 from callcenter.acd.calls import Connected, Party
 from callcenter.acd.channels import UP, Channel, interface_of
 from callcenter.acd.common import WRAP_REASON, Output, PauseMember

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from callcenter.acd.core import Core, CoreConfig, QueueConfig
 from callcenter.acd.models import AgentInterval, CallbackFact, CallRecord, Queue
@@ -212,7 +212,9 @@ class Today:
         """A row handed out before that a backfill has corrected since."""
         t = self._tables["records"]
         async with db.sessions() as s:
-            q = select(*RECORD_COLUMNS).where(_R.entered_at >= to_dt(self.day_start), _R.pbx == self.pbx, _R.source == "backfill")
+            # 'backfill' as a literal: the partial index ix_call_records_backfill serves it (0.6 ms
+            # at 100,000 calls of today, PostgreSQL); a bound value, planned generically, scanned them all (41 ms).
+            q = select(*RECORD_COLUMNS).where(_R.entered_at >= to_dt(self.day_start), _R.pbx == self.pbx, _R.source == literal_column("'backfill'"))
             rows = (await s.execute(q)).all()
         for r in rows:
             if (r.id > t.low and r.id not in t.seen) or r.id in self.held:
