@@ -360,8 +360,9 @@ class AcdService:
 
         Only the rows that changed since the last write are upserted, and
         those that ended deleted: a cluster leader writes twice a second,
-        and rewriting every row each time cost it ~10 % of its CPU (JSON,
-        SQL) and PostgreSQL as much again (bench/cluster.py, py-spy).  After
+        and rewriting every row each time was ~7 % of its py-spy samples
+        (dump, JSON, SQL) and ~2 % of a core in PostgreSQL (bench/cluster.py:
+        8.0 % before, 5.2-6.2 % after).  After
         a start or a failed write the whole set is rewritten.  A `seen` row,
         rewritten every time while calls are in progress, keeps the newest
         updated_at the moment of the last write (`_load` starts the
