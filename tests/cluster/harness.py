@@ -414,6 +414,20 @@ class WsClient:
             self.deltas += 1
             if topic == "centre":
                 self.centre_sites |= set(m["data"]["sites"])
+                if isinstance(self.last.get(topic), dict):  # as the page does: each site's changes onto its board
+                    boards = self.last[topic].setdefault("sites", {})
+                    for pbx, cut in m["data"]["sites"].items():
+                        board = boards.setdefault(pbx, {})
+                        board["ready"] = True  # a site's deltas come once its board is loaded (wallboard.js does the same)
+                        for part in ("queues", "agents"):
+                            into = board.setdefault(part, {})
+                            for key, view in (cut.get(part) or {}).items():
+                                if view is None:
+                                    into.pop(key, None)
+                                else:
+                                    into[key] = view
+                        if "totals" in cut:
+                            board["totals"] = cut["totals"]
             want = self.seq.get(topic, 0) + 1
             if m["seq"] != want:
                 self.breaks.append(f"{topic}: delta {m['seq']} after {want - 1}")
