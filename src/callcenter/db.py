@@ -11,6 +11,7 @@ import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from sqlalchemy import DateTime, MetaData, event, exc as sa_exc, make_url, text
@@ -57,6 +58,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def dialect_insert(s: AsyncSession, table: Any) -> Any:
+    """INSERT into `table` in the session's dialect (PostgreSQL or SQLite), for its ON CONFLICT clauses."""
+    if s.bind is not None and s.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def make_engine(url: str) -> AsyncEngine:

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.common import CallbackOffer, Output
 from callcenter.acd.models import CallbackFact
+from callcenter.db import dialect_insert
 from callcenter.realtime.service import DIAL_CONTEXT  # the desktop's [agents]: dials the number once the agent answers
 
 if TYPE_CHECKING:
@@ -185,11 +186,7 @@ async def write_facts(s: AsyncSession, facts: list[dict[str, Any]], pbx: str) ->
          "task": f.get("task") or "", "agent": f.get("agent") or "", "entered_at": _utc(f["entered_at"]), "requested_at": _utc(f["requested_at"])}
         for f in facts
     ]  # fmt: skip
-    if s.bind is not None and s.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    await s.execute(insert(CallbackFact.__table__).on_conflict_do_nothing(), rows)
+    await s.execute(dialect_insert(s, CallbackFact.__table__).on_conflict_do_nothing(), rows)
 
 
 async def load_facts(s: AsyncSession, since: datetime, pbx: str) -> list[dict[str, Any]]:

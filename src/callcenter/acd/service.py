@@ -45,7 +45,7 @@ from callcenter.acd.core import Core, CoreConfig, Output, PauseMember, QueueConf
 from callcenter.acd.models import AbandonMode, LiveCall, Queue
 from callcenter.acd.store import SPOOLED, to_ts, write_batch
 from callcenter.acd.warm import Rows, Today, WarmCore, restore_slices
-from callcenter.db import Database, is_unavailable
+from callcenter.db import Database, dialect_insert, is_unavailable
 from callcenter.reports.store import partial_rows
 from callcenter.realtime import trace
 from callcenter.spool import Spool
@@ -558,11 +558,7 @@ class AcdService:
 
 def _upsert_live(s: AsyncSession) -> Any:
     """INSERT .. ON CONFLICT (pbx, key) DO UPDATE of calls-in-progress rows, on either dialect."""
-    if s.bind is not None and s.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(LiveCall.__table__)
+    stmt = dialect_insert(s, LiveCall.__table__)
     return stmt.on_conflict_do_update(index_elements=["pbx", "key"], set_={c: stmt.excluded[c] for c in ("kind", "version", "data", "updated_at")})
 
 

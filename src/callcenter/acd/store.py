@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter import spool as spooling
 from callcenter.acd import callback_dial
 from callcenter.acd.models import AgentInterval, CallKind, CallRecord, Outcome, RingAttempt
+from callcenter.db import dialect_insert
 from callcenter.reports.store import write_facts
 
 WRITTEN = Counter("callcenter_acd_persisted_total", "Rows written by the ACD persister", ["kind"])
@@ -109,14 +110,7 @@ def record_dict(row: CallRecord) -> dict[str, Any]:
 
 def _upsert(s: AsyncSession, table: Any) -> Any:
     """INSERT .. ON CONFLICT DO NOTHING on either dialect."""
-    dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()
+    return dialect_insert(s, table).on_conflict_do_nothing()
 
 
 async def write_batch(s: AsyncSession, batch: list[tuple[str, dict[str, Any]]], pbx: str = "default") -> None:
